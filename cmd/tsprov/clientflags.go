@@ -1,0 +1,82 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/client"
+	"github.com/tsprov/tsprov/schema"
+)
+
+// defaultClass is the class client commands work on unless --class says.
+const defaultClass = "SMS_TaskSequencePackage"
+
+// clientFlags are the flags every client command takes.
+type clientFlags struct {
+	server string
+	class  string
+}
+
+func (c *clientFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.server, "server", envOr("TSPROV_SERVER", "http://127.0.0.1:8080"), "server URL (env TSPROV_SERVER)")
+	fs.StringVar(&c.class, "class", defaultClass, "WMI class")
+}
+
+func (c *clientFlags) client() *client.Client { return client.New(c.server) }
+
+// propertyValues turns Prop=Value arguments into JSON members, typed by the
+// class's schema (numbers for integers, true/false for booleans).
+func propertyValues(className string, pairs []string) (map[string]any, error) {
+	reg, err := schema.Registry()
+	if err != nil {
+		return nil, err
+	}
+	c, ok := reg.Class(className)
+	if !ok {
+		return nil, usageError{fmt.Sprintf("unknown class %s", className)}
+	}
+	out := map[string]any{}
+	for _, pair := range pairs {
+		name, val, ok := strings.Cut(pair, "=")
+		if !ok {
+			return nil, usageError{fmt.Sprintf("%q is not Prop=Value", pair)}
+		}
+		p, ok := c.Property(name)
+		if !ok {
+			return nil, usageError{fmt.Sprintf("class %s has no property %s", c.Name, name)}
+		}
+		if p.Type.Array || p.Type.Kind == cim.Object {
+			return nil, usageError{fmt.Sprintf("property %s is %v: give it in a JSON file with --file", p.Name, p.Type)}
+		}
+		switch {
+		case p.Type.Kind.IsInteger():
+			n, err := strconv.ParseInt(val, 0, 64)
+			if err != nil {
+				return nil, usageError{fmt.Sprintf("property %s takes an integer, not %q", p.Name, val)}
+			}
+			out[p.Name] = n
+		case p.Type.Kind == cim.Boolean:
+			b, err := strconv.ParseBool(val)
+			if err != nil {
+				return nil, usageError{fmt.Sprintf("property %s takes true or false, not %q", p.Name, val)}
+			}
+			out[p.Name] = b
+		case p.Type.Kind == cim.Real32 || p.Type.Kind == cim.Real64:
+			f, err := strconv.ParseFloat(val, 64)
+			if err != nil {
+				return nil, usageError{fmt.Sprintf("property %s takes a number, not %q", p.Name, val)}
+			}
+			out[p.Name] = f
+		default:
+			out[p.Name] = val
+		}
+	}
+	return out, nil
+}
+
+func clientListOptions(sel, orderBy string, top int) client.ListOptions {
+	return client.ListOptions{Select: sel, OrderBy: orderBy, Top: top}
+}

@@ -1,0 +1,30 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+)
+
+// runDelete deletes instances by key, stopping at the first failure.
+func runDelete(args []string, stdout io.Writer) error {
+	var cf clientFlags
+	fs := flag.NewFlagSet("delete", flag.ContinueOnError)
+	cf.register(fs)
+	keys, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(keys) == 0 {
+		return usageError{"delete takes one or more keys"}
+	}
+	c := cf.client()
+	for _, k := range keys {
+		if err := c.Delete(context.Background(), cf.class, k); err != nil {
+			return fmt.Errorf("delete %s: %w", k, err)
+		}
+		fmt.Fprintf(stdout, "deleted %s\n", k)
+	}
+	return nil
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The test binary doubles as the tsprov binary: with TSPROV_TEST_RUN_MAIN=1
+// it runs the command line instead of the tests, so tests can start real
+// server processes (and kill them).
+func TestMain(m *testing.M) {
+	if os.Getenv("TSPROV_TEST_RUN_MAIN") == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// serverProcess is a tsprov serve child process.
+type serverProcess struct {
+	cmd *exec.Cmd
+	url string // http://127.0.0.1:port
+}
+
+// startServerProcess runs `tsprov serve` on dataDir on a free port and waits
+// until it accepts requests.
+func startServerProcess(t *testing.T, dataDir string, extra ...string) *serverProcess {
+	t.Helper()
+	args := append([]string{"serve", "--data", dataDir, "--listen", "127.0.0.1:0"}, extra...)
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "TSPROV_TEST_RUN_MAIN=1")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &serverProcess{cmd: cmd}
+	t.Cleanup(func() { p.kill() })
+	urls := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sent := false
+		for sc.Scan() {
+			var line struct {
+				Msg string `json:"msg"`
+				URL string `json:"url"`
+			}
+			if !sent && json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "tsprov serving" {
+				urls <- strings.TrimSuffix(line.URL, "/AdminService/wmi/")
+				sent = true
+			}
+		}
+		_, _ = io.Copy(io.Discard, stderr)
+		close(urls)
+	}()
+	select {
+	case u, ok := <-urls:
+		if !ok {
+			t.Fatal("server exited before it was ready")
+		}
+		p.url = u
+	case <-time.After(30 * time.Second):
+		t.Fatal("server not ready after 30 s")
+	}
+	return p
+}
+
+func (p *serverProcess) kill() {
+	if p.cmd.Process != nil && p.cmd.ProcessState == nil {
+		_ = p.cmd.Process.Kill()
+		_ = p.cmd.Wait()
+	}
+}

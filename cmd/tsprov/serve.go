@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/tsprov/tsprov/internal/server"
+)
+
+// runServe runs the server until SIGINT or SIGTERM. Settings come from the
+// environment (TSPROV_DATA, TSPROV_LISTEN, TSPROV_SITE_CODE,
+// TSPROV_PAGE_SIZE, TSPROV_LOG_LEVEL), then from flags.
+func runServe(args []string, stdout io.Writer) error {
+	var cfg server.Config
+	pageSize, _ := strconv.Atoi(envOr("TSPROV_PAGE_SIZE", "0"))
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&cfg.DataDir, "data", envOr("TSPROV_DATA", server.DefaultDataDir), "data folder (holds the SQLite database)")
+	fs.StringVar(&cfg.Listen, "listen", envOr("TSPROV_LISTEN", server.DefaultListen), "address to listen on")
+	fs.StringVar(&cfg.SiteCode, "site-code", envOr("TSPROV_SITE_CODE", server.DefaultSiteCode), "three-character site code")
+	fs.IntVar(&cfg.PageSize, "page-size", pageSize, "instances per collection page before @odata.nextLink (0: 1000)")
+	level := fs.String("log-level", envOr("TSPROV_LOG_LEVEL", "info"), "debug, info, warn or error")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usageError{"serve takes no arguments"}
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
+		return usageError{"--log-level: " + err.Error()}
+	}
+	cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return server.Run(ctx, cfg, nil)
+}

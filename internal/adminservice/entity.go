@@ -1,0 +1,85 @@
+package adminservice
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/provider"
+)
+
+// encoder renders instances as AdminService JSON entities.
+type encoder struct {
+	server string
+	site   string
+}
+
+func (h *Handler) encoder() encoder {
+	return encoder{server: h.prov.ServerName(), site: h.prov.SiteCode()}
+}
+
+// namespace is the WMI namespace of the site.
+func (e encoder) namespace() string { return `root\sms\site_` + e.site }
+
+// relPath is the WMI relative path: Class.Key="value"[,Key2=123].
+func relPath(in *cim.Instance) string {
+	var parts []string
+	for _, k := range in.Class.Keys() {
+		v := in.Values[k.Name]
+		if s, ok := v.(string); ok {
+			s = strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`)
+			parts = append(parts, fmt.Sprintf(`%s="%s"`, k.Name, s))
+		} else {
+			parts = append(parts, k.Name+"="+cim.FormatScalar(v))
+		}
+	}
+	return in.Class.Name + "." + strings.Join(parts, ",")
+}
+
+// entity renders obj: @odata.etag, the WMI system properties, then every
+// property in class order (lazy ones null unless lazyFilled). selected, when
+// not nil, limits the properties to those names plus the keys.
+func (e encoder) entity(obj *provider.Object, lazyFilled bool, selected map[string]bool) *cim.JSONObject {
+	in := obj.Instance
+	c := in.Class
+	o := cim.NewObject()
+	o.Set("@odata.etag", obj.ETag)
+	rel := relPath(in)
+	lazy := c.LazyNames()
+	if lazy == nil {
+		lazy = []string{}
+	}
+	derivation := c.Derivation
+	if derivation == nil {
+		derivation = []string{}
+	}
+	o.Set("__GENUS", 2)
+	o.Set("__CLASS", c.Name)
+	o.Set("__SUPERCLASS", nullIfEmpty(c.Superclass))
+	o.Set("__DYNASTY", c.Dynasty())
+	o.Set("__RELPATH", rel)
+	o.Set("__PROPERTY_COUNT", len(c.Properties))
+	o.Set("__DERIVATION", derivation)
+	o.Set("__SERVER", e.server)
+	o.Set("__NAMESPACE", e.namespace())
+	o.Set("__PATH", `\\`+e.server+`\`+e.namespace()+":"+rel)
+	o.Set("__LAZYPROPERTIES", lazy)
+	for _, p := range c.Properties {
+		if selected != nil && !selected[strings.ToLower(p.Name)] && !p.IsKey() {
+			continue
+		}
+		v := in.Values[p.Name]
+		if p.IsLazy() && !lazyFilled {
+			v = nil
+		}
+		o.Set(p.Name, cim.JSONValue(p.Type, v))
+	}
+	return o
+}
+
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

@@ -1,0 +1,96 @@
+package adminservice
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/tsprov/tsprov/internal/errs"
+)
+
+// statusOf maps every error kind to its HTTP status: the one table.
+var statusOf = map[errs.Kind]int{
+	errs.NotFound:           http.StatusNotFound,
+	errs.Invalid:            http.StatusBadRequest,
+	errs.Conflict:           http.StatusConflict,
+	errs.PreconditionFailed: http.StatusPreconditionFailed,
+	errs.Forbidden:          http.StatusForbidden,
+	errs.Unauthenticated:    http.StatusUnauthorized,
+	errs.TooLarge:           http.StatusRequestEntityTooLarge,
+	errs.Locked:             http.StatusLocked,
+	errs.NotImplemented:     http.StatusNotImplemented,
+	errs.Unavailable:        http.StatusServiceUnavailable,
+	errs.Internal:           http.StatusInternalServerError,
+	errs.Other:              http.StatusInternalServerError,
+}
+
+// ToStatus returns the HTTP status for err.
+func ToStatus(err error) int {
+	if s, ok := statusOf[errs.KindOf(err)]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// errorBody is the OData v4 JSON error envelope. code is a string, as
+// AdminService writes it (the HTTP status).
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    string        `json:"code"`
+	Message string        `json:"message"`
+	Target  string        `json:"target,omitempty"`
+	Details []errorDetail `json:"details,omitempty"`
+}
+
+// writeError is the one function that writes an error response. Internal
+// errors are logged and answered with a generic message, so that nothing
+// about the server's insides leaks.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status := ToStatus(err)
+	kind := errs.KindOf(err)
+	msg := errs.Message(err)
+	if status >= 500 && kind != errs.NotImplemented && kind != errs.Unavailable {
+		h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		msg = "internal server error; the server log has the details"
+	}
+	target := errs.TargetOf(err)
+	body := errorBody{Error: errorDetail{
+		Code:    strconv.Itoa(status),
+		Message: msg,
+		Target:  target,
+		Details: []errorDetail{{Code: kind.String(), Message: msg, Target: target}},
+	}}
+	if status == http.StatusMethodNotAllowed {
+		body.Error.Details = nil
+	}
+	writeJSON(w, status, body)
+}
+
+// writeJSON writes v as the response body with the OData JSON media type.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, _ = json.Marshal(errorBody{Error: errorDetail{Code: "500", Message: "could not encode the response"}})
+		status = http.StatusInternalServerError
+	}
+	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; charset=utf-8")
+	w.Header().Set("OData-Version", "4.0")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// methodNotAllowed answers 405 naming the allowed verbs.
+func (h *Handler) methodNotAllowed(w http.ResponseWriter, r *http.Request, allowed string) {
+	w.Header().Set("Allow", allowed)
+	status := http.StatusMethodNotAllowed
+	writeJSON(w, status, errorBody{Error: errorDetail{
+		Code:    strconv.Itoa(status),
+		Message: r.Method + " is not allowed here; allowed: " + allowed,
+	}})
+}
+
+var errBodyTooLarge = errors.New("request body too large")

@@ -1,0 +1,181 @@
+// Package adminservice serves the AdminService REST (OData v4) surface:
+// the WMI route /AdminService/wmi/ with its service document, $metadata,
+// collections, instances by key and class methods. Handlers are thin:
+// decode, call the provider, encode.
+package adminservice
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/provider"
+)
+
+// Prefix is the WMI route of AdminService.
+const Prefix = "/AdminService/wmi/"
+
+// DefaultPageSize is how many instances one collection response holds
+// before the server pages with @odata.nextLink.
+const DefaultPageSize = 1000
+
+// DefaultMaxBody bounds request bodies (a task sequence may be 2 MB).
+const DefaultMaxBody = 8 << 20
+
+// Options configures the handler.
+type Options struct {
+	PageSize int   // 0: DefaultPageSize
+	MaxBody  int64 // 0: DefaultMaxBody
+	Logger   *slog.Logger
+}
+
+// Handler serves AdminService for one provider.
+type Handler struct {
+	prov     *provider.Provider
+	reg      *cim.Registry
+	pageSize int
+	maxBody  int64
+	log      *slog.Logger
+	metadata []byte
+}
+
+// NewHandler returns the AdminService handler, with every route in one
+// table.
+func NewHandler(prov *provider.Provider, opts Options) (http.Handler, error) {
+	h := &Handler{
+		prov:     prov,
+		reg:      prov.Registry(),
+		pageSize: opts.PageSize,
+		maxBody:  opts.MaxBody,
+		log:      opts.Logger,
+	}
+	if h.pageSize <= 0 {
+		h.pageSize = DefaultPageSize
+	}
+	if h.maxBody <= 0 {
+		h.maxBody = DefaultMaxBody
+	}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	md, err := Metadata(h.reg)
+	if err != nil {
+		return nil, err
+	}
+	h.metadata = md
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /AdminService/wmi/{$}", h.serviceDocument)
+	mux.HandleFunc("GET /AdminService/wmi/$metadata", h.serveMetadata)
+	mux.HandleFunc("/AdminService/wmi/{seg}", h.route)
+	mux.HandleFunc("/AdminService/wmi/{seg}/{sub}", h.route)
+	mux.HandleFunc("/AdminService/wmi/{seg}/{sub}/{op}", h.route)
+	mux.HandleFunc("/", h.notFound)
+	return canonicalPrefix(mux), nil
+}
+
+// canonicalPrefix lets /adminservice/... (any case) reach the routes, as
+// AdminService has accepted since 2006, and /AdminService/wmi reach the
+// service document.
+func canonicalPrefix(next http.Handler) http.Handler {
+	const p = "/AdminService/"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path := r.URL.Path
+		if len(path) >= len(p) && strings.EqualFold(path[:len(p)], p) {
+			rest := path[len(p):]
+			if len(rest) >= 3 && strings.EqualFold(rest[:3], "wmi") && (len(rest) == 3 || rest[3] == '/') {
+				rest = "wmi" + rest[3:]
+			}
+			if rest == "wmi" {
+				rest = "wmi/"
+			}
+			r.URL.Path = p + rest
+			r.URL.RawPath = ""
+		} else if strings.EqualFold(path, "/AdminService") {
+			r.URL.Path = p
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// route dispatches a resource path: a collection, an instance, a count or
+// a method.
+func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
+	t, err := parseTarget(r.PathValue("seg"), r.PathValue("sub"), r.PathValue("op"))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if _, err := h.prov.Class(t.class); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	switch {
+	case t.method != "":
+		if r.Method != http.MethodPost {
+			h.methodNotAllowed(w, r, "POST")
+			return
+		}
+		h.invoke(w, r, t)
+	case t.count:
+		if r.Method != http.MethodGet {
+			h.methodNotAllowed(w, r, "GET")
+			return
+		}
+		h.count(w, r, t)
+	case t.hasKey:
+		switch r.Method {
+		case http.MethodGet:
+			h.get(w, r, t)
+		case http.MethodPut:
+			h.update(w, r, t, provider.Replace)
+		case http.MethodPatch:
+			h.update(w, r, t, provider.Merge)
+		case http.MethodDelete:
+			h.delete(w, r, t)
+		default:
+			h.methodNotAllowed(w, r, "GET, PUT, PATCH, DELETE")
+		}
+	default:
+		switch r.Method {
+		case http.MethodGet:
+			h.list(w, r, t)
+		case http.MethodPost:
+			h.create(w, r, t)
+		default:
+			h.methodNotAllowed(w, r, "GET, POST")
+		}
+	}
+}
+
+func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
+	h.writeError(w, r, errNoRoute(r.URL.Path))
+}
+
+func (h *Handler) serveMetadata(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	w.Header().Set("OData-Version", "4.0")
+	_, _ = w.Write(h.metadata)
+}
+
+// serviceDocument lists the entity sets.
+func (h *Handler) serviceDocument(w http.ResponseWriter, r *http.Request) {
+	var sets []map[string]string
+	for _, c := range EntitySets(h.reg) {
+		sets = append(sets, map[string]string{"name": c.Name, "kind": "EntitySet", "url": c.Name})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"@odata.context": baseURL(r) + "$metadata",
+		"value":          sets,
+	})
+}
+
+// baseURL is the absolute URL of the WMI route for this request.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + Prefix
+}

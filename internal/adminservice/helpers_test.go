@@ -1,0 +1,177 @@
+package adminservice_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/tsprov/tsprov/internal/adminservice"
+	"github.com/tsprov/tsprov/internal/provider"
+	"github.com/tsprov/tsprov/internal/store/sqlite"
+	"github.com/tsprov/tsprov/schema"
+)
+
+const tsClass = "SMS_TaskSequencePackage"
+
+// testServer is a real HTTP server over a real SQLite file.
+type testServer struct {
+	t   *testing.T
+	url string
+	db  string
+}
+
+func newTestServer(t *testing.T, pageSize int) *testServer {
+	t.Helper()
+	return startServer(t, filepath.Join(t.TempDir(), "tsprov.db"), pageSize)
+}
+
+func startServer(t *testing.T, db string, pageSize int) *testServer {
+	t.Helper()
+	reg, err := schema.Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), db, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	prov, err := provider.New(provider.Config{Registry: reg, Store: st, SiteCode: "PS1", ServerName: "TESTSRV", Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := adminservice.NewHandler(prov, adminservice.Options{PageSize: pageSize, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		srv.Close()
+		st.Close()
+	})
+	return &testServer{t: t, url: srv.URL, db: db}
+}
+
+// response is a decoded answer.
+type response struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    []byte
+}
+
+func (s *testServer) do(method, path string, body any, headers ...string) response {
+	s.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewBufferString(b)
+	default:
+		data, err := json.Marshal(b)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		rd = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, s.url+path, rd)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	r := response{status: resp.StatusCode, header: resp.Header, raw: raw}
+	if len(raw) > 0 && raw[0] == '{' {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&r.body); err != nil {
+			s.t.Fatalf("%s %s: answer is not JSON: %v\n%s", method, path, err, raw)
+		}
+	}
+	return r
+}
+
+// must checks the status and returns the response.
+func (s *testServer) must(status int, method, path string, body any, headers ...string) response {
+	s.t.Helper()
+	r := s.do(method, path, body, headers...)
+	if r.status != status {
+		s.t.Fatalf("%s %s: status %d, want %d\n%s", method, path, r.status, status, r.raw)
+	}
+	return r
+}
+
+// create posts a package and returns its id.
+func (s *testServer) create(props map[string]any) string {
+	s.t.Helper()
+	r := s.must(201, "POST", "/AdminService/wmi/"+tsClass, props)
+	return r.body["PackageID"].(string)
+}
+
+// getOne reads an instance by key (lazy filled).
+func (s *testServer) getOne(id string) map[string]any {
+	s.t.Helper()
+	r := s.must(200, "GET", "/AdminService/wmi/"+tsClass+"('"+id+"')", nil)
+	vals := r.body["value"].([]any)
+	if len(vals) != 1 {
+		s.t.Fatalf("key GET returned %d instances", len(vals))
+	}
+	return vals[0].(map[string]any)
+}
+
+// list reads the whole collection page.
+func (s *testServer) list(query string) []map[string]any {
+	s.t.Helper()
+	r := s.must(200, "GET", "/AdminService/wmi/"+tsClass+query, nil)
+	var out []map[string]any
+	for _, v := range r.body["value"].([]any) {
+		out = append(out, v.(map[string]any))
+	}
+	return out
+}
+
+// expectError checks an OData error envelope with the given status whose
+// message mentions want.
+func expectError(t *testing.T, r response, status int, want string) {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d\n%s", r.status, status, r.raw)
+	}
+	e, ok := r.body["error"].(map[string]any)
+	if !ok {
+		t.Fatalf("no OData error envelope: %s", r.raw)
+	}
+	code, _ := e["code"].(string)
+	msg, _ := e["message"].(string)
+	if code != strconv.Itoa(status) {
+		t.Errorf("error code %q, want %q", code, strconv.Itoa(status))
+	}
+	if !bytes.Contains([]byte(msg), []byte(want)) {
+		t.Errorf("error message %q does not mention %q", msg, want)
+	}
+}
+
+func num(v any) int64 {
+	n, _ := v.(json.Number).Int64()
+	return n
+}
+
+func timeOf(v any) (time.Time, error) {
+	s, _ := v.(string)
+	return time.Parse(time.RFC3339Nano, s)
+}

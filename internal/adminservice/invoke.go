@@ -1,0 +1,66 @@
+package adminservice
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/errs"
+)
+
+// invoke serves POST on a static method (Class.Method) or an instance
+// method (Class('KEY')/AdminService.Method). The [in] parameters are the
+// members of the JSON body; the answer carries ReturnValue and the [out]
+// parameters as top-level members.
+func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, t target) {
+	c, _ := h.prov.Class(t.class)
+	m, ok := c.Method(t.method)
+	if !ok {
+		h.writeError(w, r, errs.Target(errs.NotFound, t.method, "class %s has no method %s", c.Name, t.method))
+		return
+	}
+	raw, err := h.readJSON(w, r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	in := map[string]any{}
+	if raw != nil {
+		var members map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &members); err != nil || members == nil {
+			h.writeError(w, r, errs.E(errs.Invalid, "the body of a method call must be a JSON object of its [in] parameters"))
+			return
+		}
+		for name, val := range members {
+			prm, ok := m.Param(name)
+			if !ok || !prm.In {
+				h.writeError(w, r, errs.Target(errs.Invalid, name, "method %s.%s has no [in] parameter %s", c.Name, m.Name, name))
+				return
+			}
+			v, err := h.reg.DecodeValue(prm.Type, val, prm.Name)
+			if err != nil {
+				h.writeError(w, r, err)
+				return
+			}
+			in[prm.Name] = v
+		}
+	}
+	key := ""
+	if t.hasKey {
+		key = t.key
+	}
+	res, err := h.prov.Invoke(r.Context(), c.Name, key, m.Name, in)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	body := cim.NewObject()
+	body.Set("@odata.context", baseURL(r)+"$metadata#__PARAMETERS")
+	body.Set("ReturnValue", res.ReturnValue)
+	for _, prm := range m.Params {
+		if prm.Out {
+			body.Set(prm.Name, cim.JSONValue(prm.Type, res.Out[prm.Name]))
+		}
+	}
+	writeJSON(w, http.StatusOK, body)
+}

@@ -1,0 +1,216 @@
+package adminservice
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/provider"
+)
+
+// list serves GET on a collection, paging past the page size with
+// @odata.nextLink.
+func (h *Handler) list(w http.ResponseWriter, r *http.Request, t target) {
+	c, _ := h.prov.Class(t.class)
+	o, err := parseQueryOptions(r.URL.Query(), c)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	limit := h.pageSize
+	if o.hasTop && o.top < limit {
+		limit = o.top
+	}
+	res, err := h.prov.List(r.Context(), c.Name, provider.ListOptions{
+		OrderBy: o.orderBy, Skip: o.skip, Top: limit + 1, Count: o.count,
+	})
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	more := len(res.Objects) > limit
+	if more {
+		res.Objects = res.Objects[:limit]
+	}
+	enc := h.encoder()
+	values := make([]any, 0, len(res.Objects))
+	for _, obj := range res.Objects {
+		values = append(values, enc.entity(obj, false, o.selected))
+	}
+	body := cim.NewObject()
+	body.Set("@odata.context", baseURL(r)+"$metadata#"+c.Name)
+	if o.count {
+		body.Set("@odata.count", res.Total)
+	}
+	body.Set("value", values)
+	if more && (!o.hasTop || o.top > limit) {
+		body.Set("@odata.nextLink", nextLink(r, o, limit))
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// nextLink is the request's URL with $skip moved past this page and $top
+// reduced by it.
+func nextLink(r *http.Request, o queryOptions, served int) string {
+	q := r.URL.Query()
+	for k := range q {
+		if strings.EqualFold(k, "$skip") || strings.EqualFold(k, "$top") {
+			q.Del(k)
+		}
+	}
+	q.Set("$skip", strconv.Itoa(o.skip+served))
+	if o.hasTop {
+		q.Set("$top", strconv.Itoa(o.top-served))
+	}
+	u := *r.URL
+	u.RawQuery = q.Encode()
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + u.RequestURI()
+}
+
+// count serves GET Class/$count as plain text.
+func (h *Handler) count(w http.ResponseWriter, r *http.Request, t target) {
+	res, err := h.prov.List(r.Context(), t.class, provider.ListOptions{Top: 1, Count: true})
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("OData-Version", "4.0")
+	_, _ = fmt.Fprint(w, res.Total)
+}
+
+// get serves GET by key. The body is collection-shaped, a "value" array
+// holding the one instance, because AdminService clients read .value after
+// a key GET; lazy properties are filled.
+func (h *Handler) get(w http.ResponseWriter, r *http.Request, t target) {
+	c, _ := h.prov.Class(t.class)
+	o, err := parseQueryOptions(r.URL.Query(), c)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	obj, err := h.prov.Get(r.Context(), t.class, t.key)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	body := cim.NewObject()
+	body.Set("@odata.context", baseURL(r)+"$metadata#"+obj.Instance.Class.Name)
+	body.Set("value", []any{h.encoder().entity(obj, true, o.selected)})
+	w.Header().Set("ETag", quoteETag(obj.ETag))
+	writeJSON(w, http.StatusOK, body)
+}
+
+// create serves POST on a collection: 201 with the new entity.
+func (h *Handler) create(w http.ResponseWriter, r *http.Request, t target) {
+	c, _ := h.prov.Class(t.class)
+	in, err := h.decodeInstance(w, r, c)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	obj, err := h.prov.Create(r.Context(), in)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.writeEntity(w, r, http.StatusCreated, obj)
+}
+
+// update serves PUT (replace) and PATCH (merge).
+func (h *Handler) update(w http.ResponseWriter, r *http.Request, t target, mode provider.UpdateMode) {
+	c, _ := h.prov.Class(t.class)
+	in, err := h.decodeInstance(w, r, c)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	obj, err := h.prov.Update(r.Context(), c.Name, t.key, in, mode, ifMatch(r))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.writeEntity(w, r, http.StatusOK, obj)
+}
+
+// delete serves DELETE: 204.
+func (h *Handler) delete(w http.ResponseWriter, r *http.Request, t target) {
+	if err := h.prov.Delete(r.Context(), t.class, t.key, ifMatch(r)); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// writeEntity writes one entity in the $entity form, with its ETag and,
+// for 201, its Location.
+func (h *Handler) writeEntity(w http.ResponseWriter, r *http.Request, status int, obj *provider.Object) {
+	c := obj.Instance.Class
+	body := h.encoder().entity(obj, true, nil)
+	body.Set("@odata.context", baseURL(r)+"$metadata#"+c.Name+"/$entity")
+	w.Header().Set("ETag", quoteETag(obj.ETag))
+	if status == http.StatusCreated {
+		w.Header().Set("Location", baseURL(r)+c.Name+"('"+strings.ReplaceAll(obj.Instance.Key(), "'", "''")+"')")
+	}
+	writeJSON(w, status, body)
+}
+
+// decodeInstance reads the request body as an instance of c (or of the
+// subclass its @odata.type names).
+func (h *Handler) decodeInstance(w http.ResponseWriter, r *http.Request, c *cim.Class) (*cim.Instance, error) {
+	raw, err := h.readJSON(w, r)
+	if err != nil {
+		return nil, err
+	}
+	if raw == nil {
+		return nil, errs.E(errs.Invalid, "empty body: expected a JSON object describing a %s", c.Name)
+	}
+	return h.reg.DecodeObject(c, raw, "")
+}
+
+// readJSON reads a bounded body and checks that it is one JSON value. An
+// empty body gives nil.
+func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request) (json.RawMessage, error) {
+	body := http.MaxBytesReader(w, r.Body, h.maxBody)
+	b, err := io.ReadAll(body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, errs.E(errs.TooLarge, "request body is larger than the %d-byte limit", tooBig.Limit)
+		}
+		return nil, errs.E(errs.Invalid, "read request body: %w", err)
+	}
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return nil, nil
+	}
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(&v); err != nil {
+		return nil, errs.E(errs.Invalid, "malformed JSON body: %w", err)
+	}
+	if dec.More() {
+		return nil, errs.E(errs.Invalid, "malformed JSON body: more than one JSON value")
+	}
+	return b, nil
+}
+
+// ifMatch returns the If-Match tag without quotes or weak mark.
+func ifMatch(r *http.Request) string {
+	v := strings.TrimSpace(r.Header.Get("If-Match"))
+	v = strings.TrimPrefix(v, "W/")
+	return strings.Trim(v, `"`)
+}
+
+func quoteETag(tag string) string { return `"` + tag + `"` }

@@ -1,0 +1,166 @@
+package cim
+
+import (
+	"strings"
+)
+
+// Property is one property of a class as the class sees it (inherited
+// properties are shared with the base class unless overridden).
+type Property struct {
+	Name       string
+	Type       Type
+	Qualifiers Qualifiers
+	Default    any    // typed default value, or nil
+	Origin     string // the class that declared it (or last overrode it)
+
+	bits      []Bit
+	rangeLo   int64
+	rangeHi   int64
+	hasRange  bool
+	valueMap  []string
+	hasValues bool
+}
+
+// IsKey reports the key qualifier.
+func (p *Property) IsKey() bool { return p.Qualifiers.Has("key") }
+
+// IsReadOnly reports the read qualifier: clients cannot change the value.
+func (p *Property) IsReadOnly() bool { return p.Qualifiers.Has("read") }
+
+// IsLazy reports the lazy qualifier: the value is returned only when the
+// instance is read by key.
+func (p *Property) IsLazy() bool { return p.Qualifiers.Has("lazy") }
+
+// IsLarge reports the large qualifier.
+func (p *Property) IsLarge() bool { return p.Qualifiers.Has("large") }
+
+// MaxElements returns the max(N) limit on an array's length.
+func (p *Property) MaxElements() (int, bool) {
+	n, ok := p.Qualifiers.Int("max")
+	return int(n), ok
+}
+
+// Bits returns the defined bits of a bit field, when the schema defines them.
+func (p *Property) Bits() ([]Bit, bool) { return p.bits, p.bits != nil }
+
+// BitMask returns the mask of all defined bits.
+func (p *Property) BitMask() uint64 {
+	var m uint64
+	for _, b := range p.bits {
+		m |= 1 << b.Pos
+	}
+	return m
+}
+
+// Range returns the Range("lo-hi") qualifier.
+func (p *Property) Range() (lo, hi int64, ok bool) { return p.rangeLo, p.rangeHi, p.hasRange }
+
+// ValueMap returns the closed set of allowed values, when there is one.
+func (p *Property) ValueMap() ([]string, bool) { return p.valueMap, p.hasValues }
+
+// Parameter is a method parameter.
+type Parameter struct {
+	Name       string
+	Type       Type
+	In, Out    bool
+	Qualifiers Qualifiers
+}
+
+// Method is a class method.
+type Method struct {
+	Name       string
+	Return     Type
+	Params     []*Parameter
+	Qualifiers Qualifiers
+	Origin     string
+}
+
+// IsStatic reports whether the method is called on the class rather than
+// on an instance.
+func (m *Method) IsStatic() bool { return m.Qualifiers.Has("static") }
+
+// Param returns the parameter named name (case-insensitive).
+func (m *Method) Param(name string) (*Parameter, bool) {
+	for _, p := range m.Params {
+		if strings.EqualFold(p.Name, name) {
+			return p, true
+		}
+	}
+	return nil, false
+}
+
+// Class is a resolved class: its own declarations merged with everything it
+// inherits.
+type Class struct {
+	Name       string
+	Superclass string   // "" for a root class
+	Derivation []string // superclasses, nearest first
+	Qualifiers Qualifiers
+	Properties []*Property // effective properties, in declaration order (base first)
+	Methods    []*Method   // effective methods
+
+	props   map[string]*Property
+	methods map[string]*Method
+}
+
+// Property returns the property named name (case-insensitive).
+func (c *Class) Property(name string) (*Property, bool) {
+	p, ok := c.props[strings.ToLower(name)]
+	return p, ok
+}
+
+// Method returns the method named name (case-insensitive).
+func (c *Class) Method(name string) (*Method, bool) {
+	m, ok := c.methods[strings.ToLower(name)]
+	return m, ok
+}
+
+// Keys returns the key properties in declaration order.
+func (c *Class) Keys() []*Property {
+	var keys []*Property
+	for _, p := range c.Properties {
+		if p.IsKey() {
+			keys = append(keys, p)
+		}
+	}
+	return keys
+}
+
+// IsAbstract reports the Abstract class qualifier.
+func (c *Class) IsAbstract() bool { return c.Qualifiers.Has("Abstract") }
+
+// IsEmbedded reports the Embedded class qualifier: such classes are used
+// only inside other objects and have no instances of their own.
+func (c *Class) IsEmbedded() bool { return c.Qualifiers.Has("Embedded") }
+
+// Dynasty returns the root class of c's hierarchy.
+func (c *Class) Dynasty() string {
+	if len(c.Derivation) == 0 {
+		return c.Name
+	}
+	return c.Derivation[len(c.Derivation)-1]
+}
+
+// IsA reports whether c is base or derives from it (case-insensitive).
+func (c *Class) IsA(base string) bool {
+	if strings.EqualFold(c.Name, base) {
+		return true
+	}
+	for _, d := range c.Derivation {
+		if strings.EqualFold(d, base) {
+			return true
+		}
+	}
+	return false
+}
+
+// LazyNames returns the names of the lazy properties, in order.
+func (c *Class) LazyNames() []string {
+	var names []string
+	for _, p := range c.Properties {
+		if p.IsLazy() {
+			names = append(names, p.Name)
+		}
+	}
+	return names
+}

@@ -1,0 +1,73 @@
+package provider
+
+import (
+	"context"
+	"strings"
+
+	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/errs"
+)
+
+// methodFunc implements one class method. target is the instance for an
+// instance method (nil for a static one); in holds the [in] parameters by
+// declared name. It returns the [out] parameters and the ReturnValue.
+type methodFunc func(ctx context.Context, m *cim.Method, target *Object, in map[string]any) (out map[string]any, ret int64, err error)
+
+// MethodResult is what a method call returns.
+type MethodResult struct {
+	ReturnValue int64
+	Out         map[string]any // [out] parameters by declared name
+}
+
+// methodTable lists the methods implemented so far, by "class.method" in
+// lower case. A method declared in the schema but absent here answers
+// errs.NotImplemented.
+func (p *Provider) methodTable() map[string]methodFunc {
+	return map[string]methodFunc{}
+}
+
+// Invoke calls a method. key is "" for a static method and the instance key
+// for an instance method. Outcomes: the result; errs.NotFound for an
+// unknown class, method or instance; errs.Invalid when a static method is
+// called on an instance or the other way round, or for a missing or
+// unknown parameter; errs.NotImplemented for a method not built yet.
+func (p *Provider) Invoke(ctx context.Context, className, key, methodName string, in map[string]any) (*MethodResult, error) {
+	c, err := p.Class(className)
+	if err != nil {
+		return nil, err
+	}
+	m, ok := c.Method(methodName)
+	if !ok {
+		return nil, errs.Target(errs.NotFound, methodName, "class %s has no method %s", c.Name, methodName)
+	}
+	switch {
+	case m.IsStatic() && key != "":
+		return nil, errs.E(errs.Invalid, "%s.%s is a static method: call it on the class (POST .../%s.%s), not on an instance", c.Name, m.Name, c.Name, m.Name)
+	case !m.IsStatic() && key == "":
+		return nil, errs.E(errs.Invalid, "%s.%s is an instance method: call it on an instance (POST .../%s('<key>')/AdminService.%s)", c.Name, m.Name, c.Name, m.Name)
+	}
+	for name := range in {
+		prm, ok := m.Param(name)
+		if !ok || !prm.In {
+			return nil, errs.Target(errs.Invalid, name, "method %s.%s has no [in] parameter %s", c.Name, m.Name, name)
+		}
+	}
+	fn, ok := p.calls[strings.ToLower(m.Origin+"."+m.Name)]
+	if !ok {
+		fn, ok = p.calls[strings.ToLower(c.Name+"."+m.Name)]
+	}
+	var target *Object
+	if key != "" {
+		if target, err = p.Get(ctx, c.Name, key); err != nil {
+			return nil, err
+		}
+	}
+	if !ok {
+		return nil, errs.E(errs.NotImplemented, "method %s.%s is declared but not implemented yet in tsprov", c.Name, m.Name)
+	}
+	out, ret, err := fn(ctx, m, target, in)
+	if err != nil {
+		return nil, err
+	}
+	return &MethodResult{ReturnValue: ret, Out: out}, nil
+}

@@ -1,0 +1,73 @@
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// observe logs every request and counts it in Prometheus metrics, labelled
+// by method, route group and status (never by key, to bound cardinality).
+func observe(next http.Handler, reg *prometheus.Registry, log *slog.Logger) http.Handler {
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tsprov_http_requests_total",
+		Help: "HTTP requests served, by method, route group and status code.",
+	}, []string{"method", "route", "code"})
+	latency := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "tsprov_http_request_duration_seconds",
+		Help:    "Time to serve an HTTP request, by method and route group.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+	}, []string{"method", "route"})
+	reg.MustRegister(requests, latency)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		d := time.Since(start)
+		route := routeGroup(r.URL.Path)
+		requests.WithLabelValues(r.Method, route, strconv.Itoa(rec.status)).Inc()
+		latency.WithLabelValues(r.Method, route).Observe(d.Seconds())
+		level := slog.LevelInfo
+		if rec.status >= 500 {
+			level = slog.LevelError
+		}
+		log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", d, "remote", r.RemoteAddr)
+	})
+}
+
+// routeGroup names the kind of resource a path addresses.
+func routeGroup(path string) string {
+	lower := strings.ToLower(path)
+	switch {
+	case lower == "/healthz" || lower == "/metrics":
+		return lower
+	case strings.HasPrefix(lower, "/adminservice/wmi/$metadata"):
+		return "metadata"
+	case strings.HasPrefix(lower, "/adminservice/wmi/"):
+		rest := path[len("/adminservice/wmi/"):]
+		switch {
+		case rest == "":
+			return "service-document"
+		case strings.Contains(rest, "AdminService.") || (strings.Contains(rest, ".") && !strings.Contains(rest, "(")):
+			return "method"
+		case strings.Contains(rest, "(") || strings.Count(rest, "/") >= 1:
+			return "instance"
+		}
+		return "collection"
+	}
+	return "other"
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}

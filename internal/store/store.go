@@ -1,0 +1,121 @@
+// Package store defines the persistence contract of tsprov. Each backend
+// (store/sqlite, store/postgres) implements it and passes the shared
+// conformance suite in store/storetest.
+//
+// Layout rule (one place, used by every backend): a storable class gets a
+// table with one typed column per property that is neither lazy nor large
+// (arrays and embedded objects as JSON text); lazy and large properties are
+// kept apart, one row per value, so that lists never read them.
+package store
+
+import (
+	"context"
+
+	"github.com/tsprov/tsprov/internal/cim"
+)
+
+// Store persists instances of the registry's storable classes.
+type Store interface {
+	// Read runs fn in a read-only transaction that sees one consistent
+	// snapshot. The error fn returns is returned as is.
+	Read(ctx context.Context, fn func(ReadTx) error) error
+	// Write runs fn in one read-write transaction. If fn returns an error,
+	// nothing fn did is kept and that error is returned. When Write returns
+	// nil, everything fn did is durable (it survives a crash of the process
+	// or of the machine).
+	Write(ctx context.Context, fn func(Tx) error) error
+	// Close releases the store. Writes in flight finish first.
+	Close() error
+}
+
+// ReadTx reads within a transaction.
+type ReadTx interface {
+	// Get returns the instance of class c with the given key (as
+	// Instance.Key forms it). With lazy true the lazy and large values are
+	// filled; with lazy false lazy properties are absent from the result and
+	// non-lazy large ones are filled.
+	// Outcomes: the record; an error of kind errs.NotFound when no such
+	// instance exists; another error when the backend fails.
+	Get(ctx context.Context, c *cim.Class, key string, lazy bool) (*Record, error)
+	// List returns the instances of class c (not of its subclasses, which
+	// are stored apart) in the order opts asks, lazy properties absent.
+	// Outcomes: the records (possibly none); an error of kind errs.Invalid
+	// when opts names an unknown or unsortable property; another error when
+	// the backend fails.
+	List(ctx context.Context, c *cim.Class, opts ListOptions) ([]*Record, error)
+	// Count returns how many instances of class c are stored.
+	Count(ctx context.Context, c *cim.Class) (int64, error)
+}
+
+// Tx reads and writes within one transaction.
+type Tx interface {
+	ReadTx
+	// Insert stores a new instance. Every property of the class is written
+	// (absent ones as null). Outcomes: nil; errs.Conflict when an instance
+	// with that key exists; another error when the backend fails.
+	Insert(ctx context.Context, rec *Record) error
+	// Update replaces the stored instance with rec. Non-lazy, non-large
+	// properties are all written (absent ones as null). A lazy or large
+	// property absent from rec.Instance.Values keeps its stored value; one
+	// present with nil is erased. rec.Version is set to the new version.
+	// Outcomes: nil; errs.NotFound when no such instance exists; another
+	// error when the backend fails.
+	Update(ctx context.Context, rec *Record) error
+	// Delete removes the instance and its lazy values. Outcomes: nil;
+	// errs.NotFound when no such instance exists; another error.
+	Delete(ctx context.Context, c *cim.Class, key string) error
+	// NextSequence returns the next value of the named counter: 1 the
+	// first time, then one more each call, never the same value twice for
+	// a name once the transaction that drew it has committed.
+	NextSequence(ctx context.Context, name string) (int64, error)
+}
+
+// Record is a stored instance.
+type Record struct {
+	Instance *cim.Instance
+	// Version counts the writes to this instance: 1 after Insert, one more
+	// after each Update. The store sets it.
+	Version int64
+}
+
+// ListOptions shapes a List.
+type ListOptions struct {
+	OrderBy []Order // empty: by key
+	Offset  int
+	Limit   int // 0: no limit
+}
+
+// Order is one sort key.
+type Order struct {
+	Property string
+	Desc     bool
+}
+
+// Apart reports whether property p is stored apart from its class's row:
+// lazy and large properties are.
+func Apart(p *cim.Property) bool { return p.IsLazy() || p.IsLarge() }
+
+// Columns returns the properties of c stored in its row, in class order.
+func Columns(c *cim.Class) []*cim.Property {
+	var cols []*cim.Property
+	for _, p := range c.Properties {
+		if !Apart(p) {
+			cols = append(cols, p)
+		}
+	}
+	return cols
+}
+
+// ApartProperties returns the properties of c stored apart, in class order.
+func ApartProperties(c *cim.Class) []*cim.Property {
+	var ps []*cim.Property
+	for _, p := range c.Properties {
+		if Apart(p) {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// Sortable reports whether a List may order by p: a scalar row column.
+func Sortable(p *cim.Property) bool { return !Apart(p) && !p.Type.Array && p.Type.Kind != cim.Object }
