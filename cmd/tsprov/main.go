@@ -27,6 +27,7 @@ var commands = map[string]command{
 	"create": {"create an instance from Prop=Value pairs or a JSON file", runCreate},
 	"set":    {"change properties of an instance (PATCH)", runSet},
 	"delete": {"delete instances by key", runDelete},
+	"ts":     {"work with task sequence files offline: show, validate, fmt, refs", runTS},
 }
 
 // usageError is a mistake in how the command was called (exit status 2).

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/provider"
 )
 
 // statusOf maps every error kind to its HTTP status: the one table.
@@ -40,11 +41,16 @@ type errorBody struct {
 }
 
 type errorDetail struct {
-	Code    string        `json:"code"`
-	Message string        `json:"message"`
-	Target  string        `json:"target,omitempty"`
-	Details []errorDetail `json:"details,omitempty"`
+	Code       string         `json:"code"`
+	Message    string         `json:"message"`
+	Target     string         `json:"target,omitempty"`
+	Details    []errorDetail  `json:"details,omitempty"`
+	InnerError map[string]any `json:"innererror,omitempty"`
 }
+
+// wbemInvalidParameter is WBEM_E_INVALID_PARAMETER, the WMI status of a
+// method called with a value it refuses.
+const wbemInvalidParameter = 0x80041008
 
 // writeError is the one function that writes an error response. Internal
 // errors are logged and answered with a generic message, so that nothing
@@ -64,8 +70,24 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 		Target:  target,
 		Details: []errorDetail{{Code: kind.String(), Message: msg, Target: target}},
 	}}
-	if status == http.StatusMethodNotAllowed {
+	var me *provider.MethodError
+	if errors.As(err, &me) {
 		body.Error.Details = nil
+		var statuses []any
+		for _, pr := range me.Problems {
+			body.Error.Details = append(body.Error.Details, errorDetail{Code: kind.String(), Message: pr.String(), Target: pr.Property})
+			statuses = append(statuses, map[string]any{
+				"@odata.type":   "#AdminService.SMS_ExtendedStatus",
+				"Description":   pr.Message,
+				"ErrorCode":     wbemInvalidParameter,
+				"ObjectInfo":    pr.Step,
+				"ParameterInfo": pr.Property,
+				"Operation":     "ExecMethod",
+				"ProviderName":  "tsprov",
+				"StatusCode":    wbemInvalidParameter,
+			})
+		}
+		body.Error.InnerError = map[string]any{"ReturnValue": wbemInvalidParameter, "SMS_ExtendedStatus": statuses}
 	}
 	writeJSON(w, status, body)
 }

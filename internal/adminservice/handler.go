@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/provider"
 )
 
@@ -107,9 +108,16 @@ func (h *Handler) route(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	if _, err := h.prov.Class(t.class); err != nil {
+	c, err := h.prov.Class(t.class)
+	if err != nil {
 		h.writeError(w, r, err)
 		return
+	}
+	if t.named != nil {
+		if t.key, err = namedKey(c, t.named); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
 	}
 	switch {
 	case t.method != "":
@@ -178,4 +186,22 @@ func baseURL(r *http.Request) string {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host + Prefix
+}
+
+// namedKey turns Class(K1='a',K2='b') into the instance key: the values in
+// the order the class declares its keys, joined by ";".
+func namedKey(c *cim.Class, named map[string]string) (string, error) {
+	keys := c.Keys()
+	if len(named) != len(keys) {
+		return "", errs.E(errs.Invalid, "%s has %d key properties; the path names %d", c.Name, len(keys), len(named))
+	}
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		v, ok := named[strings.ToLower(k.Name)]
+		if !ok {
+			return "", errs.Target(errs.Invalid, k.Name, "the path does not name key property %s of %s", k.Name, c.Name)
+		}
+		parts[i] = v
+	}
+	return strings.Join(parts, ";"), nil
 }

@@ -56,7 +56,7 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, t target) {
 	}
 	body := cim.NewObject()
 	body.Set("@odata.context", baseURL(r)+"$metadata#__PARAMETERS")
-	body.Set("ReturnValue", res.ReturnValue)
+	body.Set("ReturnValue", cim.JSONValue(m.Return, res.ReturnValue))
 	for _, prm := range m.Params {
 		if prm.Out {
 			body.Set(prm.Name, cim.JSONValue(prm.Type, res.Out[prm.Name]))

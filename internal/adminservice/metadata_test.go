@@ -952,7 +952,7 @@ func TestMetadataCSDLParserRejects(t *testing.T) {
 		{"unknown BaseType", tsType, strings.Replace(tsType, "SMS_PackageBaseclass", "SMS_NoSuchClass", 1), "BaseType"},
 		{"inherited property redeclared", tsType, tsType + "\n" + `<Property Name="PackageID" Type="Edm.String" Nullable="false" />`, "redeclares an inherited property"},
 		{"unknown property type", `<Property Name="Sequence" Type="Edm.String"`, `<Property Name="Sequence" Type="AdminService.SMS_Nothing"`, "does not resolve"},
-		{"nullable key", `<Property Name="PackageID" Type="Edm.String" Nullable="false" />`, `<Property Name="PackageID" Type="Edm.String" />`, "key property PackageID is nullable"},
+		{"nullable key", `<Property Name="ObjectPath" Type="Edm.String" />` + "\n" + `        <Property Name="PackageID" Type="Edm.String" Nullable="false" />`, `<Property Name="ObjectPath" Type="Edm.String" />` + "\n" + `        <Property Name="PackageID" Type="Edm.String" />`, "key property PackageID is nullable"},
 		{"dangling ActionImport", `Action="AdminService.SMS_TaskSequencePackage.SetSequence"`, `Action="AdminService.SMS_TaskSequencePackage.SetSequenceX"`, "is not an unbound action"},
 		{"entity set of a keyless type", "</EntityContainer>", `<EntitySet Name="SMS_TaskSequence_Reference" EntityType="AdminService.SMS_TaskSequence_Reference" />` + "\n</EntityContainer>", "which has no key"},
 	} {

@@ -1,6 +1,7 @@
 package adminservice
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/tsprov/tsprov/internal/errs"
@@ -9,7 +10,9 @@ import (
 // target is what a resource path addresses.
 type target struct {
 	class  string
-	key    string
+	key    string            // single key value, or "" when named
+	named  map[string]string // Class(K1='a',K2='b'): key property → value
+
 	hasKey bool
 	count  bool   // .../Class/$count
 	method string // static Class.Method or bound .../AdminService.Method
@@ -28,11 +31,11 @@ const actionPrefix = "AdminService."
 //	<instance>/AdminService.Method   instance method
 func parseTarget(seg, sub, op string) (target, error) {
 	var t target
-	name, key, hasKey, err := splitKey(seg)
+	name, key, named, hasKey, err := splitKey(seg)
 	if err != nil {
 		return t, err
 	}
-	t.class, t.key, t.hasKey = name, key, hasKey
+	t.class, t.key, t.named, t.hasKey = name, key, named, hasKey
 	if !hasKey {
 		if cls, m, ok := strings.Cut(name, "."); ok {
 			if sub != "" {
@@ -81,36 +84,91 @@ func hasActionPrefix(s string) bool {
 	return len(s) > len(actionPrefix) && strings.EqualFold(s[:len(actionPrefix)], actionPrefix)
 }
 
-// splitKey reads Name, Name('KEY') (with '' for a quote) or Name(123).
-func splitKey(seg string) (name, key string, hasKey bool, err error) {
+// splitKey reads Name, Name('KEY') (with '' for a quote), Name(123) or
+// the named form Name(Key1='a',Key2='b') that compound keys need.
+func splitKey(seg string) (name, key string, named map[string]string, hasKey bool, err error) {
 	open := strings.IndexByte(seg, '(')
 	if open < 0 {
-		return seg, "", false, nil
+		return seg, "", nil, false, nil
 	}
 	if !strings.HasSuffix(seg, ")") {
-		return "", "", false, errs.E(errs.Invalid, "malformed key in %q: expected Class('KEY')", seg)
+		return "", "", nil, false, errs.E(errs.Invalid, "malformed key in %q: expected Class('KEY')", seg)
 	}
 	name, inner := seg[:open], seg[open+1:len(seg)-1]
-	if strings.HasPrefix(inner, "PackageID=") || strings.Contains(inner, "=") {
-		// Class(Prop='KEY') — the named form; one key property only.
-		_, inner, _ = strings.Cut(inner, "=")
+	parts, err := splitKeyList(inner)
+	if err != nil {
+		return "", "", nil, false, errs.E(errs.Invalid, "malformed key in %q: %w", seg, err)
 	}
-	switch {
-	case len(inner) >= 2 && inner[0] == '\'' && inner[len(inner)-1] == '\'':
-		body := inner[1 : len(inner)-1]
-		if strings.Count(body, "'")%2 != 0 || strings.Contains(strings.ReplaceAll(body, "''", ""), "'") {
-			return "", "", false, errs.E(errs.Invalid, "malformed key in %q: a quote inside a key is written ''", seg)
+	for _, part := range parts {
+		prop, val, isNamed := cutKeyName(part)
+		v, err := keyValue(val)
+		if err != nil {
+			return "", "", nil, false, errs.E(errs.Invalid, "malformed key in %q: %w", seg, err)
 		}
-		key = strings.ReplaceAll(body, "''", "'")
-	case inner != "" && !strings.ContainsAny(inner, "'(),"):
-		key = inner
+		if !isNamed {
+			if len(parts) > 1 {
+				return "", "", nil, false, errs.E(errs.Invalid, "malformed key in %q: a compound key names its properties, as Class(K1='a',K2='b')", seg)
+			}
+			return name, v, nil, true, nil
+		}
+		if named == nil {
+			named = map[string]string{}
+		}
+		named[strings.ToLower(prop)] = v
+	}
+	return name, "", named, true, nil
+}
+
+// splitKeyList splits key parts at commas outside quotes.
+func splitKeyList(s string) ([]string, error) {
+	var parts []string
+	inQuote := false
+	start := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\'':
+			inQuote = !inQuote
+		case ',':
+			if !inQuote {
+				parts = append(parts, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	if inQuote {
+		return nil, errors.New("unbalanced quote (a quote inside a key is written '')")
+	}
+	return append(parts, s[start:]), nil
+}
+
+// cutKeyName splits Prop=value; a part without "=" outside quotes is a
+// bare value.
+func cutKeyName(part string) (prop, val string, named bool) {
+	q := strings.IndexByte(part, '\'')
+	eq := strings.IndexByte(part, '=')
+	if eq < 0 || (q >= 0 && q < eq) {
+		return "", part, false
+	}
+	return strings.TrimSpace(part[:eq]), strings.TrimSpace(part[eq+1:]), true
+}
+
+// keyValue reads 'quoted' (with '' for a quote) or a bare value.
+func keyValue(v string) (string, error) {
+	switch {
+	case len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'':
+		body := v[1 : len(v)-1]
+		if strings.Contains(strings.ReplaceAll(body, "''", ""), "'") {
+			return "", errors.New("a quote inside a key is written ''")
+		}
+		v = strings.ReplaceAll(body, "''", "'")
+	case v != "" && !strings.ContainsAny(v, "'(),"):
 	default:
-		return "", "", false, errs.E(errs.Invalid, "malformed key in %q: expected Class('KEY')", seg)
+		return "", errors.New("expected Class('KEY')")
 	}
-	if key == "" {
-		return "", "", false, errs.E(errs.Invalid, "empty key in %q", seg)
+	if v == "" {
+		return "", errors.New("empty key")
 	}
-	return name, key, true, nil
+	return v, nil
 }
 
 func validName(s string) error {

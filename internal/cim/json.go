@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"sort"
 	"strings"
 
 	"github.com/tsprov/tsprov/internal/errs"
@@ -89,6 +90,9 @@ func JSONValue(t Type, v any) any {
 func EmbeddedJSON(in *Instance) *JSONObject {
 	o := NewObject()
 	o.Set("@odata.type", ODataType(in.Class.Name))
+	for _, k := range sortedKeys(in.Annotations) {
+		o.Set(k, in.Annotations[k])
+	}
 	for _, p := range in.Class.Properties {
 		o.Set(p.Name, JSONValue(p.Type, in.Values[p.Name]))
 	}
@@ -125,6 +129,13 @@ func (r *Registry) DecodeObject(c *Class, raw json.RawMessage, where string) (*I
 	}
 	in := NewInstance(c)
 	for name, val := range members {
+		if strings.HasPrefix(name, "@") && !strings.HasPrefix(name, "@odata.") && strings.Contains(name[1:], ".") {
+			if in.Annotations == nil {
+				in.Annotations = map[string]json.RawMessage{}
+			}
+			in.Annotations[name] = val
+			continue
+		}
 		if strings.HasPrefix(name, "@") || strings.HasPrefix(name, "__") {
 			continue
 		}
@@ -271,4 +282,13 @@ func wrongType(where, want string, raw json.RawMessage) error {
 		got = got[:40] + "…"
 	}
 	return errs.Target(errs.Invalid, where, "property %s: wrong type: expected %s, got %s", where, want, got)
+}
+
+func sortedKeys(m map[string]json.RawMessage) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -2,6 +2,7 @@ package cim
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -28,6 +29,10 @@ import (
 type Instance struct {
 	Class  *Class
 	Values map[string]any
+	// Annotations are OData instance annotations ("@ns.term" members other
+	// than "@odata.*") that travel with the object through JSON, such as
+	// what a codec needs to rebuild the object's source exactly.
+	Annotations map[string]json.RawMessage
 }
 
 // NewInstance returns an empty instance of c.
@@ -84,6 +89,12 @@ func (in *Instance) Clone() *Instance {
 	out := &Instance{Class: in.Class, Values: make(map[string]any, len(in.Values))}
 	for k, v := range in.Values {
 		out.Values[k] = cloneValue(v)
+	}
+	if in.Annotations != nil {
+		out.Annotations = make(map[string]json.RawMessage, len(in.Annotations))
+		for k, v := range in.Annotations {
+			out.Annotations[k] = bytes.Clone(v)
+		}
 	}
 	return out
 }

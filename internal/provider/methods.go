@@ -15,7 +15,7 @@ type methodFunc func(ctx context.Context, m *cim.Method, target *Object, in map[
 
 // MethodResult is what a method call returns.
 type MethodResult struct {
-	ReturnValue int64
+	ReturnValue any // SInt32 for most methods; the result for methods that return a value
 	Out         map[string]any // [out] parameters by declared name
 }
 
@@ -23,7 +23,15 @@ type MethodResult struct {
 // lower case. A method declared in the schema but absent here answers
 // errs.NotImplemented.
 func (p *Provider) methodTable() map[string]methodFunc {
-	return map[string]methodFunc{}
+	return map[string]methodFunc{
+		"sms_tasksequencepackage.importsequence":               p.importSequence,
+		"sms_tasksequencepackage.getsequence":                  p.getSequence,
+		"sms_tasksequencepackage.setsequence":                  p.setSequence,
+		"sms_tasksequencepackage.gettsrelatedtodrivercategory": p.tsRelatedToDriverCategory,
+		"sms_tasksequence.savetoxml":                           p.saveToXML,
+		"sms_tasksequence.exportxml":                           p.exportXML,
+		"sms_tasksequence.loadfromxml":                         p.loadFromXML,
+	}
 }
 
 // Invoke calls a method. key is "" for a static method and the instance key
@@ -69,5 +77,10 @@ func (p *Provider) Invoke(ctx context.Context, className, key, methodName string
 	if err != nil {
 		return nil, err
 	}
-	return &MethodResult{ReturnValue: ret, Out: out}, nil
+	res := &MethodResult{ReturnValue: ret, Out: out}
+	if v, ok := out["ReturnValue"]; ok {
+		res.ReturnValue = v
+		delete(out, "ReturnValue")
+	}
+	return res, nil
 }

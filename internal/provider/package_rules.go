@@ -38,7 +38,7 @@ const (
 //     source (SourceDate moves) as RefreshPkgSource would.
 type packageRules struct{ p *Provider }
 
-func (packageRules) base() string { return packageBase }
+func (packageRules) appliesTo(c *cim.Class) bool { return c.IsA(packageBase) }
 
 func (r packageRules) beforeCreate(ctx context.Context, tx store.Tx, inst *cim.Instance) error {
 	id, err := r.allocateID(ctx, tx)
@@ -62,6 +62,10 @@ func (r packageRules) beforeUpdate(ctx context.Context, tx store.Tx, cur, next, 
 		next.Set(sourceDateProperty, cim.Now())
 		next.Set(refreshFlagProperty, false)
 	}
+	return nil
+}
+
+func (r packageRules) afterWrite(ctx context.Context, tx store.Tx, old, next *cim.Instance) error {
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/store"
+	"github.com/tsprov/tsprov/internal/taskseq"
 )
 
 // Config configures a Provider.
@@ -34,6 +35,7 @@ type Provider struct {
 	site   string
 	server string
 	log    *slog.Logger
+	codec  *taskseq.Codec
 	rules  []classRules
 	calls  map[string]methodFunc // "class.method" (lower case) → implementation
 }
@@ -58,7 +60,12 @@ func New(cfg Config) (*Provider, error) {
 		server: cfg.ServerName,
 		log:    cfg.Logger,
 	}
-	p.rules = []classRules{packageRules{p}}
+	codec, err := taskseq.NewCodec(cfg.Registry)
+	if err != nil {
+		return nil, err
+	}
+	p.codec = codec
+	p.rules = []classRules{packageRules{p}, referenceRules{p}}
 	p.calls = p.methodTable()
 	return p, nil
 }
@@ -90,6 +97,20 @@ func storable(c *cim.Class) error {
 		return errs.E(errs.Invalid, "%s is an abstract class: use one of the classes that derive from it", c.Name)
 	case len(c.Keys()) == 0:
 		return errs.E(errs.Invalid, "%s has no key property, so it has no stored instances", c.Name)
+	}
+	return nil
+}
+
+// writable returns an error when clients cannot create, change or delete
+// instances of c: classes without instances of their own, and classes
+// qualified read (views the server maintains, such as
+// SMS_TaskSequencePackageReference).
+func (p *Provider) writable(c *cim.Class) error {
+	if err := storable(c); err != nil {
+		return err
+	}
+	if c.Qualifiers.Has("read") {
+		return errs.E(errs.Invalid, "%s is maintained by the server and is read-only", c.Name)
 	}
 	return nil
 }
@@ -194,35 +215,62 @@ func (p *Provider) List(ctx context.Context, className string, opts ListOptions)
 // errs.Conflict when the key exists; errs.NotFound for an unknown class.
 func (p *Provider) Create(ctx context.Context, in *cim.Instance) (*Object, error) {
 	c := in.Class
-	if err := storable(c); err != nil {
+	if err := p.writable(c); err != nil {
 		return nil, err
 	}
-	var out *store.Record
+	var key string
 	err := p.st.Write(ctx, func(tx store.Tx) error {
-		inst := defaults(c)
-		for _, r := range p.rulesFor(c) {
-			if err := r.beforeCreate(ctx, tx, inst); err != nil {
-				return err
-			}
-		}
-		if err := applyClientValues(inst, in, nil); err != nil {
+		inst, err := p.createTx(ctx, tx, in, nil)
+		if err != nil {
 			return err
 		}
-		if err := finish(inst); err != nil {
-			return err
-		}
-		for _, k := range c.Keys() {
-			if inst.Values[k.Name] == nil {
-				return errs.Target(errs.Invalid, k.Name, "key property %s is required", k.Name)
-			}
-		}
-		out = &store.Record{Instance: inst}
-		return tx.Insert(ctx, out)
+		key = inst.Key()
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", c.Name, err)
 	}
-	return p.Get(ctx, c.Name, out.Instance.Key())
+	return p.Get(ctx, c.Name, key)
+}
+
+// serverValues sets the properties only the server writes (Sequence,
+// References, …) after the client's values are applied.
+type serverValues func(inst *cim.Instance) error
+
+// createTx builds and inserts a new instance within tx.
+func (p *Provider) createTx(ctx context.Context, tx store.Tx, in *cim.Instance, server serverValues) (*cim.Instance, error) {
+	c := in.Class
+	inst := defaults(c)
+	for _, r := range p.rulesFor(c) {
+		if err := r.beforeCreate(ctx, tx, inst); err != nil {
+			return nil, err
+		}
+	}
+	if err := applyClientValues(inst, in, nil); err != nil {
+		return nil, err
+	}
+	if server != nil {
+		if err := server(inst); err != nil {
+			return nil, err
+		}
+	}
+	if err := finish(inst); err != nil {
+		return nil, err
+	}
+	for _, k := range c.Keys() {
+		if inst.Values[k.Name] == nil {
+			return nil, errs.Target(errs.Invalid, k.Name, "key property %s is required", k.Name)
+		}
+	}
+	if err := tx.Insert(ctx, &store.Record{Instance: inst}); err != nil {
+		return nil, err
+	}
+	for _, r := range p.rulesFor(c) {
+		if err := r.afterWrite(ctx, tx, nil, inst); err != nil {
+			return nil, err
+		}
+	}
+	return inst, nil
 }
 
 // UpdateMode says how an update treats properties the client left out.
@@ -245,46 +293,65 @@ func (p *Provider) Update(ctx context.Context, className, key string, in *cim.In
 	if err != nil {
 		return nil, err
 	}
-	if err := storable(c); err != nil {
+	if err := p.writable(c); err != nil {
 		return nil, err
 	}
 	if in.Class != c {
 		return nil, errs.E(errs.Invalid, "the body describes a %s, not a %s", in.Class.Name, c.Name)
 	}
 	err = p.st.Write(ctx, func(tx store.Tx) error {
-		cur, err := tx.Get(ctx, c, key, true)
-		if err != nil {
-			return err
-		}
-		if ifMatch != "" && ifMatch != "*" && ifMatch != etag(cur) {
-			return errs.E(errs.PreconditionFailed, "%s(%q) has changed since it was read: its version is %s, the request expected %s", c.Name, key, etag(cur), ifMatch)
-		}
-		next := cur.Instance.Clone()
-		if mode == Replace {
-			next = defaults(c)
-			for _, prop := range c.Properties {
-				if prop.IsKey() || prop.IsReadOnly() || prop.IsLazy() {
-					next.Values[prop.Name] = cur.Instance.Values[prop.Name]
-				}
-			}
-		}
-		if err := applyClientValues(next, in, cur.Instance); err != nil {
-			return err
-		}
-		for _, r := range p.rulesFor(c) {
-			if err := r.beforeUpdate(ctx, tx, cur.Instance, next, in); err != nil {
-				return err
-			}
-		}
-		if err := finish(next); err != nil {
-			return err
-		}
-		return tx.Update(ctx, &store.Record{Instance: next})
+		_, err := p.updateTx(ctx, tx, c, key, in, mode, ifMatch, nil)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("update %s(%q): %w", c.Name, key, err)
 	}
 	return p.Get(ctx, c.Name, key)
+}
+
+// updateTx applies an update within tx and returns the stored instance.
+func (p *Provider) updateTx(ctx context.Context, tx store.Tx, c *cim.Class, key string, in *cim.Instance, mode UpdateMode, ifMatch string, server serverValues) (*cim.Instance, error) {
+	cur, err := tx.Get(ctx, c, key, true)
+	if err != nil {
+		return nil, err
+	}
+	if ifMatch != "" && ifMatch != "*" && ifMatch != etag(cur) {
+		return nil, errs.E(errs.PreconditionFailed, "%s(%q) has changed since it was read: its version is %s, the request expected %s", c.Name, key, etag(cur), ifMatch)
+	}
+	next := cur.Instance.Clone()
+	if mode == Replace {
+		next = defaults(c)
+		for _, prop := range c.Properties {
+			if prop.IsKey() || prop.IsReadOnly() || prop.IsLazy() {
+				next.Values[prop.Name] = cur.Instance.Values[prop.Name]
+			}
+		}
+	}
+	if err := applyClientValues(next, in, cur.Instance); err != nil {
+		return nil, err
+	}
+	for _, r := range p.rulesFor(c) {
+		if err := r.beforeUpdate(ctx, tx, cur.Instance, next, in); err != nil {
+			return nil, err
+		}
+	}
+	if server != nil {
+		if err := server(next); err != nil {
+			return nil, err
+		}
+	}
+	if err := finish(next); err != nil {
+		return nil, err
+	}
+	if err := tx.Update(ctx, &store.Record{Instance: next}); err != nil {
+		return nil, err
+	}
+	for _, r := range p.rulesFor(c) {
+		if err := r.afterWrite(ctx, tx, cur.Instance, next); err != nil {
+			return nil, err
+		}
+	}
+	return next, nil
 }
 
 // Delete removes an instance. Outcomes: nil; errs.NotFound;
@@ -294,20 +361,26 @@ func (p *Provider) Delete(ctx context.Context, className, key, ifMatch string) e
 	if err != nil {
 		return err
 	}
-	if err := storable(c); err != nil {
+	if err := p.writable(c); err != nil {
 		return err
 	}
 	err = p.st.Write(ctx, func(tx store.Tx) error {
-		if ifMatch != "" && ifMatch != "*" {
-			cur, err := tx.Get(ctx, c, key, false)
-			if err != nil {
+		cur, err := tx.Get(ctx, c, key, true)
+		if err != nil {
+			return err
+		}
+		if ifMatch != "" && ifMatch != "*" && ifMatch != etag(cur) {
+			return errs.E(errs.PreconditionFailed, "%s(%q) has changed since it was read", c.Name, key)
+		}
+		if err := tx.Delete(ctx, c, key); err != nil {
+			return err
+		}
+		for _, r := range p.rulesFor(c) {
+			if err := r.afterWrite(ctx, tx, cur.Instance, nil); err != nil {
 				return err
 			}
-			if ifMatch != etag(cur) {
-				return errs.E(errs.PreconditionFailed, "%s(%q) has changed since it was read", c.Name, key)
-			}
 		}
-		return tx.Delete(ctx, c, key)
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("delete %s(%q): %w", c.Name, key, err)
@@ -318,7 +391,7 @@ func (p *Provider) Delete(ctx context.Context, className, key, ifMatch string) e
 func (p *Provider) rulesFor(c *cim.Class) []classRules {
 	var rs []classRules
 	for _, r := range p.rules {
-		if c.IsA(r.base()) {
+		if r.appliesTo(c) {
 			rs = append(rs, r)
 		}
 	}

@@ -12,8 +12,8 @@ import (
 // classRules are the rules a family of classes adds to the generic,
 // schema-driven ones.
 type classRules interface {
-	// base is the class whose family the rules apply to.
-	base() string
+	// appliesTo reports whether the rules apply to class c.
+	appliesTo(c *cim.Class) bool
 	// beforeCreate fills what the server assigns (ids, versions) into a
 	// new instance that holds the class defaults, before client values are
 	// applied.
@@ -21,6 +21,9 @@ type classRules interface {
 	// beforeUpdate adjusts next (the instance about to be stored) given
 	// the stored one and what the client sent.
 	beforeUpdate(ctx context.Context, tx store.Tx, cur, next, sent *cim.Instance) error
+	// afterWrite runs after an instance was stored (old nil: created) or
+	// deleted (next nil), in the same transaction.
+	afterWrite(ctx context.Context, tx store.Tx, old, next *cim.Instance) error
 }
 
 // defaults returns a new instance of c holding every declared default.

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+
+	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/taskseq"
+	"github.com/tsprov/tsprov/schema"
+)
+
+// runTS runs the offline task sequence commands: show, validate, fmt, refs.
+// They read any shape of task sequence file and need no server.
+func runTS(args []string, stdout io.Writer) error {
+	sub := map[string]func([]string, io.Writer) error{
+		"show":     tsShow,
+		"validate": tsValidate,
+		"fmt":      tsFmt,
+		"refs":     tsRefs,
+	}
+	if len(args) == 0 {
+		return usageError{"ts takes a command: show, validate, fmt or refs"}
+	}
+	fn, ok := sub[args[0]]
+	if !ok {
+		return usageError{fmt.Sprintf("unknown ts command %q (show, validate, fmt, refs)", args[0])}
+	}
+	return fn(args[1:], stdout)
+}
+
+func tsCodec() (*taskseq.Codec, error) {
+	reg, err := schema.Registry()
+	if err != nil {
+		return nil, err
+	}
+	return taskseq.NewCodec(reg)
+}
+
+// readTS parses a task sequence file ("-" for standard input).
+func readTS(c *taskseq.Codec, path string) (*cim.Instance, *taskseq.Document, error) {
+	var data []byte
+	var err error
+	if path == "-" {
+		data, err = io.ReadAll(os.Stdin)
+	} else {
+		data, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	ts, doc, err := c.Parse(data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return ts, doc, nil
+}
+
+// oneFile parses the flags of a command that takes one file.
+func oneFile(name string, args []string, fs *flag.FlagSet) (string, error) {
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return "", err
+	}
+	if len(rest) != 1 {
+		return "", usageError{fmt.Sprintf("ts %s takes one file (- for standard input)", name)}
+	}
+	return rest[0], nil
+}
+
+// tsShow prints the sequence as an indented tree.
+func tsShow(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("ts show", flag.ContinueOnError)
+	path, err := oneFile("show", args, fs)
+	if err != nil {
+		return err
+	}
+	c, err := tsCodec()
+	if err != nil {
+		return err
+	}
+	ts, _, err := readTS(c, path)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(stdout, taskseq.Tree(ts))
+	return err
+}
+
+// tsValidate checks each file and prints its problems; it fails when any
+// file has one.
+func tsValidate(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("ts validate", flag.ContinueOnError)
+	files, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return usageError{"ts validate takes one or more files"}
+	}
+	c, err := tsCodec()
+	if err != nil {
+		return err
+	}
+	bad := 0
+	for _, f := range files {
+		ts, _, err := readTS(c, f)
+		if err != nil {
+			fmt.Fprintf(stdout, "%s\n", oneLine(err.Error()))
+			bad++
+			continue
+		}
+		problems := taskseq.Validate(ts)
+		if len(problems) == 0 {
+			fmt.Fprintf(stdout, "%s: ok\n", f)
+			continue
+		}
+		bad++
+		for _, p := range problems {
+			fmt.Fprintf(stdout, "%s: %s\n", f, p)
+		}
+	}
+	if bad > 0 {
+		return fmt.Errorf("%d of %d files have problems", bad, len(files))
+	}
+	return nil
+}
+
+// tsFmt prints the sequence as ConfigMgr stores it (compact), or indented.
+func tsFmt(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("ts fmt", flag.ContinueOnError)
+	indent := fs.Bool("indent", false, "indent the XML for reading")
+	path, err := oneFile("fmt", args, fs)
+	if err != nil {
+		return err
+	}
+	c, err := tsCodec()
+	if err != nil {
+		return err
+	}
+	ts, _, err := readTS(c, path)
+	if err != nil {
+		return err
+	}
+	el, err := c.Encode(ts, taskseq.WriteOptions{})
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	if *indent {
+		taskseq.WriteIndented(&b, el)
+	} else {
+		b.WriteString(el.String())
+		b.WriteByte('\n')
+	}
+	_, err = stdout.Write(b.Bytes())
+	return err
+}
+
+// tsRefs prints the references the sequence makes.
+func tsRefs(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("ts refs", flag.ContinueOnError)
+	path, err := oneFile("refs", args, fs)
+	if err != nil {
+		return err
+	}
+	c, err := tsCodec()
+	if err != nil {
+		return err
+	}
+	ts, doc, err := readTS(c, path)
+	if err != nil {
+		return err
+	}
+	refs := taskseq.References(ts)
+	if boot := doc.PackageProperties["BootImageID"]; boot != "" {
+		refs = append(refs, taskseq.Reference{Package: boot})
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TYPE\tPACKAGE\tPROGRAM")
+	for _, r := range refs {
+		kind := "package"
+		if r.Type == 1 {
+			kind = "application"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", kind, r.Package, r.Program)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,411 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/store"
+	"github.com/tsprov/tsprov/internal/taskseq"
+)
+
+// The task sequence package and the properties the sequence methods own.
+const (
+	tsPackageClass     = "SMS_TaskSequencePackage"
+	tsClass            = "SMS_TaskSequence"
+	tsReferenceClass   = "SMS_TaskSequence_Reference"
+	reverseRefClass    = "SMS_TaskSequencePackageReference"
+	applicationClass   = "SMS_Application"
+	sequenceProperty   = "Sequence"
+	referencesProperty = "References"
+	typeProperty       = "Type"
+	flagsProperty      = "TaskSequenceFlags"
+	bootImageProperty  = "BootImageID"
+	danglingRefBit     = 1 // TaskSequenceFlags DANGLING_REF(0)
+	typeGeneric        = 1
+	typeOSD            = 2
+)
+
+// importSequence: ImportSequence(SequenceXML) → TaskSequence.
+func (p *Provider) importSequence(ctx context.Context, m *cim.Method, _ *Object, in map[string]any) (map[string]any, int64, error) {
+	xml, _ := in["SequenceXML"].(string)
+	ts, err := p.parseSequence("SequenceXML", xml)
+	if err != nil {
+		return nil, 0, err
+	}
+	return map[string]any{"TaskSequence": ts}, 0, nil
+}
+
+// loadFromXml: SMS_TaskSequence.LoadFromXml(Xml), superseded by
+// ImportSequence and doing the same.
+func (p *Provider) loadFromXML(ctx context.Context, m *cim.Method, _ *Object, in map[string]any) (map[string]any, int64, error) {
+	xml, _ := in["Xml"].(string)
+	ts, err := p.parseSequence("Xml", xml)
+	if err != nil {
+		return nil, 0, err
+	}
+	return outputs(m, ts), 0, nil
+}
+
+// outputs puts a method's single object result in its [out] parameter,
+// or in the method's return position when it declares none.
+func outputs(m *cim.Method, v any) map[string]any {
+	for _, prm := range m.Params {
+		if prm.Out {
+			return map[string]any{prm.Name: v}
+		}
+	}
+	return map[string]any{"ReturnValue": v}
+}
+
+// parseSequence reads task sequence XML of any shape; errors name the
+// parameter.
+func (p *Provider) parseSequence(param, xml string) (*cim.Instance, error) {
+	if strings.TrimSpace(xml) == "" {
+		return nil, errs.Target(errs.Invalid, param, "%s is empty: expected task sequence XML", param)
+	}
+	if len(xml) > taskseq.MaxSequenceBytes*4 {
+		return nil, errs.Target(errs.TooLarge, param, "%s is %d bytes; task sequences above 2 MB are refused (ConfigMgr's limit since version 2010)", param, len(xml))
+	}
+	ts, _, err := p.codec.Parse([]byte(xml))
+	if err != nil {
+		return nil, errs.Wrap(errs.Invalid, err, "%s", param)
+	}
+	return ts, nil
+}
+
+// getSequence: GetSequence(TaskSequencePackage) → TaskSequence. The
+// package may be passed by its key alone.
+func (p *Provider) getSequence(ctx context.Context, m *cim.Method, _ *Object, in map[string]any) (map[string]any, int64, error) {
+	pkg, ok := in["TaskSequencePackage"].(*cim.Instance)
+	if !ok {
+		return nil, 0, errs.Target(errs.Invalid, "TaskSequencePackage", "TaskSequencePackage is required")
+	}
+	id := pkg.String(packageIDProperty)
+	if id == "" {
+		return nil, 0, errs.Target(errs.Invalid, "TaskSequencePackage.PackageID", "TaskSequencePackage.PackageID is required")
+	}
+	obj, err := p.Get(ctx, tsPackageClass, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	ts, err := p.sequenceOf(obj.Instance)
+	if err != nil {
+		return nil, 0, err
+	}
+	return map[string]any{"TaskSequence": ts}, 0, nil
+}
+
+// sequenceOf parses a package's stored Sequence (an empty sequence when it
+// has none yet).
+func (p *Provider) sequenceOf(pkg *cim.Instance) (*cim.Instance, error) {
+	xml := pkg.String(sequenceProperty)
+	if xml == "" {
+		c, _ := p.reg.Class(tsClass)
+		ts := cim.NewInstance(c)
+		ts.Set("Steps", []any{})
+		return ts, nil
+	}
+	ts, _, err := p.codec.Parse([]byte(xml))
+	if err != nil {
+		return nil, errs.E(errs.Internal, "stored sequence of %s does not parse: %w", pkg.Key(), err)
+	}
+	return ts, nil
+}
+
+// setSequence: SetSequence(TaskSequencePackage, TaskSequence) →
+// SavedTaskSequencePackagePath. It creates the package when it has no
+// PackageID (no separate POST needed, as the SDK sample shows) or updates
+// it (properties given and not null are applied, as PATCH does), stores the
+// sequence's XML and recomputes References, ReferencesCount, Type, the
+// DANGLING_REF flag and the reverse references, all in one transaction.
+func (p *Provider) setSequence(ctx context.Context, m *cim.Method, _ *Object, in map[string]any) (map[string]any, int64, error) {
+	pkg, ok := in["TaskSequencePackage"].(*cim.Instance)
+	if !ok {
+		return nil, 0, errs.Target(errs.Invalid, "TaskSequencePackage", "TaskSequencePackage is required")
+	}
+	if !pkg.Class.IsA(tsPackageClass) {
+		return nil, 0, errs.Target(errs.Invalid, "TaskSequencePackage", "TaskSequencePackage must be an SMS_TaskSequencePackage, not %s", pkg.Class.Name)
+	}
+	ts, ok := in["TaskSequence"].(*cim.Instance)
+	if !ok {
+		return nil, 0, errs.Target(errs.Invalid, "TaskSequence", "TaskSequence is required")
+	}
+	ts = ts.Clone()
+	fillDefaults(ts)
+	if problems := taskseq.Validate(ts); len(problems) > 0 {
+		return nil, 0, validationError(problems)
+	}
+	var path string
+	err := p.st.Write(ctx, func(tx store.Tx) error {
+		server := func(inst *cim.Instance) error { return p.applySequence(ctx, tx, inst, ts) }
+		var stored *cim.Instance
+		var err error
+		if id := pkg.String(packageIDProperty); id != "" {
+			stored, err = p.updateTx(ctx, tx, pkg.Class, id, withoutNulls(pkg), Merge, "", server)
+		} else {
+			stored, err = p.createTx(ctx, tx, pkg, server)
+		}
+		if err != nil {
+			return err
+		}
+		path = relPath(stored)
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return map[string]any{"SavedTaskSequencePackagePath": path}, 0, nil
+}
+
+// withoutNulls drops the null values of an instance sent to SetSequence:
+// a package instance the client built holds only what it set.
+func withoutNulls(in *cim.Instance) *cim.Instance {
+	out := in.Clone()
+	for k, v := range out.Values {
+		if v == nil {
+			delete(out.Values, k)
+		}
+	}
+	return out
+}
+
+// relPath is the WMI relative path of an instance with a string key.
+func relPath(in *cim.Instance) string {
+	var parts []string
+	for _, k := range in.Class.Keys() {
+		parts = append(parts, fmt.Sprintf(`%s="%s"`, k.Name, cim.FormatScalar(in.Values[k.Name])))
+	}
+	return in.Class.Name + "." + strings.Join(parts, ",")
+}
+
+// applySequence stores ts in the package instance and derives what
+// follows from it.
+func (p *Provider) applySequence(ctx context.Context, tx store.Tx, pkg, ts *cim.Instance) error {
+	refs := taskseq.References(ts)
+	xml, err := p.codec.Marshal(ts, taskseq.WriteOptions{References: refs})
+	if err != nil {
+		return err
+	}
+	if len(xml) > taskseq.MaxSequenceBytes {
+		return errs.Target(errs.TooLarge, "TaskSequence", "the task sequence is %d bytes as XML; task sequences above 2 MB (%d bytes) are refused, as ConfigMgr refuses them since version 2010", len(xml), taskseq.MaxSequenceBytes)
+	}
+	if boot := pkg.String(bootImageProperty); boot != "" {
+		refs = append(refs, taskseq.Reference{Package: boot})
+	}
+	pkg.Set(sequenceProperty, string(xml))
+	pkg.Set(referencesProperty, p.referenceInstances(refs))
+	kind := int64(typeGeneric)
+	if taskseq.DeploysOS(ts) {
+		kind = typeOSD
+	}
+	pkg.Set(typeProperty, kind)
+	return p.refreshDangling(ctx, tx, pkg)
+}
+
+// referenceInstances turns references into SMS_TaskSequence_Reference
+// objects.
+func (p *Provider) referenceInstances(refs []taskseq.Reference) []any {
+	c, _ := p.reg.Class(tsReferenceClass)
+	out := make([]any, 0, len(refs))
+	for _, r := range refs {
+		in := cim.NewInstance(c)
+		in.Set("Package", r.Package)
+		if r.Program != "" {
+			in.Set("Program", r.Program)
+		}
+		in.Set("Type", r.Type)
+		out = append(out, in)
+	}
+	return out
+}
+
+// refreshDangling sets or clears DANGLING_REF: set when any reference
+// names a package or application that does not exist on the site.
+func (p *Provider) refreshDangling(ctx context.Context, tx store.ReadTx, pkg *cim.Instance) error {
+	refs, _ := pkg.Values[referencesProperty].([]any)
+	dangling := false
+	for _, r := range refs {
+		ref := r.(*cim.Instance)
+		exists, err := p.referenceExists(ctx, tx, ref.String("Package"), ref.Int("Type"))
+		if err != nil {
+			return err
+		}
+		if !exists {
+			dangling = true
+			break
+		}
+	}
+	flags := pkg.Int(flagsProperty) &^ danglingRefBit
+	if dangling {
+		flags |= danglingRefBit
+	}
+	pkg.Set(flagsProperty, flags)
+	return nil
+}
+
+// referenceExists reports whether a referenced package (any package class)
+// or application (by model name) exists.
+func (p *Provider) referenceExists(ctx context.Context, tx store.ReadTx, id string, typ int64) (bool, error) {
+	if typ == 1 {
+		c, ok := p.reg.Class(applicationClass)
+		if !ok {
+			return false, nil
+		}
+		_, err := tx.Get(ctx, c, id, false)
+		if errs.Is(err, errs.NotFound) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	return p.packageIDTaken(ctx, tx, id)
+}
+
+// fillDefaults gives every embedded object the defaults of its class for
+// the properties it does not mention, as a newly spawned WMI instance has.
+func fillDefaults(in *cim.Instance) {
+	for _, prop := range in.Class.Properties {
+		v, present := in.Values[prop.Name]
+		if !present && prop.Default != nil {
+			in.Values[prop.Name] = cim.CloneValue(prop.Default)
+			continue
+		}
+		switch x := v.(type) {
+		case *cim.Instance:
+			fillDefaults(x)
+		case []any:
+			for _, e := range x {
+				if sub, ok := e.(*cim.Instance); ok {
+					fillDefaults(sub)
+				}
+			}
+		}
+	}
+}
+
+// validationError reports task sequence problems as one Invalid error
+// naming the first step and property, with every problem in its message.
+func validationError(problems []taskseq.Problem) error {
+	msgs := make([]string, 0, len(problems))
+	for _, pr := range problems {
+		msgs = append(msgs, pr.String())
+	}
+	first := problems[0]
+	return &MethodError{
+		Err:      errs.Target(errs.Invalid, first.Property, "the task sequence breaks %d rule(s): %s", len(problems), strings.Join(msgs, "; ")),
+		Problems: problems,
+	}
+}
+
+// MethodError is a method failure with the SMS_ExtendedStatus details of
+// each problem.
+type MethodError struct {
+	Err      error
+	Problems []taskseq.Problem
+}
+
+func (e *MethodError) Error() string { return e.Err.Error() }
+func (e *MethodError) Unwrap() error { return e.Err }
+
+// saveToXML: SMS_TaskSequence.SaveToXml(TaskSequence) → the XML, with
+// References and Flags (bit 0: the sequence deploys an operating system
+// image). Secrets are kept.
+func (p *Provider) saveToXML(ctx context.Context, m *cim.Method, _ *Object, in map[string]any) (map[string]any, int64, error) {
+	ts, ok := in["TaskSequence"].(*cim.Instance)
+	if !ok {
+		return nil, 0, errs.Target(errs.Invalid, "TaskSequence", "TaskSequence is required")
+	}
+	ts = ts.Clone()
+	fillDefaults(ts)
+	refs := taskseq.References(ts)
+	xml, err := p.codec.Marshal(ts, taskseq.WriteOptions{References: refs})
+	if err != nil {
+		return nil, 0, err
+	}
+	var flags int64
+	if taskseq.DeploysOS(ts) {
+		flags = 1
+	}
+	return map[string]any{"ReturnValue": string(xml), "References": p.referenceInstances(refs), "Flags": flags}, 0, nil
+}
+
+// exportXML: SMS_TaskSequence.ExportXml(Xml) → the XML with every Secret
+// and QuasiSecret value (passwords, product keys) emptied, for use on
+// another site.
+func (p *Provider) exportXML(ctx context.Context, m *cim.Method, _ *Object, in map[string]any) (map[string]any, int64, error) {
+	xml, _ := in["Xml"].(string)
+	ts, err := p.parseSequence("Xml", xml)
+	if err != nil {
+		return nil, 0, err
+	}
+	out, err := p.codec.Marshal(ts, taskseq.WriteOptions{StripSecrets: true})
+	if err != nil {
+		return nil, 0, err
+	}
+	return map[string]any{"ReturnValue": string(out)}, 0, nil
+}
+
+// tsRelatedToDriverCategory: GetTSRelatedToDriverCategory(CategoryUniqueId)
+// → PacakgeIds, PackageNames: the task sequences whose Auto Apply Drivers
+// steps name that driver category.
+func (p *Provider) tsRelatedToDriverCategory(ctx context.Context, m *cim.Method, _ *Object, in map[string]any) (map[string]any, int64, error) {
+	cat, _ := in["CategoryUniqueId"].(string)
+	if strings.TrimSpace(cat) == "" {
+		return nil, 0, errs.Target(errs.Invalid, "CategoryUniqueId", "CategoryUniqueId is required")
+	}
+	if len(cat) > 512 {
+		return nil, 0, errs.Target(errs.Invalid, "CategoryUniqueId", "CategoryUniqueId is at most 512 characters")
+	}
+	c, _ := p.reg.Class(tsPackageClass)
+	ids, names := []any{}, []any{}
+	err := p.st.Read(ctx, func(tx store.ReadTx) error {
+		recs, err := tx.List(ctx, c, store.ListOptions{})
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			full, err := tx.Get(ctx, c, r.Instance.Key(), true)
+			if err != nil {
+				return err
+			}
+			ts, err := p.sequenceOf(full.Instance)
+			if err != nil {
+				return err
+			}
+			if usesDriverCategory(ts, cat) {
+				ids = append(ids, full.Instance.String(packageIDProperty))
+				names = append(names, full.Instance.String("Name"))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return map[string]any{"PacakgeIds": ids, "PackageNames": names}, 0, nil
+}
+
+// autoApplyClass is the Auto Apply Drivers step; its CategoryList names
+// driver categories.
+const autoApplyClass = "SMS_TaskSequence_AutoApplyAction"
+
+func usesDriverCategory(ts *cim.Instance, cat string) bool {
+	found := false
+	taskseq.Walk(ts, func(step *cim.Instance, _ []int) bool {
+		if !step.Class.IsA(autoApplyClass) {
+			return true
+		}
+		list, _ := step.Values["CategoryList"].([]any)
+		for _, v := range list {
+			for _, id := range strings.Split(fmt.Sprint(v), ",") {
+				if strings.EqualFold(strings.TrimSpace(id), cat) {
+					found = true
+				}
+			}
+		}
+		return !found
+	})
+	return found
+}

@@ -1,0 +1,119 @@
+package taskseq
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/tsprov/tsprov/internal/cim"
+)
+
+// residueKey is the instance annotation that carries what the XML held
+// beyond the documented properties (attributes, child order, the action
+// command line, variable names, unknown elements), so that an object read
+// from XML is written back without loss, also after a trip through JSON.
+const residueKey = "@tsprov.xml"
+
+// residue is the content of the annotation for one element.
+type residue struct {
+	// Element is the element name when it is not the one the class implies.
+	Element string `json:"element,omitempty"`
+	// Attrs are the element's attributes in document order, raw. Those that
+	// hold a property are rewritten from it on output unless the raw text
+	// still means the property's value.
+	Attrs [][2]string `json:"attrs,omitempty"`
+	// Children is the order of the element's children: "condition",
+	// "action", "defaultVarList", "step", "operand", "platformKey",
+	// "referenceList", "globalVarList", "variable" or "other".
+	Children []string `json:"children,omitempty"`
+	// Action is the text of <action> (the command line).
+	Action *string `json:"action,omitempty"`
+	// ActionBound names the property that holds the <action> text when no
+	// variable holds it (MDT writes a command line step's command only
+	// there).
+	ActionBound string `json:"actionBound,omitempty"`
+	// Vars are the <variable> elements of defaultVarList (of a step),
+	// globalVarList (of the sequence) or of an expression, in order.
+	Vars []resVar `json:"vars,omitempty"`
+	// VarListAttrs are the attributes of <defaultVarList>/<globalVarList>.
+	VarListAttrs [][2]string `json:"varListAttrs,omitempty"`
+	// Other holds unknown children as XML, in the order "other" markers
+	// name them.
+	Other []string `json:"other,omitempty"`
+	// PlatformKey holds the attributes of an osExpressionGroup's
+	// <platformKey>.
+	PlatformKey [][2]string `json:"platformKey,omitempty"`
+	// References holds the <referenceList> entries as read.
+	References [][][2]string `json:"references,omitempty"`
+}
+
+// resVar is one <variable>.
+type resVar struct {
+	Attrs [][2]string `json:"attrs"`
+	// Bound is the property path the value belongs to ("CommandLine",
+	// "AppInfo[0].Name", "Variables[3]"); empty when no property holds it.
+	Bound string `json:"bound,omitempty"`
+	// Value is the raw text: always for an unbound variable; for a bound
+	// one only when it differs from how tsprov writes the property's value
+	// (and never for a Secret or QuasiSecret property).
+	Value *string `json:"value,omitempty"`
+	// Raw is a non-<variable> element found among the variables, as XML.
+	Raw string `json:"raw,omitempty"`
+}
+
+func attrsOf(e *Element) [][2]string {
+	if len(e.Attrs) == 0 {
+		return nil
+	}
+	out := make([][2]string, len(e.Attrs))
+	for i, a := range e.Attrs {
+		out[i] = [2]string{a.Name, a.Value}
+	}
+	return out
+}
+
+func toAttrs(pairs [][2]string) []Attr {
+	out := make([]Attr, 0, len(pairs))
+	for _, p := range pairs {
+		out = append(out, Attr{Name: p[0], Value: p[1]})
+	}
+	return out
+}
+
+func pairValue(pairs [][2]string, name string) (string, bool) {
+	for _, p := range pairs {
+		if p[0] == name {
+			return p[1], true
+		}
+	}
+	return "", false
+}
+
+// setResidue stores r on the instance (nothing when r is empty).
+func setResidue(in *cim.Instance, r *residue) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encode XML residue: %w", err)
+	}
+	if string(b) == "{}" {
+		return nil
+	}
+	if in.Annotations == nil {
+		in.Annotations = map[string]json.RawMessage{}
+	}
+	in.Annotations[residueKey] = b
+	return nil
+}
+
+// getResidue reads the residue of an instance; an instance built without
+// XML has none and gets an empty one.
+func getResidue(in *cim.Instance) (*residue, error) {
+	r := &residue{}
+	raw, ok := in.Annotations[residueKey]
+	if !ok {
+		return r, nil
+	}
+	if err := json.Unmarshal(raw, r); err != nil {
+		return nil, fmt.Errorf("the %s annotation of a %s is malformed: %w", residueKey, in.Class.Name, err)
+	}
+	return r, nil
+}

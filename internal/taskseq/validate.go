@@ -1,0 +1,133 @@
+package taskseq
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/tsprov/tsprov/internal/cim"
+)
+
+// MaxSequenceBytes is the largest Sequence ConfigMgr accepts (since 2010).
+const MaxSequenceBytes = 2 << 20
+
+// Problem is one rule a task sequence breaks.
+type Problem struct {
+	Step     string // the step's position and name, e.g. `Steps[2].Steps[0] "Format Disk"`; "" for the sequence
+	Property string // property path within the step, e.g. "Condition.Operands[0].Operator"
+	Message  string
+}
+
+func (p Problem) String() string {
+	where := p.Step
+	if p.Property != "" {
+		if where != "" {
+			where += ": "
+		}
+		where += p.Property
+	}
+	if where == "" {
+		return p.Message
+	}
+	return where + ": " + p.Message
+}
+
+// Validate checks a task sequence against the qualifiers of its classes:
+// Not_Null, RequiredIfNull, AllowedLen, ValueMap (case-insensitive, as the
+// engine compares), Range and max(N), for every step, condition and
+// embedded object. It returns every problem found, in document order.
+func Validate(ts *cim.Instance) []Problem {
+	var out []Problem
+	checkObject(ts, "", "", &out, true)
+	Walk(ts, func(step *cim.Instance, path []int) bool {
+		checkObject(step, stepLabel(step, path), "", &out, false)
+		return true
+	})
+	return out
+}
+
+func stepLabel(step *cim.Instance, path []int) string {
+	var b strings.Builder
+	for i, n := range path {
+		if i > 0 {
+			b.WriteString(".")
+		}
+		fmt.Fprintf(&b, "Steps[%d]", n)
+	}
+	return fmt.Sprintf("%s %q", b.String(), step.String("Name"))
+}
+
+// checkObject checks one instance's own values; embedded objects other
+// than steps are checked recursively under prefix.
+func checkObject(in *cim.Instance, step, prefix string, out *[]Problem, root bool) {
+	add := func(prop, format string, args ...any) {
+		*out = append(*out, Problem{Step: step, Property: joinPath(prefix, prop), Message: fmt.Sprintf(format, args...)})
+	}
+	for _, p := range in.Class.Properties {
+		v := in.Values[p.Name]
+		if p.Name == "Steps" {
+			continue // steps are checked on their own
+		}
+		if v == nil || isEmptyString(v) {
+			if p.Qualifiers.Has("Not_Null") && v == nil {
+				add(p.Name, "is required (Not_Null)")
+			}
+			if other := p.Qualifiers.String("RequiredIfNull"); other != "" {
+				if ov, _ := in.Get(other); ov == nil || isEmptyString(ov) {
+					add(p.Name, "is required when %s is not set (RequiredIfNull)", other)
+				}
+			}
+			if v == nil {
+				continue
+			}
+		}
+		if s, ok := v.(string); ok {
+			if lo, hi, ok := allowedLen(p); ok {
+				n := len([]rune(s))
+				if n < lo || n > hi {
+					add(p.Name, "is %d characters long; allowed: %d to %d (AllowedLen)", n, lo, hi)
+				}
+			}
+		}
+		if err := p.Check(v); err != nil {
+			add(p.Name, "%s", strings.TrimPrefix(err.Error(), "property "+p.Name+": "))
+		}
+		switch x := v.(type) {
+		case *cim.Instance:
+			checkObject(x, step, joinPath(prefix, p.Name), out, false)
+		case []any:
+			for i, e := range x {
+				if sub, ok := e.(*cim.Instance); ok && !sub.Class.IsA(classStep) {
+					checkObject(sub, step, fmt.Sprintf("%s[%d]", joinPath(prefix, p.Name), i), out, false)
+				}
+			}
+		}
+	}
+}
+
+func isEmptyString(v any) bool {
+	s, ok := v.(string)
+	return ok && s == ""
+}
+
+func joinPath(prefix, name string) string {
+	if prefix == "" {
+		return name
+	}
+	return prefix + "." + name
+}
+
+// allowedLen reads AllowedLen("lo-hi").
+func allowedLen(p *cim.Property) (int, int, bool) {
+	s := p.Qualifiers.String("AllowedLen")
+	a, b, ok := strings.Cut(s, "-")
+	if !ok {
+		return 0, 0, false
+	}
+	lo, err1 := strconv.Atoi(strings.TrimSpace(a))
+	hi, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if err1 != nil || err2 != nil {
+		return 0, 0, false
+	}
+	return lo, hi, true
+}

@@ -1,0 +1,314 @@
+package taskseq
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/tsprov/tsprov/internal/errs"
+)
+
+// Element is a node of a parsed XML document: its name, its attributes in
+// document order, and its children (elements and text) in order.
+// Whitespace-only text between child elements is dropped; the text of an
+// element without child elements is kept as it is.
+type Element struct {
+	Name     string
+	Attrs    []Attr
+	Children []Node
+}
+
+// Attr is one attribute.
+type Attr struct {
+	Name, Value string
+}
+
+// Node is an *Element or a Text.
+type Node interface{ node() }
+
+// Text is character data.
+type Text string
+
+func (*Element) node() {}
+func (Text) node()     {}
+
+// Attr returns the value of the named attribute.
+func (e *Element) Attr(name string) (string, bool) {
+	for _, a := range e.Attrs {
+		if a.Name == name {
+			return a.Value, true
+		}
+	}
+	return "", false
+}
+
+// Elements returns the child elements.
+func (e *Element) Elements() []*Element {
+	var out []*Element
+	for _, c := range e.Children {
+		if el, ok := c.(*Element); ok {
+			out = append(out, el)
+		}
+	}
+	return out
+}
+
+// Child returns the first child element with the given name.
+func (e *Element) Child(name string) *Element {
+	for _, c := range e.Children {
+		if el, ok := c.(*Element); ok && el.Name == name {
+			return el
+		}
+	}
+	return nil
+}
+
+// Text returns the concatenated text children.
+func (e *Element) Text() string {
+	var b strings.Builder
+	for _, c := range e.Children {
+		if t, ok := c.(Text); ok {
+			b.WriteString(string(t))
+		}
+	}
+	return b.String()
+}
+
+// Limits bound what a parse accepts.
+type Limits struct {
+	MaxBytes    int // 0: no limit
+	MaxDepth    int
+	MaxElements int
+}
+
+// DefaultLimits accept every real task sequence (the largest in the survey
+// is 273 KB with groups six deep) and refuse hostile shapes.
+var DefaultLimits = Limits{MaxBytes: 32 << 20, MaxDepth: 64, MaxElements: 500_000}
+
+// parseTree parses one XML document into a tree. It refuses DTDs (and so
+// every entity declaration), processing instructions other than the XML
+// declaration, and documents beyond the limits.
+func parseTree(data []byte, lim Limits) (*Element, error) {
+	if lim.MaxBytes > 0 && len(data) > lim.MaxBytes {
+		return nil, errs.E(errs.TooLarge, "XML is %d bytes; the limit is %d", len(data), lim.MaxBytes)
+	}
+	dec := xml.NewDecoder(bytes.NewReader(data))
+	dec.Strict = true
+	var root *Element
+	var stack []*Element
+	count := 0
+	for {
+		tok, err := dec.RawToken()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, errs.E(errs.Invalid, "malformed XML: %w", err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			count++
+			if lim.MaxElements > 0 && count > lim.MaxElements {
+				return nil, errs.E(errs.TooLarge, "XML has more than %d elements", lim.MaxElements)
+			}
+			if lim.MaxDepth > 0 && len(stack) >= lim.MaxDepth {
+				return nil, errs.E(errs.TooLarge, "XML nests deeper than %d elements", lim.MaxDepth)
+			}
+			el := &Element{Name: qname(t.Name)}
+			for _, a := range t.Attr {
+				el.Attrs = append(el.Attrs, Attr{Name: qname(a.Name), Value: a.Value})
+			}
+			if len(stack) == 0 {
+				if root != nil {
+					return nil, errs.E(errs.Invalid, "malformed XML: more than one root element")
+				}
+				root = el
+			} else {
+				parent := stack[len(stack)-1]
+				parent.Children = append(parent.Children, el)
+			}
+			stack = append(stack, el)
+		case xml.EndElement:
+			if len(stack) == 0 || stack[len(stack)-1].Name != qname(t.Name) {
+				return nil, errs.E(errs.Invalid, "malformed XML: unexpected </%s>", qname(t.Name))
+			}
+			dropLayoutWhitespace(stack[len(stack)-1])
+			stack = stack[:len(stack)-1]
+		case xml.CharData:
+			if len(stack) == 0 {
+				if len(bytes.TrimSpace(t)) > 0 {
+					return nil, errs.E(errs.Invalid, "malformed XML: text outside the root element")
+				}
+				continue
+			}
+			parent := stack[len(stack)-1]
+			if n := len(parent.Children); n > 0 {
+				if prev, ok := parent.Children[n-1].(Text); ok {
+					parent.Children[n-1] = prev + Text(t)
+					continue
+				}
+			}
+			parent.Children = append(parent.Children, Text(string(t)))
+		case xml.Directive:
+			return nil, errs.E(errs.Invalid, "XML with a DTD or other <!...> declaration is refused (no entity declarations are accepted)")
+		case xml.ProcInst:
+			if t.Target != "xml" {
+				return nil, errs.E(errs.Invalid, "XML processing instruction <?%s?> is refused", t.Target)
+			}
+		case xml.Comment:
+			// comments carry nothing a task sequence needs
+		}
+	}
+	if root == nil {
+		return nil, errs.E(errs.Invalid, "malformed XML: no root element")
+	}
+	if len(stack) != 0 {
+		return nil, errs.E(errs.Invalid, "malformed XML: <%s> is not closed", stack[len(stack)-1].Name)
+	}
+	return root, nil
+}
+
+func qname(n xml.Name) string {
+	if n.Space != "" {
+		return n.Space + ":" + n.Local
+	}
+	return n.Local
+}
+
+// dropLayoutWhitespace removes whitespace-only text from an element that
+// has child elements: that text is indentation.
+func dropLayoutWhitespace(e *Element) {
+	hasElem := false
+	for _, c := range e.Children {
+		if _, ok := c.(*Element); ok {
+			hasElem = true
+			break
+		}
+	}
+	if !hasElem {
+		return
+	}
+	kept := e.Children[:0]
+	for _, c := range e.Children {
+		if t, ok := c.(Text); ok && strings.TrimSpace(string(t)) == "" {
+			continue
+		}
+		kept = append(kept, c)
+	}
+	e.Children = kept
+}
+
+// writeTree writes e compactly, as ConfigMgr stores a sequence: no
+// whitespace between elements, attributes with &quot;, text with &lt; &gt;
+// &amp;, carriage returns and line feeds in attributes as &#xD; &#xA;.
+func writeTree(w *bytes.Buffer, e *Element) {
+	w.WriteByte('<')
+	w.WriteString(e.Name)
+	for _, a := range e.Attrs {
+		w.WriteByte(' ')
+		w.WriteString(a.Name)
+		w.WriteString(`="`)
+		attrEscaper.WriteString(w, a.Value)
+		w.WriteByte('"')
+	}
+	if len(e.Children) == 0 {
+		w.WriteString(" />")
+		return
+	}
+	w.WriteByte('>')
+	for _, c := range e.Children {
+		switch n := c.(type) {
+		case *Element:
+			writeTree(w, n)
+		case Text:
+			textEscaper.WriteString(w, string(n))
+		}
+	}
+	w.WriteString("</")
+	w.WriteString(e.Name)
+	w.WriteByte('>')
+}
+
+var (
+	attrEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "\r", "&#xD;", "\n", "&#xA;", "\t", "&#x9;")
+	textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\r", "&#xD;")
+)
+
+// String renders e as compact XML.
+func (e *Element) String() string {
+	var b bytes.Buffer
+	writeTree(&b, e)
+	return b.String()
+}
+
+// Canonical renders e for comparison: attributes sorted by name, layout
+// whitespace dropped (as parsing does), compact.
+func Canonical(e *Element) string {
+	c := canonicalCopy(e)
+	return c.String()
+}
+
+func canonicalCopy(e *Element) *Element {
+	out := &Element{Name: e.Name, Attrs: append([]Attr(nil), e.Attrs...)}
+	sortAttrs(out.Attrs)
+	for _, c := range e.Children {
+		switch n := c.(type) {
+		case *Element:
+			out.Children = append(out.Children, canonicalCopy(n))
+		case Text:
+			out.Children = append(out.Children, n)
+		}
+	}
+	return out
+}
+
+func sortAttrs(as []Attr) {
+	for i := 1; i < len(as); i++ {
+		for j := i; j > 0 && as[j].Name < as[j-1].Name; j-- {
+			as[j], as[j-1] = as[j-1], as[j]
+		}
+	}
+}
+
+// describe names an element for messages.
+func describe(e *Element) string {
+	if n, ok := e.Attr("name"); ok {
+		return fmt.Sprintf("<%s name=%q>", e.Name, n)
+	}
+	return "<" + e.Name + ">"
+}
+
+// WriteIndented writes e with two-space indentation, one element a line,
+// for reading; elements that hold text stay on one line.
+func WriteIndented(w *bytes.Buffer, e *Element) {
+	writeIndented(w, e, 0)
+}
+
+func writeIndented(w *bytes.Buffer, e *Element, depth int) {
+	pad := strings.Repeat("  ", depth)
+	if len(e.Elements()) == 0 {
+		w.WriteString(pad)
+		writeTree(w, e)
+		w.WriteByte('\n')
+		return
+	}
+	open := &Element{Name: e.Name, Attrs: e.Attrs}
+	s := open.String()
+	w.WriteString(pad)
+	w.WriteString(strings.TrimSuffix(s, " />"))
+	w.WriteString(">\n")
+	for _, c := range e.Children {
+		switch n := c.(type) {
+		case *Element:
+			writeIndented(w, n, depth+1)
+		case Text:
+			w.WriteString(pad + "  ")
+			textEscaper.WriteString(w, string(n))
+			w.WriteByte('\n')
+		}
+	}
+	w.WriteString(pad + "</" + e.Name + ">\n")
+}
