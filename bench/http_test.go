@@ -96,7 +96,7 @@ func referenceServer(b *testing.B) *httptest.Server {
 
 func post(b *testing.B, url string, body any, want int) []byte {
 	data, _ := json.Marshal(body)
-	resp, err := http.Post(url, "application/json", bytes.NewReader(data))
+	resp, err := httpClient.Post(url, "application/json", bytes.NewReader(data))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func post(b *testing.B, url string, body any, want int) []byte {
 }
 
 func get(b *testing.B, url string) {
-	resp, err := http.Get(url)
+	resp, err := httpClient.Get(url)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -167,3 +167,6 @@ func BenchmarkGetByKey(b *testing.B) {
 	b.StopTimer()
 	report(b, t, r)
 }
+
+// httpClient is shared by the benchmarks, with a timeout for large bodies.
+var httpClient = &http.Client{Timeout: 2 * time.Minute}

@@ -99,12 +99,16 @@ type Class struct {
 	Properties []*Property // effective properties, in declaration order (base first)
 	Methods    []*Method   // effective methods
 
-	props   map[string]*Property
+	props   map[string]*Property // by lower-case name
+	exact   map[string]*Property // by declared name: the common, cheaper lookup
 	methods map[string]*Method
 }
 
 // Property returns the property named name (case-insensitive).
 func (c *Class) Property(name string) (*Property, bool) {
+	if p, ok := c.exact[name]; ok {
+		return p, true
+	}
 	p, ok := c.props[strings.ToLower(name)]
 	return p, ok
 }

@@ -131,7 +131,7 @@ func (r *Registry) DecodeObject(c *Class, raw json.RawMessage, where string) (*I
 	for name, val := range members {
 		if strings.HasPrefix(name, "@") && !strings.HasPrefix(name, "@odata.") && strings.Contains(name[1:], ".") {
 			if in.Annotations == nil {
-				in.Annotations = map[string]json.RawMessage{}
+				in.Annotations = map[string]any{}
 			}
 			in.Annotations[name] = val
 			continue
@@ -284,7 +284,7 @@ func wrongType(where, want string, raw json.RawMessage) error {
 	return errs.Target(errs.Invalid, where, "property %s: wrong type: expected %s, got %s", where, want, got)
 }
 
-func sortedKeys(m map[string]json.RawMessage) []string {
+func sortedKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -123,6 +123,10 @@ func resolve(decls []classDecl) (*Registry, error) {
 			}
 			c.methods[k] = m
 		}
+		c.exact = make(map[string]*Property, len(c.Properties))
+		for _, p := range c.Properties {
+			c.exact[p.Name] = p
+		}
 		r.classes[k] = c
 		return c, nil
 	}

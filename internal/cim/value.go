@@ -2,7 +2,6 @@ package cim
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -31,8 +30,10 @@ type Instance struct {
 	Values map[string]any
 	// Annotations are OData instance annotations ("@ns.term" members other
 	// than "@odata.*") that travel with the object through JSON, such as
-	// what a codec needs to rebuild the object's source exactly.
-	Annotations map[string]json.RawMessage
+	// what a codec needs to rebuild the object's source exactly. A value is
+	// the json.RawMessage read from JSON, or any value encoding/json can
+	// write; values are never modified once set (copies share them).
+	Annotations map[string]any
 }
 
 // NewInstance returns an empty instance of c.
@@ -91,9 +92,9 @@ func (in *Instance) Clone() *Instance {
 		out.Values[k] = cloneValue(v)
 	}
 	if in.Annotations != nil {
-		out.Annotations = make(map[string]json.RawMessage, len(in.Annotations))
+		out.Annotations = make(map[string]any, len(in.Annotations))
 		for k, v := range in.Annotations {
-			out.Annotations[k] = bytes.Clone(v)
+			out.Annotations[k] = v
 		}
 	}
 	return out

@@ -213,8 +213,11 @@ func (p *Provider) referenceInstances(refs []taskseq.Reference) []any {
 	for _, r := range refs {
 		in := cim.NewInstance(c)
 		in.Set("Package", r.Package)
-		if r.Program != "" {
+		switch {
+		case r.Program != "":
 			in.Set("Program", r.Program)
+		case r.Type == 0:
+			in.Set("Program", "*") // any program: how ConfigMgr lists a package-only reference
 		}
 		in.Set("Type", r.Type)
 		out = append(out, in)

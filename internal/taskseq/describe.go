@@ -109,7 +109,7 @@ func Tree(ts *cim.Instance) string {
 	fmt.Fprintf(&b, "sequence %s, %d steps\n", ts.String("SchemaVersion"), count)
 	Walk(ts, func(step *cim.Instance, path []int) bool {
 		steps++
-		indent := strings.Repeat("  ", len(path))
+		indent := strings.Repeat("  ", len(path)-1)
 		marker := "-"
 		if step.Class.IsA(classGroup) {
 			marker = "+"

@@ -88,32 +88,32 @@ func pairValue(pairs [][2]string, name string) (string, bool) {
 	return "", false
 }
 
-// setResidue stores r on the instance (nothing when r is empty).
+// setResidue stores r on the instance. The annotation holds the struct
+// itself (encoding/json writes it when the instance goes out as JSON); r
+// must not change afterwards.
 func setResidue(in *cim.Instance, r *residue) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("encode XML residue: %w", err)
-	}
-	if string(b) == "{}" {
-		return nil
-	}
 	if in.Annotations == nil {
-		in.Annotations = map[string]json.RawMessage{}
+		in.Annotations = map[string]any{}
 	}
-	in.Annotations[residueKey] = b
+	in.Annotations[residueKey] = r
 	return nil
 }
 
-// getResidue reads the residue of an instance; an instance built without
-// XML has none and gets an empty one.
+// getResidue reads the residue of an instance: the struct set by the
+// decoder, or the JSON a client sent back. An instance built without XML
+// has none and gets an empty one. The result must not be modified.
 func getResidue(in *cim.Instance) (*residue, error) {
-	r := &residue{}
-	raw, ok := in.Annotations[residueKey]
-	if !ok {
+	switch v := in.Annotations[residueKey].(type) {
+	case nil:
+		return &residue{}, nil
+	case *residue:
+		return v, nil
+	case json.RawMessage:
+		r := &residue{}
+		if err := json.Unmarshal(v, r); err != nil {
+			return nil, fmt.Errorf("the %s annotation of a %s is malformed: %w", residueKey, in.Class.Name, err)
+		}
 		return r, nil
 	}
-	if err := json.Unmarshal(raw, r); err != nil {
-		return nil, fmt.Errorf("the %s annotation of a %s is malformed: %w", residueKey, in.Class.Name, err)
-	}
-	return r, nil
+	return nil, fmt.Errorf("the %s annotation of a %s has an unexpected form", residueKey, in.Class.Name)
 }

@@ -3,12 +3,8 @@ package taskseq
 import (
 	"bytes"
 	"encoding/xml"
-	"errors"
 	"fmt"
-	"io"
 	"strings"
-
-	"github.com/tsprov/tsprov/internal/errs"
 )
 
 // Element is a node of a parsed XML document: its name, its attributes in
@@ -88,89 +84,6 @@ type Limits struct {
 // is 273 KB with groups six deep) and refuse hostile shapes.
 var DefaultLimits = Limits{MaxBytes: 32 << 20, MaxDepth: 64, MaxElements: 500_000}
 
-// parseTree parses one XML document into a tree. It refuses DTDs (and so
-// every entity declaration), processing instructions other than the XML
-// declaration, and documents beyond the limits.
-func parseTree(data []byte, lim Limits) (*Element, error) {
-	if lim.MaxBytes > 0 && len(data) > lim.MaxBytes {
-		return nil, errs.E(errs.TooLarge, "XML is %d bytes; the limit is %d", len(data), lim.MaxBytes)
-	}
-	dec := xml.NewDecoder(bytes.NewReader(data))
-	dec.Strict = true
-	var root *Element
-	var stack []*Element
-	count := 0
-	for {
-		tok, err := dec.RawToken()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, errs.E(errs.Invalid, "malformed XML: %w", err)
-		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			count++
-			if lim.MaxElements > 0 && count > lim.MaxElements {
-				return nil, errs.E(errs.TooLarge, "XML has more than %d elements", lim.MaxElements)
-			}
-			if lim.MaxDepth > 0 && len(stack) >= lim.MaxDepth {
-				return nil, errs.E(errs.TooLarge, "XML nests deeper than %d elements", lim.MaxDepth)
-			}
-			el := &Element{Name: qname(t.Name)}
-			for _, a := range t.Attr {
-				el.Attrs = append(el.Attrs, Attr{Name: qname(a.Name), Value: a.Value})
-			}
-			if len(stack) == 0 {
-				if root != nil {
-					return nil, errs.E(errs.Invalid, "malformed XML: more than one root element")
-				}
-				root = el
-			} else {
-				parent := stack[len(stack)-1]
-				parent.Children = append(parent.Children, el)
-			}
-			stack = append(stack, el)
-		case xml.EndElement:
-			if len(stack) == 0 || stack[len(stack)-1].Name != qname(t.Name) {
-				return nil, errs.E(errs.Invalid, "malformed XML: unexpected </%s>", qname(t.Name))
-			}
-			dropLayoutWhitespace(stack[len(stack)-1])
-			stack = stack[:len(stack)-1]
-		case xml.CharData:
-			if len(stack) == 0 {
-				if len(bytes.TrimSpace(t)) > 0 {
-					return nil, errs.E(errs.Invalid, "malformed XML: text outside the root element")
-				}
-				continue
-			}
-			parent := stack[len(stack)-1]
-			if n := len(parent.Children); n > 0 {
-				if prev, ok := parent.Children[n-1].(Text); ok {
-					parent.Children[n-1] = prev + Text(t)
-					continue
-				}
-			}
-			parent.Children = append(parent.Children, Text(string(t)))
-		case xml.Directive:
-			return nil, errs.E(errs.Invalid, "XML with a DTD or other <!...> declaration is refused (no entity declarations are accepted)")
-		case xml.ProcInst:
-			if t.Target != "xml" {
-				return nil, errs.E(errs.Invalid, "XML processing instruction <?%s?> is refused", t.Target)
-			}
-		case xml.Comment:
-			// comments carry nothing a task sequence needs
-		}
-	}
-	if root == nil {
-		return nil, errs.E(errs.Invalid, "malformed XML: no root element")
-	}
-	if len(stack) != 0 {
-		return nil, errs.E(errs.Invalid, "malformed XML: <%s> is not closed", stack[len(stack)-1].Name)
-	}
-	return root, nil
-}
-
 func qname(n xml.Name) string {
 	if n.Space != "" {
 		return n.Space + ":" + n.Local
@@ -211,7 +124,7 @@ func writeTree(w *bytes.Buffer, e *Element) {
 		w.WriteByte(' ')
 		w.WriteString(a.Name)
 		w.WriteString(`="`)
-		attrEscaper.WriteString(w, a.Value)
+		writeEscaped(w, attrEscaper, a.Value, "&<>\"\r\n\t")
 		w.WriteByte('"')
 	}
 	if len(e.Children) == 0 {
@@ -224,12 +137,22 @@ func writeTree(w *bytes.Buffer, e *Element) {
 		case *Element:
 			writeTree(w, n)
 		case Text:
-			textEscaper.WriteString(w, string(n))
+			writeEscaped(w, textEscaper, string(n), "&<>\r")
 		}
 	}
 	w.WriteString("</")
 	w.WriteString(e.Name)
 	w.WriteByte('>')
+}
+
+// writeEscaped writes s, through the escaper only when it holds one of
+// the special characters.
+func writeEscaped(w *bytes.Buffer, esc *strings.Replacer, s, special string) {
+	if strings.ContainsAny(s, special) {
+		esc.WriteString(w, s)
+		return
+	}
+	w.WriteString(s)
 }
 
 var (

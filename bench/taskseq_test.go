@@ -1,0 +1,127 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tsprov/tsprov/internal/taskseq"
+	"github.com/tsprov/tsprov/schema"
+)
+
+// bigSequence assembles a task sequence of about 1.9 MB (under ConfigMgr's
+// 2 MB limit) from the steps of a real ConfigMgr export, and returns it
+// written to a file.
+func bigSequence(b *testing.B) (string, []byte) {
+	b.Helper()
+	src, err := os.ReadFile("../testdata/ts-corpus/gwblok__garytown__OSD_CloudOSD_OSDCloudTaskSequence__SMS_TaskSequencePackage_MEM000F8_object.xml")
+	if err != nil {
+		b.Skip("corpus file missing:", err)
+	}
+	doc, err := taskseq.ReadDocument(src, taskseq.DefaultLimits)
+	if err != nil {
+		b.Fatal(err)
+	}
+	seq := doc.Sequence
+	var steps []taskseq.Node
+	for _, c := range seq.Children {
+		if e, ok := c.(*taskseq.Element); ok && (e.Name == "group" || e.Name == "step") {
+			steps = append(steps, e)
+		}
+	}
+	out := &taskseq.Element{Name: "sequence", Attrs: seq.Attrs}
+	for len(out.String()) < 1900_000 {
+		out.Children = append(out.Children, steps...)
+	}
+	data := []byte(out.String())
+	path := filepath.Join(b.TempDir(), "big.xml")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return path, data
+}
+
+func xmllintTime(b *testing.B, path string, n int) time.Duration {
+	b.Helper()
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		b.Skip("xmllint not installed (Debian package libxml2-utils)")
+	}
+	return timeLoop(n, func(int) {
+		if out, err := exec.Command(xmllint, "--noout", path).CombinedOutput(); err != nil {
+			b.Fatalf("xmllint: %v %s", err, out)
+		}
+	})
+}
+
+// BenchmarkParseSerialise2MB: parse a 1.9 MB sequence into the object model
+// and write it back, next to `xmllint --noout` on the same file.
+func BenchmarkParseSerialise2MB(b *testing.B) {
+	path, data := bigSequence(b)
+	reg, err := schema.Registry()
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := taskseq.NewCodec(reg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	t := timeLoop(b.N, func(int) {
+		ts, _, err := c.Parse(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Marshal(ts, taskseq.WriteOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	})
+	r := xmllintTime(b, path, b.N)
+	b.StopTimer()
+	report(b, t, r)
+}
+
+// BenchmarkSetSequence2MB: ImportSequence once, then SetSequence of the
+// 1.9 MB sequence through HTTP (validate, references, XML, one durable
+// transaction), next to `xmllint --noout` on the same file.
+func BenchmarkSetSequence2MB(b *testing.B) {
+	path, data := bigSequence(b)
+	ts := tsprovServer(b)
+	out := post(b, ts.URL+"/AdminService/wmi/SMS_TaskSequencePackage.ImportSequence", map[string]any{"SequenceXML": string(data)}, 200)
+	var imported map[string]json.RawMessage
+	if err := json.Unmarshal(out, &imported); err != nil {
+		b.Fatal(err)
+	}
+	body := []byte(`{"TaskSequencePackage":{"@odata.type":"#AdminService.SMS_TaskSequencePackage","Name":"big"},"TaskSequence":` + string(imported["TaskSequence"]) + `}`)
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	t := timeLoop(b.N, func(int) {
+		resp, err := httpPostRaw(ts.URL+"/AdminService/wmi/SMS_TaskSequencePackage.SetSequence", body)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !strings.Contains(resp, `"ReturnValue":0`) {
+			b.Fatalf("SetSequence: %.300s", resp)
+		}
+	})
+	r := xmllintTime(b, path, b.N)
+	b.StopTimer()
+	report(b, t, r)
+}
+
+func httpPostRaw(url string, body []byte) (string, error) {
+	resp, err := httpClient.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	_, err = buf.ReadFrom(resp.Body)
+	return buf.String(), err
+}

@@ -1,0 +1,463 @@
+package taskseq
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/tsprov/tsprov/internal/errs"
+)
+
+// parseTree parses one XML document into a tree: a scanner for what task
+// sequence files use (elements, attributes, text, character and the five
+// predefined entity references, CDATA, comments, the XML declaration). It
+// refuses DTDs (and so every entity declaration), other processing
+// instructions, malformed markup, characters outside XML's range, invalid
+// UTF-8, and documents beyond the limits. Carriage returns are normalised
+// to line feeds as XML requires. A differential fuzz test holds it to
+// encoding/xml's reading of the same input.
+func parseTree(data []byte, lim Limits) (*Element, error) {
+	if lim.MaxBytes > 0 && len(data) > lim.MaxBytes {
+		return nil, errs.E(errs.TooLarge, "XML is %d bytes; the limit is %d", len(data), lim.MaxBytes)
+	}
+	s := &scanner{data: data, lim: lim}
+	root, err := s.document()
+	if err != nil {
+		return nil, err
+	}
+	return root, nil
+}
+
+type scanner struct {
+	data  []byte
+	pos   int
+	lim   Limits
+	count int
+}
+
+func (s *scanner) fail(format string, args ...any) error {
+	line := 1 + bytes.Count(s.data[:min(s.pos, len(s.data))], []byte{'\n'})
+	return errs.E(errs.Invalid, "malformed XML at line %d: %s", line, fmt.Sprintf(format, args...))
+}
+
+func (s *scanner) document() (*Element, error) {
+	var root *Element
+	for {
+		s.skipSpace()
+		if s.pos >= len(s.data) {
+			break
+		}
+		if s.data[s.pos] != '<' {
+			return nil, s.fail("text outside the root element")
+		}
+		switch {
+		case s.has("<?"):
+			if err := s.procInst(root == nil && s.pos == 0); err != nil {
+				return nil, err
+			}
+		case s.has("<!--"):
+			if err := s.comment(); err != nil {
+				return nil, err
+			}
+		case s.has("<!"):
+			return nil, errs.E(errs.Invalid, "XML with a DTD or other <!...> declaration is refused (no entity declarations are accepted)")
+		default:
+			if root != nil {
+				return nil, s.fail("more than one root element")
+			}
+			el, err := s.element(0)
+			if err != nil {
+				return nil, err
+			}
+			root = el
+		}
+	}
+	if root == nil {
+		return nil, errs.E(errs.Invalid, "malformed XML: no root element")
+	}
+	return root, nil
+}
+
+func (s *scanner) has(prefix string) bool { return bytes.HasPrefix(s.data[s.pos:], []byte(prefix)) }
+
+func (s *scanner) skipSpace() {
+	for s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case ' ', '\t', '\r', '\n':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+// procInst reads <?xml …?>; any other processing instruction is refused.
+func (s *scanner) procInst(first bool) error {
+	end := bytes.Index(s.data[s.pos+2:], []byte("?>"))
+	if end < 0 {
+		return s.fail("unterminated <?")
+	}
+	body := string(s.data[s.pos+2 : s.pos+2+end])
+	target, _, _ := strings.Cut(body, " ")
+	if target != "xml" {
+		return errs.E(errs.Invalid, "XML processing instruction <?%s?> is refused", target)
+	}
+	if err := checkChars(body); err != nil {
+		return s.fail("%v", err)
+	}
+	if v := declParam(body, "version"); v != "" && v != "1.0" {
+		return s.fail("XML version %q is not supported; only 1.0 is", v)
+	}
+	if e := declParam(body, "encoding"); e != "" && !strings.EqualFold(e, "utf-8") {
+		return s.fail("encoding %q is not supported; task sequences are UTF-8", e)
+	}
+	s.pos += 2 + end + 2
+	return nil
+}
+
+// declParam reads param="value" from an XML declaration.
+func declParam(body, param string) string {
+	i := strings.Index(body, param+"=")
+	if i < 0 || i+len(param)+1 >= len(body) {
+		return ""
+	}
+	rest := body[i+len(param)+1:]
+	q := rest[0]
+	if q != '"' && q != '\'' {
+		return ""
+	}
+	end := strings.IndexByte(rest[1:], q)
+	if end < 0 {
+		return ""
+	}
+	return rest[1 : 1+end]
+}
+
+func (s *scanner) comment() error {
+	end := bytes.Index(s.data[s.pos+4:], []byte("-->"))
+	if end < 0 {
+		return s.fail("unterminated comment")
+	}
+	body := s.data[s.pos+4 : s.pos+4+end]
+	if bytes.Contains(body, []byte("--")) {
+		return s.fail(`"--" inside a comment`)
+	}
+	if err := checkChars(string(body)); err != nil {
+		return s.fail("%v", err)
+	}
+	s.pos += 4 + end + 3
+	return nil
+}
+
+// element reads an element whose '<' is at pos.
+func (s *scanner) element(depth int) (*Element, error) {
+	s.count++
+	if s.lim.MaxElements > 0 && s.count > s.lim.MaxElements {
+		return nil, errs.E(errs.TooLarge, "XML has more than %d elements", s.lim.MaxElements)
+	}
+	if s.lim.MaxDepth > 0 && depth >= s.lim.MaxDepth {
+		return nil, errs.E(errs.TooLarge, "XML nests deeper than %d elements", s.lim.MaxDepth)
+	}
+	s.pos++ // '<'
+	name, err := s.name()
+	if err != nil {
+		return nil, err
+	}
+	el := &Element{Name: name}
+	for {
+		sp := s.pos
+		s.skipSpace()
+		if s.pos >= len(s.data) {
+			return nil, s.fail("unterminated <%s", name)
+		}
+		switch c := s.data[s.pos]; {
+		case c == '/':
+			if !s.has("/>") {
+				return nil, s.fail("expected /> in <%s", name)
+			}
+			s.pos += 2
+			return el, nil
+		case c == '>':
+			s.pos++
+			if err := s.content(el, depth); err != nil {
+				return nil, err
+			}
+			return el, nil
+		default:
+			if s.pos == sp {
+				return nil, s.fail("expected white space before an attribute in <%s", name)
+			}
+			a, err := s.attribute()
+			if err != nil {
+				return nil, err
+			}
+			el.Attrs = append(el.Attrs, a)
+		}
+	}
+}
+
+func (s *scanner) attribute() (Attr, error) {
+	name, err := s.name()
+	if err != nil {
+		return Attr{}, err
+	}
+	s.skipSpace()
+	if s.pos >= len(s.data) || s.data[s.pos] != '=' {
+		return Attr{}, s.fail("attribute %s has no value", name)
+	}
+	s.pos++
+	s.skipSpace()
+	if s.pos >= len(s.data) || (s.data[s.pos] != '"' && s.data[s.pos] != '\'') {
+		return Attr{}, s.fail("the value of attribute %s is not quoted", name)
+	}
+	q := s.data[s.pos]
+	s.pos++
+	end := bytes.IndexByte(s.data[s.pos:], q)
+	if end < 0 {
+		return Attr{}, s.fail("unterminated value of attribute %s", name)
+	}
+	raw := s.data[s.pos : s.pos+end]
+	if bytes.IndexByte(raw, '<') >= 0 {
+		return Attr{}, s.fail("'<' in the value of attribute %s", name)
+	}
+	v, err := s.decodeText(raw)
+	if err != nil {
+		return Attr{}, err
+	}
+	s.pos += end + 1
+	return Attr{Name: name, Value: v}, nil
+}
+
+// content reads children up to the matching end tag.
+func (s *scanner) content(el *Element, depth int) error {
+	var text []byte
+	flush := func() error {
+		if len(text) == 0 {
+			return nil
+		}
+		t, err := s.decodeText(text)
+		if err != nil {
+			return err
+		}
+		appendText(el, t)
+		text = nil
+		return nil
+	}
+	for {
+		lt := bytes.IndexByte(s.data[s.pos:], '<')
+		if lt < 0 {
+			return s.fail("<%s> is not closed", el.Name)
+		}
+		text = append(text, s.data[s.pos:s.pos+lt]...)
+		s.pos += lt
+		switch {
+		case s.has("</"):
+			if err := flush(); err != nil {
+				return err
+			}
+			s.pos += 2
+			name, err := s.name()
+			if err != nil {
+				return err
+			}
+			if name != el.Name {
+				return s.fail("</%s> closes <%s>", name, el.Name)
+			}
+			s.skipSpace()
+			if s.pos >= len(s.data) || s.data[s.pos] != '>' {
+				return s.fail("expected > after </%s", name)
+			}
+			s.pos++
+			dropLayoutWhitespace(el)
+			return nil
+		case s.has("<!--"):
+			if err := s.comment(); err != nil {
+				return err
+			}
+		case s.has("<![CDATA["):
+			if err := flush(); err != nil {
+				return err
+			}
+			end := bytes.Index(s.data[s.pos+9:], []byte("]]>"))
+			if end < 0 {
+				return s.fail("unterminated CDATA section")
+			}
+			body := string(normalizeNewlines(s.data[s.pos+9 : s.pos+9+end]))
+			if err := checkChars(body); err != nil {
+				return s.fail("%v", err)
+			}
+			appendText(el, body)
+			s.pos += 9 + end + 3
+		case s.has("<!"):
+			return errs.E(errs.Invalid, "XML with a DTD or other <!...> declaration is refused (no entity declarations are accepted)")
+		case s.has("<?"):
+			if err := s.procInst(false); err != nil {
+				return err
+			}
+		default:
+			if err := flush(); err != nil {
+				return err
+			}
+			child, err := s.element(depth + 1)
+			if err != nil {
+				return err
+			}
+			el.Children = append(el.Children, child)
+		}
+	}
+}
+
+func appendText(el *Element, t string) {
+	if t == "" {
+		return
+	}
+	if n := len(el.Children); n > 0 {
+		if prev, ok := el.Children[n-1].(Text); ok {
+			el.Children[n-1] = prev + Text(t)
+			return
+		}
+	}
+	el.Children = append(el.Children, Text(t))
+}
+
+// name reads an XML name (with an optional prefix).
+func (s *scanner) name() (string, error) {
+	start := s.pos
+	for s.pos < len(s.data) {
+		c := s.data[s.pos]
+		if c < utf8.RuneSelf {
+			if !(c == '_' || c == ':' || c == '-' || c == '.' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+				break
+			}
+			s.pos++
+			continue
+		}
+		r, size := utf8.DecodeRune(s.data[s.pos:])
+		if r == utf8.RuneError || !isNameRune(r) {
+			break
+		}
+		s.pos += size
+	}
+	name := string(s.data[start:s.pos])
+	if name == "" {
+		return "", s.fail("expected a name")
+	}
+	r, _ := utf8.DecodeRuneInString(name)
+	if r == '-' || r == '.' || (r >= '0' && r <= '9') || strings.Count(name, ":") > 1 || strings.HasPrefix(name, ":") || strings.HasSuffix(name, ":") {
+		return "", s.fail("%q is not an XML name", name)
+	}
+	return name, nil
+}
+
+func isNameRune(r rune) bool {
+	return r >= 0xC0 && r != 0xD7 && r != 0xF7 && !(r >= 0x2000 && r <= 0x206F) && !(r >= 0xD800 && r <= 0xDFFF) && r != 0xFFFE && r != 0xFFFF
+}
+
+// decodeText resolves entity and character references and normalises
+// newlines in text or an attribute value.
+func (s *scanner) decodeText(raw []byte) (string, error) {
+	if bytes.Contains(raw, []byte("]]>")) {
+		return "", s.fail("]]> outside a CDATA section")
+	}
+	raw = normalizeNewlines(raw)
+	if bytes.IndexByte(raw, '&') < 0 {
+		if err := checkChars(string(raw)); err != nil {
+			return "", s.fail("%v", err)
+		}
+		return string(raw), nil
+	}
+	var b strings.Builder
+	b.Grow(len(raw))
+	for len(raw) > 0 {
+		amp := bytes.IndexByte(raw, '&')
+		if amp < 0 {
+			b.Write(raw)
+			break
+		}
+		b.Write(raw[:amp])
+		raw = raw[amp:]
+		semi := bytes.IndexByte(raw, ';')
+		if semi < 0 || semi > 12 {
+			return "", s.fail("unterminated entity reference")
+		}
+		ref := string(raw[1:semi])
+		raw = raw[semi+1:]
+		switch ref {
+		case "lt":
+			b.WriteByte('<')
+		case "gt":
+			b.WriteByte('>')
+		case "amp":
+			b.WriteByte('&')
+		case "quot":
+			b.WriteByte('"')
+		case "apos":
+			b.WriteByte('\'')
+		default:
+			if !strings.HasPrefix(ref, "#") {
+				return "", s.fail("unknown entity &%s;", ref)
+			}
+			var n uint64
+			var err error
+			if strings.HasPrefix(ref, "#x") {
+				n, err = strconv.ParseUint(ref[2:], 16, 32)
+			} else {
+				n, err = strconv.ParseUint(ref[1:], 10, 32)
+			}
+			if err != nil || !isXMLChar(rune(n)) {
+				return "", s.fail("invalid character reference &%s;", ref)
+			}
+			b.WriteRune(rune(n))
+		}
+	}
+	out := b.String()
+	if err := checkChars(out); err != nil {
+		return "", s.fail("%v", err)
+	}
+	return out, nil
+}
+
+// normalizeNewlines turns \r\n and lone \r into \n.
+func normalizeNewlines(b []byte) []byte {
+	if bytes.IndexByte(b, '\r') < 0 {
+		return b
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] == '\r' {
+			out = append(out, '\n')
+			if i+1 < len(b) && b[i+1] == '\n' {
+				i++
+			}
+			continue
+		}
+		out = append(out, b[i])
+	}
+	return out
+}
+
+// checkChars refuses invalid UTF-8 and characters outside XML's range.
+func checkChars(s string) error {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			return fmt.Errorf("invalid UTF-8")
+		}
+		if !isXMLChar(r) {
+			return fmt.Errorf("illegal character code %U", r)
+		}
+		i += size
+	}
+	return nil
+}
+
+func isXMLChar(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D || r >= 0x20 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
+}
