@@ -145,6 +145,7 @@ func (w *writer) operandContainer(in *cim.Instance, name, where string) (*Elemen
 		}
 	}
 	el.Attrs = toAttrs(attrs)
+	defer dropLayoutWhitespace(el)
 	ops, _ := in.Values["Operands"].([]any)
 	markers := r.Children
 	if !contains(markers, "operand") {

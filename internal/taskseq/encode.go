@@ -47,14 +47,15 @@ func (c *Codec) Encode(ts *cim.Instance, opts WriteOptions) (*Element, error) {
 		version = "3.10"
 	}
 	attrs := r.Attrs
-	if attrs == nil {
+	if !hasResidue(ts) {
 		attrs = [][2]string{{"version", version}}
 	}
 	seq := &Element{Name: "sequence", Attrs: toAttrs(setPair(attrs, "version", version))}
+	defer dropLayoutWhitespace(seq)
 	markers := r.Children
 	refs := opts.References
 	hasRefList := contains(markers, "referenceList")
-	if refs != nil && !hasRefList && len(refs) > 0 && (r.Attrs == nil || version != "3.00") {
+	if refs != nil && !hasRefList && len(refs) > 0 && (!hasResidue(ts) || version != "3.00") {
 		markers = append([]string{"referenceList"}, markers...)
 	}
 	if !contains(markers, "step") {
@@ -229,7 +230,7 @@ func (w *writer) step(v any, where string) (*Element, error) {
 		name = defaultElement(cls)
 	}
 	el := &Element{Name: name}
-	fresh := r.Attrs == nil
+	fresh := !hasResidue(in)
 	attrs := r.Attrs
 	if fresh {
 		attrs = defaultStepAttrs(cls, name)
@@ -253,9 +254,10 @@ func (w *writer) step(v any, where string) (*Element, error) {
 		attrs = w.stepAttr(attrs, a, p, in.Values[p.Name], fresh)
 	}
 	el.Attrs = toAttrs(attrs)
+	defer dropLayoutWhitespace(el)
 
 	markers := r.Children
-	if r.Attrs == nil && markers == nil {
+	if fresh {
 		markers = []string{"condition", "action", "defaultVarList", "step"}
 	}
 	cond, _ := in.Values["Condition"].(*cim.Instance)
@@ -269,7 +271,7 @@ func (w *writer) step(v any, where string) (*Element, error) {
 	if !isGroup && !contains(markers, "defaultVarList") && hasVariables(in, r) {
 		markers = append(markers, "defaultVarList")
 	}
-	if !isGroup && !contains(markers, "action") && r.Attrs == nil {
+	if !isGroup && !contains(markers, "action") && fresh {
 		markers = append(markers, "action")
 	}
 	other := r.Other
@@ -394,7 +396,7 @@ func (w *writer) stepAttr(attrs [][2]string, a stepAttr, p *cim.Property, v any,
 // variable: for a step read from XML, one whose value is not the default
 // the source left unwritten, nor the command line its <action> holds.
 func hasVariables(in *cim.Instance, r *residue) bool {
-	decoded := r.Attrs != nil
+	decoded := hasResidue(in)
 	for _, p := range in.Class.Properties {
 		v := in.Values[p.Name]
 		if isStepLevel(p) || v == nil || p.Name == r.ActionBound || (decoded && p.Default != nil && cim.Equal(v, p.Default)) {
@@ -417,7 +419,7 @@ func (w *writer) variables(in *cim.Instance, r *residue, listName string, generi
 	if r.ActionBound != "" {
 		written[strings.ToLower(r.ActionBound)] = true
 	}
-	decoded := r.Attrs != nil
+	decoded := hasResidue(in)
 	var genericVars []any
 	if generic {
 		genericVars, _ = in.Values["Variables"].([]any)

@@ -117,3 +117,10 @@ func getResidue(in *cim.Instance) (*residue, error) {
 	}
 	return nil, fmt.Errorf("the %s annotation of a %s has an unexpected form", residueKey, in.Class.Name)
 }
+
+// hasResidue reports whether the instance was read from XML (or carries
+// what was read through JSON), as opposed to built without XML.
+func hasResidue(in *cim.Instance) bool {
+	_, ok := in.Annotations[residueKey]
+	return ok
+}
