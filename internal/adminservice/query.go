@@ -7,11 +7,13 @@ import (
 
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/query"
 	"github.com/tsprov/tsprov/internal/store"
 )
 
 // queryOptions are the OData system query options of a collection request.
 type queryOptions struct {
+	filter   query.Expr
 	selected map[string]bool // nil: all properties
 	orderBy  []store.Order
 	top      int // 0: none given
@@ -23,9 +25,9 @@ type queryOptions struct {
 // maxTop bounds $top; larger pages are served through @odata.nextLink.
 const maxTop = 1 << 20
 
-// parseQueryOptions reads $select, $orderby, $top, $skip and $count,
-// checking names against the class. $filter is answered NotImplemented
-// until the query engine lands; other system options are refused.
+// parseQueryOptions reads $filter, $select, $orderby, $top, $skip and
+// $count, checking names against the class; other system options are
+// refused.
 func parseQueryOptions(q url.Values, c *cim.Class) (queryOptions, error) {
 	var o queryOptions
 	for name, vals := range q {
@@ -56,7 +58,7 @@ func parseQueryOptions(q url.Values, c *cim.Class) (queryOptions, error) {
 				err = errs.Target(errs.Invalid, name, "$count must be true or false, not %q", v)
 			}
 		case "$filter":
-			err = errs.Target(errs.NotImplemented, name, "$filter is not supported yet; list without it and filter on the client")
+			o.filter, err = query.ParseFilter(v)
 		case "$format":
 			if !strings.EqualFold(v, "json") && !strings.HasPrefix(strings.ToLower(v), "application/json") {
 				err = errs.Target(errs.Invalid, name, "$format %q is not supported: only json", v)

@@ -29,7 +29,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, t target) {
 		limit = o.top
 	}
 	res, err := h.prov.List(r.Context(), c.Name, provider.ListOptions{
-		OrderBy: o.orderBy, Skip: o.skip, Top: limit + 1, Count: o.count,
+		Filter: o.filter, OrderBy: o.orderBy, Skip: o.skip, Top: limit + 1, Count: o.count,
 	})
 	if err != nil {
 		h.writeError(w, r, err)
@@ -78,9 +78,15 @@ func nextLink(r *http.Request, o queryOptions, served int) string {
 	return scheme + "://" + r.Host + u.RequestURI()
 }
 
-// count serves GET Class/$count as plain text.
+// count serves GET Class/$count (with an optional $filter) as plain text.
 func (h *Handler) count(w http.ResponseWriter, r *http.Request, t target) {
-	res, err := h.prov.List(r.Context(), t.class, provider.ListOptions{Top: 1, Count: true})
+	c, _ := h.prov.Class(t.class)
+	o, err := parseQueryOptions(r.URL.Query(), c)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	res, err := h.prov.List(r.Context(), t.class, provider.ListOptions{Filter: o.filter, Top: 1, Count: true})
 	if err != nil {
 		h.writeError(w, r, err)
 		return

@@ -3,6 +3,7 @@ package adminservice_test
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -235,5 +236,30 @@ func TestSaveExportLoadAndDriverCategories(t *testing.T) {
 	r = s.must(200, "POST", "/AdminService/wmi/SMS_TaskSequencePackage.GetTSRelatedToDriverCategory", map[string]any{"CategoryUniqueId": "DriverCategories:1f4a"})
 	if fmt.Sprint(r.body["PacakgeIds"]) != "["+id+"]" || fmt.Sprint(r.body["PackageNames"]) != "[Drivers]" {
 		t.Errorf("GetTSRelatedToDriverCategory: %s", r.raw)
+	}
+}
+
+func TestCreatingTheMissingApplicationClearsDanglingRef(t *testing.T) {
+	s := newTestServer(t, 0)
+	const model = "ScopeId_0A1B/Application_2C3D"
+	ts := map[string]any{"@odata.type": "#AdminService.SMS_TaskSequence", "Steps": []any{
+		map[string]any{"@odata.type": "#AdminService.SMS_TaskSequence_InstallApplicationAction", "Name": "Install Office", "ApplicationName": model},
+	}}
+	id := s.setSequence(pkgBody(map[string]any{"Name": "Apps"}), ts)
+	pkg := s.getOne(id)
+	refs := pkg["References"].([]any)
+	if len(refs) != 1 || refs[0].(map[string]any)["Package"] != model || fmt.Sprint(refs[0].(map[string]any)["Type"]) != "1" {
+		t.Fatalf("References %v", refs)
+	}
+	if fmt.Sprint(pkg["TaskSequenceFlags"]) != "1" {
+		t.Fatalf("TaskSequenceFlags %v before the application exists", pkg["TaskSequenceFlags"])
+	}
+	s.must(201, "POST", "/AdminService/wmi/SMS_Application", map[string]any{"ModelName": model, "CI_UniqueID": model + "/1", "LocalizedDisplayName": "Office"})
+	if flags := s.getOne(id)["TaskSequenceFlags"]; fmt.Sprint(flags) != "0" {
+		t.Errorf("TaskSequenceFlags %v after the application was created", flags)
+	}
+	row := s.must(200, "GET", "/AdminService/wmi/SMS_TaskSequencePackageReference?$filter="+url.QueryEscape("PackageID eq '"+id+"'"), nil).body["value"].([]any)
+	if len(row) != 1 || fmt.Sprint(row[0].(map[string]any)["ObjectType"]) != "512" {
+		t.Errorf("reverse reference of an application: %v", row)
 	}
 }

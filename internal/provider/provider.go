@@ -12,6 +12,7 @@ import (
 
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/query"
 	"github.com/tsprov/tsprov/internal/store"
 	"github.com/tsprov/tsprov/internal/taskseq"
 )
@@ -158,6 +159,9 @@ func (p *Provider) Get(ctx context.Context, className, key string) (*Object, err
 
 // ListOptions shapes a List.
 type ListOptions struct {
+	// Filter is a parsed query (OData $filter or WQL WHERE); Provider.List
+	// checks it against the class.
+	Filter  query.Expr
 	OrderBy []store.Order
 	Skip    int
 	Top     int // 0: no limit
@@ -188,9 +192,14 @@ func (p *Provider) List(ctx context.Context, className string, opts ListOptions)
 			return nil, errs.Target(errs.Invalid, o.Property, "cannot order by %s: only scalar properties that are not lazy can be ordered", prop.Name)
 		}
 	}
+	if opts.Filter != nil {
+		if err := query.Check(opts.Filter, c, store.Searchable); err != nil {
+			return nil, err
+		}
+	}
 	res := &ListResult{Total: -1}
 	err = p.st.Read(ctx, func(tx store.ReadTx) error {
-		recs, err := tx.List(ctx, c, store.ListOptions{OrderBy: opts.OrderBy, Offset: opts.Skip, Limit: opts.Top})
+		recs, err := tx.List(ctx, c, store.ListOptions{Filter: opts.Filter, OrderBy: opts.OrderBy, Offset: opts.Skip, Limit: opts.Top})
 		if err != nil {
 			return err
 		}
@@ -198,7 +207,7 @@ func (p *Provider) List(ctx context.Context, className string, opts ListOptions)
 			res.Objects = append(res.Objects, p.object(r))
 		}
 		if opts.Count {
-			res.Total, err = tx.Count(ctx, c)
+			res.Total, err = tx.Count(ctx, c, opts.Filter)
 		}
 		return err
 	})

@@ -12,6 +12,7 @@ import (
 	"context"
 
 	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/query"
 )
 
 // Store persists instances of the registry's storable classes.
@@ -43,8 +44,10 @@ type ReadTx interface {
 	// when opts names an unknown or unsortable property; another error when
 	// the backend fails.
 	List(ctx context.Context, c *cim.Class, opts ListOptions) ([]*Record, error)
-	// Count returns how many instances of class c are stored.
-	Count(ctx context.Context, c *cim.Class) (int64, error)
+	// Count returns how many instances of class c are stored (matching
+	// filter, when not nil; a filter checked with query.Check and
+	// Searchable).
+	Count(ctx context.Context, c *cim.Class, filter query.Expr) (int64, error)
 }
 
 // Tx reads and writes within one transaction.
@@ -80,6 +83,9 @@ type Record struct {
 
 // ListOptions shapes a List.
 type ListOptions struct {
+	// Filter keeps the instances it holds for (nil: all). It must have
+	// passed query.Check with Searchable; the store compiles it to SQL.
+	Filter  query.Expr
 	OrderBy []Order // empty: by key
 	Offset  int
 	Limit   int // 0: no limit
@@ -119,3 +125,7 @@ func ApartProperties(c *cim.Class) []*cim.Property {
 
 // Sortable reports whether a List may order by p: a scalar row column.
 func Sortable(p *cim.Property) bool { return !Apart(p) && !p.Type.Array && p.Type.Kind != cim.Object }
+
+// Searchable reports whether a filter may test p: the same scalar row
+// columns.
+func Searchable(p *cim.Property) bool { return Sortable(p) }

@@ -30,8 +30,12 @@ func (x *txn) List(ctx context.Context, c *cim.Class, opts store.ListOptions) ([
 	if limit == 0 {
 		limit = -1 // SQLite: no limit
 	}
-	args := append(append([]any{}, t.selectArgs...), limit, int64(opts.Offset))
-	recs, _, err := x.query(ctx, t, t.selectSQL+" ORDER BY "+order+" LIMIT ? OFFSET ?", args)
+	where, whereArgs, err := t.where(opts.Filter)
+	if err != nil {
+		return nil, err
+	}
+	args := append(append(append([]any{}, t.selectArgs...), whereArgs...), limit, int64(opts.Offset))
+	recs, _, err := x.query(ctx, t, t.selectSQL+where+" ORDER BY "+order+" LIMIT ? OFFSET ?", args)
 	if err != nil {
 		return nil, err
 	}

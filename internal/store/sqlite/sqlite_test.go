@@ -362,7 +362,7 @@ func TestMisuse(t *testing.T) {
 		{"wrong Go type", func(tx store.Tx) error { return tx.Insert(ctx, &store.Record{Instance: wrongType}) }, "Duration"},
 		{"wrong Go type apart", func(tx store.Tx) error { return tx.Insert(ctx, &store.Record{Instance: badLazy}) }, "Sequence"},
 		{"null key", func(tx store.Tx) error { return tx.Insert(ctx, &store.Record{Instance: noKey}) }, "PackageID"},
-		{"class not stored", func(tx store.Tx) error { _, err := tx.Count(ctx, ts); return err }, "SMS_TaskSequence"},
+		{"class not stored", func(tx store.Tx) error { _, err := tx.Count(ctx, ts, nil); return err }, "SMS_TaskSequence"},
 		{"no record", func(tx store.Tx) error { return tx.Update(ctx, nil) }, ""},
 		{"empty counter name", func(tx store.Tx) error { _, err := tx.NextSequence(ctx, ""); return err }, ""},
 	} {
@@ -372,7 +372,7 @@ func TestMisuse(t *testing.T) {
 		}
 	}
 	var n int64
-	s.Read(ctx, func(tx store.ReadTx) error { n, err = tx.Count(ctx, pkg); return err })
+	s.Read(ctx, func(tx store.ReadTx) error { n, err = tx.Count(ctx, pkg, nil); return err })
 	if err != nil || n != 0 {
 		t.Errorf("after refused writes: Count %d (%v), want 0", n, err)
 	}
@@ -419,7 +419,7 @@ func TestPanicRollsBack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	var n int64
-	err = s.Write(ctx, func(tx store.Tx) error { n, err = tx.Count(ctx, pkg); return err })
+	err = s.Write(ctx, func(tx store.Tx) error { n, err = tx.Count(ctx, pkg, nil); return err })
 	if err != nil || n != 0 {
 		t.Errorf("after a panicking Write: Count %d (%v), want 0 and the writer free", n, err)
 	}

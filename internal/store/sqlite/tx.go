@@ -8,6 +8,7 @@ import (
 
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/query"
 	"github.com/tsprov/tsprov/internal/store"
 )
 
@@ -70,13 +71,17 @@ func (x *txn) Get(ctx context.Context, c *cim.Class, key string, lazy bool) (*st
 }
 
 // Count implements store.ReadTx.Count.
-func (x *txn) Count(ctx context.Context, c *cim.Class) (int64, error) {
+func (x *txn) Count(ctx context.Context, c *cim.Class, filter query.Expr) (int64, error) {
 	t, err := x.table(c)
 	if err != nil {
 		return 0, err
 	}
+	where, args, err := t.where(filter)
+	if err != nil {
+		return 0, err
+	}
 	var n int64
-	if err := x.queryRow(ctx, t.countSQL).Scan(&n); err != nil {
+	if err := x.queryRow(ctx, t.countSQL+" AS t"+where, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count %s: %w", t.class.Name, err)
 	}
 	return n, nil

@@ -180,7 +180,7 @@ func testCount(t *testing.T, e *env) {
 		if err := tx.Delete(t.Context(), e.pkg, "PS100002"); err != nil {
 			return err
 		}
-		n, err := tx.Count(t.Context(), e.pkg)
+		n, err := tx.Count(t.Context(), e.pkg, nil)
 		if err != nil {
 			return err
 		}

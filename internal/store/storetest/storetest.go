@@ -196,7 +196,7 @@ func (e *env) count(t *testing.T) int64 {
 	var n int64
 	err := e.s.Read(t.Context(), func(tx store.ReadTx) error {
 		var err error
-		n, err = tx.Count(t.Context(), e.pkg)
+		n, err = tx.Count(t.Context(), e.pkg, nil)
 		return err
 	})
 	if err != nil {

@@ -94,7 +94,7 @@ func testReadError(t *testing.T, e *env) {
 func testReadSnapshot(t *testing.T, e *env) {
 	e.insert(t, e.newPkg("PS100001", "a"))
 	err := e.s.Read(t.Context(), func(tx store.ReadTx) error {
-		before, err := tx.Count(t.Context(), e.pkg)
+		before, err := tx.Count(t.Context(), e.pkg, nil)
 		if err != nil {
 			return err
 		}
@@ -115,7 +115,7 @@ func testReadSnapshot(t *testing.T, e *env) {
 		case <-time.After(20 * time.Second):
 			return errors.New("a Write waited for an open Read")
 		}
-		after, err := tx.Count(t.Context(), e.pkg)
+		after, err := tx.Count(t.Context(), e.pkg, nil)
 		if err != nil {
 			return err
 		}

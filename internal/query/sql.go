@@ -1,0 +1,291 @@
+package query
+
+import (
+	"strings"
+
+	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/errs"
+)
+
+// Dialect is what differs between the SQL of the stores.
+type Dialect interface {
+	// Placeholder is the n-th (1-based) parameter marker.
+	Placeholder(n int) string
+	// FoldCompare compares two string expressions without regard to case,
+	// as the provider's database collation does.
+	FoldCompare(left, op, right string) string
+	// FoldLike matches a LIKE pattern without regard to case; the pattern
+	// escapes with a backslash.
+	FoldLike(expr, pattern string) string
+	// Bool is a boolean as a query parameter.
+	Bool(b bool) any
+}
+
+// Columns maps properties to SQL.
+type Columns interface {
+	// Column is the SQL expression that holds the property.
+	Column(p *cim.Property) string
+	// Value turns a constant into what the property's column stores.
+	Value(p *cim.Property, v any) any
+}
+
+// Compile turns a checked expression into a SQL condition with
+// parameters. No value ever becomes SQL text.
+func Compile(e Expr, d Dialect, cols Columns) (string, []any, error) {
+	c := &compiler{d: d, cols: cols}
+	s, err := c.cond(e)
+	if err != nil {
+		return "", nil, err
+	}
+	return s, c.args, nil
+}
+
+type compiler struct {
+	d    Dialect
+	cols Columns
+	args []any
+}
+
+func (c *compiler) param(v any) string {
+	c.args = append(c.args, v)
+	return c.d.Placeholder(len(c.args))
+}
+
+var sqlOps = [...]string{Eq: "=", Ne: "<>", Lt: "<", Le: "<=", Gt: ">", Ge: ">="}
+
+// cond compiles a boolean-valued expression.
+func (c *compiler) cond(e Expr) (string, error) {
+	switch x := e.(type) {
+	case *Logical:
+		l, err := c.cond(x.Left)
+		if err != nil {
+			return "", err
+		}
+		r, err := c.cond(x.Right)
+		if err != nil {
+			return "", err
+		}
+		op := " OR "
+		if x.And {
+			op = " AND "
+		}
+		return "(" + l + op + r + ")", nil
+	case *Not:
+		s, err := c.cond(x.X)
+		if err != nil {
+			return "", err
+		}
+		return "(NOT COALESCE(" + s + ", 0))", nil
+	case *Prop: // a boolean property
+		return "(" + c.cols.Column(x.Property) + " = " + c.param(c.d.Bool(true)) + ")", nil
+	case *Literal:
+		b, _ := x.Value.(bool)
+		if b {
+			return "(1 = 1)", nil
+		}
+		return "(1 = 0)", nil
+	case *IsNull:
+		v, err := c.value(x.X, nil)
+		if err != nil {
+			return "", err
+		}
+		return "(" + v + " IS NULL)", nil
+	case *In:
+		v, err := c.value(x.X, nil)
+		if err != nil {
+			return "", err
+		}
+		prop := propOf(x.X)
+		var items []string
+		for _, it := range x.List {
+			s, err := c.value(it, prop)
+			if err != nil {
+				return "", err
+			}
+			items = append(items, s)
+		}
+		if isString(x.X) {
+			var ors []string
+			for _, it := range items {
+				ors = append(ors, c.d.FoldCompare(v, "=", it))
+			}
+			return "(" + strings.Join(ors, " OR ") + ")", nil
+		}
+		return "(" + v + " IN (" + strings.Join(items, ", ") + "))", nil
+	case *Like:
+		v, err := c.value(x.X, nil)
+		if err != nil {
+			return "", err
+		}
+		return "(" + c.d.FoldLike(v, c.param(x.Pattern)) + ")", nil
+	case *Call:
+		return c.boolCall(x)
+	case *Compare:
+		return c.compare(x)
+	}
+	return "", errs.E(errs.Internal, "query: cannot compile %T", e)
+}
+
+func (c *compiler) compare(x *Compare) (string, error) {
+	// f(...) eq true / false
+	for _, pair := range [][2]Expr{{x.Left, x.Right}, {x.Right, x.Left}} {
+		if call, ok := pair[0].(*Call); ok && isBoolCall(call) {
+			if lit, ok := pair[1].(*Literal); ok {
+				if b, ok := lit.Value.(bool); ok {
+					s, err := c.boolCall(call)
+					if err != nil {
+						return "", err
+					}
+					if b == (x.Op == Eq) {
+						return s, nil
+					}
+					return "(NOT " + s + ")", nil
+				}
+			}
+		}
+	}
+	// comparisons with null
+	for _, pair := range [][2]Expr{{x.Left, x.Right}, {x.Right, x.Left}} {
+		if lit, ok := pair[1].(*Literal); ok && lit.Value == nil {
+			v, err := c.value(pair[0], nil)
+			if err != nil {
+				return "", err
+			}
+			if x.Op == Eq {
+				return "(" + v + " IS NULL)", nil
+			}
+			return "(" + v + " IS NOT NULL)", nil
+		}
+	}
+	lp, rp := propOf(x.Left), propOf(x.Right)
+	l, err := c.value(x.Left, rp)
+	if err != nil {
+		return "", err
+	}
+	r, err := c.value(x.Right, lp)
+	if err != nil {
+		return "", err
+	}
+	var s string
+	if isString(x.Left) || isString(x.Right) {
+		s = c.d.FoldCompare(l, sqlOps[x.Op], r)
+	} else {
+		s = l + " " + sqlOps[x.Op] + " " + r
+	}
+	if x.Op == Ne {
+		// OData: a null property is "not equal" to any value (only a bare
+		// column is tested: it holds no parameter to repeat)
+		for _, side := range []Expr{x.Left, x.Right} {
+			if p := propOf(side); p != nil {
+				s += " OR " + c.cols.Column(p) + " IS NULL"
+			}
+		}
+	}
+	return "(" + s + ")", nil
+}
+
+func isBoolCall(x *Call) bool {
+	return x.Name == "contains" || x.Name == "startswith" || x.Name == "endswith"
+}
+
+func (c *compiler) boolCall(x *Call) (string, error) {
+	a, err := c.value(x.Args[0], nil)
+	if err != nil {
+		return "", err
+	}
+	if lit, ok := x.Args[1].(*Literal); ok {
+		s, _ := lit.Value.(string)
+		pat := escapeLike(s)
+		switch x.Name {
+		case "contains":
+			pat = "%" + pat + "%"
+		case "startswith":
+			pat += "%"
+		case "endswith":
+			pat = "%" + pat
+		}
+		return "(" + c.d.FoldLike(a, c.param(pat)) + ")", nil
+	}
+	b, err := c.value(x.Args[1], nil)
+	if err != nil {
+		return "", err
+	}
+	switch x.Name {
+	case "contains":
+		return "(instr(lower(" + a + "), lower(" + b + ")) > 0)", nil
+	case "startswith":
+		return "(" + c.d.FoldCompare("substr("+a+", 1, length("+b+"))", "=", b) + ")", nil
+	}
+	return "(" + c.d.FoldCompare("substr("+a+", -length("+b+"))", "=", b) + ")", nil
+}
+
+// escapeLike escapes the LIKE wildcards of a constant.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// value compiles a value-valued expression; peer is the property on the
+// other side of a comparison, whose column form a constant takes.
+func (c *compiler) value(e Expr, peer *cim.Property) (string, error) {
+	switch x := e.(type) {
+	case *Prop:
+		return c.cols.Column(x.Property), nil
+	case *Literal:
+		v := x.Value
+		if b, ok := v.(bool); ok {
+			return c.param(c.d.Bool(b)), nil
+		}
+		if peer != nil {
+			v = c.cols.Value(peer, v)
+		}
+		return c.param(v), nil
+	case *Call:
+		args := make([]string, len(x.Args))
+		for i, a := range x.Args {
+			s, err := c.value(a, nil)
+			if err != nil {
+				return "", err
+			}
+			args[i] = s
+		}
+		switch x.Name {
+		case "tolower":
+			return "lower(" + args[0] + ")", nil
+		case "toupper":
+			return "upper(" + args[0] + ")", nil
+		case "length":
+			return "length(" + args[0] + ")", nil
+		case "indexof":
+			return "(instr(" + args[0] + ", " + args[1] + ") - 1)", nil
+		case "substring":
+			if len(args) == 3 {
+				return "substr(" + args[0] + ", " + args[1] + " + 1, " + args[2] + ")", nil
+			}
+			return "substr(" + args[0] + ", " + args[1] + " + 1)", nil
+		}
+	}
+	return "", errs.E(errs.Internal, "query: %T is not a value", e)
+}
+
+func propOf(e Expr) *cim.Property {
+	if p, ok := e.(*Prop); ok {
+		return p.Property
+	}
+	return nil
+}
+
+// isString reports whether an operand is string-valued.
+func isString(e Expr) bool {
+	switch x := e.(type) {
+	case *Prop:
+		k, _ := propKind(x.Property.Type)
+		return k == kString
+	case *Literal:
+		_, ok := x.Value.(string)
+		return ok
+	case *Call:
+		return x.Name == "tolower" || x.Name == "toupper" || x.Name == "substring"
+	}
+	return false
+}
+
