@@ -28,6 +28,7 @@ var commands = map[string]command{
 	"set":    {"change properties of an instance (PATCH)", runSet},
 	"delete": {"delete instances by key", runDelete},
 	"ts":     {"work with task sequence files offline: show, validate, fmt, refs", runTS},
+	"query":  {"run a WQL query on the server (table, JSON or CSV)", runQuery},
 }
 
 // usageError is a mistake in how the command was called (exit status 2).

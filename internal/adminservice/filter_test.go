@@ -1,6 +1,7 @@
 package adminservice_test
 
 import (
+	"fmt"
 	"net/url"
 	"sort"
 	"strings"
@@ -110,7 +111,7 @@ func TestODataFilterErrorsGivePositions(t *testing.T) {
 		{"Name eq 'a')", 400, "unexpected"},
 		{"Name eq 'a' ; DROP TABLE x", 400, "unexpected character"},
 		{"References eq null", 400, "only scalar properties"},
-		{"Sequence eq 'x'", 501, "lazy"},
+		{"References eq 'x'", 400, "only scalar properties"},
 		{"SourceDate gt 'yesterday'", 400, "not a date-time"},
 		{"Name in (Name)", 400, "constants only"},
 	}
@@ -118,6 +119,27 @@ func TestODataFilterErrorsGivePositions(t *testing.T) {
 		t.Run(tc.filter, func(t *testing.T) {
 			expectError(t, s.do("GET", "/AdminService/wmi/SMS_TaskSequencePackage?$filter="+url.QueryEscape(tc.filter), nil), tc.status, tc.want)
 		})
+	}
+}
+
+func TestFilterOnLazyPropertiesIsEvaluated(t *testing.T) {
+	s := newTestServer(t, 2) // page size 2: the evaluated filter pages too
+	for i, cat := range []string{"OSD", "Apps", "osd", "OSD", ""} {
+		s.create(map[string]any{"Name": fmt.Sprint("pkg ", i), "Category": cat, "Duration": i * 10})
+	}
+	r := s.must(200, "GET", "/AdminService/wmi/SMS_TaskSequencePackage?$count=true&$orderby=Name&$filter="+url.QueryEscape("Category eq 'osd' and Duration ge 10"), nil)
+	if got := names2(r); got != "pkg 2,pkg 3" || num(r.body["@odata.count"]) != 2 {
+		t.Errorf("lazy Category and Duration: %s (count %v)", got, r.body["@odata.count"])
+	}
+	if r.body["value"].([]any)[0].(map[string]any)["Category"] != nil {
+		t.Error("a lazy property shows a value in a query result")
+	}
+	r = s.must(200, "GET", "/tsprov/v1/wql?q="+url.QueryEscape("SELECT * FROM SMS_TaskSequencePackage WHERE Category LIKE 'o%' OR Duration = 10"), nil)
+	if n := len(r.body["value"].([]any)); n != 2 {
+		t.Errorf("WQL page of an evaluated filter: %d instances (page size 2)", n)
+	}
+	if _, more := r.body["@odata.nextLink"]; !more {
+		t.Error("no nextLink: 4 instances match")
 	}
 }
 
@@ -130,5 +152,63 @@ func TestWhichTaskSequencesUseAPackage(t *testing.T) {
 	rows := r.body["value"].([]any)
 	if len(rows) != 1 || rows[0].(map[string]any)["PackageID"] != uses {
 		t.Errorf("task sequences using %s: %s", pkg, r.raw)
+	}
+}
+
+func TestWQLEndpoint(t *testing.T) {
+	s := filterFixture(t)
+	cases := []struct {
+		wql  string
+		want string
+	}{
+		{"SELECT * FROM SMS_TaskSequencePackage WHERE Name LIKE 'win%'", "Win11 Bare Metal|win11 upgrade"},
+		{"select Name from sms_tasksequencepackage where Duration >= 60 and not Name like '%metal'", "Server 2022|win11 upgrade"},
+		{"SELECT * FROM SMS_TaskSequencePackage WHERE Description IS NULL", "Gather 100% done"},
+		{"SELECT * FROM SMS_TaskSequencePackage WHERE Name LIKE '%[%]%'", "Gather 100% done"},
+		{"SELECT * FROM SMS_TaskSequencePackage WHERE Name LIKE '[sw]%'", "Server 2022|Win11 Bare Metal|win11 upgrade"},
+		{`SELECT * FROM SMS_TaskSequencePackage WHERE Description = "O'Brien's"`, "under_score"},
+		{`SELECT * FROM SMS_TaskSequencePackage WHERE Name = 'x\' OR 1=1 --'`, ""},
+		{`SELECT * FROM SMS_TaskSequencePackage WHERE Name = "a; DROP TABLE t"`, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.wql, func(t *testing.T) {
+			r := s.must(200, "GET", "/tsprov/v1/wql?q="+url.QueryEscape(tc.wql), nil)
+			if !strings.HasSuffix(r.body["@odata.context"].(string), "$metadata#SMS_TaskSequencePackage") {
+				t.Errorf("context %v", r.body["@odata.context"])
+			}
+			var names []string
+			for _, v := range r.body["value"].([]any) {
+				names = append(names, v.(map[string]any)["Name"].(string))
+			}
+			sort.Strings(names)
+			if got := strings.Join(names, "|"); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+	// a SELECT list keeps those properties, the key and the system properties
+	r := s.must(200, "POST", "/tsprov/v1/wql", map[string]any{"query": "SELECT Name FROM SMS_TaskSequencePackage WHERE Duration = 5"})
+	item := r.body["value"].([]any)[0].(map[string]any)
+	if item["Name"] != "Gather 100% done" || item["PackageID"] == nil || item["__RELPATH"] == nil {
+		t.Errorf("SELECT Name: %v", item)
+	}
+	if _, ok := item["Description"]; ok {
+		t.Error("SELECT Name returned Description")
+	}
+	for _, bad := range []struct {
+		wql    string
+		status int
+		want   string
+	}{
+		{"SELECT * FROM SMS_Nope", 400, "SMS_Nope"},
+		{"SELECT Colour FROM SMS_TaskSequencePackage", 400, "Colour"},
+		{"SELECT * FROM SMS_TaskSequencePackage WHERE", 400, "position"},
+		{"ASSOCIATORS OF {SMS_TaskSequencePackage.PackageID='PS100001'}", 501, "ASSOCIATORS"},
+		{"SELECT * FROM __InstanceModificationEvent WITHIN 5 WHERE TargetInstance ISA 'SMS_TaskSequencePackage'", 501, "not supported"},
+		{"", 400, "no WQL query"},
+		{"SELECT * FROM SMS_TaskSequencePackage WHERE Name = 'x'' OR 1=1 --'", 400, "WQL"},
+		{"SELECT * FROM SMS_TaskSequencePackage WHERE Duration = 'long'", 400, "WQL: at position"},
+	} {
+		expectError(t, s.do("GET", "/tsprov/v1/wql?q="+url.QueryEscape(bad.wql), nil), bad.status, bad.want)
 	}
 }

@@ -1,7 +1,8 @@
 // Package adminservice serves the AdminService REST (OData v4) surface:
 // the WMI route /AdminService/wmi/ with its service document, $metadata,
-// collections, instances by key and class methods. Handlers are thin:
-// decode, call the provider, encode.
+// collections, instances by key and class methods; and, apart from it
+// under /tsprov/v1/, the extensions AdminService lacks (the WQL endpoint).
+// Handlers are thin: decode, call the provider, encode.
 package adminservice
 
 import (
@@ -72,6 +73,8 @@ func NewHandler(prov *provider.Provider, opts Options) (http.Handler, error) {
 	mux.HandleFunc("/AdminService/wmi/{seg}", h.route)
 	mux.HandleFunc("/AdminService/wmi/{seg}/{sub}", h.route)
 	mux.HandleFunc("/AdminService/wmi/{seg}/{sub}/{op}", h.route)
+	mux.HandleFunc("GET "+WQLPath, h.wql)
+	mux.HandleFunc("POST "+WQLPath, h.wql)
 	mux.HandleFunc("/", h.notFound)
 	return canonicalPrefix(mux), nil
 }

@@ -106,7 +106,6 @@ func TestClientErrorsUseTheEnvelope(t *testing.T) {
 		{"GET", "/AdminService/wmi/SMS_TaskSequencePackage('PS1", nil, 400, "malformed key"},
 		{"GET", "/AdminService/wmi/SMS_TaskSequencePackage('a'b')", nil, 400, "malformed key"},
 		{"GET", "/AdminService/wmi/SMS_TaskSequencePackage?$filter=Colour%20eq%20'x'", nil, 400, "Colour"},
-		{"GET", "/AdminService/wmi/SMS_TaskSequencePackage?$filter=Sequence%20eq%20'x'", nil, 501, "lazy"},
 		{"GET", "/AdminService/wmi/SMS_TaskSequencePackage?$orderby=Colour", nil, 400, "Colour"},
 		{"GET", "/AdminService/wmi/SMS_TaskSequencePackage?$orderby=Sequence", nil, 400, "Sequence"},
 		{"GET", "/AdminService/wmi/SMS_TaskSequencePackage?$top=-1", nil, 400, "$top"},

@@ -172,3 +172,21 @@ func (c *Client) Patch(ctx context.Context, class, key string, props Entity) (En
 func (c *Client) Delete(ctx context.Context, class, key string) error {
 	return c.do(ctx, http.MethodDelete, c.wmiURL(KeyPath(class, key)), nil, nil)
 }
+
+// Query runs a WQL query, following @odata.nextLink until done.
+func (c *Client) Query(ctx context.Context, wql string) ([]Entity, error) {
+	next := c.Base + "/tsprov/v1/wql?" + url.Values{"q": {wql}}.Encode()
+	var all []Entity
+	for next != "" {
+		var page struct {
+			Value    []Entity `json:"value"`
+			NextLink string   `json:"@odata.nextLink"`
+		}
+		if err := c.do(ctx, http.MethodGet, next, nil, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Value...)
+		next = page.NextLink
+	}
+	return all, nil
+}

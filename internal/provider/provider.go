@@ -192,14 +192,19 @@ func (p *Provider) List(ctx context.Context, className string, opts ListOptions)
 			return nil, errs.Target(errs.Invalid, o.Property, "cannot order by %s: only scalar properties that are not lazy can be ordered", prop.Name)
 		}
 	}
+	var push, rest query.Expr
 	if opts.Filter != nil {
-		if err := query.Check(opts.Filter, c, store.Searchable); err != nil {
+		if err := query.Check(opts.Filter, c, nil); err != nil {
 			return nil, err
 		}
+		push, rest = query.Split(opts.Filter, store.Searchable)
 	}
 	res := &ListResult{Total: -1}
 	err = p.st.Read(ctx, func(tx store.ReadTx) error {
-		recs, err := tx.List(ctx, c, store.ListOptions{Filter: opts.Filter, OrderBy: opts.OrderBy, Offset: opts.Skip, Limit: opts.Top})
+		if rest != nil {
+			return p.listEvaluated(ctx, tx, c, push, rest, opts, res)
+		}
+		recs, err := tx.List(ctx, c, store.ListOptions{Filter: push, OrderBy: opts.OrderBy, Offset: opts.Skip, Limit: opts.Top})
 		if err != nil {
 			return err
 		}
@@ -207,7 +212,7 @@ func (p *Provider) List(ctx context.Context, className string, opts ListOptions)
 			res.Objects = append(res.Objects, p.object(r))
 		}
 		if opts.Count {
-			res.Total, err = tx.Count(ctx, c, opts.Filter)
+			res.Total, err = tx.Count(ctx, c, push)
 		}
 		return err
 	})
@@ -215,6 +220,40 @@ func (p *Provider) List(ctx context.Context, className string, opts ListOptions)
 		return nil, fmt.Errorf("list %s: %w", c.Name, err)
 	}
 	return res, nil
+}
+
+// listEvaluated answers a filter that tests lazy properties: the store
+// returns the candidates the searchable terms (push) select, in order; the
+// rest of the filter is evaluated on each candidate with its lazy values
+// loaded; then skip and top apply.
+func (p *Provider) listEvaluated(ctx context.Context, tx store.ReadTx, c *cim.Class, push, rest query.Expr, opts ListOptions, res *ListResult) error {
+	recs, err := tx.List(ctx, c, store.ListOptions{Filter: push, OrderBy: opts.OrderBy})
+	if err != nil {
+		return err
+	}
+	var matched int64
+	for _, r := range recs {
+		full, err := tx.Get(ctx, c, r.Instance.Key(), true)
+		if err != nil {
+			return err
+		}
+		ok, err := query.Eval(rest, full.Instance)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		matched++
+		if matched <= int64(opts.Skip) || (opts.Top > 0 && len(res.Objects) >= opts.Top) {
+			continue
+		}
+		res.Objects = append(res.Objects, p.object(r))
+	}
+	if opts.Count {
+		res.Total = matched
+	}
+	return nil
 }
 
 // Create stores a new instance built from the class defaults, the class

@@ -3,6 +3,7 @@ package query
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
@@ -164,6 +165,16 @@ func check(e Expr, c *cim.Class, searchable Searchable) (kind, error) {
 		return kBool, nil
 	case *Call:
 		return checkCall(x, c, searchable)
+	case *IsA:
+		// Only "__CLASS ISA 'Name'" is supported. A query reads the
+		// instances of one class (subclasses are stored apart), so the test
+		// is the same for every row: Check decides it here (c.IsA, an
+		// unknown name is false) and Compile writes a constant.
+		if p, ok := x.X.(*Prop); ok && strings.EqualFold(p.Name, "__CLASS") {
+			x.Resolved, x.Holds = true, c.IsA(x.Class)
+			return kBool, nil
+		}
+		return 0, errs.Target(errs.NotImplemented, "ISA", "$filter: at position %d: ISA is not supported yet (only __CLASS ISA 'Class')", x.At+1)
 	}
 	return 0, errAt(e.Pos(), "unsupported expression")
 }

@@ -113,11 +113,12 @@ func (c *compiler) cond(e Expr) (string, error) {
 		}
 		return "(" + v + " IN (" + strings.Join(items, ", ") + "))", nil
 	case *Like:
-		v, err := c.value(x.X, nil)
-		if err != nil {
-			return "", err
+		return c.like(x) // like.go
+	case *IsA: // decided by Check: only __CLASS ISA 'Class' passes it
+		if !x.Resolved {
+			return "", errs.E(errs.Internal, "query: ISA not resolved by Check")
 		}
-		return "(" + c.d.FoldLike(v, c.param(x.Pattern)) + ")", nil
+		return c.cond(&Literal{At: x.At, Value: x.Holds})
 	case *Call:
 		return c.boolCall(x)
 	case *Compare:

@@ -1,0 +1,121 @@
+package adminservice
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/provider"
+	"github.com/tsprov/tsprov/internal/query"
+)
+
+// WQLPath is tsprov's WQL endpoint, an extension AdminService lacks.
+const WQLPath = "/tsprov/v1/wql"
+
+// maxWQL bounds the length of a WQL query.
+const maxWQL = 64 << 10
+
+// wql serves GET /tsprov/v1/wql?q=SELECT… and POST with {"query": "…"}:
+// the answer has the shape of a collection (lazy properties null; a
+// SELECT list keeps those properties, the keys and the system
+// properties), paged past the page size with @odata.nextLink ($skip).
+func (h *Handler) wql(w http.ResponseWriter, r *http.Request) {
+	src, skip, err := h.wqlRequest(w, r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	stmt, err := query.ParseWQL(src)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	c, err := h.prov.Class(stmt.Class)
+	if err != nil {
+		h.writeError(w, r, errs.Target(errs.Invalid, stmt.Class, "WQL: at position %d: unknown class %s", stmt.ClassPos+1, stmt.Class))
+		return
+	}
+	if err := stmt.Check(c, nil); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var selected map[string]bool
+	if stmt.Properties != nil {
+		selected = map[string]bool{}
+		for _, name := range stmt.Properties {
+			p, ok := c.Property(name)
+			if !ok {
+				h.writeError(w, r, errs.Target(errs.Invalid, name, "WQL: class %s has no property %s", c.Name, name))
+				return
+			}
+			selected[strings.ToLower(p.Name)] = true
+		}
+	}
+	res, err := h.prov.List(r.Context(), c.Name, provider.ListOptions{Filter: stmt.Where, Skip: skip, Top: h.pageSize + 1})
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	more := len(res.Objects) > h.pageSize
+	if more {
+		res.Objects = res.Objects[:h.pageSize]
+	}
+	enc := h.encoder()
+	values := make([]any, 0, len(res.Objects))
+	for _, obj := range res.Objects {
+		values = append(values, enc.entity(obj, false, selected))
+	}
+	body := cim.NewObject()
+	body.Set("@odata.context", baseURL(r)+"$metadata#"+c.Name)
+	body.Set("value", values)
+	if more {
+		q := url.Values{"q": {src}, "$skip": {strconv.Itoa(skip + h.pageSize)}}
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		body.Set("@odata.nextLink", scheme+"://"+r.Host+WQLPath+"?"+q.Encode())
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// wqlRequest reads the query (and $skip) of a WQL request.
+func (h *Handler) wqlRequest(w http.ResponseWriter, r *http.Request) (string, int, error) {
+	var src string
+	switch r.Method {
+	case http.MethodGet:
+		src = r.URL.Query().Get("q")
+	case http.MethodPost:
+		raw, err := h.readJSON(w, r)
+		if err != nil {
+			return "", 0, err
+		}
+		var body struct {
+			Query string `json:"query"`
+		}
+		if raw == nil || json.Unmarshal(raw, &body) != nil {
+			return "", 0, errs.E(errs.Invalid, `the body of a WQL request is {"query": "SELECT …"}`)
+		}
+		src = body.Query
+	}
+	if strings.TrimSpace(src) == "" {
+		return "", 0, errs.E(errs.Invalid, "no WQL query: give it as ?q=SELECT… or a JSON body {\"query\": …}")
+	}
+	if len(src) > maxWQL {
+		return "", 0, errs.E(errs.TooLarge, "the WQL query is %d bytes; the limit is %d", len(src), maxWQL)
+	}
+	skip := 0
+	if s := r.URL.Query().Get("$skip"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return "", 0, errs.Target(errs.Invalid, "$skip", "$skip must be a whole number of 0 or more")
+		}
+		skip = n
+	}
+	return src, skip, nil
+}
+
