@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/provider"
 )
@@ -94,7 +95,13 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 
 // writeJSON writes v as the response body with the OData JSON media type.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.Marshal(v)
+	var b []byte
+	var err error
+	if o, ok := v.(*cim.JSONObject); ok {
+		b, err = o.MarshalJSON() // already compact; encoding/json would check it all again
+	} else {
+		b, err = json.Marshal(v)
+	}
 	if err != nil {
 		b, _ = json.Marshal(errorBody{Error: errorDetail{Code: "500", Message: "could not encode the response"}})
 		status = http.StatusInternalServerError

@@ -8,6 +8,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tsprov/tsprov/internal/errs"
 )
@@ -41,6 +42,16 @@ func (o *JSONObject) Keys() []string { return o.keys }
 // MarshalJSON writes the members in order.
 func (o *JSONObject) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
+	if err := o.appendTo(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// appendTo writes the object. Nested objects and arrays are written
+// directly rather than through encoding/json, which would validate and
+// compact the bytes of every nested MarshalJSON again.
+func (o *JSONObject) appendTo(buf *bytes.Buffer) error {
 	buf.WriteByte('{')
 	for i, k := range o.keys {
 		if i > 0 {
@@ -49,14 +60,43 @@ func (o *JSONObject) MarshalJSON() ([]byte, error) {
 		kb, _ := json.Marshal(k)
 		buf.Write(kb)
 		buf.WriteByte(':')
-		vb, err := json.Marshal(o.vals[k])
-		if err != nil {
-			return nil, fmt.Errorf("member %s: %w", k, err)
+		if err := appendValue(buf, o.vals[k]); err != nil {
+			return fmt.Errorf("member %s: %w", k, err)
 		}
-		buf.Write(vb)
 	}
 	buf.WriteByte('}')
-	return buf.Bytes(), nil
+	return nil
+}
+
+func appendValue(buf *bytes.Buffer, v any) error {
+	switch x := v.(type) {
+	case *JSONObject:
+		return x.appendTo(buf)
+	case []any:
+		buf.WriteByte('[')
+		for i, e := range x {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			if err := appendValue(buf, e); err != nil {
+				return err
+			}
+		}
+		buf.WriteByte(']')
+		return nil
+	case nil:
+		buf.WriteString("null")
+		return nil
+	case string:
+		appendString(buf, x)
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	buf.Write(b)
+	return nil
 }
 
 // ODataType returns the "@odata.type" annotation value for a class.
@@ -291,4 +331,43 @@ func sortedKeys(m map[string]any) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// appendString writes s as a JSON string. Unlike encoding/json it leaves
+// <, > and & as they are: task sequence XML stays readable and a third
+// smaller.
+func appendString(buf *bytes.Buffer, s string) {
+	if !utf8.ValidString(s) {
+		b, _ := json.Marshal(s) // replaces invalid bytes with U+FFFD
+		buf.Write(b)
+		return
+	}
+	const hex = "0123456789abcdef"
+	buf.WriteByte('"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		buf.WriteString(s[start:i])
+		switch c {
+		case '"', '\\':
+			buf.WriteByte('\\')
+			buf.WriteByte(c)
+		case '\n':
+			buf.WriteString(`\n`)
+		case '\r':
+			buf.WriteString(`\r`)
+		case '\t':
+			buf.WriteString(`\t`)
+		default:
+			buf.WriteString(`\u00`)
+			buf.WriteByte(hex[c>>4])
+			buf.WriteByte(hex[c&0xF])
+		}
+		start = i + 1
+	}
+	buf.WriteString(s[start:])
+	buf.WriteByte('"')
 }

@@ -133,3 +133,25 @@ func TestDateTimeForms(t *testing.T) {
 		}
 	}
 }
+
+func TestJSONObjectWritesValidJSON(t *testing.T) {
+	o := NewObject()
+	o.Set("s", "a\"b\\c\n\r\t\x01<x>&é\u2028")
+	inner := NewObject()
+	inner.Set("n", int64(5))
+	o.Set("list", []any{inner, nil, "x", true, 1.5})
+	b, err := o.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("invalid JSON %s: %v", b, err)
+	}
+	if back["s"] != "a\"b\\c\n\r\t\x01<x>&é\u2028" {
+		t.Errorf("string changed: %q", back["s"])
+	}
+	if !strings.Contains(string(b), "<x>&") {
+		t.Errorf("< > & escaped needlessly: %s", b)
+	}
+}
