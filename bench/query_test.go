@@ -29,16 +29,6 @@ import (
 	"github.com/tsprov/tsprov/schema"
 )
 
-// BenchmarkQuery: five query shapes over 100,000 task sequence packages
-// in the embedded store, each timed as requests through HTTP next to the
-// sqlite3 command running the equivalent SELECT on the same database file
-// (one process a query). Each sub-benchmark reports the median latency of
-// both and their ratio.
-//
-//	go test -run '^$' -bench Query -benchtime 1x ./bench/
-//
-// -query.samples sets how many queries of each kind a shape times (50).
-
 const (
 	queryPackages = 100_000
 	queryClass    = "SMS_TaskSequencePackage"
@@ -322,6 +312,15 @@ func queryShapes(c *cim.Class) []queryShape {
 // the values holds a newline).
 func lines(out []byte) int { return bytes.Count(out, []byte("\n")) }
 
+// BenchmarkQuery: five query shapes over 100,000 task sequence packages
+// in the embedded store, each timed as requests through HTTP next to the
+// sqlite3 command running the equivalent SELECT on the same database file
+// (one process a query). Each sub-benchmark reports the median latency of
+// both and their ratio.
+//
+//	go test -run '^$' -bench Query -benchtime 1x ./bench/
+//
+// -query.samples sets how many queries of each kind a shape times (50).
 func BenchmarkQuery(b *testing.B) {
 	sqlite3, err := exec.LookPath("sqlite3")
 	if err != nil {

@@ -162,6 +162,9 @@ func check(e Expr, c *cim.Class, searchable Searchable) (kind, error) {
 		if k != kString {
 			return 0, errAt(x.At, "LIKE needs a string, not %s", kindNames[k])
 		}
+		if _, err := planLike(x); err != nil { // like.go: NUL, size limits
+			return 0, err
+		}
 		return kBool, nil
 	case *Call:
 		return checkCall(x, c, searchable)

@@ -1,6 +1,7 @@
 package query
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -190,9 +191,15 @@ func matchItems(items []likeItem, s []rune) bool {
 	return j == len(items)
 }
 
-// maxClassParams bounds the parameters that one character class compiles
-// to; a class that needs more is refused (errs.NotImplemented).
-const maxClassParams = 256
+// Limits on the SQL of one LIKE (SQLite refuses expressions nested more
+// than 1000 deep and more than 32766 parameters); a pattern beyond them is
+// refused with errs.NotImplemented.
+const (
+	maxClassParams = 256  // parameters of one character class
+	maxClasses     = 100  // character classes in one pattern
+	maxLikeParams  = 4096 // parameters of one pattern
+	maxLikeParts   = 16   // %-separated parts placed one after the other
+)
 
 // closure returns the characters a class item matches before negation —
 // every case form of every member — as sorted, disjoint ranges, without
@@ -285,32 +292,103 @@ func likeText(items []likeItem) string {
 	return b.String()
 }
 
+// likePlan is a LIKE pattern ready to compile: its items split at the %s
+// into parts A, B1…Bk, C (one part when there is no %), each class with
+// its case closure.
+type likePlan struct {
+	items   []likeItem
+	parts   [][]likeItem
+	classes map[*likeItem][]runeRange
+}
+
+// middleClasses reports whether a part between two %s holds a class.
+func (pl *likePlan) middleClasses() bool {
+	if len(pl.parts) < 3 {
+		return false
+	}
+	for _, part := range pl.parts[1 : len(pl.parts)-1] {
+		for i := range part {
+			if part[i].kind == likeSet {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// planLike parses x's pattern for Compile. Outcomes: the plan; an error of
+// kind errs.Invalid when the pattern holds NUL (SQLite's LIKE would end
+// the pattern there; ParseWQL refuses it already); an error of kind
+// errs.NotImplemented when the SQL would pass the limits above. Check
+// calls it too, so that these errors come before the store is asked.
+func planLike(x *Like) (*likePlan, error) {
+	if i := strings.IndexByte(x.Pattern, 0); i >= 0 {
+		return nil, errAt(x.At, "a LIKE pattern cannot hold the NUL character")
+	}
+	pl := &likePlan{items: parseLike(x.Pattern), classes: map[*likeItem][]runeRange{}}
+	tooComplex := func(format string, args ...any) error {
+		p := x.Pattern
+		if r := []rune(p); len(r) > 40 {
+			p = string(r[:36]) + "..."
+		}
+		return errs.Target(errs.NotImplemented, "LIKE", "$filter: at position %d: the LIKE pattern %q is too complex to query: %s", x.At+1, p, fmt.Sprintf(format, args...))
+	}
+	params := 0
+	for i := range pl.items {
+		it := &pl.items[i]
+		if r, ok := it.asLiteral(); ok {
+			*it = likeItem{kind: likeLit, r: r}
+		}
+		if it.kind != likeSet {
+			continue
+		}
+		if len(pl.classes) == maxClasses {
+			return nil, tooComplex("more than %d character classes", maxClasses)
+		}
+		rs := it.closure()
+		n := classParams(rs)
+		if n > maxClassParams {
+			return nil, tooComplex("a character class of more than %d characters or ranges, with their case forms", maxClassParams)
+		}
+		if params += n; params > maxLikeParams {
+			return nil, tooComplex("more than %d characters or ranges in its classes, with their case forms", maxLikeParams)
+		}
+		pl.classes[it] = rs
+	}
+	from := 0
+	for i, it := range pl.items {
+		if it.kind == likeAny {
+			pl.parts = append(pl.parts, pl.items[from:i])
+			from = i + 1
+		}
+	}
+	pl.parts = append(pl.parts, pl.items[from:])
+	if n := len(pl.parts) - 2; n > maxLikeParts && pl.middleClasses() {
+		return nil, tooComplex("%d parts between %%s around a character class, more than %d", n, maxLikeParts)
+	}
+	return pl, nil
+}
+
 // like compiles x. Without a character class it is the dialect's LIKE.
 // With classes it is that LIKE with each class as _ (exact on length and
-// on every other character) AND, per class, a test of the character in
-// its place: substr(x, n, 1) [NOT] IN (every case form of every member),
-// with BETWEEN for long runs. A class before the first % sits at a fixed
-// place from the start and one after the last % at a fixed place from the
-// end. A class between two %s has no fixed place; such a pattern is
-// matched whole by a small automaton in SQL: a recursive CTE over (place
-// in the string, item of the pattern) that follows % and the one-character
-// items, run only on the rows the LIKE kept. Every character of the
-// pattern is a parameter; the numbers in the SQL text are places in the
-// pattern.
+// on every other character) AND a test of each class's character in its
+// place: substr(x, n, 1) [NOT] IN (every case form of every member), with
+// BETWEEN for long runs. The pattern is A%B1%…%Bk%C, each part of fixed
+// width: a class in A sits at a fixed place from the start, one in C at a
+// fixed place from the end. When a middle part Bj holds a class, the parts
+// are placed as a matcher does, leftmost first: Bj at the first place
+// (after Bj-1) where it matches, found by a recursive CTE counting over
+// the places, and the value matches when Bk so placed ends before C. Every
+// character of the pattern is a parameter; the numbers in the SQL text
+// are places and widths in the pattern.
 func (c *compiler) like(x *Like) (string, error) {
-	items := parseLike(x.Pattern)
-	classes := false
-	for i := range items {
-		if r, ok := items[i].asLiteral(); ok {
-			items[i] = likeItem{kind: likeLit, r: r}
-		}
-		if items[i].kind == likeSet {
-			classes = true
-		}
+	pl, err := planLike(x)
+	if err != nil {
+		return "", err
 	}
 	if lit, ok := x.X.(*Literal); ok {
 		// a constant on the left: decided here
-		if s, ok := lit.Value.(string); ok && matchItems(items, []rune(s)) {
+		if s, ok := lit.Value.(string); ok && matchItems(pl.items, []rune(s)) {
 			return "(1 = 1)", nil
 		}
 		return "(1 = 0)", nil
@@ -319,85 +397,89 @@ func (c *compiler) like(x *Like) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s := "(" + c.d.FoldLike(v, c.param(likeText(items)))
-	if !classes {
+	s := "(" + c.d.FoldLike(v, c.param(likeText(pl.items)))
+	if len(pl.classes) == 0 {
 		return s + ")", nil
 	}
 	if _, ok := x.X.(*Prop); !ok {
 		// the column expression is repeated below: it must hold no parameter
 		return "", errs.E(errs.Internal, "query: LIKE with a character class on %T", x.X)
 	}
-	first, last := -1, -1
-	for i, it := range items {
-		if it.kind == likeAny {
-			if first < 0 {
-				first = i
+	head, tail := pl.parts[0], pl.parts[len(pl.parts)-1]
+	for i := range head {
+		if head[i].kind == likeSet {
+			s += " AND " + c.classCond(pl, &head[i], "substr("+v+", "+strconv.Itoa(i+1)+", 1)")
+		}
+	}
+	if len(pl.parts) == 1 {
+		return s + ")", nil
+	}
+	for i := range tail {
+		if tail[i].kind == likeSet {
+			s += " AND " + c.classCond(pl, &tail[i], "substr("+v+", length("+v+") - "+strconv.Itoa(len(tail)-1-i)+", 1)")
+		}
+	}
+	if !pl.middleClasses() {
+		return s + ")", nil
+	}
+	// place each middle part after the one before, from just after the head
+	at := strconv.Itoa(len(head) + 1)
+	width := 0
+	for j, part := range pl.parts[1 : len(pl.parts)-1] {
+		if j > 0 {
+			at = "(" + at + ") + " + strconv.Itoa(width)
+		}
+		width = len(part) // > 0: parseLike folds %%
+		cte := "tsprov_s" + strconv.Itoa(j+1)
+		i := cte + ".i"
+		var b strings.Builder
+		b.WriteString("WITH RECURSIVE " + cte + "(i) AS (SELECT " + at + " UNION ALL SELECT " + i + " + 1 FROM " + cte +
+			" WHERE " + i + " < length(" + v + ")) SELECT MIN(" + i + ") FROM " + cte + " WHERE " +
+			c.d.FoldLike("substr("+v+", "+i+", "+strconv.Itoa(width)+")", c.param(likeText(part))))
+		for o := range part {
+			if part[o].kind == likeSet {
+				b.WriteString(" AND " + c.classCond(pl, &part[o], "substr("+v+", "+i+" + "+strconv.Itoa(o)+", 1)"))
 			}
-			last = i
 		}
+		at = b.String()
 	}
-	for i, it := range items {
-		if it.kind == likeSet && first >= 0 && i > first && i < last {
-			a, err := c.likeAutomaton(x, items, v)
-			if err != nil {
-				return "", err
-			}
-			return s + " AND " + a + ")", nil
-		}
-	}
-	for i := range items {
-		it := &items[i]
-		if it.kind != likeSet {
-			continue
-		}
-		var ch string
-		if first < 0 || i < first {
-			ch = "substr(" + v + ", " + strconv.Itoa(i+1) + ", 1)"
-		} else { // after the last %: a fixed place from the end
-			ch = "substr(" + v + ", length(" + v + ") - " + strconv.Itoa(len(items)-1-i) + ", 1)"
-		}
-		cond, err := c.classCond(x, it, ch)
-		if err != nil {
-			return "", err
-		}
-		s += " AND " + cond
-	}
+	s += " AND (" + at + ") + " + strconv.Itoa(width-1) + " <= length(" + v + ") - " + strconv.Itoa(len(tail))
 	return s + ")", nil
 }
 
-// classCond is the condition that the one-character string ch (which
-// holds no parameter) matches the class it.
-func (c *compiler) classCond(x *Like, it *likeItem, ch string) (string, error) {
-	rs := it.closure()
-	var singles []rune
-	var runs []runeRange
+// classParams is the number of parameters classCond binds for a closure:
+// one per character of a short run, two (BETWEEN) per longer one.
+func classParams(rs []runeRange) int {
 	n := 0
 	for _, r := range rs {
 		if r.hi-r.lo < 3 {
-			for c := r.lo; c <= r.hi; c++ {
-				singles = append(singles, c)
-			}
 			n += int(r.hi-r.lo) + 1
+		} else {
+			n += 2
+		}
+	}
+	return n
+}
+
+// classCond is the condition that the one-character string ch (which
+// holds no parameter) matches the class it of plan pl.
+func (c *compiler) classCond(pl *likePlan, it *likeItem, ch string) string {
+	var parts, marks []string
+	for _, r := range pl.classes[it] {
+		if r.hi-r.lo < 3 {
+			for c2 := r.lo; c2 <= r.hi; c2++ {
+				marks = append(marks, c.param(string(c2)))
+			}
 			continue
 		}
-		runs = append(runs, r)
-		n += 2
-	}
-	if n > maxClassParams {
-		return "", errs.Target(errs.NotImplemented, "LIKE", "LIKE at position %d: a character class of %q is too large to query (more than %d characters or ranges with their case forms)", x.At+1, x.Pattern, maxClassParams)
-	}
-	var parts []string
-	if len(singles) > 0 {
-		marks := make([]string, len(singles))
-		for i, r := range singles {
-			marks[i] = c.param(string(r))
+		if len(marks) > 0 {
+			parts = append(parts, ch+" IN ("+strings.Join(marks, ", ")+")")
+			marks = nil
 		}
-		parts = append(parts, ch+" IN ("+strings.Join(marks, ", ")+")")
+		parts = append(parts, ch+" BETWEEN "+c.param(string(r.lo))+" AND "+c.param(string(r.hi)))
 	}
-	for _, r := range runs {
-		lo := c.param(string(r.lo))
-		hi := c.param(string(r.hi))
-		parts = append(parts, ch+" BETWEEN "+lo+" AND "+hi)
+	if len(marks) > 0 {
+		parts = append(parts, ch+" IN ("+strings.Join(marks, ", ")+")")
 	}
 	var cond string
 	switch len(parts) {
@@ -409,53 +491,7 @@ func (c *compiler) classCond(x *Like, it *likeItem, ch string) (string, error) {
 		cond = "(" + strings.Join(parts, " OR ") + ")"
 	}
 	if it.neg {
-		return "(NOT " + cond + ")", nil
+		return "(NOT " + cond + ")"
 	}
-	return cond, nil
-}
-
-// likeAutomaton is an EXISTS that holds when the column v matches items
-// whole. State (i, j): the first i-1 characters are matched by the first j
-// items. From (i, j): a % goes to (i, j+1) and, while characters remain,
-// to (i+1, j); any other item goes to (i+1, j+1) when it matches character
-// i. The value matches when (length+1, len(items)) is reached. UNION keeps
-// each state once, so it ends after at most (length+1)·(len(items)+1)
-// states.
-func (c *compiler) likeAutomaton(x *Like, items []likeItem, v string) (string, error) {
-	var b strings.Builder
-	var percents []string
-	for j, it := range items {
-		if it.kind == likeAny {
-			percents = append(percents, strconv.Itoa(j))
-		}
-	}
-	b.WriteString("EXISTS (WITH RECURSIVE tsprov_lm(i, j) AS (SELECT 1, 0 UNION SELECT tsprov_lm.i + tsprov_ld.k, tsprov_lm.j + ")
-	if len(percents) > 0 {
-		b.WriteString("CASE WHEN tsprov_ld.k = 1 AND tsprov_lm.j IN (" + strings.Join(percents, ", ") + ") THEN 0 ELSE 1 END")
-	} else {
-		b.WriteString("1")
-	}
-	b.WriteString(" FROM tsprov_lm, (SELECT 0 AS k UNION ALL SELECT 1) AS tsprov_ld WHERE CASE tsprov_lm.j")
-	more := "tsprov_lm.i <= length(" + v + ")"
-	ch := "substr(" + v + ", tsprov_lm.i, 1)"
-	for j := range items {
-		it := &items[j]
-		b.WriteString(" WHEN " + strconv.Itoa(j) + " THEN ")
-		switch it.kind {
-		case likeAny:
-			b.WriteString("(tsprov_ld.k = 0 OR " + more + ")")
-		case likeOne:
-			b.WriteString("(tsprov_ld.k = 1 AND " + more + ")")
-		case likeLit:
-			b.WriteString("(tsprov_ld.k = 1 AND " + more + " AND " + c.d.FoldCompare(ch, "=", c.param(string(it.r))) + ")")
-		case likeSet:
-			cond, err := c.classCond(x, it, ch)
-			if err != nil {
-				return "", err
-			}
-			b.WriteString("(tsprov_ld.k = 1 AND " + more + " AND " + cond + ")")
-		}
-	}
-	b.WriteString(" ELSE 0 END) SELECT 1 FROM tsprov_lm WHERE tsprov_lm.i = length(" + v + ") + 1 AND tsprov_lm.j = " + strconv.Itoa(len(items)) + ")")
-	return b.String(), nil
+	return cond
 }

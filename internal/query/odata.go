@@ -61,10 +61,18 @@ func (t token) describe() string {
 }
 
 type parser struct {
-	src  string
-	toks []token
-	i    int
+	src   string
+	toks  []token
+	i     int
+	depth int // nesting of parentheses, not and function calls
 }
+
+// Limits of a $filter, the same as WQL's: beyond them the SQL databases
+// refuse the expression, so tsprov refuses it first, saying why.
+const (
+	maxFilterDepth  = maxWQLDepth
+	maxFilterTokens = 4 * maxWQLTests
+)
 
 func (p *parser) errAt(pos int, format string, args ...any) error {
 	return errs.Target(errs.Invalid, "$filter", "$filter: at position %d: %s", pos+1, fmt.Sprintf(format, args...))
@@ -130,8 +138,22 @@ func (p *parser) lex() error {
 		}
 	}
 	p.toks = append(p.toks, token{tEnd, "", len(s)})
+	if len(p.toks) > maxFilterTokens {
+		return p.errAt(p.toks[maxFilterTokens].pos, "the filter is longer than %d tokens", maxFilterTokens)
+	}
 	return nil
 }
+
+// enter counts one level of nesting; leave undoes it.
+func (p *parser) enter(pos int) error {
+	p.depth++
+	if p.depth > maxFilterDepth {
+		return p.errAt(pos, "the filter nests more than %d deep", maxFilterDepth)
+	}
+	return nil
+}
+
+func (p *parser) leave() { p.depth-- }
 
 func (p *parser) peek() token { return p.toks[p.i] }
 func (p *parser) next() token  { t := p.toks[p.i]; p.i++; return t }
@@ -188,6 +210,10 @@ func (p *parser) and() (Expr, error) {
 
 func (p *parser) unary() (Expr, error) {
 	if t, ok := p.keyword("not"); ok {
+		if err := p.enter(t.pos); err != nil {
+			return nil, err
+		}
+		defer p.leave()
 		x, err := p.unary()
 		if err != nil {
 			return nil, err
@@ -245,6 +271,10 @@ func (p *parser) operand() (Expr, error) {
 	t := p.next()
 	switch t.kind {
 	case tLParen:
+		if err := p.enter(t.pos); err != nil {
+			return nil, err
+		}
+		defer p.leave()
 		e, err := p.or()
 		if err != nil {
 			return nil, err
@@ -286,6 +316,10 @@ func (p *parser) operand() (Expr, error) {
 				return nil, p.errAt(t.pos, "unknown function %s", t.text)
 			}
 			p.i++
+			if err := p.enter(t.pos); err != nil {
+				return nil, err
+			}
+			defer p.leave()
 			call := &Call{At: t.pos, Name: name}
 			if p.peek().kind != tRParen {
 				for {

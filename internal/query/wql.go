@@ -57,8 +57,10 @@ func (e *IsA) Pos() int { return e.At }
 // construct for valid WQL that tsprov does not serve (ASSOCIATORS OF,
 // REFERENCES OF, event queries: a class whose name starts with __, WITHIN,
 // GROUP BY, HAVING; ORDER BY, joins, DISTINCT, functions in the SELECT
-// list, subqueries); an error of kind errs.Invalid otherwise. Both say
-// "WQL: at position N: …" with N the 1-based byte position.
+// list, subqueries); an error of kind errs.Invalid otherwise (a string
+// holding NUL and a condition beyond maxWQLDepth or maxWQLTests are
+// Invalid too). Both say "WQL: at position N: …" with N the 1-based byte
+// position.
 func ParseWQL(src string) (*Statement, error) {
 	p := &wqlParser{src: src}
 	if err := p.advance(); err != nil {
@@ -85,8 +87,13 @@ func (s *Statement) Check(c *cim.Class, searchable Searchable) error {
 	return &errs.Error{Kind: e.Kind, Target: target, Msg: "WQL: " + strings.TrimPrefix(e.Msg, "$filter: "), Err: e.Err}
 }
 
-// maxWQLDepth bounds the nesting of parentheses and NOTs.
-const maxWQLDepth = 200
+// Limits that keep a condition within what the SQL databases accept
+// (SQLite: expressions nested at most 1000 deep; a run of ANDs or ORs
+// nests one deeper each).
+const (
+	maxWQLDepth = 100 // nesting of parentheses and NOTs
+	maxWQLTests = 500 // comparisons, LIKEs, ISAs, IS NULLs and IN list items
+)
 
 type wqlKind int
 
@@ -100,7 +107,6 @@ const (
 	wRParen
 	wComma
 	wStar
-	wOther // a character that is no token, reported by the parser
 )
 
 type wqlToken struct {
@@ -126,6 +132,7 @@ type wqlParser struct {
 	off   int      // next byte to lex
 	tok   wqlToken // current token
 	depth int
+	tests int
 }
 
 func wqlError(pos int, format string, args ...any) error {
@@ -197,6 +204,8 @@ func (p *wqlParser) advance() error {
 				}
 				b.WriteByte(e)
 				i += 2
+			case 0:
+				return wqlError(i, "a string cannot hold the NUL character")
 			default:
 				b.WriteByte(s[i])
 				i++
@@ -459,8 +468,20 @@ var wqlOps = map[string]Op{"=": Eq, "<>": Ne, "!=": Ne, "<": Lt, "<=": Le, ">": 
 
 // predicate reads operand followed by a comparison, [NOT] LIKE, IS [NOT]
 // NULL, ISA or [NOT] IN.
+// test counts one more test at pos.
+func (p *wqlParser) test(pos int) error {
+	p.tests++
+	if p.tests > maxWQLTests {
+		return wqlError(pos, "the condition holds more than %d tests", maxWQLTests)
+	}
+	return nil
+}
+
 func (p *wqlParser) predicate() (Expr, error) {
 	first := p.tok
+	if err := p.test(first.pos); err != nil {
+		return nil, err
+	}
 	left, err := p.operand()
 	if err != nil {
 		return nil, err
@@ -562,6 +583,9 @@ func (p *wqlParser) in(kw wqlToken, left Expr) (Expr, error) {
 	in := &In{At: kw.pos, X: left}
 	for {
 		t := p.tok
+		if err := p.test(t.pos); err != nil {
+			return nil, err
+		}
 		if t.kind != wString && t.kind != wNumber && !p.is("true", "false", "null") {
 			return nil, wqlError(t.pos, "an IN list holds constants, not %s", t.describe())
 		}

@@ -231,8 +231,10 @@ func TestParseWQLPositions(t *testing.T) {
 }
 
 func TestParseWQLErrors(t *testing.T) {
-	deep := "SELECT * FROM X WHERE " + strings.Repeat("(", 201) + "A = 1" + strings.Repeat(")", 201)
-	notDeep := "SELECT * FROM X WHERE " + strings.Repeat("NOT ", 201) + "A = 1"
+	deep := "SELECT * FROM X WHERE " + strings.Repeat("(", 101) + "A = 1" + strings.Repeat(")", 101)
+	notDeep := "SELECT * FROM X WHERE " + strings.Repeat("NOT ", 101) + "A = 1"
+	many := "SELECT * FROM X WHERE " + strings.Repeat("A = 1 OR ", 500) + "A = 1"
+	longIn := "SELECT * FROM X WHERE A IN (" + strings.Repeat("1, ", 500) + "1)"
 	for _, c := range []struct {
 		src  string
 		kind errs.Kind
@@ -292,9 +294,12 @@ func TestParseWQLErrors(t *testing.T) {
 		{"SELECT * FROM X WHERE Name IN ()", errs.Invalid, `WQL: at position 32: an IN list holds constants, not ")"`},
 		{"SELECT * FROM X WHERE Name IN ('a' 'b')", errs.Invalid, `WQL: at position 36: expected , or ) in the IN list, not string "b"`},
 		{"SELECT * FROM X WHERE Name IN ('a',", errs.Invalid, "WQL: at position 36: an IN list holds constants, not the end of the query"},
+		{"SELECT * FROM X WHERE Name LIKE 'a\x00'", errs.Invalid, "WQL: at position 35: a string cannot hold the NUL character"},
 		{"SELECT * FROM X WHERE Név = 'é' §", errs.Invalid, "WQL: at position 35: unexpected character '§'"},
-		{deep, errs.Invalid, "WQL: at position 223: the condition nests more than 200 deep"},
-		{notDeep, errs.Invalid, "WQL: at position 823: the condition nests more than 200 deep"},
+		{deep, errs.Invalid, "WQL: at position 123: the condition nests more than 100 deep"},
+		{notDeep, errs.Invalid, "WQL: at position 423: the condition nests more than 100 deep"},
+		{many, errs.Invalid, "WQL: at position 4523: the condition holds more than 500 tests"},
+		{longIn, errs.Invalid, "WQL: at position 1526: the condition holds more than 500 tests"},
 		// valid WQL that tsprov does not serve
 		{"ASSOCIATORS OF {SMS_TaskSequencePackage.PackageID='PS100001'}", errs.NotImplemented, "WQL: at position 1: ASSOCIATORS OF is not supported"},
 		{"  associators of {x} where ResultClass = SMS_Package", errs.NotImplemented, "WQL: at position 3: ASSOCIATORS OF is not supported"},
