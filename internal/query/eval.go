@@ -172,6 +172,8 @@ func eval(e Expr, in *cim.Instance) (any, error) {
 		return c >= 0, nil
 	case *Call:
 		return evalCall(x, in)
+	case *IsA:
+		return x.Holds, nil // decided by Check from the queried class
 	}
 	return nil, errs.E(errs.Internal, "query: cannot evaluate %T", e)
 }
