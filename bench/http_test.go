@@ -25,14 +25,21 @@ import (
 	"github.com/tsprov/tsprov/schema"
 )
 
-// tsprovServer starts the AdminService handler over a SQLite file.
+// tsprovServer starts the AdminService handler over a new SQLite file.
 func tsprovServer(b *testing.B) *httptest.Server {
+	b.Helper()
+	return tsprovServerOn(b, filepath.Join(b.TempDir(), "tsprov.db"))
+}
+
+// tsprovServerOn starts the AdminService handler over the SQLite file at
+// path.
+func tsprovServerOn(b *testing.B, path string) *httptest.Server {
 	b.Helper()
 	reg, err := schema.Registry()
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "tsprov.db"), reg)
+	st, err := sqlite.Open(context.Background(), path, reg)
 	if err != nil {
 		b.Fatal(err)
 	}

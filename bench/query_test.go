@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -23,7 +22,6 @@ import (
 
 	"github.com/tsprov/tsprov/internal/adminservice"
 	"github.com/tsprov/tsprov/internal/cim"
-	"github.com/tsprov/tsprov/internal/provider"
 	"github.com/tsprov/tsprov/internal/store"
 	"github.com/tsprov/tsprov/internal/store/sqlite"
 	"github.com/tsprov/tsprov/schema"
@@ -177,26 +175,7 @@ func queryGUID(rng *rand.Rand) string {
 // queryServer serves the store at path with the real stack.
 func queryServer(b *testing.B, path string) *httptest.Server {
 	b.Helper()
-	reg, err := schema.Registry()
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := sqlite.Open(context.Background(), path, reg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	prov, err := provider.New(provider.Config{Registry: reg, Store: st, SiteCode: "PS1", ServerName: "BENCH", Logger: log})
-	if err != nil {
-		b.Fatal(err)
-	}
-	h, err := adminservice.NewHandler(prov, adminservice.Options{Logger: log})
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	b.Cleanup(func() { srv.Close(); st.Close() })
-	return srv
+	return tsprovServerOn(b, path)
 }
 
 // sqlString is s as an SQL string literal.

@@ -71,18 +71,23 @@ func oneFile(name string, args []string, fs *flag.FlagSet) (string, error) {
 	return rest[0], nil
 }
 
-// tsShow prints the sequence as an indented tree.
-func tsShow(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("ts show", flag.ContinueOnError)
-	path, err := oneFile("show", args, fs)
+// loadOne parses the flags of a command that takes one file and reads it.
+func loadOne(name string, args []string, fs *flag.FlagSet) (*taskseq.Codec, *cim.Instance, *taskseq.Document, error) {
+	path, err := oneFile(name, args, fs)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
 	c, err := tsCodec()
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	ts, _, err := readTS(c, path)
+	ts, doc, err := readTS(c, path)
+	return c, ts, doc, err
+}
+
+// tsShow prints the sequence as an indented tree.
+func tsShow(args []string, stdout io.Writer) error {
+	_, ts, _, err := loadOne("show", args, flag.NewFlagSet("ts show", flag.ContinueOnError))
 	if err != nil {
 		return err
 	}
@@ -133,15 +138,7 @@ func tsValidate(args []string, stdout io.Writer) error {
 func tsFmt(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("ts fmt", flag.ContinueOnError)
 	indent := fs.Bool("indent", false, "indent the XML for reading")
-	path, err := oneFile("fmt", args, fs)
-	if err != nil {
-		return err
-	}
-	c, err := tsCodec()
-	if err != nil {
-		return err
-	}
-	ts, _, err := readTS(c, path)
+	c, ts, _, err := loadOne("fmt", args, fs)
 	if err != nil {
 		return err
 	}
@@ -162,16 +159,7 @@ func tsFmt(args []string, stdout io.Writer) error {
 
 // tsRefs prints the references the sequence makes.
 func tsRefs(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("ts refs", flag.ContinueOnError)
-	path, err := oneFile("refs", args, fs)
-	if err != nil {
-		return err
-	}
-	c, err := tsCodec()
-	if err != nil {
-		return err
-	}
-	ts, doc, err := readTS(c, path)
+	_, ts, doc, err := loadOne("refs", args, flag.NewFlagSet("ts refs", flag.ContinueOnError))
 	if err != nil {
 		return err
 	}

@@ -135,10 +135,16 @@ func (c *Client) List(ctx context.Context, class string, o ListOptions) ([]Entit
 	if o.Top > 0 {
 		q.Set("$top", fmt.Sprint(o.Top))
 	}
-	next := c.wmiURL(url.PathEscape(class))
+	first := c.wmiURL(url.PathEscape(class))
 	if len(q) > 0 {
-		next += "?" + q.Encode()
+		first += "?" + q.Encode()
 	}
+	return c.pages(ctx, first)
+}
+
+// pages reads a collection from its first URL, following @odata.nextLink
+// until done.
+func (c *Client) pages(ctx context.Context, next string) ([]Entity, error) {
 	var all []Entity
 	for next != "" {
 		var page struct {
@@ -175,18 +181,5 @@ func (c *Client) Delete(ctx context.Context, class, key string) error {
 
 // Query runs a WQL query, following @odata.nextLink until done.
 func (c *Client) Query(ctx context.Context, wql string) ([]Entity, error) {
-	next := c.Base + "/tsprov/v1/wql?" + url.Values{"q": {wql}}.Encode()
-	var all []Entity
-	for next != "" {
-		var page struct {
-			Value    []Entity `json:"value"`
-			NextLink string   `json:"@odata.nextLink"`
-		}
-		if err := c.do(ctx, http.MethodGet, next, nil, &page); err != nil {
-			return nil, err
-		}
-		all = append(all, page.Value...)
-		next = page.NextLink
-	}
-	return all, nil
+	return c.pages(ctx, c.Base+"/tsprov/v1/wql?"+url.Values{"q": {wql}}.Encode())
 }

@@ -179,13 +179,8 @@ func (w *writer) operandContainer(in *cim.Instance, name, where string) (*Elemen
 			}
 			el.Children = append(el.Children, &Element{Name: "platformKey", Attrs: toAttrs(pk)})
 		case "other":
-			if len(other) > 0 {
-				n, err := parseFragment(other[0])
-				if err != nil {
-					return nil, err
-				}
-				other = other[1:]
-				el.Children = append(el.Children, n...)
+			if err := appendKept(&el.Children, &other); err != nil {
+				return nil, err
 			}
 		}
 	}

@@ -90,13 +90,8 @@ func (c *Codec) Encode(ts *cim.Instance, opts WriteOptions) (*Element, error) {
 				seq.Children = append(seq.Children, el)
 			}
 		case "other":
-			if len(other) > 0 {
-				n, err := parseFragment(other[0])
-				if err != nil {
-					return nil, err
-				}
-				other = other[1:]
-				seq.Children = append(seq.Children, n...)
+			if err := appendKept(&seq.Children, &other); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -187,6 +182,21 @@ func (w *writer) referenceList(r *residue, refs []Reference) *Element {
 		list.Children = append(list.Children, &Element{Name: "reference", Attrs: attrs})
 	}
 	return list
+}
+
+// appendKept appends the next element kept in the annotation's Other
+// list (an unknown child, or text) and takes it off the list.
+func appendKept(children *[]Node, other *[]string) error {
+	if len(*other) == 0 {
+		return nil
+	}
+	n, err := parseFragment((*other)[0])
+	if err != nil {
+		return err
+	}
+	*other = (*other)[1:]
+	*children = append(*children, n...)
+	return nil
 }
 
 // parseFragment parses XML kept as text (an unknown element, or text).
@@ -324,13 +334,8 @@ func (w *writer) step(v any, where string) (*Element, error) {
 				el.Children = append(el.Children, se)
 			}
 		case "other":
-			if len(other) > 0 {
-				n, err := parseFragment(other[0])
-				if err != nil {
-					return nil, err
-				}
-				other = other[1:]
-				el.Children = append(el.Children, n...)
+			if err := appendKept(&el.Children, &other); err != nil {
+				return nil, err
 			}
 		}
 	}
