@@ -81,6 +81,10 @@ func ParseDateTime(s string) (DateTimeValue, error) {
 	}
 	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
 	if err != nil {
+		// seconds are optional in ISO 8601 and OData's DateTimeOffset
+		t, err = time.Parse("2006-01-02T15:04Z07:00", strings.TrimSpace(s))
+	}
+	if err != nil {
 		return DateTimeValue{}, fmt.Errorf("%q is neither an ISO 8601 date-time with offset nor a DMTF DateTime", s)
 	}
 	return DateTimeValue{Time: t.Truncate(time.Microsecond)}, nil

@@ -125,8 +125,16 @@ func eval(e Expr, in *cim.Instance) (any, error) {
 		return ok && MatchLike(x.Pattern, s), nil
 	case *In:
 		v, err := eval(x.X, in)
-		if err != nil || v == nil {
+		if err != nil {
 			return false, err
+		}
+		if v == nil {
+			for _, item := range x.List {
+				if lit, ok := item.(*Literal); ok && lit.Value == nil {
+					return true, nil
+				}
+			}
+			return false, nil
 		}
 		for _, item := range x.List {
 			w, _ := eval(item, in)

@@ -97,21 +97,29 @@ func (c *compiler) cond(e Expr) (string, error) {
 		}
 		prop := propOf(x.X)
 		var items []string
+		orNull := ""
 		for _, it := range x.List {
+			if lit, ok := it.(*Literal); ok && lit.Value == nil {
+				orNull = " OR " + v + " IS NULL"
+				continue
+			}
 			s, err := c.value(it, prop)
 			if err != nil {
 				return "", err
 			}
 			items = append(items, s)
 		}
+		if len(items) == 0 {
+			return "(1 = 0" + orNull + ")", nil
+		}
 		if isString(x.X) {
 			var ors []string
 			for _, it := range items {
 				ors = append(ors, c.d.FoldCompare(v, "=", it))
 			}
-			return "(" + strings.Join(ors, " OR ") + ")", nil
+			return "(" + strings.Join(ors, " OR ") + orNull + ")", nil
 		}
-		return "(" + v + " IN (" + strings.Join(items, ", ") + "))", nil
+		return "(" + v + " IN (" + strings.Join(items, ", ") + ")" + orNull + ")", nil
 	case *Like:
 		return c.like(x) // like.go
 	case *IsA: // decided by Check: only __CLASS ISA 'Class' passes it
@@ -137,10 +145,17 @@ func (c *compiler) compare(x *Compare) (string, error) {
 					if err != nil {
 						return "", err
 					}
-					if b == (x.Op == Eq) {
+					// f(…) is null when its string is: null eq true/false is
+					// false, null ne true/false is true (OData)
+					switch {
+					case x.Op == Eq && b:
 						return s, nil
+					case x.Op == Eq:
+						return "(NOT " + s + ")", nil
+					case b:
+						return "(NOT COALESCE(" + s + ", 0))", nil
 					}
-					return "(NOT " + s + ")", nil
+					return "(COALESCE(" + s + ", 1))", nil
 				}
 			}
 		}
@@ -173,16 +188,36 @@ func (c *compiler) compare(x *Compare) (string, error) {
 	} else {
 		s = l + " " + sqlOps[x.Op] + " " + r
 	}
-	if x.Op == Ne {
-		// OData: a null property is "not equal" to any value (only a bare
-		// column is tested: it holds no parameter to repeat)
-		for _, side := range []Expr{x.Left, x.Right} {
-			if p := propOf(side); p != nil {
-				s += " OR " + c.cols.Column(p) + " IS NULL"
-			}
-		}
+	// OData's nulls: null eq null holds, and null ne a value holds. Only
+	// columns are tested for null (a function of a column is null when the
+	// column is): they hold no parameter that would have to repeat.
+	ln, rn := c.nullTest(x.Left), c.nullTest(x.Right)
+	switch {
+	case x.Op == Eq && ln != "" && rn != "":
+		s += " OR (" + ln + " AND " + rn + ")"
+	case x.Op == Ne && ln != "" && rn != "":
+		s = "(" + s + " OR " + ln + " OR " + rn + ") AND NOT (" + ln + " AND " + rn + ")"
+	case x.Op == Ne && ln != "":
+		s += " OR " + ln
+	case x.Op == Ne && rn != "":
+		s += " OR " + rn
 	}
 	return "(" + s + ")", nil
+}
+
+// nullTest is "<column> IS NULL" for an operand that is null exactly when
+// a column is: the column itself, or a string function of it; "" when
+// there is no such column.
+func (c *compiler) nullTest(e Expr) string {
+	switch x := e.(type) {
+	case *Prop:
+		return c.cols.Column(x.Property) + " IS NULL"
+	case *Call:
+		if len(x.Args) > 0 && x.Name != "contains" && x.Name != "startswith" && x.Name != "endswith" {
+			return c.nullTest(x.Args[0])
+		}
+	}
+	return ""
 }
 
 func isBoolCall(x *Call) bool {
