@@ -92,9 +92,9 @@ func TestPutFromCollectionKeepsLazyValues(t *testing.T) {
 	s := newTestServer(t, 0)
 	id := s.create(map[string]any{
 		"Name": "Keep me", "Category": "Servers", "CustomProgressMsg": "Hold on",
-		"ISVData": "AQIDBA==",
+		"ISVData":                   "AQIDBA==",
 		"SupportedOperatingSystems": []any{map[string]any{"@odata.type": "#AdminService.SMS_OS_Details", "Name": "Win NT", "Platform": "x64", "MinVersion": "10.00.0000.0", "MaxVersion": "10.00.9999.9999"}},
-		"RefreshSchedule": []any{map[string]any{"@odata.type": "#AdminService.SMS_ST_RecurInterval", "DaySpan": 7, "StartTime": "2026-01-01T00:00:00Z"}},
+		"RefreshSchedule":           []any{map[string]any{"@odata.type": "#AdminService.SMS_ST_RecurInterval", "DaySpan": 7, "StartTime": "2026-01-01T00:00:00Z"}},
 	})
 	before := s.getOne(id)
 	listed := s.list("")[0]

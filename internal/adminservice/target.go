@@ -9,9 +9,9 @@ import (
 
 // target is what a resource path addresses.
 type target struct {
-	class  string
-	key    string            // single key value, or "" when named
-	named  map[string]string // Class(K1='a',K2='b'): key property → value
+	class string
+	key   string            // single key value, or "" when named
+	named map[string]string // Class(K1='a',K2='b'): key property → value
 
 	hasKey bool
 	count  bool   // .../Class/$count
@@ -84,7 +84,7 @@ func hasActionPrefix(s string) bool {
 	return len(s) > len(actionPrefix) && strings.EqualFold(s[:len(actionPrefix)], actionPrefix)
 }
 
-// splitKey reads Name, Name('KEY') (with '' for a quote), Name(123) or
+// splitKey reads Name, Name('KEY') (with ” for a quote), Name(123) or
 // the named form Name(Key1='a',Key2='b') that compound keys need.
 func splitKey(seg string) (name, key string, named map[string]string, hasKey bool, err error) {
 	open := strings.IndexByte(seg, '(')
@@ -152,7 +152,7 @@ func cutKeyName(part string) (prop, val string, named bool) {
 	return strings.TrimSpace(part[:eq]), strings.TrimSpace(part[eq+1:]), true
 }
 
-// keyValue reads 'quoted' (with '' for a quote) or a bare value.
+// keyValue reads 'quoted' (with ” for a quote) or a bare value.
 func keyValue(v string) (string, error) {
 	switch {
 	case len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'':

@@ -118,4 +118,3 @@ func (h *Handler) wqlRequest(w http.ResponseWriter, r *http.Request) (string, in
 	}
 	return src, skip, nil
 }
-

@@ -15,7 +15,7 @@ type methodFunc func(ctx context.Context, m *cim.Method, target *Object, in map[
 
 // MethodResult is what a method call returns.
 type MethodResult struct {
-	ReturnValue any // SInt32 for most methods; the result for methods that return a value
+	ReturnValue any            // SInt32 for most methods; the result for methods that return a value
 	Out         map[string]any // [out] parameters by declared name
 }
 

@@ -11,7 +11,7 @@ import (
 )
 
 // ParseFilter parses an OData $filter expression: eq ne gt ge lt le, and
-// or not, parentheses, in, null, true/false, numbers, 'strings' ('' for a
+// or not, parentheses, in, null, true/false, numbers, 'strings' (” for a
 // quote), DateTimeOffset literals, and the functions contains, startswith,
 // endswith (also in the form "startswith(Name,'x') eq true"), tolower,
 // toupper, length, indexof, substring. Errors are errs.Invalid and give the
@@ -156,7 +156,7 @@ func (p *parser) enter(pos int) error {
 func (p *parser) leave() { p.depth-- }
 
 func (p *parser) peek() token { return p.toks[p.i] }
-func (p *parser) next() token  { t := p.toks[p.i]; p.i++; return t }
+func (p *parser) next() token { t := p.toks[p.i]; p.i++; return t }
 
 func (p *parser) keyword(words ...string) (token, bool) {
 	t := p.peek()

@@ -324,4 +324,3 @@ func isString(e Expr) bool {
 	}
 	return false
 }
-

@@ -61,4 +61,3 @@ func (t *table) where(filter query.Expr) (string, []any, error) {
 	}
 	return " WHERE " + cond, args, nil
 }
-
