@@ -121,5 +121,3 @@ func (h *Handler) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow
 		Message: r.Method + " is not allowed here; allowed: " + allowed,
 	}})
 }
-
-var errBodyTooLarge = errors.New("request body too large")

@@ -160,3 +160,10 @@ func FuzzScanner(f *testing.F) {
 		}
 	})
 }
+
+func qname(n xml.Name) string {
+	if n.Space != "" {
+		return n.Space + ":" + n.Local
+	}
+	return n.Local
+}

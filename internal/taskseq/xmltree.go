@@ -2,7 +2,6 @@ package taskseq
 
 import (
 	"bytes"
-	"encoding/xml"
 	"fmt"
 	"strings"
 )
@@ -83,13 +82,6 @@ type Limits struct {
 // DefaultLimits accept every real task sequence (the largest in the survey
 // is 273 KB with groups six deep) and refuse hostile shapes.
 var DefaultLimits = Limits{MaxBytes: 32 << 20, MaxDepth: 64, MaxElements: 500_000}
-
-func qname(n xml.Name) string {
-	if n.Space != "" {
-		return n.Space + ":" + n.Local
-	}
-	return n.Local
-}
 
 // dropLayoutWhitespace removes whitespace-only text from an element that
 // has child elements: that text is indentation.
