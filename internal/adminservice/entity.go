@@ -1,7 +1,6 @@
 package adminservice
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/tsprov/tsprov/internal/cim"
@@ -21,21 +20,6 @@ func (h *Handler) encoder() encoder {
 // namespace is the WMI namespace of the site.
 func (e encoder) namespace() string { return `root\sms\site_` + e.site }
 
-// relPath is the WMI relative path: Class.Key="value"[,Key2=123].
-func relPath(in *cim.Instance) string {
-	var parts []string
-	for _, k := range in.Class.Keys() {
-		v := in.Values[k.Name]
-		if s, ok := v.(string); ok {
-			s = strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`)
-			parts = append(parts, fmt.Sprintf(`%s="%s"`, k.Name, s))
-		} else {
-			parts = append(parts, k.Name+"="+cim.FormatScalar(v))
-		}
-	}
-	return in.Class.Name + "." + strings.Join(parts, ",")
-}
-
 // entity renders obj: @odata.etag, the WMI system properties, then every
 // property in class order (lazy ones null unless lazyFilled). selected, when
 // not nil, limits the properties to those names plus the keys.
@@ -44,7 +28,7 @@ func (e encoder) entity(obj *provider.Object, lazyFilled bool, selected map[stri
 	c := in.Class
 	o := cim.NewObject()
 	o.Set("@odata.etag", obj.ETag)
-	rel := relPath(in)
+	rel := in.RelPath()
 	lazy := c.LazyNames()
 	if lazy == nil {
 		lazy = []string{}

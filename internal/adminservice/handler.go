@@ -206,5 +206,5 @@ func namedKey(c *cim.Class, named map[string]string) (string, error) {
 		}
 		parts[i] = v
 	}
-	return strings.Join(parts, ";"), nil
+	return cim.JoinKey(parts), nil
 }

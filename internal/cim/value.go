@@ -82,7 +82,26 @@ func (in *Instance) Key() string {
 	for _, p := range in.Class.Keys() {
 		parts = append(parts, FormatScalar(in.Values[p.Name]))
 	}
-	return strings.Join(parts, ";")
+	return JoinKey(parts)
+}
+
+// JoinKey forms a key from the values of the key properties, in the order
+// the class declares them.
+func JoinKey(values []string) string { return strings.Join(values, ";") }
+
+// RelPath is the WMI relative path: Class.Key="value"[,Key2=123].
+func (in *Instance) RelPath() string {
+	var parts []string
+	for _, k := range in.Class.Keys() {
+		v := in.Values[k.Name]
+		if s, ok := v.(string); ok {
+			s = strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`)
+			parts = append(parts, fmt.Sprintf(`%s="%s"`, k.Name, s))
+		} else {
+			parts = append(parts, k.Name+"="+FormatScalar(v))
+		}
+	}
+	return in.Class.Name + "." + strings.Join(parts, ",")
 }
 
 // Clone returns a deep copy.

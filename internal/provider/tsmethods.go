@@ -151,7 +151,7 @@ func (p *Provider) setSequence(ctx context.Context, m *cim.Method, _ *Object, in
 		if err != nil {
 			return err
 		}
-		path = relPath(stored)
+		path = stored.RelPath()
 		return nil
 	})
 	if err != nil {
@@ -170,15 +170,6 @@ func withoutNulls(in *cim.Instance) *cim.Instance {
 		}
 	}
 	return out
-}
-
-// relPath is the WMI relative path of an instance with a string key.
-func relPath(in *cim.Instance) string {
-	var parts []string
-	for _, k := range in.Class.Keys() {
-		parts = append(parts, fmt.Sprintf(`%s="%s"`, k.Name, cim.FormatScalar(in.Values[k.Name])))
-	}
-	return in.Class.Name + "." + strings.Join(parts, ",")
 }
 
 // applySequence stores ts in the package instance and derives what

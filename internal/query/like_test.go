@@ -207,6 +207,15 @@ func (ls *likeStore) names(t testing.TB, e query.Expr) []string {
 	if err := query.Check(e, ls.pkg, store.Searchable); err != nil {
 		t.Fatalf("Check: %v", err)
 	}
+	got, err := ls.list(e)
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	return got
+}
+
+// list returns the sorted names the store selects for a checked filter.
+func (ls *likeStore) list(e query.Expr) ([]string, error) {
 	var got []string
 	err := ls.s.Read(context.Background(), func(tx store.ReadTx) error {
 		recs, err := tx.List(context.Background(), ls.pkg, store.ListOptions{Filter: e})
@@ -215,11 +224,8 @@ func (ls *likeStore) names(t testing.TB, e query.Expr) []string {
 		}
 		return err
 	})
-	if err != nil {
-		t.Fatalf("List: %v", err)
-	}
 	slices.Sort(got)
-	return got
+	return got, err
 }
 
 // wantLike returns the names MatchLike accepts (or, with not, rejects).
@@ -409,18 +415,10 @@ func FuzzLikeSQL(f *testing.F) {
 			}
 			t.Fatal(err)
 		}
-		var got []string
-		err := ls.s.Read(context.Background(), func(tx store.ReadTx) error {
-			recs, err := tx.List(context.Background(), ls.pkg, store.ListOptions{Filter: e})
-			for _, r := range recs {
-				got = append(got, r.Instance.String("Name"))
-			}
-			return err
-		})
+		got, err := ls.list(e)
 		if err != nil {
 			t.Fatalf("List: %v", err)
 		}
-		slices.Sort(got)
 		if want := wantLike(pattern, false); !slices.Equal(got, want) {
 			t.Errorf("Name LIKE %q: SQL selects %q, MatchLike %q", pattern, got, want)
 		}

@@ -28,8 +28,7 @@ func (c *Codec) decodeOperands(e *Element, platformKey bool) ([]any, *residue, e
 	for _, child := range e.Children {
 		el, ok := child.(*Element)
 		if !ok {
-			r.Children = append(r.Children, "other")
-			r.Other = append(r.Other, escapeText(string(child.(Text))))
+			r.keep(child)
 			continue
 		}
 		if platformKey && el.Name == "platformKey" && r.PlatformKey == nil {
@@ -52,8 +51,7 @@ func (c *Codec) decodeOperands(e *Element, platformKey bool) ([]any, *residue, e
 			return nil, nil, err
 		}
 		if op == nil {
-			r.Children = append(r.Children, "other")
-			r.Other = append(r.Other, el.String())
+			r.keep(el)
 			continue
 		}
 		ops = append(ops, op)

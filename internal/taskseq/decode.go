@@ -22,8 +22,7 @@ func (c *Codec) Decode(seq *Element) (*cim.Instance, error) {
 	for _, child := range seq.Children {
 		el, ok := child.(*Element)
 		if !ok {
-			r.Children = append(r.Children, "other")
-			r.Other = append(r.Other, escapeText(string(child.(Text))))
+			r.keep(child)
 			continue
 		}
 		switch el.Name {
@@ -46,8 +45,7 @@ func (c *Codec) Decode(seq *Element) (*cim.Instance, error) {
 				r.Vars = append(r.Vars, rawVar(v))
 			}
 		default:
-			r.Children = append(r.Children, "other")
-			r.Other = append(r.Other, el.String())
+			r.keep(el)
 		}
 	}
 	ts.Set("Steps", nonNil(steps))
@@ -154,8 +152,7 @@ func (c *Codec) decodeStep(e *Element) (*cim.Instance, error) {
 	for _, child := range e.Children {
 		el, ok := child.(*Element)
 		if !ok {
-			r.Children = append(r.Children, "other")
-			r.Other = append(r.Other, escapeText(string(child.(Text))))
+			r.keep(child)
 			continue
 		}
 		switch {
@@ -185,8 +182,7 @@ func (c *Codec) decodeStep(e *Element) (*cim.Instance, error) {
 			steps = append(steps, s)
 			r.Children = append(r.Children, "step")
 		default:
-			r.Children = append(r.Children, "other")
-			r.Other = append(r.Other, el.String())
+			r.keep(el)
 		}
 	}
 	if cls.IsA(classGroup) {

@@ -124,3 +124,15 @@ func hasResidue(in *cim.Instance) bool {
 	_, ok := in.Annotations[residueKey]
 	return ok
 }
+
+// keep records a child the model has no place for (an unknown element, or
+// text) as an "other" child, to be written back where it stood.
+func (r *residue) keep(n Node) {
+	r.Children = append(r.Children, "other")
+	switch x := n.(type) {
+	case *Element:
+		r.Other = append(r.Other, x.String())
+	case Text:
+		r.Other = append(r.Other, escapeText(string(x)))
+	}
+}
