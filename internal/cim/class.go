@@ -34,6 +34,10 @@ func (p *Property) IsLazy() bool { return p.Qualifiers.Has("lazy") }
 // IsLarge reports the large qualifier.
 func (p *Property) IsLarge() bool { return p.Qualifiers.Has("large") }
 
+// IsIndexed reports whether the schema asks stores to index p (WMI's
+// Indexed qualifier): queries often test it for equality.
+func (p *Property) IsIndexed() bool { return p.Qualifiers.Has("Indexed") }
+
 // MaxElements returns the max(N) limit on an array's length.
 func (p *Property) MaxElements() (int, bool) {
 	n, ok := p.Qualifiers.Int("max")

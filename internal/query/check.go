@@ -202,6 +202,12 @@ func checkCall(x *Call, c *cim.Class, searchable Searchable) (kind, error) {
 		if err := want(0, kString); err != nil {
 			return 0, err
 		}
+		if lit, ok := x.Args[1].(*Literal); ok {
+			if s, _ := lit.Value.(string); strings.ContainsRune(s, 0) {
+				// compiled to a LIKE pattern, which NUL would end (planLike)
+				return 0, errAt(lit.At, "%s cannot look for the NUL character", x.Name)
+			}
+		}
 		return kBool, want(1, kString)
 	case "tolower", "toupper":
 		return kString, want(0, kString)

@@ -201,8 +201,11 @@ func evalCall(x *Call, in *cim.Instance) (any, error) {
 	}
 	switch x.Name {
 	case "contains", "startswith", "endswith":
+		if args[1] == nil {
+			return nil, nil // a function of null is null, as in SQL
+		}
 		t, _ := args[1].(string)
-		ls, lt := strings.ToLower(s), strings.ToLower(t)
+		ls, lt := Fold(s), Fold(t)
 		switch x.Name {
 		case "contains":
 			return strings.Contains(ls, lt), nil
@@ -256,7 +259,7 @@ func compareValues(a, b any) (int, bool) {
 		if !ok {
 			return 0, false
 		}
-		return strings.Compare(strings.ToLower(x), strings.ToLower(y)), true
+		return CompareFold(x, y), true
 	case int64:
 		switch y := b.(type) {
 		case int64:

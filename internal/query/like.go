@@ -114,17 +114,7 @@ func parseLikeClass(p []rune, open int) (it likeItem, end int, ok bool) {
 }
 
 // foldEq reports whether a and b are case forms of one character.
-func foldEq(a, b rune) bool {
-	if a == b {
-		return true
-	}
-	for r := unicode.SimpleFold(a); r != a; r = unicode.SimpleFold(r) {
-		if r == b {
-			return true
-		}
-	}
-	return false
-}
+func foldEq(a, b rune) bool { return a == b || FoldRune(a) == FoldRune(b) }
 
 // inRanges reports whether some case form of r is in one of the ranges.
 func inRanges(ranges []runeRange, r rune) bool {
@@ -397,7 +387,7 @@ func (c *compiler) like(x *Like) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s := "(" + c.d.FoldLike(v, c.param(likeText(pl.items)))
+	s := "(" + c.foldLike(v, likeText(pl.items))
 	if len(pl.classes) == 0 {
 		return s + ")", nil
 	}
@@ -435,7 +425,7 @@ func (c *compiler) like(x *Like) (string, error) {
 		var b strings.Builder
 		b.WriteString("WITH RECURSIVE " + cte + "(i) AS (SELECT " + at + " UNION ALL SELECT " + i + " + 1 FROM " + cte +
 			" WHERE " + i + " < length(" + v + ")) SELECT MIN(" + i + ") FROM " + cte + " WHERE " +
-			c.d.FoldLike("substr("+v+", "+i+", "+strconv.Itoa(width)+")", c.param(likeText(part))))
+			c.foldLike("substr("+v+", "+i+", "+strconv.Itoa(width)+")", likeText(part)))
 		for o := range part {
 			if part[o].kind == likeSet {
 				b.WriteString(" AND " + c.classCond(pl, &part[o], "substr("+v+", "+i+" + "+strconv.Itoa(o)+", 1)"))
@@ -445,6 +435,17 @@ func (c *compiler) like(x *Like) (string, error) {
 	}
 	s += " AND (" + at + ") + " + strconv.Itoa(width-1) + " <= length(" + v + ") - " + strconv.Itoa(len(tail))
 	return s + ")", nil
+}
+
+// foldLike is the dialect's LIKE of expr and the escaped pattern text.
+// SQL LIKE folds ASCII letters only, so a pattern that holds any other
+// character is matched on folded text: the dialect's lower(), which folds
+// as Fold does, against the folded pattern.
+func (c *compiler) foldLike(expr, text string) string {
+	if hasFoldable(text) {
+		return c.d.FoldLike("lower("+expr+")", c.param(Fold(text)))
+	}
+	return c.d.FoldLike(expr, c.param(text))
 }
 
 // classParams is the number of parameters classCond binds for a closure:

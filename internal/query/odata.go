@@ -18,15 +18,26 @@ import (
 // position.
 func ParseFilter(src string) (Expr, error) {
 	p := &parser{src: src}
-	if err := p.lex(); err != nil {
-		return nil, err
+	// The first problem is reported: a character the lexer cannot read
+	// ends the tokens there (as if the filter ended), and its error wins
+	// only when parsing gets that far. An unterminated string always wins:
+	// its usual cause is a quote not doubled earlier ('It's'), which makes
+	// what the parser saw before it misleading.
+	lexErr := p.lex()
+	if p.unterminated {
+		return nil, lexErr
 	}
 	e, err := p.or()
+	if err == nil {
+		if t := p.peek(); t.kind != tEnd {
+			err = p.errAt(t.pos, "unexpected %s", t.describe())
+		}
+	}
+	if lexErr != nil && (err == nil || p.errPos >= p.toks[len(p.toks)-1].pos) {
+		return nil, lexErr
+	}
 	if err != nil {
 		return nil, err
-	}
-	if t := p.peek(); t.kind != tEnd {
-		return nil, p.errAt(t.pos, "unexpected %s", t.describe())
 	}
 	return e, nil
 }
@@ -61,10 +72,13 @@ func (t token) describe() string {
 }
 
 type parser struct {
-	src   string
-	toks  []token
-	i     int
-	depth int // nesting of parentheses, not and function calls
+	src    string
+	toks   []token
+	i      int
+	depth  int // nesting of parentheses, not and function calls
+	errPos int // where the last error was found
+
+	unterminated bool // the lexer met a string with no closing quote
 }
 
 // Limits of a $filter, the same as WQL's: beyond them the SQL databases
@@ -75,6 +89,7 @@ const (
 )
 
 func (p *parser) errAt(pos int, format string, args ...any) error {
+	p.errPos = pos
 	return errs.Target(errs.Invalid, "$filter", "$filter: at position %d: %s", pos+1, fmt.Sprintf(format, args...))
 }
 
@@ -100,7 +115,8 @@ func (p *parser) lex() error {
 			i++
 			for {
 				if i >= len(s) {
-					return p.errAt(start, "unterminated string")
+					p.unterminated = true
+					return p.lexFailed(start, "unterminated string")
 				}
 				if s[i] == '\'' {
 					if i+1 < len(s) && s[i+1] == '\'' {
@@ -134,14 +150,22 @@ func (p *parser) lex() error {
 			}
 			p.toks = append(p.toks, token{tIdent, s[start:i], start})
 		default:
-			return p.errAt(i, "unexpected character %q", c)
+			return p.lexFailed(i, "unexpected character %q", c)
 		}
 	}
 	p.toks = append(p.toks, token{tEnd, "", len(s)})
 	if len(p.toks) > maxFilterTokens {
-		return p.errAt(p.toks[maxFilterTokens].pos, "the filter is longer than %d tokens", maxFilterTokens)
+		err := p.errAt(p.toks[maxFilterTokens].pos, "the filter is longer than %d tokens", maxFilterTokens)
+		p.toks = append(p.toks[:0], token{tEnd, "", 0})
+		return err
 	}
 	return nil
+}
+
+// lexFailed ends the tokens at pos and returns the error found there.
+func (p *parser) lexFailed(pos int, format string, args ...any) error {
+	p.toks = append(p.toks, token{tEnd, "", pos})
+	return p.errAt(pos, format, args...)
 }
 
 // enter counts one level of nesting; leave undoes it.

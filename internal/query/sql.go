@@ -19,6 +19,12 @@ type Dialect interface {
 	FoldLike(expr, pattern string) string
 	// Bool is a boolean as a query parameter.
 	Bool(b bool) any
+	// Instr is the 1-based place of the first sub in the string s, 0 when
+	// s holds none (SQLite's instr).
+	Instr(s, sub string) string
+	// Suffix is the last n characters of the string s, all of s when it
+	// is shorter.
+	Suffix(s, n string) string
 }
 
 // Columns maps properties to SQL.
@@ -75,7 +81,7 @@ func (c *compiler) cond(e Expr) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return "(NOT COALESCE(" + s + ", 0))", nil
+		return "(NOT COALESCE(" + s + ", FALSE))", nil
 	case *Prop: // a boolean property
 		return "(" + c.cols.Column(x.Property) + " = " + c.param(c.d.Bool(true)) + ")", nil
 	case *Literal:
@@ -153,9 +159,9 @@ func (c *compiler) compare(x *Compare) (string, error) {
 					case x.Op == Eq:
 						return "(NOT " + s + ")", nil
 					case b:
-						return "(NOT COALESCE(" + s + ", 0))", nil
+						return "(NOT COALESCE(" + s + ", FALSE))", nil
 					}
-					return "(COALESCE(" + s + ", 1))", nil
+					return "(COALESCE(" + s + ", TRUE))", nil
 				}
 			}
 		}
@@ -240,7 +246,7 @@ func (c *compiler) boolCall(x *Call) (string, error) {
 		case "endswith":
 			pat = "%" + pat
 		}
-		return "(" + c.d.FoldLike(a, c.param(pat)) + ")", nil
+		return "(" + c.foldLike(a, pat) + ")", nil
 	}
 	b, err := c.value(x.Args[1], nil)
 	if err != nil {
@@ -248,11 +254,11 @@ func (c *compiler) boolCall(x *Call) (string, error) {
 	}
 	switch x.Name {
 	case "contains":
-		return "(instr(lower(" + a + "), lower(" + b + ")) > 0)", nil
+		return "(" + c.d.Instr("lower("+a+")", "lower("+b+")") + " > 0)", nil
 	case "startswith":
 		return "(" + c.d.FoldCompare("substr("+a+", 1, length("+b+"))", "=", b) + ")", nil
 	}
-	return "(" + c.d.FoldCompare("substr("+a+", -length("+b+"))", "=", b) + ")", nil
+	return "(" + c.d.FoldCompare(c.d.Suffix(a, "length("+b+")"), "=", b) + ")", nil
 }
 
 // escapeLike escapes the LIKE wildcards of a constant.
@@ -292,7 +298,7 @@ func (c *compiler) value(e Expr, peer *cim.Property) (string, error) {
 		case "length":
 			return "length(" + args[0] + ")", nil
 		case "indexof":
-			return "(instr(" + args[0] + ", " + args[1] + ") - 1)", nil
+			return "(" + c.d.Instr(args[0], args[1]) + " - 1)", nil
 		case "substring":
 			if len(args) == 3 {
 				return "substr(" + args[0] + ", " + args[1] + " + 1, " + args[2] + ")", nil

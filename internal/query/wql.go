@@ -281,10 +281,13 @@ func (p *wqlParser) is(words ...string) bool {
 }
 
 // reserved are the words that cannot name a property or a class.
+// ASSOCIATORS, REFERENCES and OF are keywords only at the start of a
+// statement (statement), so a property may be named References, as
+// SMS_TaskSequencePackage's is.
 var reserved = map[string]bool{
 	"select": true, "from": true, "where": true, "and": true, "or": true, "not": true,
 	"like": true, "is": true, "isa": true, "null": true, "true": true, "false": true, "in": true,
-	"associators": true, "references": true, "of": true, "within": true, "group": true,
+	"within": true, "group": true,
 	"having": true, "by": true, "order": true, "join": true, "distinct": true,
 }
 

@@ -530,6 +530,8 @@ func (fakeDialect) FoldCompare(l, op, r string) string {
 }
 func (fakeDialect) FoldLike(e, p string) string { return e + " LIKE " + p + ` ESCAPE '\'` }
 func (fakeDialect) Bool(b bool) any             { return b }
+func (fakeDialect) Instr(s, sub string) string  { return "instr(" + s + ", " + sub + ")" }
+func (fakeDialect) Suffix(s, n string) string   { return "substr(" + s + ", -" + n + ")" }
 
 type fakeColumns struct{}
 

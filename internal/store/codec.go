@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tsprov/tsprov/internal/cim"
@@ -144,12 +145,31 @@ func wrongGoType(t cim.Type, v any) error {
 
 // DateTimeText returns the text form that orders DateTime values in a text
 // column: DMTF normalised to UTC (offset "+000"), so that text order is
-// time order. A value whose zone is unknown ("+***") keeps its digits and
-// mark as they are. ParseDMTF reads the text back; the result denotes the
-// same instant (cim.DateTimeValue.Equal), in UTC.
+// time order. A value whose zone is unknown ("+***") is taken as UTC, as
+// it is shown: its digits, "+000", and the mark "*" after them, so that
+// its first DateTimeKeyLen characters (the part a comparison reads) are
+// those of the UTC instant. ParseDateTimeText reads the text back.
 func DateTimeText(d cim.DateTimeValue) string {
 	if d.UnknownOffset {
-		return d.DMTF()
+		return strings.TrimSuffix(d.DMTF(), unknownOffset) + "+000" + unknownMark
 	}
 	return cim.DateTimeValue{Time: d.Time.In(time.UTC)}.DMTF()
+}
+
+// DateTimeKeyLen is how much of a DateTimeText comparisons read: the
+// digits and the offset, not the unknown-zone mark.
+const DateTimeKeyLen = len("20060102150405.000000+000")
+
+const (
+	unknownOffset = "+***" // DMTF's unknown zone
+	unknownMark   = "*"    // follows DateTimeText of a value whose zone is unknown
+)
+
+// ParseDateTimeText reads a DateTimeText back: the same instant, in UTC,
+// or the digits with the unknown zone they were stored with.
+func ParseDateTimeText(text string) (cim.DateTimeValue, error) {
+	if len(text) == DateTimeKeyLen+len(unknownMark) && strings.HasSuffix(text, "+000"+unknownMark) {
+		text = text[:DateTimeKeyLen-len(unknownOffset)] + unknownOffset
+	}
+	return cim.ParseDMTF(text)
 }

@@ -43,11 +43,6 @@ func wqErr(cat, stmt string, kind errs.Kind, at, msg string) Case {
 	return Case{Cat: cat, Lang: WQL, Src: stmt, Err: &ErrWant{Kind: kind, At: at, Msg: msg}}
 }
 
-// bug marks a known bug of both paths (parsing, checking); sqlBug one of
-// the SQL the store runs; evalBug one of the in-memory evaluation.
-func (c Case) bug(why string) Case        { c.KnownBug, c.EvalBug = why, why; return c }
-func (c Case) sqlBug(why string) Case     { c.KnownBug = why; return c }
-func (c Case) evalBug(why string) Case    { c.EvalBug = why; return c }
 func (c Case) named(name string) Case     { c.Name = name; return c }
 func (c Case) class(name string) Case     { c.Class = name; return c }
 func (c Case) props(names ...string) Case { c.Props = names; return c }

@@ -33,6 +33,8 @@ type table struct {
 	apart []*cim.Property // stored apart, in class order
 	large []*cim.Property // apart but not lazy: read with the row
 
+	trigram *cim.Property // the property with a substring index (trigram.go), or nil
+
 	selectSQL  string // SELECT … FROM … LEFT JOIN (large values); alias t
 	selectArgs []any  // the arguments of selectSQL's joins
 	insertSQL  string // args: key, cols…
@@ -80,6 +82,7 @@ func newTable(c *cim.Class) (*table, error) {
 			t.large = append(t.large, p)
 		}
 	}
+	trigramProperty(t)
 	t.buildSQL()
 	return t, nil
 }
@@ -211,7 +214,10 @@ func createTable(ctx context.Context, tx *sql.Tx, t *table) error {
 			return err
 		}
 	}
-	return createIndex(ctx, tx, t)
+	if err := createIndex(ctx, tx, t); err != nil {
+		return err
+	}
+	return createTrigram(ctx, tx, t)
 }
 
 func extendTable(ctx context.Context, tx *sql.Tx, t *table, rec map[string]recorded) error {
@@ -242,7 +248,10 @@ func extendTable(ctx context.Context, tx *sql.Tx, t *table, rec map[string]recor
 			return err
 		}
 	}
-	return createIndex(ctx, tx, t)
+	if err := createIndex(ctx, tx, t); err != nil {
+		return err
+	}
+	return createTrigram(ctx, tx, t)
 }
 
 func placement(apart bool) string {
@@ -262,15 +271,17 @@ func record(ctx context.Context, tx *sql.Tx, c *cim.Class, p *cim.Property) erro
 	return nil
 }
 
-// createIndex indexes the class's Name column, when it has one in its row.
+// createIndex indexes the class's Name column and each column the schema
+// marks Indexed, when they are in its row.
 func createIndex(ctx context.Context, tx *sql.Tx, t *table) error {
-	p, ok := t.class.Property(indexedProperty)
-	if !ok || !store.Sortable(p) {
-		return nil
-	}
-	stmt := "CREATE INDEX IF NOT EXISTS " + quote(t.class.Name+"_"+p.Name+"_idx") + " ON " + t.ident + " (" + quote(p.Name) + ")"
-	if _, err := tx.ExecContext(ctx, stmt); err != nil {
-		return fmt.Errorf("index %s.%s: %w", t.class.Name, p.Name, err)
+	for _, p := range t.cols {
+		if !store.Sortable(p) || !(p.IsIndexed() || strings.EqualFold(p.Name, indexedProperty)) {
+			continue
+		}
+		stmt := "CREATE INDEX IF NOT EXISTS " + quote(t.class.Name+"_"+p.Name+"_idx") + " ON " + t.ident + " (" + quote(p.Name) + ")"
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("index %s.%s: %w", t.class.Name, p.Name, err)
+		}
 	}
 	return nil
 }

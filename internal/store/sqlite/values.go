@@ -90,7 +90,7 @@ func (s *Store) fromColumn(c *cim.Class, p *cim.Property, v any) (any, error) {
 		}
 	case t.Kind == cim.DateTime:
 		if text, ok := v.(string); ok {
-			d, err := cim.ParseDMTF(text)
+			d, err := store.ParseDateTimeText(text)
 			if err != nil {
 				return nil, errs.Target(errs.Internal, c.Name+"."+p.Name, "stored %s.%s: %w", c.Name, p.Name, err)
 			}

@@ -1,0 +1,166 @@
+package sqlite
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/query"
+	"github.com/tsprov/tsprov/internal/store"
+	"github.com/tsprov/tsprov/schema"
+)
+
+// names lists the Ids of the T_Things that filter selects, in key order.
+func names(t *testing.T, s *Store, c *cim.Class, filter string) []string {
+	t.Helper()
+	e, err := query.ParseFilter(filter)
+	if err != nil {
+		t.Fatalf("ParseFilter(%q): %v", filter, err)
+	}
+	if err := query.Check(e, c, store.Searchable); err != nil {
+		t.Fatalf("Check(%q): %v", filter, err)
+	}
+	var ids []string
+	err = s.Read(t.Context(), func(tx store.ReadTx) error {
+		recs, err := tx.List(t.Context(), c, store.ListOptions{Filter: e})
+		for _, r := range recs {
+			ids = append(ids, r.Instance.Values["Id"].(string))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("List(%q): %v", filter, err)
+	}
+	return ids
+}
+
+// TestSubstringIndex: contains and LIKE '%x%' on Name find exactly the
+// rows whose name holds the text, in any case, after inserts, renames and
+// deletes; the index is really consulted (emptied behind the store's
+// back, it hides the rows from a three-letter search but not from a
+// two-letter one, which it cannot serve); and a file whose index is
+// missing gets it rebuilt from its rows when opened.
+func TestSubstringIndex(t *testing.T) {
+	dir := t.TempDir()
+	reg := registry(t, mofV1)
+	c := class(t, reg, "T_Thing")
+	s := open(t, dir, reg)
+	for id, name := range map[string]string{"a": "Deploy Windows 11", "b": "CAFÉ deploy", "c": "Capture [x*] image", "d": "nothing here", "e": "Upgrade WINDOWS 10"} {
+		in := cim.NewInstance(c)
+		in.Set("Id", id)
+		in.Set("Name", name)
+		insert(t, s, in)
+	}
+	in := cim.NewInstance(c)
+	in.Set("Id", "f") // no Name
+	insert(t, s, in)
+	err := s.Write(t.Context(), func(tx store.Tx) error {
+		rec, err := tx.Get(t.Context(), c, "d", false)
+		if err != nil {
+			return err
+		}
+		rec.Instance.Set("Name", "now a windows thing")
+		if err := tx.Update(t.Context(), rec); err != nil {
+			return err
+		}
+		return tx.Delete(t.Context(), c, "e")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		filter string
+		want   []string
+	}{
+		{"contains(Name,'windows')", []string{"a", "d"}},
+		{"contains(Name,'WINDOWS') and contains(Name,'thing')", []string{"d"}},
+		{"contains(Name,'café')", []string{"b"}},
+		{"contains(Name,'Café DEPLOY')", []string{"b"}},
+		{"contains(Name,'[x*]')", []string{"c"}},
+		{"contains(Name,'x*]')", []string{"c"}},
+		{"contains(Name,'nothing')", nil},
+		{"contains(Name,'deploy') or Id eq 'f'", []string{"a", "b", "f"}},
+		{"not contains(Name,'deploy')", []string{"c", "d", "f"}}, // not of null holds (docs/rest.md)
+		{"endswith(Name,'deploy')", []string{"b"}},
+		{"Name eq 'cafÉ DEPLOY'", []string{"b"}},
+	}
+	for _, tc := range cases {
+		if got := names(t, s, c, tc.filter); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.filter, got, tc.want)
+		}
+	}
+
+	// The index is consulted: emptied, it hides what it held.
+	if _, err := s.writer.ExecContext(t.Context(), "DELETE FROM "+trigramTable(s.tables["t_thing"])); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(t, s, c, "contains(Name,'dow')"); len(got) != 0 {
+		t.Errorf("with the index emptied, contains(Name,'dow') = %v: the index was not used", got)
+	}
+	if got := names(t, s, c, "contains(Name,'ow')"); !slices.Equal(got, []string{"a", "d"}) {
+		t.Errorf("contains(Name,'ow') = %v, want [a d] (too short for the index)", got)
+	}
+
+	// Dropped, it is rebuilt at the next Open.
+	for _, stmt := range []string{
+		"DROP TABLE " + trigramTable(s.tables["t_thing"]),
+		`DROP TRIGGER "tsprov_trigram_T_Thing_Name_insert"`,
+		`DROP TRIGGER "tsprov_trigram_T_Thing_Name_update"`,
+		`DROP TRIGGER "tsprov_trigram_T_Thing_Name_delete"`,
+	} {
+		if _, err := s.writer.ExecContext(t.Context(), stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir, reg)
+	if got := names(t, s, c, "contains(Name,'windows')"); !slices.Equal(got, []string{"a", "d"}) {
+		t.Errorf("after rebuild, contains(Name,'windows') = %v, want [a d]", got)
+	}
+}
+
+// TestIndexedColumns: every row property the schema marks Indexed (and
+// Name) gets an index that an equality filter, as the query compiler
+// writes it, is answered through.
+func TestIndexedColumns(t *testing.T) {
+	reg, err := schema.Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, t.TempDir(), reg)
+	c := class(t, reg, "SMS_TaskSequencePackage")
+	tbl := s.tables[strings.ToLower(c.Name)]
+	var indexed []string
+	for _, p := range store.Columns(c) {
+		if p.IsIndexed() || p.Name == indexedProperty {
+			indexed = append(indexed, p.Name)
+		}
+	}
+	if len(indexed) < 2 { // Name and PkgSourcePath
+		t.Fatalf("indexed properties of %s: %v; the schema marks some Indexed", c.Name, indexed)
+	}
+	for _, name := range indexed {
+		e, err := query.ParseFilter(name + " eq 'x'")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := query.Check(e, c, store.Searchable); err != nil {
+			t.Fatal(err)
+		}
+		where, args, err := tbl.where(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var id, parent, unused int
+		var plan string
+		if err := s.writer.QueryRowContext(t.Context(), "EXPLAIN QUERY PLAN SELECT t._key FROM "+tbl.ident+" AS t"+where, args...).Scan(&id, &parent, &unused, &plan); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan, "INDEX "+c.Name+"_"+name+"_idx") {
+			t.Errorf("%s eq 'x': plan %q does not use the index of %s", name, plan, name)
+		}
+	}
+}
