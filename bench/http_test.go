@@ -20,6 +20,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/tsprov/tsprov/internal/adminservice"
+	"github.com/tsprov/tsprov/internal/auth/authtest"
 	"github.com/tsprov/tsprov/internal/provider"
 	"github.com/tsprov/tsprov/internal/store/sqlite"
 	"github.com/tsprov/tsprov/schema"
@@ -52,7 +53,7 @@ func tsprovServerOn(b *testing.B, path string) *httptest.Server {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(authtest.AsFullAdministrator(h))
 	b.Cleanup(func() { srv.Close(); st.Close() })
 	return srv
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"flag"
 	"fmt"
+	"net/http"
+	"os"
 	"strconv"
 	"strings"
 
@@ -18,14 +20,42 @@ const defaultClass = "SMS_TaskSequencePackage"
 type clientFlags struct {
 	server string
 	class  string
+	token  string
+	cacert string
 }
 
 func (c *clientFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.server, "server", envOr("TSPROV_SERVER", "http://127.0.0.1:8080"), "server URL (env TSPROV_SERVER)")
+	c.registerConnection(fs)
 	fs.StringVar(&c.class, "class", defaultClass, "WMI class")
 }
 
-func (c *clientFlags) client() *client.Client { return client.New(c.server) }
+// registerConnection registers the flags that say where the server is and
+// how to sign in.
+func (c *clientFlags) registerConnection(fs *flag.FlagSet) {
+	fs.StringVar(&c.server, "server", envOr("TSPROV_SERVER", "http://127.0.0.1:8080"), "server URL (env TSPROV_SERVER)")
+	fs.StringVar(&c.token, "token", "", "API token (default: env TSPROV_TOKEN)")
+	fs.StringVar(&c.cacert, "cacert", envOr("TSPROV_CACERT", ""), "PEM file of a certificate to trust, such as the server's self-signed one (env TSPROV_CACERT)")
+}
+
+func (c *clientFlags) client() *client.Client {
+	cl := client.New(c.server)
+	cl.Token = c.token
+	if cl.Token == "" {
+		cl.Token = os.Getenv("TSPROV_TOKEN")
+	}
+	if c.cacert != "" {
+		if err := cl.TrustCA(c.cacert); err != nil {
+			cl.HTTP.Transport = failing{err}
+		}
+	}
+	return cl
+}
+
+// failing is a transport whose every request fails with err (a CA file
+// that could not be read).
+type failing struct{ err error }
+
+func (f failing) RoundTrip(*http.Request) (*http.Response, error) { return nil, f.err }
 
 // propertyValues turns Prop=Value arguments into JSON members, typed by the
 // class's schema (numbers for integers, true/false for booleans).

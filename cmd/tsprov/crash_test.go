@@ -21,6 +21,7 @@ func TestAcknowledgedCreatesSurviveSIGKILL(t *testing.T) {
 	dir := t.TempDir()
 	srv := startServerProcess(t, dir)
 	c := client.New(srv.url)
+	c.Token = srv.token
 
 	type ack struct{ id, name string }
 	var (
@@ -66,6 +67,7 @@ func TestAcknowledgedCreatesSurviveSIGKILL(t *testing.T) {
 
 	again := startServerProcess(t, dir)
 	c2 := client.New(again.url)
+	c2.Token = again.token
 	seen := map[string]bool{}
 	for _, a := range acked {
 		if seen[a.id] {

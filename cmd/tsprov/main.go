@@ -21,14 +21,17 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"serve":  {"run the server", runServe},
-	"list":   {"list the instances of a class", runList},
-	"get":    {"show one instance by key, lazy properties filled", runGet},
-	"create": {"create an instance from Prop=Value pairs or a JSON file", runCreate},
-	"set":    {"change properties of an instance (PATCH)", runSet},
-	"delete": {"delete instances by key", runDelete},
-	"ts":     {"work with task sequence files offline: show, validate, fmt, refs", runTS},
-	"query":  {"run a WQL query on the server (table, JSON or CSV)", runQuery},
+	"serve":   {"run the server", runServe},
+	"list":    {"list the instances of a class", runList},
+	"get":     {"show one instance by key, lazy properties filled", runGet},
+	"create":  {"create an instance from Prop=Value pairs or a JSON file", runCreate},
+	"set":     {"change properties of an instance (PATCH)", runSet},
+	"delete":  {"delete instances by key", runDelete},
+	"ts":      {"work with task sequence files offline: show, validate, fmt, refs", runTS},
+	"query":   {"run a WQL query on the server (table, JSON or CSV)", runQuery},
+	"admin":   {"manage administrative users and API tokens (user …, token …)", runAdmin},
+	"audit":   {"show the server's audit trail", runAudit},
+	"migrate": {"copy a SQLite data folder into a PostgreSQL database, then compare them", runMigrate},
 }
 
 // usageError is a mistake in how the command was called (exit status 2).

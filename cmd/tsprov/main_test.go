@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"os"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tsprov/tsprov/internal/auth"
 )
 
 // The test binary doubles as the tsprov binary: with TSPROV_TEST_RUN_MAIN=1
@@ -23,9 +26,22 @@ func TestMain(m *testing.M) {
 
 // serverProcess is a tsprov serve child process.
 type serverProcess struct {
-	cmd *exec.Cmd
-	url string // http://127.0.0.1:port
+	cmd    *exec.Cmd
+	url    string // http://127.0.0.1:port
+	token  string // the first Full Administrator's API token
+	stdout *bytes.Buffer
 }
+
+// testAdminToken is the token given to every test server as
+// TSPROV_ADMIN_TOKEN (stored hashed on first start, ignored after) and to
+// the in-process command line as TSPROV_TOKEN.
+var testAdminToken = func() string {
+	tok, _, err := auth.NewToken()
+	if err != nil {
+		panic(err)
+	}
+	return tok
+}()
 
 // startServerProcess runs `tsprov serve` on dataDir on a free port and waits
 // until it accepts requests.
@@ -33,7 +49,10 @@ func startServerProcess(t *testing.T, dataDir string, extra ...string) *serverPr
 	t.Helper()
 	args := append([]string{"serve", "--data", dataDir, "--listen", "127.0.0.1:0"}, extra...)
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "TSPROV_TEST_RUN_MAIN=1")
+	cmd.Env = append(os.Environ(), "TSPROV_TEST_RUN_MAIN=1", "TSPROV_ADMIN_TOKEN="+testAdminToken)
+	t.Setenv("TSPROV_TOKEN", testAdminToken)
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -41,7 +60,7 @@ func startServerProcess(t *testing.T, dataDir string, extra ...string) *serverPr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &serverProcess{cmd: cmd}
+	p := &serverProcess{cmd: cmd, token: testAdminToken, stdout: &stdout}
 	t.Cleanup(func() { p.kill() })
 	urls := make(chan string, 1)
 	go func() {

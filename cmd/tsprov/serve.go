@@ -14,16 +14,23 @@ import (
 )
 
 // runServe runs the server until SIGINT or SIGTERM. Settings come from the
-// environment (TSPROV_DATA, TSPROV_LISTEN, TSPROV_SITE_CODE,
-// TSPROV_PAGE_SIZE, TSPROV_LOG_LEVEL), then from flags.
+// environment (TSPROV_DATA, TSPROV_DATABASE, TSPROV_LISTEN,
+// TSPROV_SITE_CODE, TSPROV_PAGE_SIZE, TSPROV_LOG_LEVEL), then from flags.
 func runServe(args []string, stdout io.Writer) error {
 	var cfg server.Config
 	pageSize, _ := strconv.Atoi(envOr("TSPROV_PAGE_SIZE", "0"))
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.DataDir, "data", envOr("TSPROV_DATA", server.DefaultDataDir), "data folder (holds the SQLite database)")
+	fs.StringVar(&cfg.Database, "database", envOr("TSPROV_DATABASE", ""), "PostgreSQL URL (postgres://…) to keep the data in; empty: the SQLite file in the data folder")
 	fs.StringVar(&cfg.Listen, "listen", envOr("TSPROV_LISTEN", server.DefaultListen), "address to listen on")
 	fs.StringVar(&cfg.SiteCode, "site-code", envOr("TSPROV_SITE_CODE", server.DefaultSiteCode), "three-character site code")
 	fs.IntVar(&cfg.PageSize, "page-size", pageSize, "instances per collection page before @odata.nextLink (0: 1000)")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", envOr("TSPROV_TLS_CERT", ""), "PEM certificate to serve HTTPS with (with --tls-key)")
+	fs.StringVar(&cfg.TLSKey, "tls-key", envOr("TSPROV_TLS_KEY", ""), "PEM private key of --tls-cert")
+	fs.BoolVar(&cfg.InsecureHTTP, "insecure-http", false, "serve plain HTTP beyond loopback (credentials cross the network in clear text)")
+	fs.Float64Var(&cfg.RateLimit, "rate-limit", 0, "requests per second allowed per client address (0: 200, AdminService's figure; -1: no limit)")
+	cfg.AdminToken = os.Getenv("TSPROV_ADMIN_TOKEN")
+	cfg.Stdout = stdout
 	level := fs.String("log-level", envOr("TSPROV_LOG_LEVEL", "info"), "debug, info, warn or error")
 	rest, err := parseFlags(fs, args)
 	if err != nil {

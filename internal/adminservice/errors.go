@@ -3,6 +3,7 @@ package adminservice
 import (
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 
@@ -20,6 +21,7 @@ var statusOf = map[errs.Kind]int{
 	errs.Forbidden:          http.StatusForbidden,
 	errs.Unauthenticated:    http.StatusUnauthorized,
 	errs.TooLarge:           http.StatusRequestEntityTooLarge,
+	errs.RateLimited:        http.StatusTooManyRequests,
 	errs.Locked:             http.StatusLocked,
 	errs.NotImplemented:     http.StatusNotImplemented,
 	errs.Unavailable:        http.StatusServiceUnavailable,
@@ -57,11 +59,18 @@ const wbemInvalidParameter = 0x80041008
 // errors are logged and answered with a generic message, so that nothing
 // about the server's insides leaks.
 func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	WriteError(w, r, h.log, err)
+}
+
+// WriteError writes err as an OData error response (the one error writer,
+// shared with the server's authentication and rate limiting). Internal
+// errors are logged on log and answered with a generic message.
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	status := ToStatus(err)
 	kind := errs.KindOf(err)
 	msg := errs.Message(err)
 	if status >= 500 && kind != errs.NotImplemented && kind != errs.Unavailable {
-		h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		msg = "internal server error; the server log has the details"
 	}
 	target := errs.TargetOf(err)

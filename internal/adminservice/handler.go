@@ -75,6 +75,12 @@ func NewHandler(prov *provider.Provider, opts Options) (http.Handler, error) {
 	mux.HandleFunc("/AdminService/wmi/{seg}/{sub}/{op}", h.route)
 	mux.HandleFunc("GET "+WQLPath, h.wql)
 	mux.HandleFunc("POST "+WQLPath, h.wql)
+	mux.HandleFunc("GET "+EventsPath, h.events)
+	mux.HandleFunc("GET "+AuditPath, h.audit)
+	mux.HandleFunc("GET "+TokensPath, h.listTokens)
+	mux.HandleFunc("POST "+TokensPath, h.createToken)
+	mux.HandleFunc("DELETE "+TokensPath+"/{id}", h.revokeToken)
+	mux.HandleFunc("PUT "+AdminsPath+"/{id}/password", h.setPassword)
 	mux.HandleFunc("/", h.notFound)
 	return canonicalPrefix(mux), nil
 }

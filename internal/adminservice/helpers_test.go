@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tsprov/tsprov/internal/adminservice"
+	"github.com/tsprov/tsprov/internal/auth/authtest"
 	"github.com/tsprov/tsprov/internal/provider"
 	"github.com/tsprov/tsprov/internal/store/sqlite"
 	"github.com/tsprov/tsprov/schema"
@@ -48,11 +49,14 @@ func startServer(t *testing.T, db string, pageSize int) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := prov.Seed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	h, err := adminservice.NewHandler(prov, adminservice.Options{PageSize: pageSize, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewServer(authtest.AsFullAdministrator(h))
 	t.Cleanup(func() {
 		srv.Close()
 		st.Close()

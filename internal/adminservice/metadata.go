@@ -116,6 +116,9 @@ func Metadata(reg *cim.Registry) ([]byte, error) {
 
 	w.open("Schema", "Namespace", csdlNamespace, "xmlns", csdlEdmNS)
 	for _, c := range reg.Classes() {
+		if c.IsPrivate() {
+			continue
+		}
 		m.writeType(w, c)
 		for _, meth := range c.Methods {
 			if !meth.IsStatic() && meth.Origin == c.Name {
@@ -125,6 +128,9 @@ func Metadata(reg *cim.Registry) ([]byte, error) {
 	}
 	w.open("EntityContainer", "Name", csdlContainer)
 	for _, c := range reg.Classes() {
+		if c.IsPrivate() {
+			continue
+		}
 		for _, meth := range staticMethods(c) {
 			name := c.Name + "." + meth.Name
 			w.empty("ActionImport", "Name", name, "Action", csdlNamespace+"."+name)
@@ -138,7 +144,7 @@ func Metadata(reg *cim.Registry) ([]byte, error) {
 
 	for _, c := range reg.Classes() {
 		statics := staticMethods(c)
-		if len(statics) == 0 {
+		if len(statics) == 0 || c.IsPrivate() {
 			continue
 		}
 		w.open("Schema", "Namespace", csdlNamespace+"."+c.Name, "xmlns", csdlEdmNS)
@@ -175,7 +181,7 @@ func EntitySets(reg *cim.Registry) []*cim.Class {
 	m := newCSDLModel(reg)
 	var sets []*cim.Class
 	for _, c := range reg.Classes() {
-		if m.hasEntitySet(c) {
+		if m.hasEntitySet(c) && !c.IsPrivate() {
 			sets = append(sets, c)
 		}
 	}

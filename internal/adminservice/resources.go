@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
@@ -193,13 +194,19 @@ func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request) (json.RawMess
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, errs.E(errs.TooLarge, "request body is larger than the %d-byte limit", tooBig.Limit)
+			return nil, errs.E(errs.TooLarge, "request body is larger than the %d-byte limit (task sequences above 2 MB are refused, as ConfigMgr refuses them since version 2010)", tooBig.Limit)
 		}
 		return nil, errs.E(errs.Invalid, "read request body: %w", err)
 	}
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
 		return nil, nil
+	}
+	if !utf8.Valid(b) {
+		return nil, errs.E(errs.Invalid, "malformed JSON body: it is not valid UTF-8")
+	}
+	if err := checkJSONDepth(b, maxJSONDepth); err != nil {
+		return nil, err
 	}
 	var v any
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -220,3 +227,38 @@ func ifMatch(r *http.Request) string {
 }
 
 func quoteETag(tag string) string { return `"` + tag + `"` }
+
+// maxJSONDepth bounds the nesting of a JSON body: deep enough for a task
+// sequence whose groups nest as deep as its XML may (64 elements), shallow
+// enough that no decoder recursion is at risk.
+const maxJSONDepth = 128
+
+// checkJSONDepth refuses JSON that nests arrays and objects deeper than
+// max, before any decoder sees it.
+func checkJSONDepth(b []byte, max int) error {
+	depth := 0
+	inString, escaped := false, false
+	for _, c := range b {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > max {
+				return errs.E(errs.Invalid, "malformed JSON body: it nests deeper than %d levels", max)
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return nil
+}

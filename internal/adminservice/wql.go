@@ -35,6 +35,9 @@ func (h *Handler) wql(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c, err := h.prov.Class(stmt.Class)
+	if err == nil && c.IsPrivate() {
+		err = errs.E(errs.NotFound, "unknown class")
+	}
 	if err != nil {
 		h.writeError(w, r, errs.Target(errs.Invalid, stmt.Class, "WQL: at position %d: unknown class %s", stmt.ClassPos+1, stmt.Class))
 		return

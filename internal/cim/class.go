@@ -172,3 +172,12 @@ func (c *Class) LazyNames() []string {
 	}
 	return names
 }
+
+// IsPrivate reports the Private class qualifier: instances never leave the
+// server through REST (credentials, the audit trail), and the class is
+// absent from $metadata, the service document and the query routes.
+func (c *Class) IsPrivate() bool { return c.Qualifiers.Has("Private") }
+
+// ObjectTypeID returns the ObjectTypeID class qualifier: the secured object
+// type that role permissions name for this class.
+func (c *Class) ObjectTypeID() (int64, bool) { return c.Qualifiers.Int("ObjectTypeID") }

@@ -5,24 +5,59 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 )
 
 // Client calls the AdminService WMI route of one server.
 type Client struct {
-	Base string // e.g. http://127.0.0.1:8080
-	HTTP *http.Client
+	Base  string // e.g. http://127.0.0.1:8080
+	HTTP  *http.Client
+	Token string // API token sent as Authorization: Bearer (none when empty)
+	// Retries is how many times a request answered 429 (rate limited) is
+	// sent again after the Retry-After delay.
+	Retries int
 }
 
 // New returns a client for the server at base.
 func New(base string) *Client {
-	return &Client{Base: strings.TrimRight(base, "/"), HTTP: &http.Client{Timeout: 5 * time.Minute}}
+	return &Client{Base: strings.TrimRight(base, "/"), HTTP: &http.Client{Timeout: 5 * time.Minute}, Retries: 5}
+}
+
+// maxRetryWait is the longest Retry-After (seconds) a client waits out.
+const maxRetryWait = 5
+
+// TrustCA makes the client trust the PEM certificates in file (a server's
+// self-signed certificate) in addition to the system's.
+func (c *Client) TrustCA(file string) error {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("read CA certificate: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(data) {
+		return fmt.Errorf("%s holds no PEM certificate", file)
+	}
+	c.HTTP.Transport = &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}
+	return nil
+}
+
+// Call sends a request to a path of the server (such as /tsprov/v1/audit)
+// and decodes the JSON answer into out (when not nil).
+func (c *Client) Call(ctx context.Context, method, path string, body, out any) error {
+	return c.do(ctx, method, c.Base+path, body, out)
 }
 
 // Error is a failed request: the HTTP status and the server's message.
@@ -45,30 +80,56 @@ func KeyPath(class, key string) string {
 
 // do sends a request and decodes a JSON answer into out (when not nil).
 func (c *Client) do(ctx context.Context, method, u string, body any, out any) error {
-	var rd io.Reader
+	var payload []byte
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return fmt.Errorf("encode request: %w", err)
 		}
-		rd = bytes.NewReader(b)
+		payload = b
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return fmt.Errorf("build request: %w", err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.HTTP.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, u, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return fmt.Errorf("read answer: %w", err)
+	var resp *http.Response
+	var data []byte
+	for attempt := 0; ; attempt++ {
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(payload)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, u, rd)
+		if err != nil {
+			return fmt.Errorf("build request: %w", err)
+		}
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		req.Header.Set("Accept", "application/json")
+		if c.Token != "" {
+			req.Header.Set("Authorization", "Bearer "+c.Token)
+		}
+		resp, err = c.HTTP.Do(req)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", method, u, err)
+		}
+		data, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("read answer: %w", err)
+		}
+		if resp.StatusCode != http.StatusTooManyRequests || attempt >= c.Retries {
+			break
+		}
+		// wait out a rate limit; a long wait (failed sign-ins throttled)
+		// is reported instead
+		n, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+		if err != nil || n < 0 || n > maxRetryWait {
+			break
+		}
+		wait := time.Duration(n) * time.Second
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
 	}
 	if resp.StatusCode >= 300 {
 		return &Error{Status: resp.StatusCode, Message: errorMessage(data)}

@@ -36,6 +36,9 @@ const (
 	Unavailable
 	// Internal: a bug or an unexpected failure of a dependency.
 	Internal
+	// RateLimited: the caller sent too many requests or failed to sign
+	// in too often; it may try again later.
+	RateLimited
 )
 
 var kindNames = map[Kind]string{
@@ -51,6 +54,7 @@ var kindNames = map[Kind]string{
 	NotImplemented:     "NotImplemented",
 	Unavailable:        "Unavailable",
 	Internal:           "Internal",
+	RateLimited:        "RateLimited",
 }
 
 func (k Kind) String() string {

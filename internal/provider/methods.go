@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/tsprov/tsprov/internal/auth"
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
 )
@@ -60,6 +61,13 @@ func (p *Provider) Invoke(ctx context.Context, className, key, methodName string
 			return nil, errs.Target(errs.Invalid, name, "method %s.%s has no [in] parameter %s", c.Name, m.Name, name)
 		}
 	}
+	if err := notServed(c); err != nil {
+		return nil, err
+	}
+	ctx = context.WithValue(ctx, methodKey{}, m.Name)
+	if _, err := p.authorize(ctx, c, key, auth.Read); err != nil {
+		return nil, p.audited(ctx, err)
+	}
 	fn, ok := p.calls[strings.ToLower(m.Origin+"."+m.Name)]
 	if !ok {
 		fn, ok = p.calls[strings.ToLower(c.Name+"."+m.Name)]
@@ -75,7 +83,7 @@ func (p *Provider) Invoke(ctx context.Context, className, key, methodName string
 	}
 	out, ret, err := fn(ctx, m, target, in)
 	if err != nil {
-		return nil, err
+		return nil, p.audited(ctx, err)
 	}
 	res := &MethodResult{ReturnValue: ret, Out: out}
 	if v, ok := out["ReturnValue"]; ok {

@@ -10,9 +10,11 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/tsprov/tsprov/internal/auth"
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/query"
+	"github.com/tsprov/tsprov/internal/secrets"
 	"github.com/tsprov/tsprov/internal/store"
 	"github.com/tsprov/tsprov/internal/taskseq"
 )
@@ -27,18 +29,27 @@ type Config struct {
 	// ServerName is the name the server reports in __SERVER and __PATH.
 	ServerName string
 	Logger     *slog.Logger
+	// Secrets seals the Secret and QuasiSecret values of task sequences
+	// before they are stored. Nil: a key that lives as long as the
+	// process (values sealed with it cannot be opened after a restart).
+	Secrets *secrets.Box
 }
 
 // Provider serves the classes of a registry from a store.
 type Provider struct {
-	reg    *cim.Registry
-	st     store.Store
-	site   string
-	server string
-	log    *slog.Logger
-	codec  *taskseq.Codec
-	rules  []classRules
-	calls  map[string]methodFunc // "class.method" (lower case) → implementation
+	reg       *cim.Registry
+	st        store.Store
+	site      string
+	server    string
+	log       *slog.Logger
+	codec     *taskseq.Codec
+	rules     []classRules
+	calls     map[string]methodFunc // "class.method" (lower case) → implementation
+	sec       securityClasses
+	opClass   *cim.Class
+	typeClass map[int64]*cim.Class // secured object type → its class
+	box       *secrets.Box
+	tokens    *principalCache
 }
 
 var siteCodePattern = regexp.MustCompile(`^[A-Za-z0-9]{3}$`)
@@ -66,7 +77,22 @@ func New(cfg Config) (*Provider, error) {
 		return nil, err
 	}
 	p.codec = codec
-	p.rules = []classRules{packageRules{p}, referenceRules{p}}
+	if p.sec, err = lookupSecurityClasses(cfg.Registry); err != nil {
+		return nil, err
+	}
+	p.box = cfg.Secrets
+	if p.box == nil {
+		p.box = secrets.Ephemeral()
+	}
+	p.tokens = newPrincipalCache()
+	p.opClass, _ = cfg.Registry.Class("SMS_ARoleOperation")
+	p.typeClass = map[int64]*cim.Class{}
+	for _, c := range cfg.Registry.Classes() {
+		if t, ok := scopedType(c); ok && storable(c) == nil {
+			p.typeClass[t] = c
+		}
+	}
+	p.rules = []classRules{packageRules{p}, referenceRules{p}, securityRules{p}}
 	p.calls = p.methodTable()
 	return p, nil
 }
@@ -123,6 +149,7 @@ type Object struct {
 }
 
 func (p *Provider) object(rec *store.Record) *Object {
+	stripSealed(rec.Instance)
 	return &Object{Instance: rec.Instance, ETag: etag(rec)}
 }
 
@@ -135,26 +162,60 @@ func etag(rec *store.Record) string {
 	return fmt.Sprint(rec.Version)
 }
 
-// Get returns the instance with its lazy properties filled.
-// Outcomes: the object; errs.NotFound for an unknown class or key;
-// errs.Invalid for a class without instances of its own.
+// Get returns the instance with its lazy properties filled, secrets
+// emptied.
+// Outcomes: the object; errs.NotFound for an unknown or Private class, an
+// unknown key, or an instance outside the caller's security scopes (the
+// same answer); errs.Invalid for a class without instances of its own;
+// errs.Unauthenticated when ctx carries no principal; errs.Forbidden when
+// the caller's roles do not grant Read.
+//
+// Every public method of the Provider authorizes the principal that ctx
+// carries (auth.WithPrincipal) in the same way, and records a permission
+// denial in the audit trail.
 func (p *Provider) Get(ctx context.Context, className, key string) (*Object, error) {
 	c, err := p.Class(className)
 	if err != nil {
 		return nil, err
 	}
+	if err := notServed(c); err != nil {
+		return nil, err
+	}
 	if err := storable(c); err != nil {
 		return nil, err
 	}
+	pr, err := p.authorize(ctx, c, key, auth.Read)
+	if err != nil {
+		return nil, p.audited(ctx, err)
+	}
 	var rec *store.Record
 	err = p.st.Read(ctx, func(tx store.ReadTx) error {
-		rec, err = tx.Get(ctx, c, key, true)
+		rec, err = p.getVisible(ctx, tx, pr, c, key, true)
+		if err == nil && c == p.sec.scope {
+			err = p.countScope(ctx, tx, rec.Instance)
+		}
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("get %s(%q): %w", c.Name, key, err)
 	}
 	return p.object(rec), nil
+}
+
+// getVisible reads an instance the caller may see; one it may not see is
+// reported exactly as one that does not exist.
+func (p *Provider) getVisible(ctx context.Context, tx store.ReadTx, pr *auth.Principal, c *cim.Class, key string, lazy bool) (*store.Record, error) {
+	rec, err := tx.Get(ctx, c, key, lazy)
+	if errs.Is(err, errs.NotFound) {
+		return nil, absent(c, key)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := p.visible(ctx, tx, pr, rec.Instance, key); err != nil {
+		return nil, err
+	}
+	return rec, nil
 }
 
 // ListOptions shapes a List.
@@ -174,13 +235,29 @@ type ListResult struct {
 	Total   int64 // -1 unless Count was asked
 }
 
-// List returns instances of a class, lazy properties absent.
+// List returns the instances of a class the caller may see (its security
+// scopes), lazy properties absent.
 func (p *Provider) List(ctx context.Context, className string, opts ListOptions) (*ListResult, error) {
 	c, err := p.Class(className)
 	if err != nil {
 		return nil, err
 	}
+	if err := notServed(c); err != nil {
+		return nil, err
+	}
 	if err := storable(c); err != nil {
+		return nil, err
+	}
+	if _, err := p.authorize(ctx, c, "", auth.Read); err != nil {
+		return nil, p.audited(ctx, err)
+	}
+	return p.list(ctx, c, opts)
+}
+
+// list lists the instances of c the caller sees (authorization done).
+func (p *Provider) list(ctx context.Context, c *cim.Class, opts ListOptions) (*ListResult, error) {
+	pr, err := caller(ctx)
+	if err != nil {
 		return nil, err
 	}
 	for _, o := range opts.OrderBy {
@@ -201,8 +278,12 @@ func (p *Provider) List(ctx context.Context, className string, opts ListOptions)
 	}
 	res := &ListResult{Total: -1}
 	err = p.st.Read(ctx, func(tx store.ReadTx) error {
-		if rest != nil {
-			return p.listEvaluated(ctx, tx, c, push, rest, opts, res)
+		keep, err := p.visibility(ctx, tx, pr, c)
+		if err != nil {
+			return err
+		}
+		if rest != nil || keep != nil {
+			return p.listEvaluated(ctx, tx, c, push, rest, keep, opts, res)
 		}
 		recs, err := tx.List(ctx, c, store.ListOptions{Filter: push, OrderBy: opts.OrderBy, Offset: opts.Skip, Limit: opts.Top})
 		if err != nil {
@@ -216,33 +297,49 @@ func (p *Provider) List(ctx context.Context, className string, opts ListOptions)
 		}
 		return err
 	})
+	if err == nil && c == p.sec.scope && len(res.Objects) > 0 {
+		err = p.st.Read(ctx, func(tx store.ReadTx) error {
+			for _, o := range res.Objects {
+				if err := p.countScope(ctx, tx, o.Instance); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", c.Name, err)
 	}
 	return res, nil
 }
 
-// listEvaluated answers a filter that tests lazy properties: the store
-// returns the candidates the searchable terms (push) select, in order; the
-// rest of the filter is evaluated on each candidate with its lazy values
-// loaded; then skip and top apply.
-func (p *Provider) listEvaluated(ctx context.Context, tx store.ReadTx, c *cim.Class, push, rest query.Expr, opts ListOptions, res *ListResult) error {
+// listEvaluated answers a filter that tests lazy properties, or a caller
+// limited to some security scopes: the store returns the candidates the
+// searchable terms (push) select, in order; those the caller may not see
+// (keep) are dropped; the rest of the filter is evaluated on each
+// candidate with its lazy values loaded; then skip and top apply.
+func (p *Provider) listEvaluated(ctx context.Context, tx store.ReadTx, c *cim.Class, push, rest query.Expr, keep func(*cim.Instance) bool, opts ListOptions, res *ListResult) error {
 	recs, err := tx.List(ctx, c, store.ListOptions{Filter: push, OrderBy: opts.OrderBy})
 	if err != nil {
 		return err
 	}
 	var matched int64
 	for _, r := range recs {
-		full, err := tx.Get(ctx, c, r.Instance.Key(), true)
-		if err != nil {
-			return err
-		}
-		ok, err := query.Eval(rest, full.Instance)
-		if err != nil {
-			return err
-		}
-		if !ok {
+		if keep != nil && !keep(r.Instance) {
 			continue
+		}
+		if rest != nil {
+			full, err := tx.Get(ctx, c, r.Instance.Key(), true)
+			if err != nil {
+				return err
+			}
+			ok, err := query.Eval(rest, full.Instance)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
 		}
 		matched++
 		if matched <= int64(opts.Skip) || (opts.Top > 0 && len(res.Objects) >= opts.Top) {
@@ -260,25 +357,41 @@ func (p *Provider) listEvaluated(ctx context.Context, tx store.ReadTx, c *cim.Cl
 // rules and the given values. Read-only properties may be given only with
 // the value the server assigns (or null). Outcomes: the stored object;
 // errs.Invalid naming the property for a value that breaks a rule;
-// errs.Conflict when the key exists; errs.NotFound for an unknown class.
+// errs.Conflict when the key exists; errs.NotFound for an unknown class;
+// errs.Forbidden without Create. A secured object lands in the caller's
+// scopes. The change and its audit record commit together.
 func (p *Provider) Create(ctx context.Context, in *cim.Instance) (*Object, error) {
 	c := in.Class
+	if err := notServed(c); err != nil {
+		return nil, err
+	}
 	if err := p.writable(c); err != nil {
 		return nil, err
 	}
-	var key string
+	var stored *store.Record
 	err := p.st.Write(ctx, func(tx store.Tx) error {
 		inst, err := p.createTx(ctx, tx, in, nil)
 		if err != nil {
 			return err
 		}
-		key = inst.Key()
-		return nil
+		stored, err = p.readBack(ctx, tx, c, inst.Key())
+		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", c.Name, err)
+		return nil, p.audited(ctx, fmt.Errorf("create %s: %w", c.Name, err))
 	}
-	return p.Get(ctx, c.Name, key)
+	return p.object(stored), nil
+}
+
+// readBack reads, in the transaction that wrote it, the instance a write
+// left, as Get shows it: the answer to a write is the state that write
+// made, never a later one another writer committed in between.
+func (p *Provider) readBack(ctx context.Context, tx store.Tx, c *cim.Class, key string) (*store.Record, error) {
+	rec, err := tx.Get(ctx, c, key, true)
+	if err == nil && c == p.sec.scope {
+		err = p.countScope(ctx, tx, rec.Instance)
+	}
+	return rec, err
 }
 
 // serverValues sets the properties only the server writes (Sequence,
@@ -288,6 +401,10 @@ type serverValues func(inst *cim.Instance) error
 // createTx builds and inserts a new instance within tx.
 func (p *Provider) createTx(ctx context.Context, tx store.Tx, in *cim.Instance, server serverValues) (*cim.Instance, error) {
 	c := in.Class
+	pr, err := p.authorize(ctx, c, "", auth.Create)
+	if err != nil {
+		return nil, err
+	}
 	inst := defaults(c)
 	for _, r := range p.rulesFor(c) {
 		if err := r.beforeCreate(ctx, tx, inst); err != nil {
@@ -310,13 +427,26 @@ func (p *Provider) createTx(ctx context.Context, tx store.Tx, in *cim.Instance, 
 			return nil, errs.Target(errs.Invalid, k.Name, "key property %s is required", k.Name)
 		}
 	}
+	if err := p.checkSecurity(ctx, tx, pr, nil, inst); err != nil {
+		return nil, err
+	}
+	scopes, err := p.placeInScopes(ctx, tx, pr, inst)
+	if err != nil {
+		return nil, err
+	}
 	if err := tx.Insert(ctx, &store.Record{Instance: inst}); err != nil {
+		return nil, err
+	}
+	if err := p.addMemberships(ctx, tx, inst, scopes); err != nil {
 		return nil, err
 	}
 	for _, r := range p.rulesFor(c) {
 		if err := r.afterWrite(ctx, tx, nil, inst); err != nil {
 			return nil, err
 		}
+	}
+	if err := p.audit(ctx, tx, auditEntry{pr: pr, action: "Create", class: c.Name, key: inst.Key(), properties: changedProperties(nil, inst)}); err != nil {
+		return nil, err
 	}
 	return inst, nil
 }
@@ -335,7 +465,8 @@ const (
 // null, always keep their stored values (a client that read the instance
 // from a list never saw them). ifMatch, when not "" or "*", must equal the
 // current ETag. Outcomes: the stored object; errs.NotFound;
-// errs.PreconditionFailed; errs.Invalid naming the property.
+// errs.PreconditionFailed; errs.Invalid naming the property; errs.Forbidden
+// without Modify (an instance outside the caller's scopes is NotFound).
 func (p *Provider) Update(ctx context.Context, className, key string, in *cim.Instance, mode UpdateMode, ifMatch string) (*Object, error) {
 	c, err := p.Class(className)
 	if err != nil {
@@ -347,20 +478,36 @@ func (p *Provider) Update(ctx context.Context, className, key string, in *cim.In
 	if in.Class != c {
 		return nil, errs.E(errs.Invalid, "the body describes a %s, not a %s", in.Class.Name, c.Name)
 	}
+	if err := notServed(c); err != nil {
+		return nil, err
+	}
+	var stored *store.Record
 	err = p.st.Write(ctx, func(tx store.Tx) error {
-		_, err := p.updateTx(ctx, tx, c, key, in, mode, ifMatch, nil)
+		inst, err := p.updateTx(ctx, tx, c, key, in, mode, ifMatch, nil)
+		if err != nil {
+			return err
+		}
+		stored, err = p.readBack(ctx, tx, c, inst.Key())
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("update %s(%q): %w", c.Name, key, err)
+		return nil, p.audited(ctx, fmt.Errorf("update %s(%q): %w", c.Name, key, err))
 	}
-	return p.Get(ctx, c.Name, key)
+	return p.object(stored), nil
 }
 
 // updateTx applies an update within tx and returns the stored instance.
 func (p *Provider) updateTx(ctx context.Context, tx store.Tx, c *cim.Class, key string, in *cim.Instance, mode UpdateMode, ifMatch string, server serverValues) (*cim.Instance, error) {
-	cur, err := tx.Get(ctx, c, key, true)
+	pr, err := caller(ctx)
 	if err != nil {
+		return nil, err
+	}
+	// an object the caller may not see is absent, whatever the roles say
+	cur, err := p.getVisible(ctx, tx, pr, c, key, true)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.authorize(ctx, c, key, auth.Modify); err != nil {
 		return nil, err
 	}
 	if ifMatch != "" && ifMatch != "*" && ifMatch != etag(cur) {
@@ -391,6 +538,9 @@ func (p *Provider) updateTx(ctx context.Context, tx store.Tx, c *cim.Class, key 
 	if err := finish(next); err != nil {
 		return nil, err
 	}
+	if err := p.checkSecurity(ctx, tx, pr, cur.Instance, next); err != nil {
+		return nil, err
+	}
 	if err := tx.Update(ctx, &store.Record{Instance: next}); err != nil {
 		return nil, err
 	}
@@ -399,22 +549,39 @@ func (p *Provider) updateTx(ctx context.Context, tx store.Tx, c *cim.Class, key 
 			return nil, err
 		}
 	}
+	if err := p.audit(ctx, tx, auditEntry{pr: pr, action: "Update", class: c.Name, key: next.Key(), properties: changedProperties(cur.Instance, next)}); err != nil {
+		return nil, err
+	}
 	return next, nil
 }
 
-// Delete removes an instance. Outcomes: nil; errs.NotFound;
-// errs.PreconditionFailed when ifMatch is stale.
+// Delete removes an instance and its scope memberships. Outcomes: nil;
+// errs.NotFound (also outside the caller's scopes); errs.Forbidden without
+// Delete; errs.PreconditionFailed when ifMatch is stale.
 func (p *Provider) Delete(ctx context.Context, className, key, ifMatch string) error {
 	c, err := p.Class(className)
 	if err != nil {
 		return err
 	}
+	if err := notServed(c); err != nil {
+		return err
+	}
 	if err := p.writable(c); err != nil {
 		return err
 	}
+	pr, err := caller(ctx)
+	if err != nil {
+		return err
+	}
 	err = p.st.Write(ctx, func(tx store.Tx) error {
-		cur, err := tx.Get(ctx, c, key, true)
+		cur, err := p.getVisible(ctx, tx, pr, c, key, true)
 		if err != nil {
+			return err
+		}
+		if _, err := p.authorize(ctx, c, key, auth.Delete); err != nil {
+			return err
+		}
+		if err := p.checkSecurity(ctx, tx, pr, cur.Instance, nil); err != nil {
 			return err
 		}
 		if ifMatch != "" && ifMatch != "*" && ifMatch != etag(cur) {
@@ -423,15 +590,18 @@ func (p *Provider) Delete(ctx context.Context, className, key, ifMatch string) e
 		if err := tx.Delete(ctx, c, key); err != nil {
 			return err
 		}
+		if err := p.dropMemberships(ctx, tx, cur.Instance); err != nil {
+			return err
+		}
 		for _, r := range p.rulesFor(c) {
 			if err := r.afterWrite(ctx, tx, cur.Instance, nil); err != nil {
 				return err
 			}
 		}
-		return nil
+		return p.audit(ctx, tx, auditEntry{pr: pr, action: "Delete", class: c.Name, key: cur.Instance.Key()})
 	})
 	if err != nil {
-		return fmt.Errorf("delete %s(%q): %w", c.Name, key, err)
+		return p.audited(ctx, fmt.Errorf("delete %s(%q): %w", c.Name, key, err))
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/secrets"
 	"github.com/tsprov/tsprov/internal/store"
 )
 
@@ -57,7 +58,8 @@ func applyClientValues(next, sent, cur *cim.Instance) error {
 				return errs.Target(errs.Invalid, p.Name, "key property %s cannot change (stored %q, sent %q)", p.Name, cim.FormatScalar(cur.Values[p.Name]), cim.FormatScalar(v))
 			}
 		case p.IsReadOnly():
-			if !cim.Equal(v, next.Values[p.Name]) {
+			// a value read back holds its secrets emptied (stripSealed)
+			if !cim.Equal(v, next.Values[p.Name]) && !cim.Equal(v, strippedValue(next.Values[p.Name])) {
 				return errs.Target(errs.Invalid, p.Name, "property %s is read-only: it cannot be set by a client (the server's value is %s)", p.Name, describeValue(next.Values[p.Name]))
 			}
 		default:
@@ -166,3 +168,11 @@ func join(where, name string) string {
 }
 
 func itoa(i int) string { return cim.FormatScalar(int64(i)) }
+
+// strippedValue is v as a read returns it: sealed secrets emptied.
+func strippedValue(v any) any {
+	if s, ok := v.(string); ok {
+		return secrets.Strip(s)
+	}
+	return v
+}

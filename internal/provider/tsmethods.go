@@ -95,6 +95,7 @@ func (p *Provider) getSequence(ctx context.Context, m *cim.Method, _ *Object, in
 	if err != nil {
 		return nil, 0, err
 	}
+	stripTree(ts)
 	return map[string]any{"TaskSequence": ts}, 0, nil
 }
 
@@ -175,6 +176,15 @@ func withoutNulls(in *cim.Instance) *cim.Instance {
 // applySequence stores ts in the package instance and derives what
 // follows from it.
 func (p *Provider) applySequence(ctx context.Context, tx store.Tx, pkg, ts *cim.Instance) error {
+	var old *cim.Instance
+	if pkg.String(sequenceProperty) != "" {
+		prev, err := p.sequenceOf(pkg)
+		if err != nil {
+			return err
+		}
+		old = prev
+	}
+	p.sealSequence(ts, old)
 	refs := taskseq.References(ts)
 	xml, err := p.codec.Marshal(ts, taskseq.WriteOptions{References: refs})
 	if err != nil {
@@ -354,12 +364,23 @@ func (p *Provider) tsRelatedToDriverCategory(ctx context.Context, m *cim.Method,
 	}
 	c, _ := p.reg.Class(tsPackageClass)
 	ids, names := []any{}, []any{}
-	err := p.st.Read(ctx, func(tx store.ReadTx) error {
+	pr, err := caller(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	err = p.st.Read(ctx, func(tx store.ReadTx) error {
+		keep, err := p.visibility(ctx, tx, pr, c)
+		if err != nil {
+			return err
+		}
 		recs, err := tx.List(ctx, c, store.ListOptions{})
 		if err != nil {
 			return err
 		}
 		for _, r := range recs {
+			if keep != nil && !keep(r.Instance) {
+				continue
+			}
 			full, err := tx.Get(ctx, c, r.Instance.Key(), true)
 			if err != nil {
 				return err

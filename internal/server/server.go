@@ -5,8 +5,10 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,19 +21,37 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tsprov/tsprov/internal/adminservice"
+	"github.com/tsprov/tsprov/internal/auth"
 	"github.com/tsprov/tsprov/internal/provider"
-	"github.com/tsprov/tsprov/internal/store/sqlite"
+	"github.com/tsprov/tsprov/internal/secrets"
 	"github.com/tsprov/tsprov/schema"
 )
 
 // Config is everything a server needs. Zero values take the defaults.
 type Config struct {
 	DataDir    string // folder that holds the SQLite database (default ./tsprov-data)
+	Database   string // PostgreSQL URL (postgres://…); empty: the SQLite file in DataDir
 	Listen     string // host:port (default 127.0.0.1:8080)
 	SiteCode   string // default PS1
 	ServerName string // default: the host name
 	PageSize   int    // default adminservice.DefaultPageSize
 	Logger     *slog.Logger
+
+	// AdminToken, when set, is the API token of the first Full
+	// Administrator created on first start (TSPROV_ADMIN_TOKEN), instead
+	// of a random one printed once. It is stored hashed.
+	AdminToken string
+	// TLSCert and TLSKey are PEM files to serve HTTPS with. Without them a
+	// server listening beyond loopback makes a self-signed certificate in
+	// DataDir on first start, unless InsecureHTTP allows plain HTTP.
+	TLSCert, TLSKey string
+	InsecureHTTP    bool
+	// RateLimit is the requests per second allowed per client address
+	// (0: DefaultRateLimit; below 0: no limit).
+	RateLimit float64
+	// Stdout receives what the operator must see once: the first token,
+	// the certificate fingerprint (default os.Stdout; never the log).
+	Stdout io.Writer
 }
 
 // Defaults of Config.
@@ -62,6 +82,12 @@ func (c *Config) applyDefaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.Stdout == nil {
+		c.Stdout = os.Stdout
+	}
+	if c.RateLimit == 0 {
+		c.RateLimit = DefaultRateLimit
+	}
 }
 
 // Run serves until ctx is cancelled, then shuts down gracefully: requests
@@ -78,16 +104,29 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data folder: %w", err)
 	}
-	dbPath := filepath.Join(cfg.DataDir, databaseFile)
-	st, err := sqlite.Open(ctx, dbPath, reg)
+	st, where, err := openStore(ctx, cfg, reg)
 	if err != nil {
-		return fmt.Errorf("open store %s: %w", dbPath, err)
+		return err
 	}
 	defer st.Close()
 
+	box, created, err := secrets.Load(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	if created {
+		log.Info("created the key that encrypts task sequence secrets; back it up with the database", "file", filepath.Join(cfg.DataDir, secrets.KeyFile))
+	}
 	prov, err := provider.New(provider.Config{
-		Registry: reg, Store: st, SiteCode: cfg.SiteCode, ServerName: cfg.ServerName, Logger: log,
+		Registry: reg, Store: st, SiteCode: cfg.SiteCode, ServerName: cfg.ServerName, Logger: log, Secrets: box,
 	})
+	if err != nil {
+		return err
+	}
+	if err := bootstrap(ctx, prov, cfg); err != nil {
+		return err
+	}
+	tlsConf, selfSigned, fingerprint, err := transport(&cfg)
 	if err != nil {
 		return err
 	}
@@ -108,19 +147,24 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))
 	mux.Handle("/", api) // other casings of /AdminService, and the OData 404 for the rest
 
-	srv := &http.Server{
-		Handler:           observe(mux, metrics, log),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      120 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(observe(rateLimit(authenticate(mux, prov, auth.NewThrottle(failedSignIns, failureWindow), log), limiter(cfg.RateLimit), log), metrics, log), log)
+	srv.TLSConfig = tlsConf
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	log.Info("tsprov serving", "url", "http://"+ln.Addr().String()+adminservice.Prefix, "site", prov.SiteCode(), "data", cfg.DataDir)
+	scheme := "http"
+	if tlsConf != nil {
+		scheme = "https"
+		ln = tls.NewListener(ln, tlsConf)
+		if selfSigned != "" {
+			fmt.Fprintf(cfg.Stdout, "tsprov: serving HTTPS with the self-signed certificate %s\n  SHA-256 fingerprint %s\n  (clients: curl --cacert %s, tsprov --cacert %s)\n", selfSigned, fingerprint, selfSigned, selfSigned)
+		}
+		log.Info("TLS", "certificate", cmpOr(selfSigned, cfg.TLSCert), "sha256", fingerprint)
+	} else if !isLoopback(cfg.Listen) {
+		log.Warn("serving plain HTTP beyond loopback (--insecure-http): credentials cross the network in clear text")
+	}
+	log.Info("tsprov serving", "url", scheme+"://"+ln.Addr().String()+adminservice.Prefix, "site", prov.SiteCode(), "data", cfg.DataDir, "store", where)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}

@@ -23,8 +23,17 @@ type Store interface {
 	// Write runs fn in one read-write transaction. If fn returns an error,
 	// nothing fn did is kept and that error is returned. When Write returns
 	// nil, everything fn did is durable (it survives a crash of the process
-	// or of the machine).
+	// or of the machine). A backend may run fn more than once, each
+	// time in a new transaction (PostgreSQL does after a deadlock), so fn
+	// must have no effect outside tx that a second run would repeat.
 	Write(ctx context.Context, fn func(Tx) error) error
+	// Subscribe returns a channel that receives the feed's position after
+	// every commit that added events to it: commits of this process, and on
+	// a database shared by several servers, of every server. A receiver that
+	// lags gets the newest position only; it reads the events it has not
+	// seen with ReadTx.Events. The channel is closed when ctx ends or the
+	// store closes.
+	Subscribe(ctx context.Context) <-chan int64
 	// Close releases the store. Writes in flight finish first.
 	Close() error
 }
@@ -48,13 +57,23 @@ type ReadTx interface {
 	// filter, when not nil; a filter checked with query.Check and
 	// Searchable).
 	Count(ctx context.Context, c *cim.Class, filter query.Expr) (int64, error)
+	// Events returns the events of the change feed after position after,
+	// in commit order, at most limit of them (at most MaxEventsPage; 0:
+	// MaxEventsPage). Outcomes: the events (none when the feed has no
+	// more); an error of kind errs.Invalid when after or limit is
+	// negative; another error when the backend fails.
+	Events(ctx context.Context, after int64, limit int) ([]Event, error)
+	// Counters returns the last value NextSequence gave for each counter
+	// name (none for a counter never drawn).
+	Counters(ctx context.Context) (map[string]int64, error)
 }
 
 // Tx reads and writes within one transaction.
 type Tx interface {
 	ReadTx
 	// Insert stores a new instance. Every property of the class is written
-	// (absent ones as null). Outcomes: nil; errs.Conflict when an instance
+	// (absent ones as null). Insert, Update and Delete each add an event to
+	// the change feed (events.go) for a Recorded class. Outcomes: nil; errs.Conflict when an instance
 	// with that key exists; another error when the backend fails.
 	Insert(ctx context.Context, rec *Record) error
 	// Update replaces the stored instance with rec. Non-lazy, non-large
@@ -71,6 +90,22 @@ type Tx interface {
 	// first time, then one more each call, never the same value twice for
 	// a name once the transaction that drew it has committed.
 	NextSequence(ctx context.Context, name string) (int64, error)
+
+	// Restore, RestoreCounter and RestoreEvent copy what another store
+	// holds, as it is there (tsprov migrate).
+
+	// Restore stores rec like Insert, but keeps rec.Version and records no
+	// event. Outcomes: those of Insert; errs.Invalid when rec.Version < 1.
+	Restore(ctx context.Context, rec *Record) error
+	// RestoreCounter makes the named counter's last value value, so that
+	// NextSequence goes on from there. Outcomes: nil; errs.Invalid when
+	// name is empty or value negative; another error.
+	RestoreCounter(ctx context.Context, name string, value int64) error
+	// RestoreEvent appends ev to the change feed with its position and time;
+	// events recorded later come after it. Outcomes: nil; errs.Invalid when
+	// ev.Seq < 1 or is not after every position the feed holds; another
+	// error.
+	RestoreEvent(ctx context.Context, ev Event) error
 }
 
 // Record is a stored instance.

@@ -1,11 +1,11 @@
 package querytest
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tsprov/tsprov/internal/auth/authtest"
 	"github.com/tsprov/tsprov/internal/cim"
 )
 
@@ -146,7 +146,7 @@ func (e *env) create(t *testing.T, rows []fixtureRow) {
 		for k, v := range r.vals {
 			in.Set(k, v)
 		}
-		obj, err := e.prov.Create(context.Background(), in)
+		obj, err := e.prov.Create(authtest.Context(), in)
 		if err != nil {
 			t.Fatalf("fixture %s: Create: %v", r.label, err)
 		}

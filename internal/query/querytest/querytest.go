@@ -29,7 +29,6 @@
 package querytest
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -44,6 +43,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tsprov/tsprov/internal/auth/authtest"
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/provider"
@@ -281,7 +281,7 @@ func (e *env) check(t *testing.T, c Case) {
 
 // run parses src and lists through the provider.
 func (e *env) run(c Case, src string, fail func(string, ...any)) (*provider.ListResult, error) {
-	ctx := context.Background()
+	ctx := authtest.Context()
 	opts := provider.ListOptions{OrderBy: c.OrderBy, Skip: c.Skip, Top: c.Top, Count: true}
 	if c.Lang == OData {
 		class := c.Class
@@ -531,10 +531,10 @@ type snapshot map[string]map[string]string // class → key → hash
 
 func (e *env) snapshot(t *testing.T) snapshot {
 	t.Helper()
-	ctx := context.Background()
+	ctx := authtest.Context()
 	snap := snapshot{}
 	for _, c := range e.reg.Classes() {
-		if !c.IsStorable() || c.IsAbstract() || c.IsEmbedded() || len(c.Keys()) == 0 {
+		if !c.IsStorable() || c.IsAbstract() || c.IsEmbedded() || len(c.Keys()) == 0 || c.IsPrivate() {
 			continue
 		}
 		res, err := e.prov.List(ctx, c.Name, provider.ListOptions{Count: true})

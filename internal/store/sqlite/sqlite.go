@@ -6,7 +6,8 @@
 // class, named as the class, with _key (Instance.Key, compared without
 // regard to case), _version and one typed column a row property; lazy and
 // large values in tsprov_apart_values; counters in tsprov_counters; the
-// layout the class tables were made with in tsprov_class_columns. The fixed
+// layout the class tables were made with in tsprov_class_columns; the
+// change feed in tsprov_events (events.go). The fixed
 // tables come from the goose migrations in migrations/; the class tables
 // are created and extended at Open (layout.go).
 //
@@ -43,6 +44,7 @@ type Store struct {
 	reader *sql.DB // query-only connections
 	tables map[string]*table
 	stmts  stmtCache
+	fanout store.Fanout // feed positions to Subscribe
 
 	mu     sync.Mutex
 	closed bool
@@ -186,6 +188,9 @@ func (s *Store) Write(ctx context.Context, fn func(store.Tx) error) error {
 	})
 	if x != nil {
 		x.cacheMissed(ctx)
+		if err == nil && x.lastEvent > 0 {
+			s.fanout.Publish(x.lastEvent)
+		}
 	}
 	return err
 }
@@ -226,6 +231,7 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.mu.Unlock()
 	s.active.Wait()
+	s.fanout.Close()
 	s.stmts.close()
 	// Readers first: the last connection to close checkpoints the WAL.
 	return errors.Join(wrapClose("reader", s.reader.Close()), wrapClose("writer", s.writer.Close()))

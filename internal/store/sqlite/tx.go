@@ -20,6 +20,8 @@ type txn struct {
 	db       *sql.DB // the pool q belongs to: statements are prepared on it
 	writable bool
 	missed   []string // statements prepared in this transaction, to cache after it
+
+	lastEvent int64 // the feed position of the last change recorded, 0 if none
 }
 
 var _ store.Tx = (*txn)(nil)

@@ -19,34 +19,44 @@ func (x *txn) Insert(ctx context.Context, rec *store.Record) error {
 	if err := x.mustWrite("insert"); err != nil {
 		return err
 	}
-	t, in, key, err := x.target(rec)
+	t, key, err := x.insertRow(ctx, rec)
 	if err != nil {
 		return err
+	}
+	return x.record(ctx, t, store.Created, key, 1)
+}
+
+// insertRow stores rec's row and apart values at version 1; it records no
+// event.
+func (x *txn) insertRow(ctx context.Context, rec *store.Record) (*table, string, error) {
+	t, in, key, err := x.target(rec)
+	if err != nil {
+		return nil, "", err
 	}
 	cols, err := rowArgs(t, in)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	apart, err := apartValues(t, in)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	res, err := x.exec(ctx, t.insertSQL, append([]any{key}, cols...)...)
 	if err != nil {
-		return fmt.Errorf("insert %s %q: %w", t.class.Name, key, err)
+		return nil, "", fmt.Errorf("insert %s %q: %w", t.class.Name, key, err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("insert %s %q: %w", t.class.Name, key, err)
+		return nil, "", fmt.Errorf("insert %s %q: %w", t.class.Name, key, err)
 	} else if n == 0 {
-		return errs.E(errs.Conflict, "%s %q already exists", t.class.Name, key)
+		return nil, "", errs.E(errs.Conflict, "%s %q already exists", t.class.Name, key)
 	}
 	// No apart value is stored under a new key: Delete removed the last
 	// instance's in the same transaction as its row.
 	if err := x.writeApart(ctx, t, key, apart); err != nil {
-		return err
+		return nil, "", err
 	}
 	rec.Version = 1
-	return nil
+	return t, key, nil
 }
 
 // Update implements store.Tx.Update. Values are encoded before anything is
@@ -80,7 +90,7 @@ func (x *txn) Update(ctx context.Context, rec *store.Record) error {
 		return err
 	}
 	rec.Version = version
-	return nil
+	return x.record(ctx, t, store.Modified, key, version)
 }
 
 // Delete implements store.Tx.Delete.
@@ -101,7 +111,10 @@ func (x *txn) Delete(ctx context.Context, c *cim.Class, key string) error {
 	} else if n == 0 {
 		return errs.E(errs.NotFound, "%s %q not found", t.class.Name, key)
 	}
-	return x.deleteApart(ctx, t, key)
+	if err := x.deleteApart(ctx, t, key); err != nil {
+		return err
+	}
+	return x.record(ctx, t, store.Deleted, key, 0)
 }
 
 // NextSequence implements store.Tx.NextSequence. Outcomes also: an error

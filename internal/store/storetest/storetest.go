@@ -71,6 +71,13 @@ func Run(t *testing.T, open func(t *testing.T, dir string) store.Store) {
 		{"Sequences", testSequences},
 		{"Reopen", testReopen},
 		{"ConcurrentWrites", testConcurrentWrites},
+		// events.go
+		{"EventsRecordChanges", testEventsRecordChanges},
+		{"EventsPages", testEventsPages},
+		{"EventsSubscribe", testEventsSubscribe},
+		{"EventsConcurrent", testEventsConcurrent},
+		// restore.go
+		{"Restore", testRestore},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,282 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/tsprov/tsprov/internal/client"
+	"github.com/tsprov/tsprov/internal/server"
+)
+
+// runAdmin manages administrative users and API tokens on a server:
+//
+//	tsprov admin user list
+//	tsprov admin user add NAME [--role R]… [--scope S]…
+//	tsprov admin user delete NAME
+//	tsprov admin user passwd NAME        (the password is read from standard input)
+//	tsprov admin token create [--user NAME] [--days N] [--description D]
+//	tsprov admin token list [--all]
+//	tsprov admin token revoke TOKENID
+//	tsprov admin secret-key rotate [--data DIR] [--database URL]   (servers stopped)
+func runAdmin(args []string, stdout io.Writer) error {
+	if len(args) < 2 {
+		return usageError{"usage: tsprov admin user list|add|delete|passwd …, tsprov admin token create|list|revoke …, or tsprov admin secret-key rotate"}
+	}
+	what, verb, rest := args[0], args[1], args[2:]
+	switch what + " " + verb {
+	case "user list":
+		return adminUserList(rest, stdout)
+	case "user add":
+		return adminUserAdd(rest, stdout)
+	case "user delete":
+		return adminUserDelete(rest, stdout)
+	case "user passwd":
+		return adminUserPasswd(rest, os.Stdin)
+	case "token create":
+		return adminTokenCreate(rest, stdout)
+	case "token list":
+		return adminTokenList(rest, stdout)
+	case "token revoke":
+		return adminTokenRevoke(rest)
+	case "secret-key rotate":
+		return adminRekey(rest, stdout)
+	}
+	return usageError{fmt.Sprintf("unknown admin command %q", what+" "+verb)}
+}
+
+// strings flag: repeatable.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func adminFlags(name string) (*flag.FlagSet, *clientFlags) {
+	var cf clientFlags
+	fs := flag.NewFlagSet("admin "+name, flag.ContinueOnError)
+	cf.registerConnection(fs)
+	return fs, &cf
+}
+
+func adminUserList(args []string, stdout io.Writer) error {
+	fs, cf := adminFlags("user list")
+	output := fs.String("output", "table", "table or json")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	rows, err := cf.client().List(context.Background(), "SMS_Admin", client.ListOptions{})
+	if err != nil {
+		return err
+	}
+	if *output == "json" {
+		return writeJSON(stdout, rows)
+	}
+	return writeTable(stdout, rows, []string{"AdminID", "LogonName", "RoleNames", "CategoryNames"})
+}
+
+// resolve finds the key of the instance of class whose key or name
+// property equals v.
+func resolve(ctx context.Context, c *client.Client, class, keyProp, nameProp, v string) (string, error) {
+	rows, err := c.List(ctx, class, client.ListOptions{})
+	if err != nil {
+		return "", err
+	}
+	for _, r := range rows {
+		if fmt.Sprint(r[keyProp]) == v || strings.EqualFold(fmt.Sprint(r[nameProp]), v) {
+			return fmt.Sprint(r[keyProp]), nil
+		}
+	}
+	return "", fmt.Errorf("no %s named %q", class, v)
+}
+
+func adminUserAdd(args []string, stdout io.Writer) error {
+	fs, cf := adminFlags("user add")
+	var roles, scopes stringList
+	fs.Var(&roles, "role", "security role (name or RoleID), repeatable (default Read-only Analyst)")
+	fs.Var(&scopes, "scope", "security scope (name or CategoryID), repeatable (default Default)")
+	display := fs.String("display-name", "", "display name")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usageError{"admin user add takes one logon name"}
+	}
+	ctx := context.Background()
+	c := cf.client()
+	if len(roles) == 0 {
+		roles = stringList{"Read-only Analyst"}
+	}
+	if len(scopes) == 0 {
+		scopes = stringList{"Default"}
+	}
+	var roleIDs, scopeIDs []any
+	for _, r := range roles {
+		id, err := resolve(ctx, c, "SMS_Role", "RoleID", "RoleName", r)
+		if err != nil {
+			return err
+		}
+		roleIDs = append(roleIDs, id)
+	}
+	for _, s := range scopes {
+		id, err := resolve(ctx, c, "SMS_SecuredCategory", "CategoryID", "CategoryName", s)
+		if err != nil {
+			return err
+		}
+		scopeIDs = append(scopeIDs, id)
+	}
+	e, err := c.Create(ctx, "SMS_Admin", client.Entity{"LogonName": rest[0], "DisplayName": *display, "Roles": roleIDs, "Categories": scopeIDs})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, e["AdminID"])
+	return nil
+}
+
+func adminUserID(ctx context.Context, c *client.Client, v string) (string, error) {
+	return resolve(ctx, c, "SMS_Admin", "AdminID", "LogonName", v)
+}
+
+func adminUserDelete(args []string, stdout io.Writer) error {
+	fs, cf := adminFlags("user delete")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usageError{"admin user delete takes one logon name or AdminID"}
+	}
+	ctx := context.Background()
+	c := cf.client()
+	id, err := adminUserID(ctx, c, rest[0])
+	if err != nil {
+		return err
+	}
+	return c.Delete(ctx, "SMS_Admin", id)
+}
+
+func adminUserPasswd(args []string, stdin io.Reader) error {
+	fs, cf := adminFlags("user passwd")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usageError{"admin user passwd takes one logon name or AdminID (me: yourself); the password is read from standard input"}
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return fmt.Errorf("read the password from standard input: %w", err)
+	}
+	pw := strings.TrimRight(line, "\r\n")
+	ctx := context.Background()
+	c := cf.client()
+	id := rest[0]
+	if id != "me" {
+		if id, err = adminUserID(ctx, c, rest[0]); err != nil {
+			return err
+		}
+	}
+	return c.Call(ctx, http.MethodPut, "/tsprov/v1/admins/"+url.PathEscape(id)+"/password", map[string]any{"Password": pw}, nil)
+}
+
+func adminTokenCreate(args []string, stdout io.Writer) error {
+	fs, cf := adminFlags("token create")
+	user := fs.String("user", "", "logon name or AdminID of the user (default: yourself)")
+	days := fs.Int("days", 90, "days until the token expires (0: never)")
+	desc := fs.String("description", "", "what the token is for")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usageError{"admin token create takes no arguments"}
+	}
+	ctx := context.Background()
+	c := cf.client()
+	body := map[string]any{"Description": *desc, "ExpiresInDays": *days}
+	if *user != "" {
+		id, err := adminUserID(ctx, c, *user)
+		if err != nil {
+			return err
+		}
+		n, _ := strconv.ParseInt(id, 10, 64)
+		body["AdminID"] = n
+	}
+	var out struct {
+		Token   string `json:"Token"`
+		TokenID string `json:"TokenID"`
+	}
+	if err := c.Call(ctx, http.MethodPost, "/tsprov/v1/tokens", body, &out); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, out.Token)
+	fmt.Fprintf(os.Stderr, "token %s created; it is shown only this once\n", out.TokenID)
+	return nil
+}
+
+func adminTokenList(args []string, stdout io.Writer) error {
+	fs, cf := adminFlags("token list")
+	all := fs.Bool("all", false, "every user's tokens")
+	output := fs.String("output", "table", "table or json")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	path := "/tsprov/v1/tokens"
+	if *all {
+		path += "?all=true"
+	}
+	var out struct {
+		Value []client.Entity `json:"value"`
+	}
+	if err := cf.client().Call(context.Background(), http.MethodGet, path, nil, &out); err != nil {
+		return err
+	}
+	if *output == "json" {
+		return writeJSON(stdout, out.Value)
+	}
+	return writeTable(stdout, out.Value, []string{"TokenID", "AdminID", "Description", "Created", "Expires", "Revoked"})
+}
+
+func adminTokenRevoke(args []string) error {
+	fs, cf := adminFlags("token revoke")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 {
+		return usageError{"admin token revoke takes one TokenID"}
+	}
+	return cf.client().Call(context.Background(), http.MethodDelete, "/tsprov/v1/tokens/"+url.PathEscape(rest[0]), nil, nil)
+}
+
+// adminRekey rotates the secret key offline, on the data folder (and
+// database) of stopped servers.
+func adminRekey(args []string, stdout io.Writer) error {
+	var cfg server.Config
+	fs := flag.NewFlagSet("admin secret-key rotate", flag.ContinueOnError)
+	fs.StringVar(&cfg.DataDir, "data", envOr("TSPROV_DATA", server.DefaultDataDir), "data folder (holds the key file and the SQLite database)")
+	fs.StringVar(&cfg.Database, "database", envOr("TSPROV_DATABASE", ""), "PostgreSQL URL, when the servers use one")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usageError{"admin secret-key rotate takes no arguments"}
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	n, err := server.Rekey(context.Background(), cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "resealed %d secret value(s) with the new key\n", n)
+	return nil
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+
+	"github.com/tsprov/tsprov/internal/migrate"
+	"github.com/tsprov/tsprov/internal/secrets"
+	"github.com/tsprov/tsprov/internal/server"
+	"github.com/tsprov/tsprov/schema"
+)
+
+// runMigrate copies a SQLite data folder into a PostgreSQL database, with
+// a progress bar on stderr, then compares the two (migrate.Diff). The
+// servers must be stopped: the copy reads one snapshot of the source, and
+// writes made after it are not copied.
+func runMigrate(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	from := fs.String("from", envOr("TSPROV_DATA", server.DefaultDataDir), "data folder of the SQLite store to copy (env TSPROV_DATA)")
+	to := fs.String("to", envOr("TSPROV_DATABASE", ""), "postgres:// URL of the empty database to copy into (env TSPROV_DATABASE)")
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return usageError{"migrate takes no arguments"}
+	}
+	if !strings.HasPrefix(*to, "postgres://") && !strings.HasPrefix(*to, "postgresql://") {
+		return usageError{"--to must be a postgres:// URL"}
+	}
+	dbFile := filepath.Join(*from, server.DatabaseFile)
+	if _, err := os.Stat(dbFile); err != nil {
+		return fmt.Errorf("no tsprov store in %s: %w", *from, err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	reg, err := schema.Registry()
+	if err != nil {
+		return err
+	}
+	src, _, err := server.OpenStore(ctx, "", *from, reg)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, where, err := server.OpenStore(ctx, *to, "", reg)
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+
+	var progress migrate.Progress
+	var bars *mpb.Progress
+	if !*quiet {
+		bars = mpb.NewWithContext(ctx, mpb.WithOutput(os.Stderr), mpb.WithWidth(40))
+		bar := bars.AddBar(0,
+			mpb.PrependDecorators(decor.Name("copy "), decor.CountersNoUnit("%d / %d")),
+			mpb.AppendDecorators(decor.Percentage(), decor.Name(" "), decor.EwmaETA(decor.ET_STYLE_GO, 30)),
+		)
+		progress = func(done, total int64) {
+			bar.SetTotal(total, false)
+			bar.EwmaSetCurrent(done, 0)
+			if done == total {
+				bar.SetTotal(total, true)
+			}
+		}
+		defer func() {
+			bar.Abort(false)
+			bars.Wait()
+		}()
+	}
+	counts, err := migrate.Copy(ctx, reg, src, dst, progress)
+	if err != nil {
+		return fmt.Errorf("copy %s into %s: %w", dbFile, where, err)
+	}
+	diffs, err := migrate.Diff(ctx, reg, src, dst)
+	if err != nil {
+		return fmt.Errorf("compare the copy: %w", err)
+	}
+	if len(diffs) > 0 {
+		return fmt.Errorf("the copy differs from the source: %s", strings.Join(diffs, "; "))
+	}
+	fmt.Fprintf(stdout, "copied %d instances, %d change events and %d counters from %s into %s; the copy equals the source\n",
+		counts.Instances, counts.Events, counts.Counters, dbFile, where)
+	if _, err := os.Stat(filepath.Join(*from, secrets.KeyFile)); err == nil && os.Getenv(secrets.EnvKey) == "" {
+		fmt.Fprintf(stdout, "secrets are sealed with the key in %s: give it to every server as %s\n", filepath.Join(*from, secrets.KeyFile), secrets.EnvKey)
+	}
+	return nil
+}

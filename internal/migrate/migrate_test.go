@@ -1,0 +1,124 @@
+package migrate_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/migrate"
+	"github.com/tsprov/tsprov/internal/store"
+	"github.com/tsprov/tsprov/internal/store/sqlite"
+	"github.com/tsprov/tsprov/schema"
+)
+
+func openSQLite(t *testing.T, reg *cim.Registry) store.Store {
+	t.Helper()
+	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "tsprov.db"), reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// fill writes n packages with lazy values, updates every third, deletes
+// every seventh and draws a counter, so that versions, lazy values, the
+// counters and the change feed all have something to copy.
+func fill(t *testing.T, reg *cim.Registry, s store.Store, n int) {
+	t.Helper()
+	c, _ := reg.Class("SMS_TaskSequencePackage")
+	pkg := func(i int, name string) *cim.Instance {
+		in := cim.NewInstance(c)
+		in.Set("PackageID", fmt.Sprintf("PS1%05X", i))
+		in.Set("Name", name)
+		in.Set("Sequence", fmt.Sprintf(`<sequence version="3.00"><step name="Step %d" type="SMS_TaskSequence_RunCommandLineAction"/></sequence>`, i))
+		in.Set("SecuredScopeNames", []any{"Default"})
+		return in
+	}
+	for from := 1; from <= n; from += 500 {
+		err := s.Write(t.Context(), func(tx store.Tx) error {
+			for i := from; i < from+500 && i <= n; i++ {
+				if _, err := tx.NextSequence(t.Context(), "PS1"); err != nil {
+					return err
+				}
+				if err := tx.Insert(t.Context(), &store.Record{Instance: pkg(i, fmt.Sprintf("Package %d", i))}); err != nil {
+					return err
+				}
+				if i%3 == 0 {
+					if err := tx.Update(t.Context(), &store.Record{Instance: pkg(i, fmt.Sprintf("Package %d, renamed", i))}); err != nil {
+						return err
+					}
+				}
+				if i%7 == 0 {
+					if err := tx.Delete(t.Context(), c, fmt.Sprintf("PS1%05X", i)); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("fill: %v", err)
+		}
+	}
+}
+
+// TestCopy: a copy holds what the source holds (Diff finds nothing), it
+// reports its progress up to the total, it refuses a destination that is
+// not empty, and Diff does find a changed lazy value.
+func TestCopy(t *testing.T) {
+	reg, err := schema.Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, to := openSQLite(t, reg), openSQLite(t, reg)
+	fill(t, reg, from, 1200)
+
+	var last, total int64
+	counts, err := migrate.Copy(t.Context(), reg, from, to, func(done, all int64) { last, total = done, all })
+	if err != nil {
+		t.Fatalf("Copy: %v", err)
+	}
+	const live, events = 1200 - 1200/7, 1200 + 1200/3 + 1200/7
+	if counts.Instances != live || counts.Events != events || counts.Counters != 1 {
+		t.Errorf("Copy moved %+v, want %d instances, %d events, 1 counter", counts, live, events)
+	}
+	if last != total || total != live+events {
+		t.Errorf("progress ended at %d of %d, want %d of %d", last, total, live+events, live+events)
+	}
+	diffs, err := migrate.Diff(t.Context(), reg, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(diffs) > 0 {
+		t.Errorf("the copy differs:\n%s", strings.Join(diffs, "\n"))
+	}
+
+	if _, err := migrate.Copy(t.Context(), reg, from, to, nil); errs.KindOf(err) != errs.Conflict {
+		t.Errorf("Copy into a full store: error %v, want kind Conflict", err)
+	}
+
+	c, _ := reg.Class("SMS_TaskSequencePackage")
+	err = to.Write(t.Context(), func(tx store.Tx) error {
+		rec, err := tx.Get(t.Context(), c, "PS100001", true)
+		if err != nil {
+			return err
+		}
+		rec.Instance.Set("Sequence", `<sequence version="3.00"/>`)
+		return tx.Update(t.Context(), rec)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	diffs, err = migrate.Diff(t.Context(), reg, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`SMS_TaskSequencePackage "PS100001": version 1 and 2`, `SMS_TaskSequencePackage "PS100001": Sequence differs`}
+	if len(diffs) < len(want) || diffs[0] != want[0] || diffs[1] != want[1] {
+		t.Errorf("Diff after a change = %q, want it to start with %q", diffs, want)
+	}
+}

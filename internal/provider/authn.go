@@ -1,0 +1,420 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tsprov/tsprov/internal/auth"
+	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/store"
+)
+
+// principalTTL bounds how long a resolved token is trusted without
+// reading the store again: a change made through another server sharing
+// the database (a revoked token, a removed role) takes effect within it.
+// Changes made through this server take effect at once.
+const principalTTL = 5 * time.Second
+
+// principalCache remembers the principal of a token hash for a short
+// while, so that each request costs no store reads.
+type principalCache struct {
+	gen atomic.Int64
+	mu  sync.Mutex
+	m   map[string]cachedPrincipal
+}
+
+type cachedPrincipal struct {
+	pr      *auth.Principal
+	until   time.Time
+	gen     int64
+	expires *time.Time
+}
+
+func newPrincipalCache() *principalCache { return &principalCache{m: map[string]cachedPrincipal{}} }
+
+// invalidate forgets every cached principal (a security object changed).
+func (c *principalCache) invalidate() { c.gen.Add(1) }
+
+func (c *principalCache) get(hash string, now time.Time) (*auth.Principal, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[hash]
+	if !ok || now.After(e.until) || e.gen != c.gen.Load() || (e.expires != nil && !now.Before(*e.expires)) {
+		delete(c.m, hash)
+		return nil, false
+	}
+	return e.pr, true
+}
+
+func (c *principalCache) put(hash string, pr *auth.Principal, gen int64, expires *time.Time, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) > 10000 {
+		clear(c.m)
+	}
+	c.m[hash] = cachedPrincipal{pr: pr, until: now.Add(principalTTL), gen: gen, expires: expires}
+}
+
+// errBadCredentials is all a failed sign-in learns: not whether the user
+// exists, nor whether the token was revoked or expired.
+func errBadCredentials() error {
+	return errs.E(errs.Unauthenticated, "invalid credentials: the token or user name and password were not accepted")
+}
+
+// AuthenticateToken resolves an API token to its principal. A failure is
+// recorded in the audit trail.
+func (p *Provider) AuthenticateToken(ctx context.Context, token, addr string) (*auth.Principal, error) {
+	hash := auth.HashToken(token)
+	now := time.Now()
+	if pr, ok := p.tokens.get(hash, now); ok {
+		cp := *pr
+		cp.Addr = addr
+		return &cp, nil
+	}
+	gen := p.tokens.gen.Load()
+	var pr *auth.Principal
+	var expires *time.Time
+	var detail string
+	err := p.st.Read(ctx, func(tx store.ReadTx) error {
+		rec, err := tx.Get(ctx, p.sec.token, hash, false)
+		if errs.Is(err, errs.NotFound) {
+			detail = "unknown token"
+			return errBadCredentials()
+		}
+		if err != nil {
+			return err
+		}
+		t := rec.Instance
+		if v, _ := t.Get("Revoked"); v == true {
+			detail = "revoked token " + t.String("TokenID")
+			return errBadCredentials()
+		}
+		if v, ok := t.Values["Expires"].(cim.DateTimeValue); ok {
+			if !now.Before(v.Time) {
+				detail = "expired token " + t.String("TokenID")
+				return errBadCredentials()
+			}
+			expires = &v.Time
+		}
+		pr, err = p.principalOf(ctx, tx, t.Int("AdminID"))
+		if errs.Is(err, errs.NotFound) {
+			detail = "token of a deleted user"
+			return errBadCredentials()
+		}
+		return err
+	})
+	if err != nil {
+		if errs.Is(err, errs.Unauthenticated) {
+			p.loginFailed(ctx, "", addr, detail)
+		}
+		return nil, err
+	}
+	p.tokens.put(hash, pr, gen, expires, now)
+	cp := *pr
+	cp.Addr = addr
+	return &cp, nil
+}
+
+// AuthenticatePassword checks a user name and password (HTTP Basic). A
+// failure is recorded in the audit trail.
+func (p *Provider) AuthenticatePassword(ctx context.Context, user, password, addr string) (*auth.Principal, error) {
+	var pr *auth.Principal
+	var hash string
+	err := p.st.Read(ctx, func(tx store.ReadTx) error {
+		f, err := p.filter(p.sec.admin, "LogonName eq "+odataString(user))
+		if err != nil {
+			return err
+		}
+		recs, err := tx.List(ctx, p.sec.admin, store.ListOptions{Filter: f, Limit: 1})
+		if err != nil || len(recs) == 0 {
+			return err
+		}
+		id := recs[0].Instance.Int("AdminID")
+		rec, err := tx.Get(ctx, p.sec.password, fmt.Sprint(id), false)
+		if errs.Is(err, errs.NotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		hash = rec.Instance.String("PasswordHash")
+		pr, err = p.principalOf(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if hash == "" {
+		// spend the same time as a real check, so that timing does not
+		// tell which users exist
+		_, _ = auth.VerifyPassword(dummyHash(), password)
+		p.loginFailed(ctx, user, addr, "unknown user or no password set")
+		return nil, errBadCredentials()
+	}
+	ok, err := auth.VerifyPassword(hash, password)
+	if err != nil || !ok {
+		p.loginFailed(ctx, user, addr, "wrong password")
+		return nil, errBadCredentials()
+	}
+	cp := *pr
+	cp.Addr = addr
+	return &cp, nil
+}
+
+// dummyHash is verified against when the user does not exist; it is
+// made on first use, not at start-up (argon2id is slow on purpose).
+var dummyHash = sync.OnceValue(func() string {
+	h, err := auth.HashPassword("tsprov dummy password for timing")
+	if err != nil {
+		panic(err)
+	}
+	return h
+})
+
+// loginFailed records a failed sign-in in a transaction of its own.
+func (p *Provider) loginFailed(ctx context.Context, user, addr, detail string) {
+	err := p.st.Write(context.WithoutCancel(ctx), func(tx store.Tx) error {
+		return p.audit(ctx, tx, auditEntry{user: user, addr: addr, action: "LoginFailed", detail: detail})
+	})
+	if err != nil {
+		p.log.Error("audit a failed sign-in", "err", err)
+	}
+}
+
+// principalOf builds the principal of an administrative user: the union
+// of the operations of the user's roles, and the user's scopes.
+func (p *Provider) principalOf(ctx context.Context, tx store.ReadTx, adminID int64) (*auth.Principal, error) {
+	rec, err := tx.Get(ctx, p.sec.admin, fmt.Sprint(adminID), false)
+	if err != nil {
+		return nil, err
+	}
+	a := rec.Instance
+	pr := &auth.Principal{AdminID: uint32(adminID), User: a.String("LogonName"), Perms: map[int64]auth.Op{}}
+	full := false
+	for _, v := range arrayOf(a, "Roles") {
+		id, _ := v.(string)
+		role, err := tx.Get(ctx, p.sec.role, id, false)
+		if errs.Is(err, errs.NotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		pr.Roles = append(pr.Roles, id)
+		if id == auth.FullAdministrator {
+			full = true
+		}
+		for _, o := range arrayOf(role.Instance, "Operations") {
+			op := o.(*cim.Instance)
+			pr.Perms[op.Int("ObjectTypeID")] |= auth.Op(op.Int("GrantedOperations"))
+		}
+	}
+	for _, v := range arrayOf(a, "Categories") {
+		if id, _ := v.(string); id != "" {
+			pr.Scopes = append(pr.Scopes, id)
+		}
+	}
+	pr.All = full && pr.AllInstances()
+	return pr, nil
+}
+
+// storeToken stores a token's hash for an administrative user.
+func (p *Provider) storeToken(ctx context.Context, tx store.Tx, pr *auth.Principal, hash string, adminID int64, description string, expires *time.Time) error {
+	t := cim.NewInstance(p.sec.token)
+	t.Set("TokenHash", hash)
+	t.Set("TokenID", auth.TokenID(hash))
+	t.Set("AdminID", adminID)
+	t.Set("Description", description)
+	t.Set("Created", cim.Now())
+	if expires != nil {
+		t.Set("Expires", cim.DateTimeValue{Time: expires.UTC().Truncate(time.Microsecond)})
+	}
+	t.Set("Revoked", false)
+	if err := tx.Insert(ctx, &store.Record{Instance: t}); err != nil {
+		return err
+	}
+	p.tokens.invalidate()
+	return p.audit(ctx, tx, auditEntry{pr: pr, action: "TokenCreated", class: adminClass, key: fmt.Sprint(adminID), detail: "token " + auth.TokenID(hash) + ": " + description})
+}
+
+// TokenInfo describes a stored token (never its text or hash).
+type TokenInfo struct {
+	TokenID     string     `json:"TokenID"`
+	AdminID     int64      `json:"AdminID"`
+	Description string     `json:"Description"`
+	Created     time.Time  `json:"Created"`
+	Expires     *time.Time `json:"Expires"`
+	Revoked     bool       `json:"Revoked"`
+}
+
+// forUser checks that the caller may manage the credentials of adminID:
+// its own, or anyone's with Modify on administrative users. adminID 0
+// means the caller.
+func (p *Provider) forUser(ctx context.Context, tx store.ReadTx, adminID int64, op auth.Op) (*auth.Principal, int64, error) {
+	pr, err := caller(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	if adminID == 0 {
+		adminID = int64(pr.AdminID)
+	}
+	if adminID != int64(pr.AdminID) {
+		if _, err := p.authorize(ctx, p.sec.admin, fmt.Sprint(adminID), op); err != nil {
+			return nil, 0, err
+		}
+	}
+	if _, err := tx.Get(ctx, p.sec.admin, fmt.Sprint(adminID), false); err != nil {
+		if errs.Is(err, errs.NotFound) {
+			return nil, 0, absent(p.sec.admin, fmt.Sprint(adminID))
+		}
+		return nil, 0, err
+	}
+	return pr, adminID, nil
+}
+
+// CreateToken issues a new API token for an administrative user (0: the
+// caller) and returns its text, to be shown once. ttl 0: no expiry.
+func (p *Provider) CreateToken(ctx context.Context, adminID int64, description string, ttl time.Duration) (string, TokenInfo, error) {
+	token, hash, err := auth.NewToken()
+	if err != nil {
+		return "", TokenInfo{}, err
+	}
+	var info TokenInfo
+	err = p.st.Write(ctx, func(tx store.Tx) error {
+		pr, id, err := p.forUser(ctx, tx, adminID, auth.Modify)
+		if err != nil {
+			return err
+		}
+		var exp *time.Time
+		if ttl > 0 {
+			e := time.Now().Add(ttl).UTC().Truncate(time.Microsecond)
+			exp = &e
+		}
+		info = TokenInfo{TokenID: auth.TokenID(hash), AdminID: id, Description: description, Created: time.Now().UTC(), Expires: exp}
+		return p.storeToken(ctx, tx, pr, hash, id, description, exp)
+	})
+	if err != nil {
+		return "", TokenInfo{}, p.audited(ctx, err)
+	}
+	return token, info, nil
+}
+
+// ListTokens lists the tokens of an administrative user (0: the caller;
+// -1: everyone, for callers with Read on administrative users).
+func (p *Provider) ListTokens(ctx context.Context, adminID int64) ([]TokenInfo, error) {
+	var out []TokenInfo
+	err := p.st.Read(ctx, func(tx store.ReadTx) error {
+		var opts store.ListOptions
+		if adminID >= 0 {
+			_, id, err := p.forUser(ctx, tx, adminID, auth.Read)
+			if err != nil {
+				return err
+			}
+			if opts.Filter, err = p.filter(p.sec.token, fmt.Sprintf("AdminID eq %d", id)); err != nil {
+				return err
+			}
+		} else if _, err := p.authorize(ctx, p.sec.admin, "", auth.Read); err != nil {
+			return err
+		}
+		recs, err := tx.List(ctx, p.sec.token, opts)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			out = append(out, tokenInfo(r.Instance))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, p.audited(ctx, err)
+	}
+	return out, nil
+}
+
+func tokenInfo(t *cim.Instance) TokenInfo {
+	info := TokenInfo{TokenID: t.String("TokenID"), AdminID: t.Int("AdminID"), Description: t.String("Description")}
+	if v, ok := t.Values["Created"].(cim.DateTimeValue); ok {
+		info.Created = v.Time
+	}
+	if v, ok := t.Values["Expires"].(cim.DateTimeValue); ok {
+		e := v.Time
+		info.Expires = &e
+	}
+	info.Revoked = t.Values["Revoked"] == true
+	return info
+}
+
+// RevokeToken revokes a token by its TokenID: the caller's own, or
+// anyone's with Modify on administrative users.
+func (p *Provider) RevokeToken(ctx context.Context, tokenID string) error {
+	err := p.st.Write(ctx, func(tx store.Tx) error {
+		f, err := p.filter(p.sec.token, "TokenID eq "+odataString(tokenID))
+		if err != nil {
+			return err
+		}
+		recs, err := tx.List(ctx, p.sec.token, store.ListOptions{Filter: f})
+		if err != nil {
+			return err
+		}
+		if len(recs) == 0 {
+			return errs.Target(errs.NotFound, tokenID, "no token %q", tokenID)
+		}
+		t := recs[0]
+		pr, _, err := p.forUser(ctx, tx, t.Instance.Int("AdminID"), auth.Modify)
+		if err != nil {
+			if errs.Is(err, errs.Forbidden) {
+				return errs.Target(errs.NotFound, tokenID, "no token %q", tokenID)
+			}
+			return err
+		}
+		t.Instance.Set("Revoked", true)
+		if err := tx.Update(ctx, t); err != nil {
+			return err
+		}
+		p.tokens.invalidate()
+		return p.audit(ctx, tx, auditEntry{pr: pr, action: "TokenRevoked", class: adminClass, key: fmt.Sprint(t.Instance.Int("AdminID")), detail: "token " + tokenID})
+	})
+	return p.audited(ctx, err)
+}
+
+// SetPassword sets the password of an administrative user (0: the
+// caller), stored as an argon2id hash.
+func (p *Provider) SetPassword(ctx context.Context, adminID int64, password string) error {
+	if len(password) < auth.MinPassword {
+		return errs.Target(errs.Invalid, "Password", "a password needs at least %d characters", auth.MinPassword)
+	}
+	if len(password) > 1024 {
+		return errs.Target(errs.Invalid, "Password", "a password has at most 1024 characters")
+	}
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	err = p.st.Write(ctx, func(tx store.Tx) error {
+		pr, id, err := p.forUser(ctx, tx, adminID, auth.Modify)
+		if err != nil {
+			return err
+		}
+		rec := &store.Record{Instance: cim.NewInstance(p.sec.password)}
+		rec.Instance.Set("AdminID", id)
+		rec.Instance.Set("PasswordHash", hash)
+		if _, err := tx.Get(ctx, p.sec.password, fmt.Sprint(id), false); err == nil {
+			err = tx.Update(ctx, rec)
+			if err != nil {
+				return err
+			}
+		} else if errs.Is(err, errs.NotFound) {
+			if err := tx.Insert(ctx, rec); err != nil {
+				return err
+			}
+		} else {
+			return err
+		}
+		return p.audit(ctx, tx, auditEntry{pr: pr, action: "PasswordSet", class: adminClass, key: fmt.Sprint(id)})
+	})
+	return p.audited(ctx, err)
+}

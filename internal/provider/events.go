@@ -1,0 +1,130 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tsprov/tsprov/internal/auth"
+	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/store"
+)
+
+// MaxEventsWait bounds how long Events waits for a change.
+const MaxEventsWait = 60 * time.Second
+
+// EventsPage is a page of the change feed.
+type EventsPage struct {
+	// Events are the changes the caller may see, in commit order.
+	Events []store.Event
+	// Position is where the caller reads on from: the last change read,
+	// seen or not.
+	Position int64
+}
+
+// Events returns the changes of the store's feed after position after, in
+// commit order, at most limit of them read (0 or more than
+// store.MaxEventsPage: store.MaxEventsPage), keeping those of objects the
+// caller may read: a caller who sees every instance sees every change;
+// another sees the changes of the classes its roles let it read, of
+// scoped objects only while they are in one of its scopes (so not the
+// deletion of one), and none of scope memberships and reverse references.
+// When there are no changes after the position and wait is positive, it
+// waits up to wait (at most MaxEventsWait) for a change made by any
+// server on the store, then reads again. Outcomes: the page (no events
+// when wait passed without a change); an error of kind errs.Invalid for a
+// negative after, limit or wait, or a wait above MaxEventsWait;
+// Unauthenticated without a caller; ctx's error when it ends first; the
+// store's error.
+func (p *Provider) Events(ctx context.Context, after int64, limit int, wait time.Duration) (*EventsPage, error) {
+	pr, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if wait < 0 || wait > MaxEventsWait {
+		return nil, errs.Target(errs.Invalid, "wait", "events: wait must be between 0 and %s", MaxEventsWait)
+	}
+	var changes <-chan int64
+	if wait > 0 {
+		// Subscribe before the first read, so that no change between the
+		// read and the wait goes unheard.
+		sub, cancel := context.WithCancel(ctx)
+		defer cancel()
+		changes = p.st.Subscribe(sub)
+	}
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		page, err := p.readEvents(ctx, pr, after, limit)
+		if err != nil || page.Position > after || wait == 0 {
+			return page, err
+		}
+		select {
+		case _, ok := <-changes:
+			if !ok {
+				return nil, errs.E(errs.Unavailable, "events: the store closed")
+			}
+		case <-deadline.C:
+			return page, nil
+		case <-ctx.Done():
+			return nil, fmt.Errorf("events: %w", ctx.Err())
+		}
+	}
+}
+
+// readEvents reads one page and keeps what pr may see.
+func (p *Provider) readEvents(ctx context.Context, pr *auth.Principal, after int64, limit int) (*EventsPage, error) {
+	page := &EventsPage{Position: after}
+	err := p.st.Read(ctx, func(tx store.ReadTx) error {
+		evs, err := tx.Events(ctx, after, limit)
+		if err != nil {
+			return err
+		}
+		if len(evs) > 0 {
+			page.Position = evs[len(evs)-1].Seq
+		}
+		if pr.AllInstances() {
+			page.Events = evs
+			return nil
+		}
+		seen := map[string]func(key string) bool{}
+		for _, ev := range evs {
+			sees, ok := seen[ev.Class]
+			if !ok {
+				if sees, err = p.eventVisibility(ctx, tx, pr, ev.Class); err != nil {
+					return err
+				}
+				seen[ev.Class] = sees
+			}
+			if sees(ev.Key) {
+				page.Events = append(page.Events, ev)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return page, nil
+}
+
+// eventVisibility returns which keys of the named class's changes pr sees.
+func (p *Provider) eventVisibility(ctx context.Context, tx store.ReadTx, pr *auth.Principal, class string) (func(string) bool, error) {
+	none := func(string) bool { return false }
+	c, ok := p.reg.Class(class)
+	if !ok || c.IsPrivate() || c == p.sec.membership || c.Name == reverseRefClass {
+		return none, nil
+	}
+	if _, err := p.authorize(ctx, c, "", auth.Read); err != nil {
+		return none, nil
+	}
+	t, scoped := scopedType(c)
+	if !scoped {
+		return func(string) bool { return true }, nil
+	}
+	keys, err := p.keysInScopes(ctx, tx, t, pr.Scopes)
+	if err != nil {
+		return nil, err
+	}
+	return func(key string) bool { return keys[key] }, nil
+}

@@ -1,0 +1,177 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/secrets"
+	"github.com/tsprov/tsprov/internal/store"
+)
+
+// isSecret reports the Secret and QuasiSecret qualifiers.
+func isSecret(p *cim.Property) bool {
+	return p.Qualifiers.Has("Secret") || p.Qualifiers.Has("QuasiSecret")
+}
+
+// stripSealed empties every sealed value held in the string properties of
+// a stored instance (the Sequence XML of a task sequence package): secrets
+// are never returned.
+func stripSealed(in *cim.Instance) {
+	for name, v := range in.Values {
+		if s, ok := v.(string); ok && strings.Contains(s, secrets.Prefix) {
+			in.Values[name] = secrets.Strip(s)
+		}
+	}
+}
+
+// stripTree empties every sealed value in an object tree (a task sequence
+// parsed from stored XML).
+func stripTree(in *cim.Instance) {
+	for name, v := range in.Values {
+		switch x := v.(type) {
+		case string:
+			if strings.Contains(x, secrets.Prefix) {
+				in.Values[name] = secrets.Strip(x)
+			}
+		case *cim.Instance:
+			stripTree(x)
+		case []any:
+			for i, e := range x {
+				switch y := e.(type) {
+				case *cim.Instance:
+					stripTree(y)
+				case string:
+					if strings.Contains(y, secrets.Prefix) {
+						x[i] = secrets.Strip(y)
+					}
+				}
+			}
+		}
+	}
+}
+
+// secretSlots calls fn for every Secret or QuasiSecret property of the
+// objects in the tree, with a path that names it by the Name of each
+// object on the way (or its position when it has none), so that the same
+// step is found again after a client moved or added others.
+func secretSlots(in *cim.Instance, path string, fn func(path string, owner *cim.Instance, p *cim.Property)) {
+	for _, p := range in.Class.Properties {
+		v := in.Values[p.Name]
+		if isSecret(p) && p.Type.Kind == cim.String && !p.Type.Array {
+			fn(path+"/"+p.Name, in, p)
+			continue
+		}
+		switch x := v.(type) {
+		case *cim.Instance:
+			secretSlots(x, path+"/"+p.Name+"="+x.Class.Name, fn)
+		case []any:
+			for i, e := range x {
+				sub, ok := e.(*cim.Instance)
+				if !ok {
+					continue
+				}
+				label := sub.String("Name")
+				if label == "" {
+					label = "#" + strconv.Itoa(i)
+				}
+				secretSlots(sub, path+"/"+p.Name+"["+label+"]="+sub.Class.Name, fn)
+			}
+		}
+	}
+}
+
+// sealSequence seals the secrets of ts before it is stored. A secret left
+// empty keeps the value stored at the same place in the previous sequence
+// (old, nil for none): a client that read a sequence (whose secrets read
+// empty) and writes it back unchanged does not erase them.
+func (p *Provider) sealSequence(ts, old *cim.Instance) {
+	kept := map[string]string{}
+	if old != nil {
+		secretSlots(old, "", func(path string, owner *cim.Instance, prop *cim.Property) {
+			if s, _ := owner.Values[prop.Name].(string); secrets.IsSealed(s) {
+				kept[path] = s
+			}
+		})
+	}
+	secretSlots(ts, "", func(path string, owner *cim.Instance, prop *cim.Property) {
+		s, _ := owner.Values[prop.Name].(string)
+		switch {
+		case s == "":
+			if k, ok := kept[path]; ok {
+				owner.Values[prop.Name] = k
+			}
+		default:
+			owner.Values[prop.Name] = p.box.Seal(s)
+		}
+	})
+}
+
+// Reseal seals every stored secret again with the first key of the
+// provider's key ring (after a key rotation), in one transaction, and
+// returns how many values it resealed. A value no key opens fails it.
+func (p *Provider) Reseal(ctx context.Context) (int, error) {
+	n := 0
+	err := p.st.Write(ctx, func(tx store.Tx) error {
+		n = 0
+		for _, c := range p.reg.Classes() {
+			if storable(c) != nil || c.IsPrivate() {
+				continue
+			}
+			var texts []*cim.Property
+			for _, prop := range c.Properties {
+				if prop.Type.Kind == cim.String && !prop.Type.Array {
+					texts = append(texts, prop)
+				}
+			}
+			recs, err := tx.List(ctx, c, store.ListOptions{})
+			if err != nil {
+				return err
+			}
+			for _, r := range recs {
+				full, err := tx.Get(ctx, c, r.Instance.Key(), true)
+				if err != nil {
+					return err
+				}
+				changed := false
+				for _, prop := range texts {
+					s, _ := full.Instance.Values[prop.Name].(string)
+					if !strings.Contains(s, secrets.Prefix) {
+						continue
+					}
+					var failed error
+					s = sealedPattern.ReplaceAllStringFunc(s, func(v string) string {
+						out, err := p.box.Reseal(v)
+						if err != nil {
+							failed = err
+							return v
+						}
+						n++
+						return out
+					})
+					if failed != nil {
+						return errs.E(errs.Internal, "%s(%q).%s: %w", c.Name, full.Instance.Key(), prop.Name, failed)
+					}
+					full.Instance.Values[prop.Name] = s
+					changed = true
+				}
+				if changed {
+					if err := tx.Update(ctx, full); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("reseal the stored secrets: %w", err)
+	}
+	return n, nil
+}
+
+var sealedPattern = regexp.MustCompile(regexp.QuoteMeta(secrets.Prefix) + `[A-Za-z0-9_-]*`)

@@ -1,0 +1,260 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/tsprov/tsprov/internal/auth"
+	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/store"
+)
+
+// The built-in security scopes.
+var builtInScopes = []struct{ id, name, description string }{
+	{auth.DefaultScope, "Default", "Objects that no other scope was chosen for."},
+	{auth.AllScopes, "All", "Every object of every scope (assigned to administrative users only)."},
+}
+
+// Object types of role-based administration itself (schema/security.mof).
+const (
+	typeAdmin = 6
+	typeRole  = 7
+	typeScope = 8
+	typeAudit = 9
+)
+
+// osdTypes are the object types the Operating System Deployment Manager
+// manages: task sequences, packages, driver packages, OS images, boot
+// images, OS upgrade packages.
+var osdTypes = []int64{20, 2, 23, 18, 19, 14}
+
+// builtInRoles returns the built-in security roles with their operations
+// over the object types the schema declares.
+func (p *Provider) builtInRoles() []*cim.Instance {
+	var all []int64
+	for t := range p.typeIDs() {
+		all = append(all, t)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	grant := func(types []int64, ops auth.Op) []any {
+		out := []any{}
+		for _, t := range types {
+			o := cim.NewInstance(p.opClass)
+			o.Set("ObjectTypeID", t)
+			o.Set("GrantedOperations", int64(ops))
+			out = append(out, o)
+		}
+		return out
+	}
+	osd := grant(osdTypes, auth.Read|auth.Modify|auth.Delete|auth.Create|auth.Distribute|auth.SetSecurityScope|auth.MoveObject|auth.ModifyFolder)
+	osd = append(osd, grant([]int64{31, typeScope}, auth.Read)...)
+	roles := []struct {
+		id, name, desc string
+		ops            []any
+	}{
+		{auth.FullAdministrator, "Full Administrator", "Grants every permission on every object type.", grant(all, auth.AllOps)},
+		{"SMS0006R", "Read-only Analyst", "Grants permission to view every object type, changing nothing.", grant(all, auth.Read)},
+		{"SMS0007R", "Operating System Deployment Manager", "Grants permission to create, change, delete and distribute task sequences, operating system images, boot images, driver packages and packages, and to set their security scopes.", osd},
+	}
+	var out []*cim.Instance
+	for _, r := range roles {
+		in := cim.NewInstance(p.sec.role)
+		in.Set("RoleID", r.id)
+		in.Set("RoleName", r.name)
+		in.Set("RoleDescription", r.desc)
+		in.Set("IsBuiltIn", true)
+		in.Set("Operations", r.ops)
+		out = append(out, in)
+	}
+	return out
+}
+
+// typeIDs returns every ObjectTypeID the schema declares.
+func (p *Provider) typeIDs() map[int64]bool {
+	ids := map[int64]bool{}
+	for _, c := range p.reg.Classes() {
+		if t, ok := c.ObjectTypeID(); ok {
+			ids[t] = true
+		}
+	}
+	return ids
+}
+
+// Seed stores the built-in security roles and scopes when they are
+// missing. It is safe to call on every start and from several servers.
+func (p *Provider) Seed(ctx context.Context) error {
+	ctx = auth.WithPrincipal(ctx, auth.System())
+	// the common case, a store seeded before, needs only a read
+	missing := false
+	err := p.st.Read(ctx, func(tx store.ReadTx) error {
+		for _, in := range p.builtIns() {
+			_, err := tx.Get(ctx, in.Class, in.Key(), false)
+			if errs.Is(err, errs.NotFound) {
+				missing = true
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil || !missing {
+		return err
+	}
+	// servers starting together on one database may race to insert the
+	// same rows: the loser's transaction fails, and its retry finds them
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = p.seed(ctx); err == nil || !errs.Is(err, errs.Conflict) {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("seed the built-in roles and scopes: %w", err)
+	}
+	return nil
+}
+
+func (p *Provider) seed(ctx context.Context) error {
+	return p.st.Write(ctx, func(tx store.Tx) error {
+		now := cim.Now()
+		for _, in := range p.builtIns() {
+			_, err := tx.Get(ctx, in.Class, in.Key(), false)
+			if err == nil {
+				continue
+			}
+			if !errs.Is(err, errs.NotFound) {
+				return err
+			}
+			in.Set("CreatedBy", "tsprov")
+			in.Set("CreatedDate", now)
+			in.Set("LastModifiedBy", "tsprov")
+			in.Set("LastModifiedDate", now)
+			in.Set("SourceSite", p.site)
+			if err := tx.Insert(ctx, &store.Record{Instance: in}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// BootstrapResult says what Bootstrap did.
+type BootstrapResult struct {
+	Created bool   // the first administrative user was created
+	Token   string // the generated token, to show once ("" when supplied or not created)
+	Ignored bool   // a supplied token was ignored: the store already has users
+}
+
+// FirstAdminName is the LogonName of the administrative user created on
+// first start.
+const FirstAdminName = "admin"
+
+// Bootstrap creates the first Full Administrator (all scopes) when the
+// store has no administrative user, with an API token: the supplied one
+// (TSPROV_ADMIN_TOKEN) or a new random one that is returned to be shown
+// once. Either way only its hash is stored.
+func (p *Provider) Bootstrap(ctx context.Context, supplied string) (BootstrapResult, error) {
+	var res BootstrapResult
+	if supplied != "" && len(supplied) < auth.MinSuppliedToken {
+		return res, errs.E(errs.Invalid, "TSPROV_ADMIN_TOKEN is %d characters; it must have at least %d (use 'openssl rand -hex 32')", len(supplied), auth.MinSuppliedToken)
+	}
+	// the common case, a store with users, needs only a read
+	done := false
+	err := p.st.Read(auth.WithPrincipal(ctx, auth.System()), func(tx store.ReadTx) error {
+		n, err := tx.Count(ctx, p.sec.admin, nil)
+		if err != nil || n == 0 {
+			return err
+		}
+		done = true
+		if supplied != "" {
+			if _, err := tx.Get(ctx, p.sec.token, auth.HashToken(supplied), false); errs.Is(err, errs.NotFound) {
+				res.Ignored = true
+			}
+		}
+		return nil
+	})
+	if err != nil || done {
+		return res, err
+	}
+	for attempt := 0; attempt < 3; attempt++ {
+		// a server starting at the same time on the same database may
+		// have created the first user: the retry sees it
+		if res, err = p.bootstrap(ctx, supplied); err == nil || !errs.Is(err, errs.Conflict) {
+			break
+		}
+	}
+	if err != nil {
+		return BootstrapResult{}, fmt.Errorf("create the first administrator: %w", err)
+	}
+	return res, nil
+}
+
+func (p *Provider) bootstrap(ctx context.Context, supplied string) (BootstrapResult, error) {
+	var res BootstrapResult
+	sys := auth.System()
+	ctx = auth.WithPrincipal(ctx, sys)
+	err := p.st.Write(ctx, func(tx store.Tx) error {
+		n, err := tx.Count(ctx, p.sec.admin, nil)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			if supplied != "" {
+				if _, err := tx.Get(ctx, p.sec.token, auth.HashToken(supplied), false); errs.Is(err, errs.NotFound) {
+					res.Ignored = true
+				}
+			}
+			return nil
+		}
+		// the first user has a fixed AdminID (later ones are drawn from
+		// a counter above it), so that two servers racing to create it
+		// conflict instead of making two
+		inst := defaults(p.sec.admin)
+		now := cim.Now()
+		for name, v := range map[string]any{
+			"AdminID": int64(firstAdminID + 1), "LogonName": FirstAdminName, "DisplayName": "First Full Administrator",
+			"Roles": []any{auth.FullAdministrator}, "Categories": []any{auth.AllScopes},
+			"RoleNames": []any{"Full Administrator"}, "CategoryNames": []any{"All"},
+			"CreatedBy": sys.User, "CreatedDate": now, "LastModifiedBy": sys.User, "LastModifiedDate": now, "SourceSite": p.site,
+		} {
+			inst.Set(name, v)
+		}
+		if err := tx.Insert(ctx, &store.Record{Instance: inst}); err != nil {
+			return err
+		}
+		if err := p.audit(ctx, tx, auditEntry{pr: sys, action: "Create", class: adminClass, key: inst.Key(), properties: changedProperties(nil, inst)}); err != nil {
+			return err
+		}
+		token, hash := supplied, ""
+		if token == "" {
+			if token, hash, err = auth.NewToken(); err != nil {
+				return err
+			}
+			res.Token = token
+		} else {
+			hash = auth.HashToken(token)
+		}
+		res.Created = true
+		return p.storeToken(ctx, tx, sys, hash, inst.Int("AdminID"), "created on first start", nil)
+	})
+	return res, err
+}
+
+// builtIns returns the built-in scopes and roles.
+func (p *Provider) builtIns() []*cim.Instance {
+	var insts []*cim.Instance
+	for _, s := range builtInScopes {
+		in := cim.NewInstance(p.sec.scope)
+		in.Set("CategoryID", s.id)
+		in.Set("CategoryName", s.name)
+		in.Set("CategoryDescription", s.description)
+		in.Set("IsBuiltIn", true)
+		in.Set("NumberOfAdmins", int64(0))
+		in.Set("NumberOfObjects", int64(0))
+		insts = append(insts, in)
+	}
+	return append(insts, p.builtInRoles()...)
+}

@@ -1,0 +1,245 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// hostile is one hostile request and the status it must get.
+type hostile struct {
+	name    string
+	method  string
+	path    string
+	body    any
+	headers []string
+	token   string // "" the administrator; "-" none
+	raw     string // a raw HTTP/1.1 exchange sent over TCP instead
+	want    int
+	// goAnswers: net/http refuses the request before any handler runs,
+	// with its own plain-text 400 (no envelope is possible there).
+	goAnswers bool
+	mention   string // the error message must mention this
+}
+
+func nested(open, close string, n int) string {
+	return strings.Repeat(open, n) + strings.Repeat(close, n)
+}
+
+func hostileCases(s *secureServer, pkg, withSeq string) []hostile {
+	host := strings.TrimPrefix(s.url, "http://")
+	billion := `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><sequence version="3.00"><step name="&lol3;"/></sequence>`
+	xxe := `<?xml version="1.0"?><!DOCTYPE s [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><sequence version="3.00"><group name="&xxe;"/></sequence>`
+	deepXML := `<sequence version="3.00">` + nested(`<group name="g">`, `</group>`, 10000) + `</sequence>`
+	manyXML := `<sequence version=\"3.00\"><group name=\"g\">` + strings.Repeat(`<a/>`, 600000) + `</group></sequence>` // JSON-escaped
+	big := bytes.Repeat([]byte(" "), 50<<20)
+	bigJSON := append([]byte(`{"Name":"`), append(bytes.Repeat([]byte("x"), 50<<20), []byte(`"}`)...)...)
+	deepGroups := `{"@odata.type":"#AdminService.SMS_TaskSequence","Steps":[` + nested(`{"@odata.type":"#AdminService.SMS_TaskSequence_Group","Name":"g","Steps":[`, `]}`, 10000) + `]}`
+	var huge strings.Builder
+	huge.WriteString(`{"@odata.type":"#AdminService.SMS_TaskSequence","Steps":[{"@odata.type":"#AdminService.SMS_TaskSequence_Group","Name":"g","Steps":[`)
+	for i := 0; i < 9000; i++ {
+		if i > 0 {
+			huge.WriteString(",")
+		}
+		fmt.Fprintf(&huge, `{"@odata.type":"#AdminService.SMS_TaskSequence_RunCommandLineAction","Name":"step %d","CommandLine":"cmd /c echo %s"}`, i, strings.Repeat("y", 200))
+	}
+	huge.WriteString(`]}]}`)
+	setSeq := func(ts string) string {
+		return `{"TaskSequencePackage":{"@odata.type":"#AdminService.SMS_TaskSequencePackage","PackageID":"` + withSeq + `"},"TaskSequence":` + ts + `}`
+	}
+	ts := "/AdminService/wmi/SMS_TaskSequencePackage"
+	key := ts + "('" + pkg + "')"
+	return []hostile{
+		{name: "billion laughs", method: "POST", path: ts + ".ImportSequence", body: map[string]any{"SequenceXML": billion}, want: 400, mention: "DTD"},
+		{name: "external entity to a local file", method: "POST", path: ts + ".ImportSequence", body: map[string]any{"SequenceXML": xxe}, want: 400, mention: "DTD"},
+		{name: "external entity through LoadFromXml", method: "POST", path: "/AdminService/wmi/SMS_TaskSequence.LoadFromXml", body: map[string]any{"Xml": xxe}, want: 400, mention: "DTD"},
+		{name: "external entity through ExportXml", method: "POST", path: "/AdminService/wmi/SMS_TaskSequence.ExportXml", body: map[string]any{"Xml": xxe}, want: 400, mention: "DTD"},
+		{name: "10,000 nested groups as XML", method: "POST", path: ts + ".ImportSequence", body: map[string]any{"SequenceXML": deepXML}, want: 413, mention: "nests deeper"},
+		{name: "600,000 elements", method: "POST", path: ts + ".ImportSequence", body: `{"SequenceXML":"` + manyXML + `"}`, want: 413, mention: "elements"},
+		{name: "10,000 nested groups as JSON", method: "POST", path: ts + ".SetSequence", body: setSeq(deepGroups), want: 400, mention: "nests deeper"},
+		{name: "a task sequence above 2 MB", method: "POST", path: ts + ".SetSequence", body: setSeq(huge.String()), want: 413, mention: "2 MB"},
+		{name: "50 MB body", method: "POST", path: ts, body: bigJSON, want: 413, mention: "2 MB"},
+		{name: "50 MB WQL body", method: "POST", path: "/tsprov/v1/wql", body: big, want: 413},
+		{name: "10,000 nested JSON arrays", method: "POST", path: ts, body: nested("[", "]", 10000), want: 400, mention: "nests deeper"},
+		{name: "invalid UTF-8 in a JSON body", method: "POST", path: ts, body: []byte("{\"Name\":\"\xff\xfe\"}"), want: 400, mention: "UTF-8"},
+		{name: "invalid UTF-8 in a key", method: "GET", path: ts + "('%FF%FE')", want: 404},
+		{name: "a number for a string", method: "POST", path: ts, body: map[string]any{"Name": 123}, want: 400, mention: "Name"},
+		{name: "a string for a number", method: "PATCH", path: key, body: map[string]any{"Duration": "soon"}, want: 400, mention: "Duration"},
+		{name: "an array for an object", method: "POST", path: ts, body: "[1,2]", want: 400},
+		{name: "a string for an object", method: "POST", path: ts, body: `"x"`, want: 400},
+		{name: "truncated JSON", method: "POST", path: ts, body: `{"Name":"x"`, want: 400},
+		{name: "two JSON values", method: "POST", path: ts, body: `{"Name":"x"}{"Name":"y"}`, want: 400},
+		{name: "a string for the task sequence", method: "POST", path: ts + ".SetSequence", body: setSeq(`"<sequence/>"`), want: 400},
+		{name: "huge $top", method: "GET", path: ts + "?$top=99999999999999999", want: 400, mention: "$top"},
+		{name: "negative $top", method: "GET", path: ts + "?$top=-1", want: 400},
+		{name: "letters for $skip", method: "GET", path: ts + "?$skip=abc", want: 400},
+		{name: "$filter injection", method: "GET", path: ts + "?$filter=" + urlQuery("Name eq 'x'; DROP TABLE sms_tasksequencepackage; --"), want: 400},
+		{name: "$filter breaking out of parentheses", method: "GET", path: ts + "?$filter=" + urlQuery("1 eq 1) or (1 eq 1"), want: 400},
+		{name: "$filter on a property that does not exist", method: "GET", path: ts + "?$filter=" + urlQuery("TokenHash eq 'x'"), want: 400},
+		{name: "$filter nested 10,000 deep", method: "GET", path: ts + "?$filter=" + urlQuery(nested("(", ")", 10000)), want: 400},
+		{name: "$orderby injection", method: "GET", path: ts + "?$orderby=" + urlQuery("Name; DROP TABLE x"), want: 400},
+		{name: "$select injection", method: "GET", path: ts + "?$select=" + urlQuery("Name,(SELECT 1)"), want: 400},
+		{name: "WQL injection", method: "GET", path: "/tsprov/v1/wql?q=" + urlQuery("SELECT * FROM SMS_TaskSequencePackage; DROP TABLE x"), want: 400},
+		{name: "WQL UNION", method: "GET", path: "/tsprov/v1/wql?q=" + urlQuery("SELECT * FROM SMS_TaskSequencePackage UNION SELECT * FROM TSP_ApiToken"), want: 400},
+		{name: "WQL on the token hashes", method: "GET", path: "/tsprov/v1/wql?q=" + urlQuery("SELECT * FROM TSP_ApiToken"), want: 400},
+		{name: "WQL above 64 KB", method: "POST", path: "/tsprov/v1/wql", body: map[string]any{"query": "SELECT * FROM SMS_TaskSequencePackage WHERE Name = '" + strings.Repeat("x", 70000) + "'"}, want: 413},
+		{name: "the token hashes over REST", method: "GET", path: "/AdminService/wmi/TSP_ApiToken", want: 404},
+		{name: "the password hashes by key", method: "GET", path: "/AdminService/wmi/TSP_AdminPassword('16777217')", want: 404},
+		{name: "path traversal in a key", method: "GET", path: ts + "('..%2F..%2F..%2F..%2Fetc%2Fpasswd')", want: 404},
+		{name: "encoded dots in a key", method: "DELETE", path: ts + "/%2e%2e%2f%2e%2e%2fetc%2fpasswd", want: 404},
+		{name: "NUL in a key", method: "GET", path: ts + "('PS1%00')", want: 404},
+		{name: "path traversal after a key", method: "GET", path: key + "/..%2f..%2f..%2fetc%2fpasswd", want: 404},
+		{name: "two Authorization headers", method: "GET", path: ts, headers: []string{"Authorization", "Bearer " + s.admin}, want: 400},
+		{name: "a request smuggled after a short Content-Length", raw: "POST " + ts + " HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer " + s.admin + "\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n{\"Na" + "DELETE " + key + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n", want: 400},
+		{name: "Content-Length and Transfer-Encoding together", raw: "POST " + ts + " HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer " + s.admin + "\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", want: 400, goAnswers: true},
+		{name: "two different Content-Lengths", raw: "POST " + ts + " HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer " + s.admin + "\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n{}", want: 400, goAnswers: true},
+		{name: "a header line without a colon", raw: "GET " + ts + " HTTP/1.1\r\nHost: " + host + "\r\nAuthorization Bearer " + s.admin + "\r\nX-Smuggled: 1\r\n\r\n", want: 400, goAnswers: true},
+		{name: "change the key", method: "PATCH", path: key, body: map[string]any{"PackageID": "PS1FFFFF"}, want: 400, mention: "PackageID"},
+		{name: "write a read-only property", method: "PATCH", path: key, body: map[string]any{"SourceVersion": 99}, want: 400, mention: "read-only"},
+		{name: "write the Sequence directly", method: "PATCH", path: key, body: map[string]any{"Sequence": "<sequence/>"}, want: 400, mention: "read-only"},
+		{name: "write a read-only class", method: "POST", path: "/AdminService/wmi/SMS_TaskSequencePackageReference", body: map[string]any{"ObjectID": "x", "PackageID": pkg}, want: 400},
+		{name: "delete a built-in role", method: "DELETE", path: "/AdminService/wmi/SMS_Role('SMS0001R')", want: 400, mention: "built in"},
+		{name: "change the built-in scope", method: "PATCH", path: "/AdminService/wmi/SMS_SecuredCategory('SMS00UNA')", body: map[string]any{"CategoryName": "Mine"}, want: 400, mention: "built in"},
+		{name: "a member of the scope All", method: "POST", path: "/AdminService/wmi/SMS_SecuredCategoryMembership", body: map[string]any{"CategoryID": "SMS00ALL", "ObjectKey": pkg, "ObjectTypeID": 20}, want: 400},
+		{name: "a scope membership changed in place", method: "PUT", path: "/AdminService/wmi/SMS_SecuredCategoryMembership(CategoryID='SMS00UNA',ObjectKey='" + pkg + "',ObjectTypeID=20)", body: map[string]any{"CategoryID": "SMS00UNA", "ObjectKey": pkg, "ObjectTypeID": 20}, want: 400},
+		{name: "a stale If-Match", method: "PATCH", path: key, body: map[string]any{"Description": "x"}, headers: []string{"If-Match", `"00000000-0000-0000-0000-000000000000"`}, want: 412},
+		{name: "DELETE on a collection", method: "DELETE", path: ts, want: 405},
+		{name: "another class's @odata.type", method: "POST", path: ts, body: map[string]any{"@odata.type": "#AdminService.SMS_Admin", "Name": "x"}, want: 400},
+		{name: "a user name with a colon", method: "POST", path: "/AdminService/wmi/SMS_Admin", body: map[string]any{"LogonName": "a:b", "Roles": []string{"SMS0006R"}}, want: 400},
+		{name: "a token for ten thousand years", method: "POST", path: "/tsprov/v1/tokens", body: map[string]any{"ExpiresInDays": 3650000}, want: 400},
+		{name: "a short password", method: "PUT", path: "/tsprov/v1/admins/me/password", body: map[string]any{"Password": "short"}, want: 400},
+		{name: "a wrong token", method: "GET", path: ts, token: "tsp_not-a-real-token-at-all-xxxxxxxxxxxxxxxx", want: 401},
+		{name: "a wrong password", method: "GET", path: ts, token: "-", headers: []string{"Authorization", basicAuth("admin", "wrong password!")}, want: 401},
+		{name: "an unsupported scheme", method: "GET", path: ts, token: "-", headers: []string{"Authorization", "Digest username=admin"}, want: 401},
+	}
+}
+
+// TestHostileInput: every hostile request gets a 4xx with the OData
+// envelope (unless net/http itself refuses the framing), the server stays
+// up and serves the next request, and every stored object is unchanged.
+func TestHostileInput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("sends 50 MB bodies")
+	}
+	s := startSecureServer(t, nil)
+	pkg := s.must(201, s.admin, "POST", tsPath, map[string]any{"Name": "Target", "Description": "kept"}).body["PackageID"].(string)
+	withSeq := s.storeSequence(s.admin, "With secrets", secretSequenceXML("h0st"))
+	s.addUser("reader", []string{"SMS0006R"}, []string{"SMS00UNA"})
+	s.must(201, s.admin, "POST", "/AdminService/wmi/SMS_SecuredCategory", map[string]any{"CategoryName": "Lab"})
+
+	before := snapshotAll(s)
+	cases := hostileCases(s, pkg, withSeq)
+	if len(cases) < 40 {
+		t.Fatalf("%d hostile cases; the suite needs at least 40", len(cases))
+	}
+	for _, c := range cases {
+		var a answer
+		if c.raw != "" {
+			a = rawExchange(t, s, c.raw)
+		} else {
+			token := s.admin
+			switch c.token {
+			case "-":
+				token = ""
+			case "":
+			default:
+				token = c.token
+			}
+			a = s.do(token, c.method, c.path, c.body, c.headers...)
+		}
+		if a.status != c.want {
+			t.Errorf("%s: status %d, want %d\n%.300s", c.name, a.status, c.want, a.raw)
+		} else if !c.goAnswers {
+			envelope(t, c.name, a)
+			if c.mention != "" && !strings.Contains(string(a.raw), c.mention) {
+				t.Errorf("%s: the error does not mention %q: %.300s", c.name, c.mention, a.raw)
+			}
+		}
+		if h := s.do("", "GET", "/healthz", nil); h.status != 200 {
+			t.Fatalf("after %s the server is down: /healthz %d", c.name, h.status)
+		}
+		if l := s.do(s.admin, "GET", tsPath+"?$top=1", nil); l.status != 200 {
+			t.Fatalf("after %s the next request fails: %d", c.name, l.status)
+		}
+	}
+	after := snapshotAll(s)
+	for k, h := range before {
+		if after[k] != h {
+			t.Errorf("%s changed", k)
+		}
+	}
+	if len(after) != len(before) {
+		t.Errorf("%d objects before, %d after", len(before), len(after))
+	}
+}
+
+// snapshotAll hashes every object of every entity set, as the
+// administrator of every scope reads it (task sequence packages by key,
+// lazy properties filled).
+func snapshotAll(s *secureServer) map[string]string {
+	s.t.Helper()
+	sets := s.must(200, s.admin, "GET", "/AdminService/wmi/", nil).body["value"].([]any)
+	out := map[string]string{}
+	for _, set := range sets {
+		name := set.(map[string]any)["name"].(string)
+		a := s.must(200, s.admin, "GET", "/AdminService/wmi/"+name, nil)
+		for _, v := range a.body["value"].([]any) {
+			e := v.(map[string]any)
+			rel := fmt.Sprint(e["__RELPATH"])
+			raw := fmt.Sprint(e)
+			if name == "SMS_TaskSequencePackage" {
+				raw = string(s.must(200, s.admin, "GET", "/AdminService/wmi/"+name+"('"+e["PackageID"].(string)+"')", nil).raw)
+			}
+			sum := sha256.Sum256([]byte(raw))
+			out[rel] = hex.EncodeToString(sum[:])
+		}
+	}
+	if len(out) == 0 {
+		s.t.Fatal("the snapshot holds nothing")
+	}
+	return out
+}
+
+// rawExchange writes raw to a new connection and reads the first answer.
+func rawExchange(t *testing.T, s *secureServer, raw string) answer {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(s.url, "http://"), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := conn.Write([]byte(raw)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("read the answer: %v", err)
+	}
+	var buf bytes.Buffer
+	_, _ = buf.ReadFrom(resp.Body)
+	resp.Body.Close()
+	a := answer{status: resp.StatusCode, header: resp.Header, raw: buf.Bytes()}
+	if buf.Len() > 0 && buf.Bytes()[0] == '{' {
+		_ = jsonUnmarshal(buf.Bytes(), &a.body)
+	}
+	// a request smuggled behind the first must be refused for want of
+	// credentials, not run
+	if strings.Count(raw, " HTTP/1.1\r\n") > 1 {
+		if next, err := http.ReadResponse(br, nil); err == nil {
+			next.Body.Close()
+			if next.StatusCode != http.StatusUnauthorized {
+				t.Errorf("the smuggled request got %d, want 401", next.StatusCode)
+			}
+		}
+	}
+	return a
+}

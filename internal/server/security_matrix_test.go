@@ -1,0 +1,224 @@
+package server
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// route is one request of the authorization matrix; {id} in the path and
+// body stands for the object the row is about.
+type route struct {
+	name   string
+	method string
+	path   string
+	body   string
+	// in: the status for an object in the caller's scopes (or for a
+	// route without an object), per role; out: for an object outside
+	// them (0: the route has no object).
+	in, out [3]int
+}
+
+// The built-in roles, in the order of route.in and route.out.
+var matrixRoles = []struct{ name, id string }{
+	{"Full Administrator", "SMS0001R"},
+	{"Read-only Analyst", "SMS0006R"},
+	{"Operating System Deployment Manager", "SMS0007R"},
+}
+
+const tsPath = "/AdminService/wmi/SMS_TaskSequencePackage"
+
+var matrix = []route{
+	{"list", "GET", tsPath, "", [3]int{200, 200, 200}, [3]int{}},
+	{"count", "GET", tsPath + "/$count", "", [3]int{200, 200, 200}, [3]int{}},
+	{"WQL", "GET", "/tsprov/v1/wql?q=SELECT+*+FROM+SMS_TaskSequencePackage", "", [3]int{200, 200, 200}, [3]int{}},
+	{"get by key", "GET", tsPath + "('{id}')", "", [3]int{200, 200, 200}, [3]int{404, 404, 404}},
+	{"get by key segment", "GET", tsPath + "/{id}", "", [3]int{200, 200, 200}, [3]int{404, 404, 404}},
+	{"get by named key", "GET", tsPath + "(PackageID='{id}')", "", [3]int{200, 200, 200}, [3]int{404, 404, 404}},
+	{"patch", "PATCH", tsPath + "('{id}')", `{"Description":"changed"}`, [3]int{200, 403, 200}, [3]int{404, 404, 404}},
+	{"put", "PUT", tsPath + "('{id}')", `{"Name":"replaced"}`, [3]int{200, 403, 200}, [3]int{404, 404, 404}},
+	{"instance method", "POST", tsPath + "('{id}')/AdminService.RefreshPkgSource", `{}`, [3]int{501, 501, 501}, [3]int{404, 404, 404}},
+	{"GetSequence", "POST", tsPath + ".GetSequence", `{"TaskSequencePackage":{"@odata.type":"#AdminService.SMS_TaskSequencePackage","PackageID":"{id}"}}`, [3]int{200, 200, 200}, [3]int{404, 404, 404}},
+	{"SetSequence", "POST", tsPath + ".SetSequence", `{"TaskSequencePackage":{"@odata.type":"#AdminService.SMS_TaskSequencePackage","PackageID":"{id}"},"TaskSequence":{"@odata.type":"#AdminService.SMS_TaskSequence","Steps":[]}}`, [3]int{200, 403, 200}, [3]int{404, 404, 404}},
+	{"ImportSequence", "POST", tsPath + ".ImportSequence", `{"SequenceXML":"<sequence version=\"3.00\"/>"}`, [3]int{200, 200, 200}, [3]int{}},
+	{"create", "POST", tsPath, `{"Name":"new"}`, [3]int{201, 403, 201}, [3]int{}},
+	{"create by SetSequence", "POST", tsPath + ".SetSequence", `{"TaskSequencePackage":{"@odata.type":"#AdminService.SMS_TaskSequencePackage","Name":"new"},"TaskSequence":{"@odata.type":"#AdminService.SMS_TaskSequence","Steps":[]}}`, [3]int{200, 403, 200}, [3]int{}},
+	{"add to a scope", "POST", "/AdminService/wmi/SMS_SecuredCategoryMembership", `{"CategoryID":"{lab}","ObjectKey":"{id}","ObjectTypeID":20}`, [3]int{403, 403, 403}, [3]int{404, 404, 404}},
+	{"reverse references", "GET", "/AdminService/wmi/SMS_TaskSequencePackageReference", "", [3]int{200, 200, 200}, [3]int{}},
+	{"list users", "GET", "/AdminService/wmi/SMS_Admin", "", [3]int{200, 200, 403}, [3]int{}},
+	{"create user", "POST", "/AdminService/wmi/SMS_Admin", `{"LogonName":"new-{id}","Roles":["SMS0006R"],"Categories":["SMS00UNA"]}`, [3]int{201, 403, 403}, [3]int{}},
+	{"list roles", "GET", "/AdminService/wmi/SMS_Role", "", [3]int{200, 200, 403}, [3]int{}},
+	{"change a built-in role", "PATCH", "/AdminService/wmi/SMS_Role('SMS0006R')", `{"RoleDescription":"x"}`, [3]int{400, 403, 403}, [3]int{}},
+	{"list scopes", "GET", "/AdminService/wmi/SMS_SecuredCategory", "", [3]int{200, 200, 200}, [3]int{}},
+	{"create scope", "POST", "/AdminService/wmi/SMS_SecuredCategory", `{"CategoryName":"S-{id}"}`, [3]int{201, 403, 403}, [3]int{}},
+	{"audit trail", "GET", "/tsprov/v1/audit", "", [3]int{200, 200, 403}, [3]int{}},
+	{"own tokens", "GET", "/tsprov/v1/tokens", "", [3]int{200, 200, 200}, [3]int{}},
+	{"everyone's tokens", "GET", "/tsprov/v1/tokens?all=true", "", [3]int{200, 200, 403}, [3]int{}},
+	{"service document", "GET", "/AdminService/wmi/", "", [3]int{200, 200, 200}, [3]int{}},
+	{"$metadata", "GET", "/AdminService/wmi/$metadata", "", [3]int{200, 200, 200}, [3]int{}},
+	{"metrics", "GET", "/metrics", "", [3]int{200, 200, 200}, [3]int{}},
+	{"delete", "DELETE", tsPath + "('{id}')", "", [3]int{204, 403, 204}, [3]int{404, 404, 404}},
+}
+
+// TestAuthorizationMatrix: each built-in role × each route and method ×
+// an object in and out of the caller's scopes gets the expected status;
+// an object out of scope is absent everywhere (lists, counts, WQL, keys,
+// methods), with the very answer of an object that does not exist.
+func TestAuthorizationMatrix(t *testing.T) {
+	s := startSecureServer(t, nil)
+	lab := s.must(201, s.admin, "POST", "/AdminService/wmi/SMS_SecuredCategory", map[string]any{"CategoryName": "Lab"}).body["CategoryID"].(string)
+
+	// newPair makes a package in Default and one moved to Lab.
+	newPair := func() (in, out string) {
+		in = s.must(201, s.admin, "POST", tsPath, map[string]any{"Name": "in scope"}).body["PackageID"].(string)
+		out = s.must(201, s.admin, "POST", tsPath, map[string]any{"Name": "out of scope"}).body["PackageID"].(string)
+		s.must(201, s.admin, "POST", "/AdminService/wmi/SMS_SecuredCategoryMembership", map[string]any{"CategoryID": lab, "ObjectKey": out, "ObjectTypeID": 20})
+		s.must(204, s.admin, "DELETE", fmt.Sprintf("/AdminService/wmi/SMS_SecuredCategoryMembership(CategoryID='SMS00UNA',ObjectKey='%s',ObjectTypeID=20)", out), nil)
+		return in, out
+	}
+	for ri, role := range matrixRoles {
+		token := s.addUser(fmt.Sprintf("user%d", ri), []string{role.id}, []string{"SMS00UNA"})
+		in, out := newPair()
+		t.Run(role.name, func(t *testing.T) {
+			for _, rt := range matrix {
+				for _, side := range []struct {
+					name string
+					id   string
+					want int
+				}{{"in scope", in, rt.in[ri]}, {"out of scope", out, rt.out[ri]}} {
+					if side.want == 0 {
+						continue
+					}
+					expand := func(x string) string {
+						return strings.NewReplacer("{id}", side.id, "{lab}", lab).Replace(x)
+					}
+					var body any
+					if rt.body != "" {
+						body = expand(rt.body)
+					}
+					a := s.do(token, rt.method, expand(rt.path), body)
+					if a.status != side.want {
+						t.Errorf("%s %s (%s): %d, want %d\n%.300s", rt.method, rt.name, side.name, a.status, side.want, a.raw)
+						continue
+					}
+					if a.status >= 400 && a.status < 500 {
+						envelope(t, rt.name, a)
+					}
+					if side.want == 404 && rt.method == "GET" {
+						// exactly the answer for a key that does not exist
+						missing := s.do(token, "GET", strings.ReplaceAll(rt.path, "{id}", "PS1FFFFF"), nil)
+						if strings.ReplaceAll(string(a.raw), out, "PS1FFFFF") != string(missing.raw) {
+							t.Errorf("%s: out of scope answers\n%s\nbut a missing key\n%s", rt.name, a.raw, missing.raw)
+						}
+					}
+				}
+			}
+			// what lists, counts and WQL show
+			list := s.must(200, token, "GET", tsPath+"?$count=true", nil)
+			ids := map[string]bool{}
+			for _, v := range list.body["value"].([]any) {
+				ids[v.(map[string]any)["PackageID"].(string)] = true
+			}
+			if ids[out] {
+				t.Errorf("the list shows %s, which is out of scope", out)
+			}
+			if fmt.Sprint(list.body["@odata.count"]) != fmt.Sprint(len(ids)) {
+				t.Errorf("@odata.count %v for %d visible", list.body["@odata.count"], len(ids))
+			}
+			wql := s.must(200, token, "GET", "/tsprov/v1/wql?q="+urlQuery("SELECT * FROM SMS_TaskSequencePackage WHERE PackageID = '"+out+"'"), nil)
+			if n := len(wql.body["value"].([]any)); n != 0 {
+				t.Errorf("WQL finds the out-of-scope %s", out)
+			}
+			count := s.must(200, token, "GET", tsPath+"/$count?$filter="+urlQuery("PackageID eq '"+out+"'"), nil)
+			if string(count.raw) != "0" {
+				t.Errorf("$count of the out-of-scope package: %s", count.raw)
+			}
+		})
+	}
+	// the administrator with every scope sees the out-of-scope packages,
+	// which show their scope
+	all := s.must(200, s.admin, "GET", tsPath+"?$filter="+urlQuery("Name eq 'out of scope'"), nil)
+	vals := all.body["value"].([]any)
+	if len(vals) == 0 {
+		t.Fatal("the Full Administrator with every scope does not see the out-of-scope packages")
+	}
+	for _, v := range vals {
+		if names := fmt.Sprint(v.(map[string]any)["SecuredScopeNames"]); names != "[Lab]" {
+			t.Errorf("SecuredScopeNames of a package moved to Lab: %s", names)
+		}
+	}
+	// the denials are in the audit trail
+	denied := s.must(200, s.admin, "GET", "/tsprov/v1/audit?$count=true&$filter="+urlQuery("Action eq 'Denied' and User eq 'user1'"), nil)
+	if n := fmt.Sprint(denied.body["@odata.count"]); n == "0" {
+		t.Errorf("no permission denial of the Read-only Analyst in the audit trail")
+	}
+}
+
+// A new package lands in its creator's scopes, and SecuredScopeNames
+// shows them; users of another scope do not see it.
+func TestNewPackagesLandInTheCreatorsScopes(t *testing.T) {
+	s := startSecureServer(t, nil)
+	lab := s.must(201, s.admin, "POST", "/AdminService/wmi/SMS_SecuredCategory", map[string]any{"CategoryName": "Lab"}).body["CategoryID"].(string)
+	alice := s.addUser("alice", []string{"SMS0007R"}, []string{lab})
+	bob := s.addUser("bob", []string{"SMS0007R"}, []string{"SMS00UNA"})
+	id := s.must(201, alice, "POST", tsPath, map[string]any{"Name": "Alice's"}).body["PackageID"].(string)
+	got := s.must(200, alice, "GET", tsPath+"('"+id+"')", nil).body["value"].([]any)[0].(map[string]any)
+	if fmt.Sprint(got["SecuredScopeNames"]) != "[Lab]" {
+		t.Errorf("SecuredScopeNames of a package Alice (scope Lab) made: %v", got["SecuredScopeNames"])
+	}
+	s.must(404, bob, "GET", tsPath+"('"+id+"')", nil)
+	byAdmin := s.must(201, s.admin, "POST", tsPath, map[string]any{"Name": "Admin's"}).body["PackageID"].(string)
+	got = s.must(200, bob, "GET", tsPath+"('"+byAdmin+"')", nil).body["value"].([]any)[0].(map[string]any)
+	if fmt.Sprint(got["SecuredScopeNames"]) != "[Default]" {
+		t.Errorf("a package made by the administrator of every scope: %v, want [Default]", got["SecuredScopeNames"])
+	}
+	// the administrator adds hers to Default too: Bob sees it; she cannot
+	// use a scope she lacks, nor remove the last scope
+	envelope(t, "Alice adds to a scope she lacks", s.do(alice, "POST", "/AdminService/wmi/SMS_SecuredCategoryMembership", map[string]any{"CategoryID": "SMS00UNA", "ObjectKey": id, "ObjectTypeID": 20}))
+	s.must(201, s.admin, "POST", "/AdminService/wmi/SMS_SecuredCategoryMembership", map[string]any{"CategoryID": "SMS00UNA", "ObjectKey": id, "ObjectTypeID": 20})
+	envelope(t, "Alice adds to a scope she lacks", s.do(alice, "POST", "/AdminService/wmi/SMS_SecuredCategoryMembership", map[string]any{"CategoryID": "SMS00ALL", "ObjectKey": id, "ObjectTypeID": 20}))
+	s.must(200, bob, "GET", tsPath+"('"+id+"')", nil)
+	s.must(204, bob, "DELETE", fmt.Sprintf("/AdminService/wmi/SMS_SecuredCategoryMembership(CategoryID='%s',ObjectKey='%s',ObjectTypeID=20)", "SMS00UNA", id), nil)
+	s.must(404, bob, "GET", tsPath+"('"+id+"')", nil)
+	envelope(t, "remove the last scope", s.do(alice, "DELETE", fmt.Sprintf("/AdminService/wmi/SMS_SecuredCategoryMembership(CategoryID='%s',ObjectKey='%s',ObjectTypeID=20)", lab, id), nil))
+
+	// the scope counts what it holds; one that holds objects or users stays
+	scope := s.must(200, s.admin, "GET", "/AdminService/wmi/SMS_SecuredCategory('"+lab+"')", nil).body["value"].([]any)[0].(map[string]any)
+	if fmt.Sprint(scope["NumberOfObjects"], scope["NumberOfAdmins"]) != "1 1" {
+		t.Errorf("Lab: NumberOfObjects %v, NumberOfAdmins %v; want 1 and 1", scope["NumberOfObjects"], scope["NumberOfAdmins"])
+	}
+	if a := s.do(s.admin, "DELETE", "/AdminService/wmi/SMS_SecuredCategory('"+lab+"')", nil); a.status != 409 {
+		t.Errorf("delete a scope holding a package: %d", a.status)
+	}
+	s.must(204, s.admin, "DELETE", tsPath+"('"+id+"')", nil)
+	if a := s.do(s.admin, "DELETE", "/AdminService/wmi/SMS_SecuredCategory('"+lab+"')", nil); a.status != 409 {
+		t.Errorf("delete a scope assigned to Alice: %d", a.status)
+	}
+	envelope(t, "a user without scopes", s.do(s.admin, "POST", "/AdminService/wmi/SMS_Admin", map[string]any{"LogonName": "nobody", "Roles": []string{"SMS0006R"}}))
+}
+
+// Anonymous requests get 401 on every route but /healthz.
+func TestAnonymousRequestsGet401(t *testing.T) {
+	s := startSecureServer(t, nil)
+	id := s.must(201, s.admin, "POST", tsPath, map[string]any{"Name": "x"}).body["PackageID"].(string)
+	for _, rt := range matrix {
+		path := strings.NewReplacer("{id}", id, "{lab}", "SMS00UNA").Replace(rt.path)
+		a := s.do("", rt.method, path, nil)
+		if a.status != 401 {
+			t.Errorf("anonymous %s %s: %d, want 401", rt.method, path, a.status)
+			continue
+		}
+		envelope(t, "anonymous "+rt.name, a)
+		if !strings.Contains(a.header.Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("anonymous %s: WWW-Authenticate %q", rt.name, a.header.Get("WWW-Authenticate"))
+		}
+	}
+	for _, path := range []string{"/", "/nothing", "/AdminService", "/tsprov/v1/audit", "/tsprov/v1/tokens"} {
+		if a := s.do("", "GET", path, nil); a.status != 401 {
+			t.Errorf("anonymous GET %s: %d, want 401", path, a.status)
+		}
+	}
+	if a := s.do("", "GET", "/healthz", nil); a.status != 200 {
+		t.Errorf("/healthz without credentials: %d", a.status)
+	}
+}

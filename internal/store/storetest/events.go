@@ -1,0 +1,233 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/store"
+)
+
+// events reads the whole feed after position after.
+func (e *env) events(t *testing.T, after int64) []store.Event {
+	t.Helper()
+	var all []store.Event
+	for {
+		var page []store.Event
+		err := e.s.Read(t.Context(), func(tx store.ReadTx) error {
+			var err error
+			page, err = tx.Events(t.Context(), after, 0)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("Events(%d): %v", after, err)
+		}
+		if len(page) == 0 {
+			return all
+		}
+		all = append(all, page...)
+		after = page[len(page)-1].Seq
+	}
+}
+
+// describe is an event without its position and time.
+func describe(ev store.Event) string {
+	return fmt.Sprintf("%s %s %s v%d", ev.Op, ev.Class, ev.Key, ev.Version)
+}
+
+// testEventsRecordChanges: each Insert, Update and Delete adds one event
+// with its class, key and new version, numbered from 1 in commit order,
+// timed when it was made; a failed Write adds none; the feed survives a
+// reopen and goes on numbering after it.
+func testEventsRecordChanges(t *testing.T, e *env) {
+	before := time.Now().Add(-time.Second)
+	e.insert(t, e.newPkg("PS100001", "one"), e.newPkg("PS100002", "two"))
+	e.update(t, e.newPkg("PS100001", "one again"))
+	e.write(t, func(tx store.Tx) error { return tx.Delete(t.Context(), e.pkg, "PS100002") })
+	err := e.s.Write(t.Context(), func(tx store.Tx) error {
+		if err := tx.Insert(t.Context(), &store.Record{Instance: e.newPkg("PS100003", "rolled back")}); err != nil {
+			return err
+		}
+		return errors.New("give up")
+	})
+	if err == nil {
+		t.Fatal("failing Write returned nil")
+	}
+	want := []string{
+		"create SMS_TaskSequencePackage PS100001 v1",
+		"create SMS_TaskSequencePackage PS100002 v1",
+		"update SMS_TaskSequencePackage PS100001 v2",
+		"delete SMS_TaskSequencePackage PS100002 v0",
+	}
+	check := func(evs []store.Event) {
+		t.Helper()
+		if len(evs) != len(want) {
+			t.Fatalf("feed holds %d events, want %d: %v", len(evs), len(want), evs)
+		}
+		for i, ev := range evs {
+			if ev.Seq != int64(i+1) {
+				t.Errorf("event %d has position %d, want %d", i, ev.Seq, i+1)
+			}
+			if got := describe(ev); got != want[i] {
+				t.Errorf("event %d = %q, want %q", i+1, got, want[i])
+			}
+			if ev.Time.Before(before) || ev.Time.After(time.Now().Add(time.Second)) || ev.Time.Location() != time.UTC {
+				t.Errorf("event %d time %v is not the UTC time it was made", i+1, ev.Time)
+			}
+		}
+	}
+	check(e.events(t, 0))
+	e.reopen(t)
+	check(e.events(t, 0))
+	e.insert(t, e.newPkg("PS100004", "after reopen"))
+	evs := e.events(t, int64(len(want)))
+	if len(evs) != 1 || evs[0].Seq != int64(len(want)+1) || evs[0].Key != "PS100004" {
+		t.Errorf("after reopen the feed goes on with %v, want one event at %d for PS100004", evs, len(want)+1)
+	}
+}
+
+// testEventsPages: Events reads from a position, at most limit (or
+// MaxEventsPage) events; negative arguments are errs.Invalid.
+func testEventsPages(t *testing.T, e *env) {
+	const n = store.MaxEventsPage + 5
+	e.write(t, func(tx store.Tx) error {
+		for i := range n {
+			if err := tx.Insert(t.Context(), &store.Record{Instance: e.newPkg(fmt.Sprintf("PS1%05X", i+1), "p")}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	read := func(after int64, limit int) ([]store.Event, error) {
+		var evs []store.Event
+		err := e.s.Read(t.Context(), func(tx store.ReadTx) error {
+			var err error
+			evs, err = tx.Events(t.Context(), after, limit)
+			return err
+		})
+		return evs, err
+	}
+	for _, tc := range []struct {
+		after      int64
+		limit      int
+		first, got int
+	}{
+		{0, 0, 1, store.MaxEventsPage},
+		{0, n, 1, store.MaxEventsPage},
+		{10, 3, 11, 3},
+		{n - 2, 0, n - 1, 2},
+		{n, 0, 0, 0},
+		{n + 100, 5, 0, 0},
+	} {
+		evs, err := read(tc.after, tc.limit)
+		if err != nil {
+			t.Fatalf("Events(%d, %d): %v", tc.after, tc.limit, err)
+		}
+		if len(evs) != tc.got || (tc.got > 0 && evs[0].Seq != int64(tc.first)) {
+			t.Errorf("Events(%d, %d): %d events from %v, want %d from %d", tc.after, tc.limit, len(evs), firstSeq(evs), tc.got, tc.first)
+		}
+		for i := 1; i < len(evs); i++ {
+			if evs[i].Seq != evs[i-1].Seq+1 {
+				t.Errorf("Events(%d, %d): %d follows %d", tc.after, tc.limit, evs[i].Seq, evs[i-1].Seq)
+				break
+			}
+		}
+	}
+	for _, bad := range [][2]int{{-1, 0}, {0, -1}} {
+		if _, err := read(int64(bad[0]), bad[1]); errs.KindOf(err) != errs.Invalid {
+			t.Errorf("Events(%d, %d): error %v, want kind Invalid", bad[0], bad[1], err)
+		}
+	}
+}
+
+func firstSeq(evs []store.Event) any {
+	if len(evs) == 0 {
+		return "none"
+	}
+	return evs[0].Seq
+}
+
+// testEventsSubscribe: a subscriber hears the position of each commit
+// that changed something (the newest when it lags), nothing for a read or
+// a failed write, and its channel closes when its context ends.
+func testEventsSubscribe(t *testing.T, e *env) {
+	ctx, cancel := context.WithCancel(t.Context())
+	ch := e.s.Subscribe(ctx)
+	e.insert(t, e.newPkg("PS100001", "one"))
+	if got := receive(t, ch); got != 1 {
+		t.Errorf("after the first insert the subscriber heard %d, want 1", got)
+	}
+	e.insert(t, e.newPkg("PS100002", "two"))
+	e.insert(t, e.newPkg("PS100003", "three"))
+	if got := receive(t, ch); got != 3 {
+		t.Errorf("a lagging subscriber heard %d, want the newest position 3", got)
+	}
+	_ = e.s.Write(t.Context(), func(tx store.Tx) error { return errors.New("nothing") })
+	_ = e.s.Read(t.Context(), func(tx store.ReadTx) error { return nil })
+	select {
+	case pos := <-ch:
+		t.Errorf("heard %d after a failed write and a read", pos)
+	case <-time.After(50 * time.Millisecond):
+	}
+	cancel()
+	select {
+	case _, ok := <-ch:
+		if ok {
+			t.Error("the channel delivered after its context ended")
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("the channel stayed open after its context ended")
+	}
+}
+
+// testEventsConcurrent: writers at once get one event each, numbered
+// without gap or repeat.
+func testEventsConcurrent(t *testing.T, e *env) {
+	const writers, each = 8, 25
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			for i := range each {
+				id := fmt.Sprintf("PS1%02X%03X", w, i)
+				if err := e.s.Write(t.Context(), func(tx store.Tx) error {
+					return tx.Insert(t.Context(), &store.Record{Instance: e.newPkg(id, "c")})
+				}); err != nil {
+					t.Errorf("insert %s: %v", id, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	evs := e.events(t, 0)
+	seen := map[string]bool{}
+	for i, ev := range evs {
+		if ev.Seq != int64(i+1) {
+			t.Fatalf("event %d has position %d", i, ev.Seq)
+		}
+		if seen[ev.Key] {
+			t.Errorf("%s recorded twice", ev.Key)
+		}
+		seen[ev.Key] = true
+	}
+	if len(evs) != writers*each {
+		t.Errorf("feed holds %d events, want %d", len(evs), writers*each)
+	}
+}
+
+func receive(t *testing.T, ch <-chan int64) int64 {
+	t.Helper()
+	select {
+	case pos, ok := <-ch:
+		if !ok {
+			t.Fatal("subscription closed")
+		}
+		return pos
+	case <-time.After(5 * time.Second):
+		t.Fatal("no position heard within 5 s")
+	}
+	return 0
+}
