@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -19,9 +18,6 @@ import (
 
 	_ "modernc.org/sqlite"
 
-	"github.com/tsprov/tsprov/internal/adminservice"
-	"github.com/tsprov/tsprov/internal/auth/authtest"
-	"github.com/tsprov/tsprov/internal/provider"
 	"github.com/tsprov/tsprov/internal/store/sqlite"
 	"github.com/tsprov/tsprov/schema"
 )
@@ -44,18 +40,7 @@ func tsprovServerOn(b *testing.B, path string) *httptest.Server {
 	if err != nil {
 		b.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	prov, err := provider.New(provider.Config{Registry: reg, Store: st, SiteCode: "PS1", ServerName: "BENCH", Logger: log})
-	if err != nil {
-		b.Fatal(err)
-	}
-	h, err := adminservice.NewHandler(prov, adminservice.Options{Logger: log})
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewServer(authtest.AsFullAdministrator(h))
-	b.Cleanup(func() { srv.Close(); st.Close() })
-	return srv
+	return serverOver(b, st)
 }
 
 // referenceServer is the floor tsprov is compared with: a bare net/http
@@ -143,15 +128,17 @@ func report(b *testing.B, tsprov, ref time.Duration) {
 	b.ReportMetric(float64(tsprov)/float64(ref), "x-ref")
 }
 
+// newPackage is the body of the i-th package the create benchmarks post.
+func newPackage(i int) map[string]any {
+	return map[string]any{"Name": fmt.Sprintf("Windows 11 build %d", i), "Description": "Bare metal deployment"}
+}
+
 // BenchmarkCreate: POST a package through HTTP (one durable transaction).
 func BenchmarkCreate(b *testing.B) {
 	ts, ref := tsprovServer(b), referenceServer(b)
-	body := func(i int) map[string]any {
-		return map[string]any{"Name": fmt.Sprintf("Windows 11 build %d", i), "Description": "Bare metal deployment"}
-	}
 	b.ResetTimer()
-	t := timeLoop(b.N, func(i int) { post(b, ts.URL+"/AdminService/wmi/SMS_TaskSequencePackage", body(i), 201) })
-	r := timeLoop(b.N, func(i int) { post(b, ref.URL+"/pkg", body(i), 201) })
+	t := timeLoop(b.N, func(i int) { post(b, ts.URL+"/AdminService/wmi/SMS_TaskSequencePackage", newPackage(i), 201) })
+	r := timeLoop(b.N, func(i int) { post(b, ref.URL+"/pkg", newPackage(i), 201) })
 	b.StopTimer()
 	report(b, t, r)
 }

@@ -76,12 +76,9 @@ func serverOver(b *testing.B, st store.Store) *httptest.Server {
 // PostgreSQL against tsprov on SQLite.
 func BenchmarkPostgresCreate(b *testing.B) {
 	pg, lite := storeServers(b)
-	body := func(i int) map[string]any {
-		return map[string]any{"Name": fmt.Sprintf("Windows 11 build %d", i), "Description": "Bare metal deployment"}
-	}
 	b.ResetTimer()
-	t := timeLoop(b.N, func(i int) { post(b, pg.URL+"/AdminService/wmi/SMS_TaskSequencePackage", body(i), 201) })
-	r := timeLoop(b.N, func(i int) { post(b, lite.URL+"/AdminService/wmi/SMS_TaskSequencePackage", body(i), 201) })
+	t := timeLoop(b.N, func(i int) { post(b, pg.URL+"/AdminService/wmi/SMS_TaskSequencePackage", newPackage(i), 201) })
+	r := timeLoop(b.N, func(i int) { post(b, lite.URL+"/AdminService/wmi/SMS_TaskSequencePackage", newPackage(i), 201) })
 	b.StopTimer()
 	report(b, t, r)
 }

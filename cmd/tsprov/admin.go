@@ -59,27 +59,19 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
-func adminFlags(name string) (*flag.FlagSet, *clientFlags) {
-	var cf clientFlags
-	fs := flag.NewFlagSet("admin "+name, flag.ContinueOnError)
-	cf.registerConnection(fs)
-	return fs, &cf
-}
+func adminFlags(name string) (*flag.FlagSet, *clientFlags) { return connectionFlags("admin " + name) }
 
 func adminUserList(args []string, stdout io.Writer) error {
 	fs, cf := adminFlags("user list")
 	output := fs.String("output", "table", "table or json")
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args, "admin user list takes no arguments"); err != nil {
 		return err
 	}
 	rows, err := cf.client().List(context.Background(), "SMS_Admin", client.ListOptions{})
 	if err != nil {
 		return err
 	}
-	if *output == "json" {
-		return writeJSON(stdout, rows)
-	}
-	return writeTable(stdout, rows, []string{"AdminID", "LogonName", "RoleNames", "CategoryNames"})
+	return writeRows(stdout, *output, rows, []string{"AdminID", "LogonName", "RoleNames", "CategoryNames"})
 }
 
 // resolve finds the key of the instance of class whose key or name
@@ -97,18 +89,28 @@ func resolve(ctx context.Context, c *client.Client, class, keyProp, nameProp, v 
 	return "", fmt.Errorf("no %s named %q", class, v)
 }
 
+// resolveAll resolves each of vs (see resolve).
+func resolveAll(ctx context.Context, c *client.Client, class, keyProp, nameProp string, vs []string) ([]any, error) {
+	var keys []any
+	for _, v := range vs {
+		key, err := resolve(ctx, c, class, keyProp, nameProp, v)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, key)
+	}
+	return keys, nil
+}
+
 func adminUserAdd(args []string, stdout io.Writer) error {
 	fs, cf := adminFlags("user add")
 	var roles, scopes stringList
 	fs.Var(&roles, "role", "security role (name or RoleID), repeatable (default Read-only Analyst)")
 	fs.Var(&scopes, "scope", "security scope (name or CategoryID), repeatable (default Default)")
 	display := fs.String("display-name", "", "display name")
-	rest, err := parseFlags(fs, args)
+	rest, err := parseArgs(fs, args, 1, "admin user add takes one logon name")
 	if err != nil {
 		return err
-	}
-	if len(rest) != 1 {
-		return usageError{"admin user add takes one logon name"}
 	}
 	ctx := context.Background()
 	c := cf.client()
@@ -118,20 +120,13 @@ func adminUserAdd(args []string, stdout io.Writer) error {
 	if len(scopes) == 0 {
 		scopes = stringList{"Default"}
 	}
-	var roleIDs, scopeIDs []any
-	for _, r := range roles {
-		id, err := resolve(ctx, c, "SMS_Role", "RoleID", "RoleName", r)
-		if err != nil {
-			return err
-		}
-		roleIDs = append(roleIDs, id)
+	roleIDs, err := resolveAll(ctx, c, "SMS_Role", "RoleID", "RoleName", roles)
+	if err != nil {
+		return err
 	}
-	for _, s := range scopes {
-		id, err := resolve(ctx, c, "SMS_SecuredCategory", "CategoryID", "CategoryName", s)
-		if err != nil {
-			return err
-		}
-		scopeIDs = append(scopeIDs, id)
+	scopeIDs, err := resolveAll(ctx, c, "SMS_SecuredCategory", "CategoryID", "CategoryName", scopes)
+	if err != nil {
+		return err
 	}
 	e, err := c.Create(ctx, "SMS_Admin", client.Entity{"LogonName": rest[0], "DisplayName": *display, "Roles": roleIDs, "Categories": scopeIDs})
 	if err != nil {
@@ -147,12 +142,9 @@ func adminUserID(ctx context.Context, c *client.Client, v string) (string, error
 
 func adminUserDelete(args []string, stdout io.Writer) error {
 	fs, cf := adminFlags("user delete")
-	rest, err := parseFlags(fs, args)
+	rest, err := parseArgs(fs, args, 1, "admin user delete takes one logon name or AdminID")
 	if err != nil {
 		return err
-	}
-	if len(rest) != 1 {
-		return usageError{"admin user delete takes one logon name or AdminID"}
 	}
 	ctx := context.Background()
 	c := cf.client()
@@ -165,12 +157,9 @@ func adminUserDelete(args []string, stdout io.Writer) error {
 
 func adminUserPasswd(args []string, stdin io.Reader) error {
 	fs, cf := adminFlags("user passwd")
-	rest, err := parseFlags(fs, args)
+	rest, err := parseArgs(fs, args, 1, "admin user passwd takes one logon name or AdminID (me: yourself); the password is read from standard input")
 	if err != nil {
 		return err
-	}
-	if len(rest) != 1 {
-		return usageError{"admin user passwd takes one logon name or AdminID (me: yourself); the password is read from standard input"}
 	}
 	line, err := bufio.NewReader(stdin).ReadString('\n')
 	if err != nil && line == "" {
@@ -193,12 +182,8 @@ func adminTokenCreate(args []string, stdout io.Writer) error {
 	user := fs.String("user", "", "logon name or AdminID of the user (default: yourself)")
 	days := fs.Int("days", 90, "days until the token expires (0: never)")
 	desc := fs.String("description", "", "what the token is for")
-	rest, err := parseFlags(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args, "admin token create takes no arguments"); err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return usageError{"admin token create takes no arguments"}
 	}
 	ctx := context.Background()
 	c := cf.client()
@@ -227,33 +212,25 @@ func adminTokenList(args []string, stdout io.Writer) error {
 	fs, cf := adminFlags("token list")
 	all := fs.Bool("all", false, "every user's tokens")
 	output := fs.String("output", "table", "table or json")
-	if _, err := parseFlags(fs, args); err != nil {
+	if err := parseNoArgs(fs, args, "admin token list takes no arguments"); err != nil {
 		return err
 	}
 	path := "/tsprov/v1/tokens"
 	if *all {
 		path += "?all=true"
 	}
-	var out struct {
-		Value []client.Entity `json:"value"`
-	}
-	if err := cf.client().Call(context.Background(), http.MethodGet, path, nil, &out); err != nil {
+	rows, err := cf.client().Collection(context.Background(), path)
+	if err != nil {
 		return err
 	}
-	if *output == "json" {
-		return writeJSON(stdout, out.Value)
-	}
-	return writeTable(stdout, out.Value, []string{"TokenID", "AdminID", "Description", "Created", "Expires", "Revoked"})
+	return writeRows(stdout, *output, rows, []string{"TokenID", "AdminID", "Description", "Created", "Expires", "Revoked"})
 }
 
 func adminTokenRevoke(args []string) error {
 	fs, cf := adminFlags("token revoke")
-	rest, err := parseFlags(fs, args)
+	rest, err := parseArgs(fs, args, 1, "admin token revoke takes one TokenID")
 	if err != nil {
 		return err
-	}
-	if len(rest) != 1 {
-		return usageError{"admin token revoke takes one TokenID"}
 	}
 	return cf.client().Call(context.Background(), http.MethodDelete, "/tsprov/v1/tokens/"+url.PathEscape(rest[0]), nil, nil)
 }
@@ -265,12 +242,8 @@ func adminRekey(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("admin secret-key rotate", flag.ContinueOnError)
 	fs.StringVar(&cfg.DataDir, "data", envOr("TSPROV_DATA", server.DefaultDataDir), "data folder (holds the key file and the SQLite database)")
 	fs.StringVar(&cfg.Database, "database", envOr("TSPROV_DATABASE", ""), "PostgreSQL URL, when the servers use one")
-	rest, err := parseFlags(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args, "admin secret-key rotate takes no arguments"); err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return usageError{"admin secret-key rotate takes no arguments"}
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	n, err := server.Rekey(context.Background(), cfg)

@@ -2,30 +2,19 @@ package main
 
 import (
 	"context"
-	"flag"
-	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strconv"
-
-	"github.com/tsprov/tsprov/internal/client"
 )
 
 // runAudit prints the audit trail of a server, oldest first.
 func runAudit(args []string, stdout io.Writer) error {
-	var cf clientFlags
-	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
-	cf.registerConnection(fs)
+	fs, cf := connectionFlags("audit")
 	filter := fs.String("filter", "", "OData $filter, e.g. \"Action eq 'Delete' and User eq 'alice'\"")
 	top := fs.Int("top", 0, "at most this many records (0: all)")
 	output := fs.String("output", "table", "table or json")
-	rest, err := parseFlags(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args, "audit takes no arguments"); err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return usageError{"audit takes no arguments"}
 	}
 	q := url.Values{}
 	if *filter != "" {
@@ -38,31 +27,9 @@ func runAudit(args []string, stdout io.Writer) error {
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	var rows []client.Entity
-	c := cf.client()
-	for path != "" {
-		var page struct {
-			Value    []client.Entity `json:"value"`
-			NextLink string          `json:"@odata.nextLink"`
-		}
-		if err := c.Call(context.Background(), http.MethodGet, path, nil, &page); err != nil {
-			return err
-		}
-		rows = append(rows, page.Value...)
-		path = ""
-		if page.NextLink != "" {
-			u, err := url.Parse(page.NextLink)
-			if err != nil {
-				return fmt.Errorf("the server sent a bad next link: %w", err)
-			}
-			path = u.RequestURI()
-		}
+	rows, err := cf.client().Collection(context.Background(), path)
+	if err != nil {
+		return err
 	}
-	switch *output {
-	case "json":
-		return writeJSON(stdout, rows)
-	case "table":
-		return writeTable(stdout, rows, []string{"AuditID", "Time", "User", "Address", "Action", "ClassName", "ObjectKey", "Method", "Properties", "Detail"})
-	}
-	return usageError{"--output must be table or json"}
+	return writeRows(stdout, *output, rows, []string{"AuditID", "Time", "User", "Address", "Action", "ClassName", "ObjectKey", "Method", "Properties", "Detail"})
 }

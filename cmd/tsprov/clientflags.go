@@ -24,17 +24,29 @@ type clientFlags struct {
 	cacert string
 }
 
-func (c *clientFlags) register(fs *flag.FlagSet) {
-	c.registerConnection(fs)
-	fs.StringVar(&c.class, "class", defaultClass, "WMI class")
-}
-
 // registerConnection registers the flags that say where the server is and
 // how to sign in.
 func (c *clientFlags) registerConnection(fs *flag.FlagSet) {
 	fs.StringVar(&c.server, "server", envOr("TSPROV_SERVER", "http://127.0.0.1:8080"), "server URL (env TSPROV_SERVER)")
 	fs.StringVar(&c.token, "token", "", "API token (default: env TSPROV_TOKEN)")
 	fs.StringVar(&c.cacert, "cacert", envOr("TSPROV_CACERT", ""), "PEM file of a certificate to trust, such as the server's self-signed one (env TSPROV_CACERT)")
+}
+
+// classFlags returns the flag set of a command that works on a class
+// (--class), the connection flags registered.
+func classFlags(name string) (*flag.FlagSet, *clientFlags) {
+	fs, cf := connectionFlags(name)
+	fs.StringVar(&cf.class, "class", defaultClass, "WMI class")
+	return fs, cf
+}
+
+// connectionFlags returns the flag set of a command that talks to a
+// server without naming a class, the connection flags registered.
+func connectionFlags(name string) (*flag.FlagSet, *clientFlags) {
+	var cf clientFlags
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	cf.registerConnection(fs)
+	return fs, &cf
 }
 
 func (c *clientFlags) client() *client.Client {

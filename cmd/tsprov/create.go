@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,9 +13,7 @@ import (
 // runCreate creates an instance from a JSON file (--file, "-" for standard
 // input) and/or Prop=Value arguments, and prints its key.
 func runCreate(args []string, stdout io.Writer) error {
-	var cf clientFlags
-	fs := flag.NewFlagSet("create", flag.ContinueOnError)
-	cf.register(fs)
+	fs, cf := classFlags("create")
 	file := fs.String("file", "", "JSON object with the properties (- for standard input)")
 	output := fs.String("output", "key", "key (print the new key) or json (print the instance)")
 	rest, err := parseFlags(fs, args)

@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 )
 
 // runDelete deletes instances by key, stopping at the first failure.
 func runDelete(args []string, stdout io.Writer) error {
-	var cf clientFlags
-	fs := flag.NewFlagSet("delete", flag.ContinueOnError)
-	cf.register(fs)
+	fs, cf := classFlags("delete")
 	keys, err := parseFlags(fs, args)
 	if err != nil {
 		return err

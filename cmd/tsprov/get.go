@@ -2,23 +2,17 @@ package main
 
 import (
 	"context"
-	"flag"
 	"io"
 )
 
 // runGet prints one instance, lazy properties filled, as JSON (default) or
 // as Name/value lines.
 func runGet(args []string, stdout io.Writer) error {
-	var cf clientFlags
-	fs := flag.NewFlagSet("get", flag.ContinueOnError)
-	cf.register(fs)
+	fs, cf := classFlags("get")
 	output := fs.String("output", "json", "json or table")
-	rest, err := parseFlags(fs, args)
+	rest, err := parseArgs(fs, args, 1, "get takes one key, e.g. tsprov get PS100001")
 	if err != nil {
 		return err
-	}
-	if len(rest) != 1 {
-		return usageError{"get takes one key, e.g. tsprov get PS100001"}
 	}
 	e, err := cf.client().Get(context.Background(), cf.class, rest[0])
 	if err != nil {

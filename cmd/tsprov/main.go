@@ -110,6 +110,25 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseArgs parses args and checks that exactly n positional arguments
+// came; usage says what the command takes.
+func parseArgs(fs *flag.FlagSet, args []string, n int, usage string) ([]string, error) {
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) != n {
+		return nil, usageError{usage}
+	}
+	return rest, nil
+}
+
+// parseNoArgs parses args of a command that takes flags only.
+func parseNoArgs(fs *flag.FlagSet, args []string, usage string) error {
+	_, err := parseArgs(fs, args, 0, usage)
+	return err
+}
+
 // envOr returns the environment variable's value, or def.
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {

@@ -28,12 +28,8 @@ func runMigrate(args []string, stdout io.Writer) error {
 	from := fs.String("from", envOr("TSPROV_DATA", server.DefaultDataDir), "data folder of the SQLite store to copy (env TSPROV_DATA)")
 	to := fs.String("to", envOr("TSPROV_DATABASE", ""), "postgres:// URL of the empty database to copy into (env TSPROV_DATABASE)")
 	quiet := fs.Bool("quiet", false, "no progress bar")
-	rest, err := parseFlags(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args, "migrate takes no arguments"); err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return usageError{"migrate takes no arguments"}
 	}
 	if !strings.HasPrefix(*to, "postgres://") && !strings.HasPrefix(*to, "postgresql://") {
 		return usageError{"--to must be a postgres:// URL"}

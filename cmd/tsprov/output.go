@@ -32,6 +32,18 @@ func writeTable(w io.Writer, rows []client.Entity, columns []string) error {
 	return tw.Flush()
 }
 
+// writeRows prints entities as output says: "table" (of the given
+// columns) or "json".
+func writeRows(w io.Writer, output string, rows []client.Entity, columns []string) error {
+	switch output {
+	case "json":
+		return writeJSON(w, rows)
+	case "table":
+		return writeTable(w, rows, columns)
+	}
+	return usageError{"--output must be table or json"}
+}
+
 // writeProperties prints one entity as Name: value lines, system properties
 // and annotations left out.
 func writeProperties(w io.Writer, e client.Entity) error {

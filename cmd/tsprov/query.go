@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/csv"
-	"flag"
 	"fmt"
 	"io"
 	"regexp"
@@ -16,16 +15,11 @@ import (
 // runQuery runs a WQL query on the server and prints the instances as a
 // table (default), JSON or CSV.
 func runQuery(args []string, stdout io.Writer) error {
-	var cf clientFlags
-	fs := flag.NewFlagSet("query", flag.ContinueOnError)
-	cf.register(fs)
+	fs, cf := classFlags("query")
 	output := fs.String("output", "table", "table, json or csv")
-	rest, err := parseFlags(fs, args)
+	rest, err := parseArgs(fs, args, 1, `query takes one WQL statement, e.g. tsprov query "SELECT PackageID, Name FROM SMS_TaskSequencePackage WHERE Name LIKE 'Win%'"`)
 	if err != nil {
 		return err
-	}
-	if len(rest) != 1 {
-		return usageError{`query takes one WQL statement, e.g. tsprov query "SELECT PackageID, Name FROM SMS_TaskSequencePackage WHERE Name LIKE 'Win%'"`}
 	}
 	rows, err := cf.client().Query(context.Background(), rest[0])
 	if err != nil {

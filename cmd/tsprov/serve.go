@@ -32,12 +32,8 @@ func runServe(args []string, stdout io.Writer) error {
 	cfg.AdminToken = os.Getenv("TSPROV_ADMIN_TOKEN")
 	cfg.Stdout = stdout
 	level := fs.String("log-level", envOr("TSPROV_LOG_LEVEL", "info"), "debug, info, warn or error")
-	rest, err := parseFlags(fs, args)
-	if err != nil {
+	if err := parseNoArgs(fs, args, "serve takes no arguments"); err != nil {
 		return err
-	}
-	if len(rest) > 0 {
-		return usageError{"serve takes no arguments"}
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*level)); err != nil {

@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"flag"
 	"io"
 )
 
 // runSet changes properties of one instance (PATCH: what is not given is
 // kept) and prints the instance as stored.
 func runSet(args []string, stdout io.Writer) error {
-	var cf clientFlags
-	fs := flag.NewFlagSet("set", flag.ContinueOnError)
-	cf.register(fs)
+	fs, cf := classFlags("set")
 	file := fs.String("file", "", "JSON object with the properties to change (- for standard input)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {

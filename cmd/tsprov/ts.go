@@ -61,12 +61,9 @@ func readTS(c *taskseq.Codec, path string) (*cim.Instance, *taskseq.Document, er
 
 // oneFile parses the flags of a command that takes one file.
 func oneFile(name string, args []string, fs *flag.FlagSet) (string, error) {
-	rest, err := parseFlags(fs, args)
+	rest, err := parseArgs(fs, args, 1, fmt.Sprintf("ts %s takes one file (- for standard input)", name))
 	if err != nil {
 		return "", err
-	}
-	if len(rest) != 1 {
-		return "", usageError{fmt.Sprintf("ts %s takes one file (- for standard input)", name)}
 	}
 	return rest[0], nil
 }

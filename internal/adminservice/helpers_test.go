@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tsprov/tsprov/internal/adminservice"
+	"github.com/tsprov/tsprov/internal/apitest"
 	"github.com/tsprov/tsprov/internal/auth/authtest"
 	"github.com/tsprov/tsprov/internal/provider"
 	"github.com/tsprov/tsprov/internal/store/sqlite"
@@ -74,31 +75,7 @@ type response struct {
 
 func (s *testServer) do(method, path string, body any, headers ...string) response {
 	s.t.Helper()
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = bytes.NewBufferString(b)
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequest(method, s.url+path, rd)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	resp, raw := apitest.Do(s.t, http.DefaultClient, method, s.url+path, body, headers...)
 	r := response{status: resp.StatusCode, header: resp.Header, raw: raw}
 	if len(raw) > 0 && raw[0] == '{' {
 		dec := json.NewDecoder(bytes.NewReader(raw))

@@ -25,13 +25,21 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, t target) {
 		h.writeError(w, r, err)
 		return
 	}
+	h.writeCollection(w, r, c, o, func(opts provider.ListOptions) (*provider.ListResult, error) {
+		return h.prov.List(r.Context(), c.Name, opts)
+	})
+}
+
+// writeCollection answers a collection request of class c with the query
+// options o: it asks list for one page (and one instance more, to know
+// whether another page follows) and writes it with @odata.count and
+// @odata.nextLink as asked.
+func (h *Handler) writeCollection(w http.ResponseWriter, r *http.Request, c *cim.Class, o queryOptions, list func(provider.ListOptions) (*provider.ListResult, error)) {
 	limit := h.pageSize
 	if o.hasTop && o.top < limit {
 		limit = o.top
 	}
-	res, err := h.prov.List(r.Context(), c.Name, provider.ListOptions{
-		Filter: o.filter, OrderBy: o.orderBy, Skip: o.skip, Top: limit + 1, Count: o.count,
-	})
+	res, err := list(provider.ListOptions{Filter: o.filter, OrderBy: o.orderBy, Skip: o.skip, Top: limit + 1, Count: o.count})
 	if err != nil {
 		h.writeError(w, r, err)
 		return

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/provider"
 	"github.com/tsprov/tsprov/internal/store"
@@ -35,34 +34,9 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request) {
 	if len(o.orderBy) == 0 {
 		o.orderBy = []store.Order{{Property: "AuditID"}}
 	}
-	limit := h.pageSize
-	if o.hasTop && o.top < limit {
-		limit = o.top
-	}
-	res, err := h.prov.ListAudit(r.Context(), provider.ListOptions{Filter: o.filter, OrderBy: o.orderBy, Skip: o.skip, Top: limit + 1, Count: o.count})
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	more := len(res.Objects) > limit
-	if more {
-		res.Objects = res.Objects[:limit]
-	}
-	enc := h.encoder()
-	values := make([]any, 0, len(res.Objects))
-	for _, obj := range res.Objects {
-		values = append(values, enc.entity(obj, false, o.selected))
-	}
-	body := cim.NewObject()
-	body.Set("@odata.context", baseURL(r)+"$metadata#"+c.Name)
-	if o.count {
-		body.Set("@odata.count", res.Total)
-	}
-	body.Set("value", values)
-	if more && (!o.hasTop || o.top > limit) {
-		body.Set("@odata.nextLink", nextLink(r, o, limit))
-	}
-	writeJSON(w, http.StatusOK, body)
+	h.writeCollection(w, r, c, o, func(opts provider.ListOptions) (*provider.ListResult, error) {
+		return h.prov.ListAudit(r.Context(), opts)
+	})
 }
 
 // createToken serves POST /tsprov/v1/tokens {"AdminID": n, "Description":

@@ -240,6 +240,13 @@ func (c *Client) Delete(ctx context.Context, class, key string) error {
 	return c.do(ctx, http.MethodDelete, c.wmiURL(KeyPath(class, key)), nil, nil)
 }
 
+// Collection reads the collection at path below the server (an extension
+// route such as /tsprov/v1/audit, with its query), following
+// @odata.nextLink until done.
+func (c *Client) Collection(ctx context.Context, path string) ([]Entity, error) {
+	return c.pages(ctx, c.Base+path)
+}
+
 // Query runs a WQL query, following @odata.nextLink until done.
 func (c *Client) Query(ctx context.Context, wql string) ([]Entity, error) {
 	return c.pages(ctx, c.Base+"/tsprov/v1/wql?"+url.Values{"q": {wql}}.Encode())

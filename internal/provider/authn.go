@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tsprov/tsprov/internal/auth"
 	"github.com/tsprov/tsprov/internal/cim"
@@ -57,6 +58,20 @@ func (c *principalCache) put(hash string, pr *auth.Principal, gen int64, expires
 		clear(c.m)
 	}
 	c.m[hash] = cachedPrincipal{pr: pr, until: now.Add(principalTTL), gen: gen, expires: expires}
+}
+
+// write runs fn in a write transaction of the store. A transaction that
+// invalidated the principal cache (it changed a security object or a
+// credential) invalidates it again once it has committed or failed: a
+// token another request resolved while the change was in flight, from
+// the state before it, is not trusted after it.
+func (p *Provider) write(ctx context.Context, fn func(store.Tx) error) error {
+	before := p.tokens.gen.Load()
+	err := p.st.Write(ctx, fn)
+	if p.tokens.gen.Load() != before {
+		p.tokens.invalidate()
+	}
+	return err
 }
 
 // errBadCredentials is all a failed sign-in learns: not whether the user
@@ -177,7 +192,7 @@ var dummyHash = sync.OnceValue(func() string {
 
 // loginFailed records a failed sign-in in a transaction of its own.
 func (p *Provider) loginFailed(ctx context.Context, user, addr, detail string) {
-	err := p.st.Write(context.WithoutCancel(ctx), func(tx store.Tx) error {
+	err := p.write(context.WithoutCancel(ctx), func(tx store.Tx) error {
 		return p.audit(ctx, tx, auditEntry{user: user, addr: addr, action: "LoginFailed", detail: detail})
 	})
 	if err != nil {
@@ -252,8 +267,10 @@ type TokenInfo struct {
 }
 
 // forUser checks that the caller may manage the credentials of adminID:
-// its own, or anyone's with Modify on administrative users. adminID 0
-// means the caller.
+// its own, or, with op on administrative users, those of a user whose
+// roles and scopes the caller could assign (no escalation: a token or
+// password of a user who holds more would give the caller more). adminID
+// 0 means the caller.
 func (p *Provider) forUser(ctx context.Context, tx store.ReadTx, adminID int64, op auth.Op) (*auth.Principal, int64, error) {
 	pr, err := caller(ctx)
 	if err != nil {
@@ -262,16 +279,22 @@ func (p *Provider) forUser(ctx context.Context, tx store.ReadTx, adminID int64, 
 	if adminID == 0 {
 		adminID = int64(pr.AdminID)
 	}
-	if adminID != int64(pr.AdminID) {
-		if _, err := p.authorize(ctx, p.sec.admin, fmt.Sprint(adminID), op); err != nil {
+	key := fmt.Sprint(adminID)
+	other := adminID != int64(pr.AdminID)
+	if other {
+		if _, err := p.authorize(ctx, p.sec.admin, key, op); err != nil {
 			return nil, 0, err
 		}
 	}
-	if _, err := tx.Get(ctx, p.sec.admin, fmt.Sprint(adminID), false); err != nil {
-		if errs.Is(err, errs.NotFound) {
-			return nil, 0, absent(p.sec.admin, fmt.Sprint(adminID))
-		}
+	rec, err := tx.Get(ctx, p.sec.admin, key, false)
+	if errs.Is(err, errs.NotFound) {
+		return nil, 0, absent(p.sec.admin, key)
+	}
+	if err != nil {
 		return nil, 0, err
+	}
+	if other && op != auth.Read && !holdsAllOf(pr, rec.Instance) {
+		return nil, 0, errs.Target(errs.Forbidden, key, "you cannot manage the credentials of %s: it holds security roles or scopes you do not", rec.Instance.String("LogonName"))
 	}
 	return pr, adminID, nil
 }
@@ -284,7 +307,7 @@ func (p *Provider) CreateToken(ctx context.Context, adminID int64, description s
 		return "", TokenInfo{}, err
 	}
 	var info TokenInfo
-	err = p.st.Write(ctx, func(tx store.Tx) error {
+	err = p.write(ctx, func(tx store.Tx) error {
 		pr, id, err := p.forUser(ctx, tx, adminID, auth.Modify)
 		if err != nil {
 			return err
@@ -351,12 +374,8 @@ func tokenInfo(t *cim.Instance) TokenInfo {
 // RevokeToken revokes a token by its TokenID: the caller's own, or
 // anyone's with Modify on administrative users.
 func (p *Provider) RevokeToken(ctx context.Context, tokenID string) error {
-	err := p.st.Write(ctx, func(tx store.Tx) error {
-		f, err := p.filter(p.sec.token, "TokenID eq "+odataString(tokenID))
-		if err != nil {
-			return err
-		}
-		recs, err := tx.List(ctx, p.sec.token, store.ListOptions{Filter: f})
+	err := p.write(ctx, func(tx store.Tx) error {
+		recs, err := p.listWhere(ctx, tx, p.sec.token, "TokenID eq "+odataString(tokenID))
 		if err != nil {
 			return err
 		}
@@ -384,7 +403,8 @@ func (p *Provider) RevokeToken(ctx context.Context, tokenID string) error {
 // SetPassword sets the password of an administrative user (0: the
 // caller), stored as an argon2id hash.
 func (p *Provider) SetPassword(ctx context.Context, adminID int64, password string) error {
-	if len(password) < auth.MinPassword {
+	// characters, not bytes: "éééééé" is six characters
+	if utf8.RuneCountInString(password) < auth.MinPassword {
 		return errs.Target(errs.Invalid, "Password", "a password needs at least %d characters", auth.MinPassword)
 	}
 	if len(password) > 1024 {
@@ -394,7 +414,7 @@ func (p *Provider) SetPassword(ctx context.Context, adminID int64, password stri
 	if err != nil {
 		return err
 	}
-	err = p.st.Write(ctx, func(tx store.Tx) error {
+	err = p.write(ctx, func(tx store.Tx) error {
 		pr, id, err := p.forUser(ctx, tx, adminID, auth.Modify)
 		if err != nil {
 			return err

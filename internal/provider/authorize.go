@@ -131,7 +131,7 @@ func (p *Provider) audited(ctx context.Context, err error) error {
 	if d.method == "" {
 		d.method = m
 	}
-	werr := p.st.Write(context.WithoutCancel(ctx), func(tx store.Tx) error {
+	werr := p.write(context.WithoutCancel(ctx), func(tx store.Tx) error {
 		return p.audit(ctx, tx, auditEntry{pr: d.pr, action: "Denied", class: d.class, key: d.key, method: d.method, detail: "missing permission: " + d.op.String()})
 	})
 	if werr != nil {
@@ -191,11 +191,7 @@ func (p *Provider) keysInScopes(ctx context.Context, tx store.ReadTx, t int64, s
 	for _, s := range scopes {
 		alts = append(alts, "CategoryID eq "+odataString(s))
 	}
-	f, err := p.filter(p.sec.membership, fmt.Sprintf("ObjectTypeID eq %d and (%s)", t, strings.Join(alts, " or ")))
-	if err != nil {
-		return nil, err
-	}
-	recs, err := tx.List(ctx, p.sec.membership, store.ListOptions{Filter: f})
+	recs, err := p.listWhere(ctx, tx, p.sec.membership, fmt.Sprintf("ObjectTypeID eq %d and (%s)", t, strings.Join(alts, " or ")))
 	if err != nil {
 		return nil, fmt.Errorf("read scope memberships: %w", err)
 	}
@@ -208,11 +204,7 @@ func (p *Provider) keysInScopes(ctx context.Context, tx store.ReadTx, t int64, s
 // objectScopes returns the CategoryIDs the object of type t with the
 // given key belongs to.
 func (p *Provider) objectScopes(ctx context.Context, tx store.ReadTx, t int64, key string) ([]string, error) {
-	f, err := p.filter(p.sec.membership, fmt.Sprintf("ObjectTypeID eq %d and ObjectKey eq %s", t, odataString(key)))
-	if err != nil {
-		return nil, err
-	}
-	recs, err := tx.List(ctx, p.sec.membership, store.ListOptions{Filter: f})
+	recs, err := p.listWhere(ctx, tx, p.sec.membership, fmt.Sprintf("ObjectTypeID eq %d and ObjectKey eq %s", t, odataString(key)))
 	if err != nil {
 		return nil, fmt.Errorf("read scope memberships: %w", err)
 	}
@@ -233,6 +225,26 @@ func (p *Provider) filter(c *cim.Class, src string) (query.Expr, error) {
 		return nil, errs.E(errs.Internal, "filter %q: %w", src, err)
 	}
 	return f, nil
+}
+
+// listWhere lists the instances of c that an OData filter the provider
+// builds selects.
+func (p *Provider) listWhere(ctx context.Context, tx store.ReadTx, c *cim.Class, src string) ([]*store.Record, error) {
+	f, err := p.filter(c, src)
+	if err != nil {
+		return nil, err
+	}
+	return tx.List(ctx, c, store.ListOptions{Filter: f})
+}
+
+// countWhere counts the instances of c that an OData filter the provider
+// builds selects.
+func (p *Provider) countWhere(ctx context.Context, tx store.ReadTx, c *cim.Class, src string) (int64, error) {
+	f, err := p.filter(c, src)
+	if err != nil {
+		return 0, err
+	}
+	return tx.Count(ctx, c, f)
 }
 
 func odataString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

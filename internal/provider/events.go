@@ -25,10 +25,11 @@ type EventsPage struct {
 // Events returns the changes of the store's feed after position after, in
 // commit order, at most limit of them read (0 or more than
 // store.MaxEventsPage: store.MaxEventsPage), keeping those of objects the
-// caller may read: a caller who sees every instance sees every change;
-// another sees the changes of the classes its roles let it read, of
-// scoped objects only while they are in one of its scopes (so not the
-// deletion of one), and none of scope memberships and reverse references.
+// caller may read: a Full Administrator with every scope sees every
+// change; another caller sees the changes of the classes its roles let it
+// read, and with fewer scopes than All, of scoped objects only while they
+// are in one of its scopes (so not the deletion of one), and none of scope
+// memberships and reverse references.
 // When there are no changes after the position and wait is positive, it
 // waits up to wait (at most MaxEventsWait) for a change made by any
 // server on the store, then reads again. Outcomes: the page (no events
@@ -83,7 +84,7 @@ func (p *Provider) readEvents(ctx context.Context, pr *auth.Principal, after int
 		if len(evs) > 0 {
 			page.Position = evs[len(evs)-1].Seq
 		}
-		if pr.AllInstances() {
+		if pr.All {
 			page.Events = evs
 			return nil
 		}
@@ -111,16 +112,23 @@ func (p *Provider) readEvents(ctx context.Context, pr *auth.Principal, after int
 // eventVisibility returns which keys of the named class's changes pr sees.
 func (p *Provider) eventVisibility(ctx context.Context, tx store.ReadTx, pr *auth.Principal, class string) (func(string) bool, error) {
 	none := func(string) bool { return false }
+	every := func(string) bool { return true }
 	c, ok := p.reg.Class(class)
-	if !ok || c.IsPrivate() || c == p.sec.membership || c.Name == reverseRefClass {
+	if !ok || c.IsPrivate() {
 		return none, nil
 	}
 	if _, err := p.authorize(ctx, c, "", auth.Read); err != nil {
 		return none, nil
 	}
+	if pr.AllInstances() {
+		return every, nil
+	}
+	if c == p.sec.membership || c.Name == reverseRefClass {
+		return none, nil
+	}
 	t, scoped := scopedType(c)
 	if !scoped {
-		return func(string) bool { return true }, nil
+		return every, nil
 	}
 	keys, err := p.keysInScopes(ctx, tx, t, pr.Scopes)
 	if err != nil {

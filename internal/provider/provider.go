@@ -174,19 +174,9 @@ func etag(rec *store.Record) string {
 // carries (auth.WithPrincipal) in the same way, and records a permission
 // denial in the audit trail.
 func (p *Provider) Get(ctx context.Context, className, key string) (*Object, error) {
-	c, err := p.Class(className)
+	c, pr, err := p.readable(ctx, className, key)
 	if err != nil {
 		return nil, err
-	}
-	if err := notServed(c); err != nil {
-		return nil, err
-	}
-	if err := storable(c); err != nil {
-		return nil, err
-	}
-	pr, err := p.authorize(ctx, c, key, auth.Read)
-	if err != nil {
-		return nil, p.audited(ctx, err)
 	}
 	var rec *store.Record
 	err = p.st.Read(ctx, func(tx store.ReadTx) error {
@@ -238,6 +228,37 @@ type ListResult struct {
 // List returns the instances of a class the caller may see (its security
 // scopes), lazy properties absent.
 func (p *Provider) List(ctx context.Context, className string, opts ListOptions) (*ListResult, error) {
+	c, _, err := p.readable(ctx, className, "")
+	if err != nil {
+		return nil, err
+	}
+	return p.list(ctx, c, opts)
+}
+
+// readable returns the class named className, served and with instances
+// of its own, when the caller may read it (key "" for the collection);
+// a denial is recorded in the audit trail.
+func (p *Provider) readable(ctx context.Context, className, key string) (*cim.Class, *auth.Principal, error) {
+	c, err := p.Class(className)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := notServed(c); err != nil {
+		return nil, nil, err
+	}
+	if err := storable(c); err != nil {
+		return nil, nil, err
+	}
+	pr, err := p.authorize(ctx, c, key, auth.Read)
+	if err != nil {
+		return nil, nil, p.audited(ctx, err)
+	}
+	return c, pr, nil
+}
+
+// changeable returns the class named className when clients may create,
+// change and delete its instances through the public entry points.
+func (p *Provider) changeable(className string) (*cim.Class, error) {
 	c, err := p.Class(className)
 	if err != nil {
 		return nil, err
@@ -245,13 +266,10 @@ func (p *Provider) List(ctx context.Context, className string, opts ListOptions)
 	if err := notServed(c); err != nil {
 		return nil, err
 	}
-	if err := storable(c); err != nil {
+	if err := p.writable(c); err != nil {
 		return nil, err
 	}
-	if _, err := p.authorize(ctx, c, "", auth.Read); err != nil {
-		return nil, p.audited(ctx, err)
-	}
-	return p.list(ctx, c, opts)
+	return c, nil
 }
 
 // list lists the instances of c the caller sees (authorization done).
@@ -361,15 +379,12 @@ func (p *Provider) listEvaluated(ctx context.Context, tx store.ReadTx, c *cim.Cl
 // errs.Forbidden without Create. A secured object lands in the caller's
 // scopes. The change and its audit record commit together.
 func (p *Provider) Create(ctx context.Context, in *cim.Instance) (*Object, error) {
-	c := in.Class
-	if err := notServed(c); err != nil {
-		return nil, err
-	}
-	if err := p.writable(c); err != nil {
+	c, err := p.changeable(in.Class.Name)
+	if err != nil {
 		return nil, err
 	}
 	var stored *store.Record
-	err := p.st.Write(ctx, func(tx store.Tx) error {
+	err = p.write(ctx, func(tx store.Tx) error {
 		inst, err := p.createTx(ctx, tx, in, nil)
 		if err != nil {
 			return err
@@ -468,21 +483,15 @@ const (
 // errs.PreconditionFailed; errs.Invalid naming the property; errs.Forbidden
 // without Modify (an instance outside the caller's scopes is NotFound).
 func (p *Provider) Update(ctx context.Context, className, key string, in *cim.Instance, mode UpdateMode, ifMatch string) (*Object, error) {
-	c, err := p.Class(className)
+	c, err := p.changeable(className)
 	if err != nil {
-		return nil, err
-	}
-	if err := p.writable(c); err != nil {
 		return nil, err
 	}
 	if in.Class != c {
 		return nil, errs.E(errs.Invalid, "the body describes a %s, not a %s", in.Class.Name, c.Name)
 	}
-	if err := notServed(c); err != nil {
-		return nil, err
-	}
 	var stored *store.Record
-	err = p.st.Write(ctx, func(tx store.Tx) error {
+	err = p.write(ctx, func(tx store.Tx) error {
 		inst, err := p.updateTx(ctx, tx, c, key, in, mode, ifMatch, nil)
 		if err != nil {
 			return err
@@ -559,21 +568,15 @@ func (p *Provider) updateTx(ctx context.Context, tx store.Tx, c *cim.Class, key 
 // errs.NotFound (also outside the caller's scopes); errs.Forbidden without
 // Delete; errs.PreconditionFailed when ifMatch is stale.
 func (p *Provider) Delete(ctx context.Context, className, key, ifMatch string) error {
-	c, err := p.Class(className)
+	c, err := p.changeable(className)
 	if err != nil {
-		return err
-	}
-	if err := notServed(c); err != nil {
-		return err
-	}
-	if err := p.writable(c); err != nil {
 		return err
 	}
 	pr, err := caller(ctx)
 	if err != nil {
 		return err
 	}
-	err = p.st.Write(ctx, func(tx store.Tx) error {
+	err = p.write(ctx, func(tx store.Tx) error {
 		cur, err := p.getVisible(ctx, tx, pr, c, key, true)
 		if err != nil {
 			return err

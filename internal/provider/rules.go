@@ -60,7 +60,7 @@ func applyClientValues(next, sent, cur *cim.Instance) error {
 		case p.IsReadOnly():
 			// a value read back holds its secrets emptied (stripSealed)
 			if !cim.Equal(v, next.Values[p.Name]) && !cim.Equal(v, strippedValue(next.Values[p.Name])) {
-				return errs.Target(errs.Invalid, p.Name, "property %s is read-only: it cannot be set by a client (the server's value is %s)", p.Name, describeValue(next.Values[p.Name]))
+				return errs.Target(errs.Invalid, p.Name, "property %s is read-only: it cannot be set by a client (the server's value is %s)", p.Name, describeValue(strippedValue(next.Values[p.Name])))
 			}
 		default:
 			next.Values[p.Name] = v

@@ -116,7 +116,7 @@ func (p *Provider) sealSequence(ts, old *cim.Instance) {
 // returns how many values it resealed. A value no key opens fails it.
 func (p *Provider) Reseal(ctx context.Context) (int, error) {
 	n := 0
-	err := p.st.Write(ctx, func(tx store.Tx) error {
+	err := p.write(ctx, func(tx store.Tx) error {
 		n = 0
 		for _, c := range p.reg.Classes() {
 			if storable(c) != nil || c.IsPrivate() {

@@ -51,17 +51,32 @@ func (r securityRules) beforeCreate(ctx context.Context, tx store.Tx, inst *cim.
 	if err != nil {
 		return err
 	}
-	by := "tsprov"
+	p.stamp(inst, changedBy(ctx), cim.Now())
+	return nil
+}
+
+// changedBy names the caller in CreatedBy and LastModifiedBy.
+func changedBy(ctx context.Context) string {
 	if pr, ok := auth.FromContext(ctx); ok {
-		by = pr.User
+		return pr.User
 	}
-	now := cim.Now()
+	return "tsprov"
+}
+
+// stamp records who made a new object of role-based administration, when
+// and on which site.
+func (p *Provider) stamp(inst *cim.Instance, by string, now cim.DateTimeValue) {
 	inst.Set("CreatedBy", by)
 	inst.Set("CreatedDate", now)
 	inst.Set("LastModifiedBy", by)
 	inst.Set("LastModifiedDate", now)
 	inst.Set("SourceSite", p.site)
-	return nil
+}
+
+// builtIn reports a built-in role or scope, which cannot change.
+func builtIn(inst *cim.Instance) bool {
+	v, _ := inst.Get("IsBuiltIn")
+	return v == true
 }
 
 // siteID draws <SiteCode><5 hex digits> from the named counter.
@@ -77,14 +92,10 @@ func (r securityRules) beforeUpdate(ctx context.Context, tx store.Tx, cur, next,
 	if next.Class == r.p.sec.membership {
 		return nil
 	}
-	if v, _ := cur.Get("IsBuiltIn"); v == true {
+	if builtIn(cur) {
 		return errs.E(errs.Invalid, "%s %s is built in and cannot be changed; copy it instead", next.Class.Name, cur.Key())
 	}
-	by := "tsprov"
-	if pr, ok := auth.FromContext(ctx); ok {
-		by = pr.User
-	}
-	next.Set("LastModifiedBy", by)
+	next.Set("LastModifiedBy", changedBy(ctx))
 	next.Set("LastModifiedDate", cim.Now())
 	return nil
 }
@@ -92,10 +103,7 @@ func (r securityRules) beforeUpdate(ctx context.Context, tx store.Tx, cur, next,
 func (r securityRules) afterWrite(ctx context.Context, tx store.Tx, old, next *cim.Instance) error {
 	p := r.p
 	p.tokens.invalidate()
-	inst := next
-	if inst == nil {
-		inst = old
-	}
+	inst := either(next, old)
 	switch inst.Class {
 	case p.sec.membership:
 		return p.refreshScopeNames(ctx, tx, inst.Int("ObjectTypeID"), inst.String("ObjectKey"))
@@ -118,10 +126,7 @@ func (r securityRules) afterWrite(ctx context.Context, tx store.Tx, old, next *c
 // caller holds, with Set Security Scope on the object's type. next is nil
 // for a delete, old nil for a create.
 func (p *Provider) checkSecurity(ctx context.Context, tx store.Tx, pr *auth.Principal, old, next *cim.Instance) error {
-	inst := next
-	if inst == nil {
-		inst = old
-	}
+	inst := either(next, old)
 	switch inst.Class {
 	case p.sec.admin:
 		if next == nil {
@@ -133,7 +138,7 @@ func (p *Provider) checkSecurity(ctx context.Context, tx store.Tx, pr *auth.Prin
 		return p.checkAdmin(ctx, tx, pr, old, next)
 	case p.sec.role:
 		if next == nil {
-			if v, _ := old.Get("IsBuiltIn"); v == true {
+			if builtIn(old) {
 				return errs.E(errs.Invalid, "security role %s is built in and cannot be deleted", old.String("RoleName"))
 			}
 			n, err := p.countWith(ctx, tx, p.sec.admin, "Roles", old.String("RoleID"))
@@ -153,14 +158,10 @@ func (p *Provider) checkSecurity(ctx context.Context, tx store.Tx, pr *auth.Prin
 		}
 	case p.sec.scope:
 		if next == nil {
-			if v, _ := old.Get("IsBuiltIn"); v == true {
+			if builtIn(old) {
 				return errs.E(errs.Invalid, "security scope %s is built in and cannot be deleted", old.String("CategoryName"))
 			}
-			f, err := p.filter(p.sec.membership, "CategoryID eq "+odataString(old.String("CategoryID")))
-			if err != nil {
-				return err
-			}
-			n, err := tx.Count(ctx, p.sec.membership, f)
+			n, err := p.countWhere(ctx, tx, p.sec.membership, "CategoryID eq "+odataString(old.String("CategoryID")))
 			if err != nil {
 				return err
 			}
@@ -189,11 +190,7 @@ func (p *Provider) checkAdmin(ctx context.Context, tx store.Tx, pr *auth.Princip
 		return errs.Target(errs.Invalid, "LogonName", "LogonName must be a non-empty name without ':' or line breaks")
 	}
 	if old == nil || old.String("LogonName") != name {
-		f, err := p.filter(p.sec.admin, "LogonName eq "+odataString(name))
-		if err != nil {
-			return err
-		}
-		n, err := tx.Count(ctx, p.sec.admin, f)
+		n, err := p.countWhere(ctx, tx, p.sec.admin, "LogonName eq "+odataString(name))
 		if err != nil {
 			return err
 		}
@@ -204,46 +201,76 @@ func (p *Provider) checkAdmin(ctx context.Context, tx store.Tx, pr *auth.Princip
 	if len(arrayOf(next, "Categories")) == 0 {
 		return errs.Target(errs.Invalid, "Categories", "an administrative user needs at least one security scope (Categories)")
 	}
-	var roleNames, scopeNames []any
-	for _, v := range arrayOf(next, "Roles") {
-		id, _ := v.(string)
-		rec, err := tx.Get(ctx, p.sec.role, id, false)
-		if errs.Is(err, errs.NotFound) {
-			return errs.Target(errs.Invalid, "Roles", "no security role %q", id)
-		}
-		if err != nil {
-			return err
-		}
-		if !pr.All && !slices.Contains(pr.Roles, auth.FullAdministrator) && !slices.Contains(pr.Roles, id) {
-			return errs.Target(errs.Forbidden, "Roles", "you cannot assign security role %s: you do not hold it", rec.Instance.String("RoleName"))
-		}
-		roleNames = append(roleNames, rec.Instance.String("RoleName"))
+	roleNames, err := p.assigned(ctx, tx, next, "Roles", p.sec.role, "RoleName", "security role", func(id string) bool { return mayAssignRole(pr, id) })
+	if err != nil {
+		return err
 	}
-	for _, v := range arrayOf(next, "Categories") {
-		id, _ := v.(string)
-		rec, err := tx.Get(ctx, p.sec.scope, id, false)
-		if errs.Is(err, errs.NotFound) {
-			return errs.Target(errs.Invalid, "Categories", "no security scope %q", id)
-		}
-		if err != nil {
-			return err
-		}
-		if !pr.AllInstances() && !slices.Contains(pr.Scopes, id) {
-			return errs.Target(errs.Forbidden, "Categories", "you cannot assign security scope %s: you do not hold it", rec.Instance.String("CategoryName"))
-		}
-		scopeNames = append(scopeNames, rec.Instance.String("CategoryName"))
+	scopeNames, err := p.assigned(ctx, tx, next, "Categories", p.sec.scope, "CategoryName", "security scope", func(id string) bool { return mayAssignScope(pr, id) })
+	if err != nil {
+		return err
 	}
-	next.Set("RoleNames", orEmpty(roleNames))
-	next.Set("CategoryNames", orEmpty(scopeNames))
+	next.Set("RoleNames", roleNames)
+	next.Set("CategoryNames", scopeNames)
 	return nil
+}
+
+// mayAssignRole reports whether pr may give the security role id to an
+// administrative user: a Full Administrator any, others only the roles
+// they hold (no escalation).
+func mayAssignRole(pr *auth.Principal, id string) bool {
+	return pr.All || slices.Contains(pr.Roles, auth.FullAdministrator) || slices.Contains(pr.Roles, id)
+}
+
+// mayAssignScope reports whether pr may give the security scope id to an
+// administrative user: a holder of All any, others only the scopes they
+// hold.
+func mayAssignScope(pr *auth.Principal, id string) bool {
+	return pr.AllInstances() || slices.Contains(pr.Scopes, id)
+}
+
+// holdsAllOf reports whether pr may assign every role and scope of the
+// administrative user admin, so that acting with admin's credentials
+// would give pr nothing more than it has.
+func holdsAllOf(pr *auth.Principal, admin *cim.Instance) bool {
+	for _, x := range []struct {
+		prop string
+		may  func(*auth.Principal, string) bool
+	}{{"Roles", mayAssignRole}, {"Categories", mayAssignScope}} {
+		for _, v := range arrayOf(admin, x.prop) {
+			if id, _ := v.(string); !x.may(pr, id) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// assigned checks the roles or scopes (class c) whose ids an
+// administrative user's array property prop holds: each must exist, and
+// the caller must hold it (mayAssign), so that nobody hands out more than
+// it has. It returns their names (property nameProp).
+func (p *Provider) assigned(ctx context.Context, tx store.ReadTx, admin *cim.Instance, prop string, c *cim.Class, nameProp, what string, mayAssign func(id string) bool) ([]any, error) {
+	names := []any{}
+	for _, v := range arrayOf(admin, prop) {
+		id, _ := v.(string)
+		rec, err := tx.Get(ctx, c, id, false)
+		if errs.Is(err, errs.NotFound) {
+			return nil, errs.Target(errs.Invalid, prop, "no %s %q", what, id)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !mayAssign(id) {
+			return nil, errs.Target(errs.Forbidden, prop, "you cannot assign %s %s: you do not hold it", what, rec.Instance.String(nameProp))
+		}
+		names = append(names, rec.Instance.String(nameProp))
+	}
+	return names, nil
 }
 
 // checkMembership checks a change of an object's security scopes.
 func (p *Provider) checkMembership(ctx context.Context, tx store.Tx, pr *auth.Principal, old, next *cim.Instance) error {
-	m := next
-	if m == nil {
-		m = old
-	}
+	m := either(next, old)
 	if old != nil && next != nil {
 		return errs.E(errs.Invalid, "a scope membership has only key properties: create or delete one instead of changing it")
 	}
@@ -399,11 +426,7 @@ func (p *Provider) refreshScopeNames(ctx context.Context, tx store.Tx, t int64, 
 // refreshScopeMembers refreshes SecuredScopeNames of every member of a
 // renamed scope.
 func (p *Provider) refreshScopeMembers(ctx context.Context, tx store.Tx, id string) error {
-	f, err := p.filter(p.sec.membership, "CategoryID eq "+odataString(id))
-	if err != nil {
-		return err
-	}
-	recs, err := tx.List(ctx, p.sec.membership, store.ListOptions{Filter: f})
+	recs, err := p.listWhere(ctx, tx, p.sec.membership, "CategoryID eq "+odataString(id))
 	if err != nil {
 		return err
 	}
@@ -435,11 +458,7 @@ func (p *Provider) countWith(ctx context.Context, tx store.ReadTx, c *cim.Class,
 
 // dropCredentials removes the tokens and password of a deleted user.
 func (p *Provider) dropCredentials(ctx context.Context, tx store.Tx, adminID int64) error {
-	f, err := p.filter(p.sec.token, fmt.Sprintf("AdminID eq %d", adminID))
-	if err != nil {
-		return err
-	}
-	recs, err := tx.List(ctx, p.sec.token, store.ListOptions{Filter: f})
+	recs, err := p.listWhere(ctx, tx, p.sec.token, fmt.Sprintf("AdminID eq %d", adminID))
 	if err != nil {
 		return err
 	}
@@ -455,16 +474,18 @@ func (p *Provider) dropCredentials(ctx context.Context, tx store.Tx, adminID int
 	return nil
 }
 
+// either is next, or old when next is nil (a delete): the instance a
+// change is about.
+func either(next, old *cim.Instance) *cim.Instance {
+	if next == nil {
+		return old
+	}
+	return next
+}
+
 func arrayOf(in *cim.Instance, name string) []any {
 	v, _ := in.Get(name)
 	a, _ := v.([]any)
-	return a
-}
-
-func orEmpty(a []any) []any {
-	if a == nil {
-		return []any{}
-	}
 	return a
 }
 
@@ -473,11 +494,7 @@ func orEmpty(a []any) []any {
 // contend on the row of their scope).
 func (p *Provider) countScope(ctx context.Context, tx store.ReadTx, scope *cim.Instance) error {
 	id := scope.String("CategoryID")
-	f, err := p.filter(p.sec.membership, "CategoryID eq "+odataString(id))
-	if err != nil {
-		return err
-	}
-	objects, err := tx.Count(ctx, p.sec.membership, f)
+	objects, err := p.countWhere(ctx, tx, p.sec.membership, "CategoryID eq "+odataString(id))
 	if err != nil {
 		return err
 	}

@@ -60,15 +60,19 @@ func (p *Provider) builtInRoles() []*cim.Instance {
 	}
 	var out []*cim.Instance
 	for _, r := range roles {
-		in := cim.NewInstance(p.sec.role)
-		in.Set("RoleID", r.id)
-		in.Set("RoleName", r.name)
-		in.Set("RoleDescription", r.desc)
-		in.Set("IsBuiltIn", true)
-		in.Set("Operations", r.ops)
-		out = append(out, in)
+		out = append(out, withValues(cim.NewInstance(p.sec.role), map[string]any{
+			"RoleID": r.id, "RoleName": r.name, "RoleDescription": r.desc, "IsBuiltIn": true, "Operations": r.ops,
+		}))
 	}
 	return out
+}
+
+// withValues sets the given values on in and returns it.
+func withValues(in *cim.Instance, values map[string]any) *cim.Instance {
+	for name, v := range values {
+		in.Set(name, v)
+	}
+	return in
 }
 
 // typeIDs returns every ObjectTypeID the schema declares.
@@ -118,7 +122,11 @@ func (p *Provider) Seed(ctx context.Context) error {
 }
 
 func (p *Provider) seed(ctx context.Context) error {
-	return p.st.Write(ctx, func(tx store.Tx) error {
+	sys, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	return p.write(ctx, func(tx store.Tx) error {
 		now := cim.Now()
 		for _, in := range p.builtIns() {
 			_, err := tx.Get(ctx, in.Class, in.Key(), false)
@@ -128,17 +136,22 @@ func (p *Provider) seed(ctx context.Context) error {
 			if !errs.Is(err, errs.NotFound) {
 				return err
 			}
-			in.Set("CreatedBy", "tsprov")
-			in.Set("CreatedDate", now)
-			in.Set("LastModifiedBy", "tsprov")
-			in.Set("LastModifiedDate", now)
-			in.Set("SourceSite", p.site)
-			if err := tx.Insert(ctx, &store.Record{Instance: in}); err != nil {
+			p.stamp(in, "tsprov", now)
+			if err := p.insertAudited(ctx, tx, sys, in); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// insertAudited stores a new instance the server itself makes, with its
+// record in the audit trail.
+func (p *Provider) insertAudited(ctx context.Context, tx store.Tx, pr *auth.Principal, in *cim.Instance) error {
+	if err := tx.Insert(ctx, &store.Record{Instance: in}); err != nil {
+		return err
+	}
+	return p.audit(ctx, tx, auditEntry{pr: pr, action: "Create", class: in.Class.Name, key: in.Key(), properties: changedProperties(nil, in)})
 }
 
 // BootstrapResult says what Bootstrap did.
@@ -196,7 +209,7 @@ func (p *Provider) bootstrap(ctx context.Context, supplied string) (BootstrapRes
 	var res BootstrapResult
 	sys := auth.System()
 	ctx = auth.WithPrincipal(ctx, sys)
-	err := p.st.Write(ctx, func(tx store.Tx) error {
+	err := p.write(ctx, func(tx store.Tx) error {
 		n, err := tx.Count(ctx, p.sec.admin, nil)
 		if err != nil {
 			return err
@@ -212,20 +225,13 @@ func (p *Provider) bootstrap(ctx context.Context, supplied string) (BootstrapRes
 		// the first user has a fixed AdminID (later ones are drawn from
 		// a counter above it), so that two servers racing to create it
 		// conflict instead of making two
-		inst := defaults(p.sec.admin)
-		now := cim.Now()
-		for name, v := range map[string]any{
+		inst := withValues(defaults(p.sec.admin), map[string]any{
 			"AdminID": int64(firstAdminID + 1), "LogonName": FirstAdminName, "DisplayName": "First Full Administrator",
 			"Roles": []any{auth.FullAdministrator}, "Categories": []any{auth.AllScopes},
 			"RoleNames": []any{"Full Administrator"}, "CategoryNames": []any{"All"},
-			"CreatedBy": sys.User, "CreatedDate": now, "LastModifiedBy": sys.User, "LastModifiedDate": now, "SourceSite": p.site,
-		} {
-			inst.Set(name, v)
-		}
-		if err := tx.Insert(ctx, &store.Record{Instance: inst}); err != nil {
-			return err
-		}
-		if err := p.audit(ctx, tx, auditEntry{pr: sys, action: "Create", class: adminClass, key: inst.Key(), properties: changedProperties(nil, inst)}); err != nil {
+		})
+		p.stamp(inst, sys.User, cim.Now())
+		if err := p.insertAudited(ctx, tx, sys, inst); err != nil {
 			return err
 		}
 		token, hash := supplied, ""
@@ -247,14 +253,10 @@ func (p *Provider) bootstrap(ctx context.Context, supplied string) (BootstrapRes
 func (p *Provider) builtIns() []*cim.Instance {
 	var insts []*cim.Instance
 	for _, s := range builtInScopes {
-		in := cim.NewInstance(p.sec.scope)
-		in.Set("CategoryID", s.id)
-		in.Set("CategoryName", s.name)
-		in.Set("CategoryDescription", s.description)
-		in.Set("IsBuiltIn", true)
-		in.Set("NumberOfAdmins", int64(0))
-		in.Set("NumberOfObjects", int64(0))
-		insts = append(insts, in)
+		insts = append(insts, withValues(cim.NewInstance(p.sec.scope), map[string]any{
+			"CategoryID": s.id, "CategoryName": s.name, "CategoryDescription": s.description, "IsBuiltIn": true,
+			"NumberOfAdmins": int64(0), "NumberOfObjects": int64(0),
+		}))
 	}
 	return append(insts, p.builtInRoles()...)
 }

@@ -140,7 +140,7 @@ func (p *Provider) setSequence(ctx context.Context, m *cim.Method, _ *Object, in
 		return nil, 0, validationError(problems)
 	}
 	var path string
-	err := p.st.Write(ctx, func(tx store.Tx) error {
+	err := p.write(ctx, func(tx store.Tx) error {
 		server := func(inst *cim.Instance) error { return p.applySequence(ctx, tx, inst, ts) }
 		var stored *cim.Instance
 		var err error

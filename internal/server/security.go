@@ -50,6 +50,13 @@ const (
 // healthPath is the one route that answers without credentials.
 const healthPath = "/healthz"
 
+// isHealthCheck reports the one request that needs no credentials and is
+// never rate limited: GET (or HEAD) /healthz. Any other method on that
+// path is an ordinary request.
+func isHealthCheck(r *http.Request) bool {
+	return r.URL.Path == healthPath && (r.Method == http.MethodGet || r.Method == http.MethodHead)
+}
+
 // clientAddr is the host part of the peer address. Forwarding headers are
 // not trusted: tsprov is not meant to sit behind a proxy that rewrites
 // them.
@@ -78,7 +85,7 @@ func rateLimit(next http.Handler, lim *auth.RateLimiter, log *slog.Logger) http.
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != healthPath {
+		if !isHealthCheck(r) {
 			if ok, wait := lim.Allow(clientAddr(r)); !ok {
 				tooMany(w, r, log, wait, errs.E(errs.RateLimited, "too many requests from this address: the limit is %g per second; try again shortly", lim.Rate))
 				return
@@ -94,7 +101,7 @@ func rateLimit(next http.Handler, lim *auth.RateLimiter, log *slog.Logger) http.
 // throttled per client address.
 func authenticate(next http.Handler, prov *provider.Provider, throttle *auth.Throttle, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == healthPath {
+		if isHealthCheck(r) {
 			next.ServeHTTP(w, r)
 			return
 		}

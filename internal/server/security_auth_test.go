@@ -22,6 +22,65 @@ import (
 	"github.com/tsprov/tsprov/schema"
 )
 
+// The built-in bootstrap is in the audit trail too: the built-in roles and
+// scopes seeded on first start and the first administrator.
+func TestBootstrapIsAudited(t *testing.T) {
+	s := startSecureServer(t, nil)
+	trail := s.must(200, s.admin, "GET", "/tsprov/v1/audit?$filter="+urlQuery("Action eq 'Create'")+"&$orderby=ClassName,ObjectKey", nil).body["value"].([]any)
+	var got []string
+	for _, v := range trail {
+		r := v.(map[string]any)
+		got = append(got, fmt.Sprintf("%s %s %s", r["User"], r["ClassName"], r["ObjectKey"]))
+	}
+	want := []string{
+		"tsprov (system) SMS_Admin 16777217",
+		"tsprov (system) SMS_Role SMS0001R",
+		"tsprov (system) SMS_Role SMS0006R",
+		"tsprov (system) SMS_Role SMS0007R",
+		"tsprov (system) SMS_SecuredCategory SMS00ALL",
+		"tsprov (system) SMS_SecuredCategory SMS00UNA",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("records of the bootstrap:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// A password needs 12 characters, not 12 bytes.
+func TestPasswordLengthCountsCharacters(t *testing.T) {
+	s := startSecureServer(t, nil)
+	envelope(t, "a password of 7 two-byte characters", s.do(s.admin, "PUT", "/tsprov/v1/admins/me/password", map[string]any{"Password": "ééééééé"}))
+	s.must(204, s.admin, "PUT", "/tsprov/v1/admins/me/password", map[string]any{"Password": "éééééééééééé"})
+}
+
+// Managing another user's credentials needs Modify on administrative
+// users and no escalation: a user who may manage users cannot make a token
+// or set a password for a user who holds roles or scopes it lacks (that
+// would let it act as that user), nor revoke that user's tokens; for a
+// user whose roles and scopes it holds, it can.
+func TestNoEscalationThroughAnotherUsersCredentials(t *testing.T) {
+	s := startSecureServer(t, nil)
+	role := s.must(201, s.admin, "POST", "/AdminService/wmi/SMS_Role", map[string]any{
+		"RoleName": "User Administrator",
+		"Operations": []any{map[string]any{"@odata.type": "#AdminService.SMS_ARoleOperation", "ObjectTypeID": 6,
+			"GrantedOperations": int(auth.Read | auth.Modify | auth.Create)}},
+	}).body["RoleID"].(string)
+	ursula := s.addUser("ursula", []string{role, "SMS0006R"}, []string{"SMS00UNA"})
+	rita := s.must(201, s.admin, "POST", "/AdminService/wmi/SMS_Admin", map[string]any{"LogonName": "rita", "Roles": []string{"SMS0006R"}, "Categories": []string{"SMS00UNA"}}).body["AdminID"].(float64)
+	const firstAdmin = 16777217
+
+	envelope(t, "a token for the Full Administrator", s.do(ursula, "POST", "/tsprov/v1/tokens", map[string]any{"AdminID": firstAdmin}))
+	envelope(t, "the Full Administrator's password", s.do(ursula, "PUT", fmt.Sprintf("/tsprov/v1/admins/%d/password", firstAdmin), map[string]any{"Password": "a long enough password"}))
+	adminTok := s.must(201, s.admin, "POST", "/tsprov/v1/tokens", map[string]any{"Description": "kept"}).body["TokenID"].(string)
+	if a := s.do(ursula, "DELETE", "/tsprov/v1/tokens/"+adminTok, nil); a.status != 404 {
+		t.Errorf("revoke the Full Administrator's token: %d, want 404", a.status)
+	}
+
+	tok := s.must(201, ursula, "POST", "/tsprov/v1/tokens", map[string]any{"AdminID": rita}).body
+	s.must(204, ursula, "PUT", fmt.Sprintf("/tsprov/v1/admins/%d/password", int64(rita)), map[string]any{"Password": "a long enough password"})
+	s.must(204, ursula, "DELETE", "/tsprov/v1/tokens/"+tok["TokenID"].(string), nil)
+	s.must(200, ursula, "GET", fmt.Sprintf("/tsprov/v1/tokens?AdminID=%d", firstAdmin), nil)
+}
+
 // Every change is in the audit trail, with who, from where, what class
 // and key and which properties (names only); a change that fails leaves
 // no record; reads leave none; $filter works on the trail.

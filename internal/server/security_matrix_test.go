@@ -197,6 +197,31 @@ func TestNewPackagesLandInTheCreatorsScopes(t *testing.T) {
 	envelope(t, "a user without scopes", s.do(s.admin, "POST", "/AdminService/wmi/SMS_Admin", map[string]any{"LogonName": "nobody", "Roles": []string{"SMS0006R"}}))
 }
 
+// The change feed shows a caller only the changes of the classes its
+// roles let it read, even when its scope is All: an Operating System
+// Deployment Manager with every scope sees the packages change, not the
+// administrative users it may not list.
+func TestEventsFollowTheRolesOfACallerWithScopeAll(t *testing.T) {
+	s := startSecureServer(t, nil)
+	osd := s.addUser("oscar", []string{"SMS0007R"}, []string{"SMS00ALL"})
+	s.must(403, osd, "GET", "/AdminService/wmi/SMS_Admin", nil)
+	id := s.must(201, s.admin, "POST", tsPath, map[string]any{"Name": "seen"}).body["PackageID"].(string)
+	s.must(201, s.admin, "POST", "/AdminService/wmi/SMS_Admin", map[string]any{"LogonName": "unseen", "Roles": []string{"SMS0006R"}, "Categories": []string{"SMS00UNA"}})
+	sawPackage := false
+	for _, v := range s.must(200, osd, "GET", "/tsprov/v1/events", nil).body["value"].([]any) {
+		ev := v.(map[string]any)
+		switch ev["Class"] {
+		case "SMS_Admin", "SMS_Role":
+			t.Errorf("a caller who may not read %s sees its change %v", ev["Class"], ev)
+		case "SMS_TaskSequencePackage":
+			sawPackage = sawPackage || ev["Key"] == id
+		}
+	}
+	if !sawPackage {
+		t.Errorf("the caller with scope All does not see the new package %s in the feed", id)
+	}
+}
+
 // Anonymous requests get 401 on every route but /healthz.
 func TestAnonymousRequestsGet401(t *testing.T) {
 	s := startSecureServer(t, nil)
@@ -218,7 +243,17 @@ func TestAnonymousRequestsGet401(t *testing.T) {
 			t.Errorf("anonymous GET %s: %d, want 401", path, a.status)
 		}
 	}
+	// only GET (and HEAD) /healthz is open: other methods on it are
+	// ordinary requests
+	for _, method := range []string{"POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
+		if a := s.do("", method, "/healthz", nil); a.status != 401 {
+			t.Errorf("anonymous %s /healthz: %d, want 401\n%.300s", method, a.status, a.raw)
+		}
+	}
 	if a := s.do("", "GET", "/healthz", nil); a.status != 200 {
 		t.Errorf("/healthz without credentials: %d", a.status)
+	}
+	if a := s.do("", "HEAD", "/healthz", nil); a.status != 200 {
+		t.Errorf("HEAD /healthz without credentials: %d", a.status)
 	}
 }

@@ -145,6 +145,18 @@ func TestSecretsAreSealedNeverReadAndSurviveARoundTrip(t *testing.T) {
 	}
 }
 
+// A refused write of the read-only Sequence does not show the stored
+// value with its sealed secrets in the error.
+func TestRefusedSequenceWriteShowsNoSealedValue(t *testing.T) {
+	s := startSecureServer(t, nil)
+	id := s.storeSequence(s.admin, "Secrets", secretSequenceXML("ro3X"))
+	a := s.do(s.admin, "PATCH", tsPath+"('"+id+"')", map[string]any{"Sequence": "<sequence version=\"3.00\"/>"})
+	envelope(t, "PATCH of Sequence", a)
+	if strings.Contains(string(a.raw), secrets.Prefix) {
+		t.Errorf("the error shows a sealed value: %.600s", a.raw)
+	}
+}
+
 // The key may come from TSPROV_SECRET_KEY instead of the key file, so that
 // servers sharing a database share it; then no key file is made.
 func TestSecretKeyFromTheEnvironment(t *testing.T) {

@@ -78,23 +78,10 @@ func jsonValue(t cim.Type, v any) (any, error) {
 		}
 		return out, nil
 	}
+	if same(t.Kind, v) {
+		return v, nil
+	}
 	switch t.Kind {
-	case cim.Boolean:
-		if _, ok := v.(bool); ok {
-			return v, nil
-		}
-	case cim.UInt8, cim.SInt8, cim.UInt16, cim.SInt16, cim.UInt32, cim.SInt32, cim.UInt64, cim.SInt64:
-		if _, ok := v.(int64); ok {
-			return v, nil
-		}
-	case cim.Real32, cim.Real64:
-		if _, ok := v.(float64); ok {
-			return v, nil
-		}
-	case cim.String, cim.Char16:
-		if _, ok := v.(string); ok {
-			return v, nil
-		}
 	case cim.DateTime:
 		if d, ok := v.(cim.DateTimeValue); ok {
 			return d.DMTF(), nil

@@ -5,7 +5,14 @@
 // Layout rule (one place, used by every backend): a storable class gets a
 // table with one typed column per property that is neither lazy nor large
 // (arrays and embedded objects as JSON text); lazy and large properties are
-// kept apart, one row per value, so that lists never read them.
+// kept apart, one row per value, so that lists never read them (Layout).
+//
+// The rules every backend applies alike are written here once: which
+// records, list options and event arguments are valid (check.go), how a
+// class's properties are placed (layout.go), and how a value becomes a
+// column or JSON value and back (values.go, codec.go). What the SQL
+// backends share beyond that (reserved names, reading rows, the
+// bookkeeping of transactions in flight) is in store/sqlstore.
 package store
 
 import (

@@ -9,8 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/store"
+	"github.com/tsprov/tsprov/internal/store/sqlstore"
 )
 
 // The change feed. A Write gathers its events and appends them just
@@ -24,8 +24,8 @@ import (
 
 // record gathers the change for the feed when t's class is recorded.
 func (x *txn) record(t *table, op store.EventOp, key string, version int64) {
-	if store.Recorded(t.class) {
-		x.pending = append(x.pending, store.Event{Time: time.Now().UTC(), Op: op, Class: t.class.Name, Key: key, Version: version})
+	if store.Recorded(t.Class) {
+		x.pending = append(x.pending, store.Event{Time: time.Now().UTC(), Op: op, Class: t.Class.Name, Key: key, Version: version})
 	}
 }
 
@@ -57,36 +57,17 @@ var eventColumns = []string{"seq", "at", "op", "class", "key", "version"}
 
 // Events implements store.ReadTx.Events.
 func (x *txn) Events(ctx context.Context, after int64, limit int) ([]store.Event, error) {
-	if after < 0 {
-		return nil, errs.Target(errs.Invalid, "after", "events: position %d is negative", after)
-	}
-	if limit < 0 {
-		return nil, errs.Target(errs.Invalid, "limit", "events: limit %d is negative", limit)
-	}
-	if limit == 0 || limit > store.MaxEventsPage {
-		limit = store.MaxEventsPage
+	limit, err := store.EventsLimit(after, limit)
+	if err != nil {
+		return nil, err
 	}
 	rows, err := x.q.Query(ctx,
-		`SELECT seq, at, op, class, key, version FROM tsprov_events WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+		`SELECT `+sqlstore.EventColumns+` FROM tsprov_events WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
 	}
 	defer rows.Close()
-	var evs []store.Event
-	for rows.Next() {
-		var e store.Event
-		var at int64
-		var op string
-		if err := rows.Scan(&e.Seq, &at, &op, &e.Class, &e.Key, &e.Version); err != nil {
-			return nil, fmt.Errorf("read events: %w", err)
-		}
-		e.Time, e.Op = time.UnixMicro(at).UTC(), store.EventOp(op)
-		evs = append(evs, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read events: %w", err)
-	}
-	return evs, nil
+	return sqlstore.ScanEvents(rows)
 }
 
 // Subscribe implements store.Store.Subscribe: the positions of this

@@ -5,10 +5,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/query"
-	"github.com/tsprov/tsprov/internal/store"
+	"github.com/tsprov/tsprov/internal/store/sqlstore"
 )
 
 // dialect is PostgreSQL's SQL for the query compiler. Text columns
@@ -35,28 +34,6 @@ func (dialect) Instr(s, sub string) string { return "strpos(" + s + ", " + sub +
 
 func (dialect) Suffix(s, n string) string { return "right(" + s + ", " + n + ")" }
 
-// columns maps properties to the class table's columns (alias t).
-type columns struct{ t *table }
-
-// Column: a DateTime compares by its first store.DateTimeKeyLen
-// characters, without the unknown-zone mark (store.DateTimeText).
-func (c columns) Column(p *cim.Property) string {
-	if p.Type.Kind == cim.DateTime && !p.Type.Array {
-		return "substr(t." + quote(p.Name) + ", 1, " + strconv.Itoa(store.DateTimeKeyLen) + ")"
-	}
-	return "t." + quote(p.Name)
-}
-
-// Value converts a constant to the column's form.
-func (c columns) Value(p *cim.Property, v any) any {
-	if d, ok := v.(cim.DateTimeValue); ok && p.Type.Kind == cim.DateTime {
-		if col, err := toColumn(c.t.class, p, d); err == nil {
-			return col.(string)[:store.DateTimeKeyLen]
-		}
-	}
-	return v
-}
-
 // where compiles a filter for table t: " WHERE …" and its parameters
 // ($1 on), or nothing for a nil filter. Outcomes also: an error of kind
 // errs.Invalid when a string constant holds the NUL character, which no
@@ -65,7 +42,7 @@ func (t *table) where(filter query.Expr) (string, []any, error) {
 	if filter == nil {
 		return "", nil, nil
 	}
-	cond, args, err := query.Compile(filter, dialect{}, columns{t})
+	cond, args, err := query.Compile(filter, dialect{}, sqlstore.Columns{})
 	if err != nil {
 		return "", nil, err
 	}

@@ -11,34 +11,19 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tsprov/tsprov/internal/cim"
-	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/store"
+	"github.com/tsprov/tsprov/internal/store/sqlstore"
 )
 
-// Names the store reserves.
-const (
-	keyColumn      = "_key"
-	versionColumn  = "_version"
-	reservedPrefix = "tsprov_" // the fixed tables (migrations/) start so
+// maxIdent is PostgreSQL's limit on an identifier (NAMEDATALEN-1 bytes);
+// a longer one would be cut short, silently.
+const maxIdent = 63
 
-	// indexedProperty is the row property that gets an index where a class
-	// has one (as do those the schema marks Indexed): the one that lists and
-	// queries most often order and filter by.
-	indexedProperty = "Name"
-
-	// maxIdent is PostgreSQL's limit on an identifier (NAMEDATALEN-1
-	// bytes); a longer one would be cut short, silently.
-	maxIdent = 63
-)
-
-// table is the layout of one storable class: its SQL table, its row
-// columns, its apart properties, and the statements built from them once.
+// table is the layout of one storable class (store.Layout): its SQL table
+// and the statements built from it once.
 type table struct {
-	class *cim.Class
-	ident string          // quoted table name
-	cols  []*cim.Property // row columns, in class order
-	apart []*cim.Property // stored apart, in class order
-	large []*cim.Property // apart but not lazy: read with the row
+	store.Layout
+	ident string // quoted table name
 
 	selectSQL string // SELECT … FROM … LEFT JOIN (large values); alias t; no parameters
 	lockSQL   string // args: folded key; locks the row
@@ -51,48 +36,19 @@ type table struct {
 // newTables lays out every storable class of reg. Outcomes: the tables by
 // lower-case class name; an error of kind errs.Invalid when a class would
 // take a reserved table name, a property a reserved column name, a name
-// is longer than PostgreSQL keeps, or a property has a type with no
-// column form.
+// is longer than PostgreSQL keeps (sqlstore.CheckNames), or a property
+// has a type with no column form (sqlstore.CheckColumns).
 func newTables(reg *cim.Registry) (map[string]*table, error) {
-	tables := map[string]*table{}
-	for _, c := range reg.Classes() {
-		if !c.IsStorable() {
-			continue
-		}
-		t, err := newTable(c)
-		if err != nil {
-			return nil, err
-		}
-		tables[strings.ToLower(c.Name)] = t
-	}
-	return tables, nil
+	return sqlstore.Tables(reg, newTable)
 }
 
 func newTable(c *cim.Class) (*table, error) {
-	if strings.HasPrefix(strings.ToLower(c.Name), reservedPrefix) {
-		return nil, errs.Target(errs.Invalid, c.Name, "class %s: table names starting %q are reserved by the store", c.Name, reservedPrefix)
+	if err := sqlstore.CheckNames(c, maxIdent); err != nil {
+		return nil, err
 	}
-	if len(c.Name) > maxIdent {
-		return nil, errs.Target(errs.Invalid, c.Name, "class %s: a table name of more than %d bytes", c.Name, maxIdent)
-	}
-	t := &table{class: c, ident: quote(c.Name), cols: store.Columns(c), apart: store.ApartProperties(c)}
-	for _, p := range c.Properties {
-		if strings.EqualFold(p.Name, keyColumn) || strings.EqualFold(p.Name, versionColumn) {
-			return nil, errs.Target(errs.Invalid, c.Name+"."+p.Name, "%s.%s: column name reserved by the store", c.Name, p.Name)
-		}
-		if len(p.Name) > maxIdent {
-			return nil, errs.Target(errs.Invalid, c.Name+"."+p.Name, "%s.%s: a column name of more than %d bytes", c.Name, p.Name, maxIdent)
-		}
-	}
-	for _, p := range t.cols {
-		if _, err := columnType(p.Type); err != nil {
-			return nil, errs.Target(errs.Invalid, c.Name+"."+p.Name, "%s.%s: %w", c.Name, p.Name, err)
-		}
-	}
-	for _, p := range t.apart {
-		if !p.IsLazy() {
-			t.large = append(t.large, p)
-		}
+	t := &table{Layout: store.NewLayout(c), ident: sqlstore.Quote(c.Name)}
+	if err := sqlstore.CheckColumns(&t.Layout, columnType); err != nil {
+		return nil, err
 	}
 	t.buildSQL()
 	return t, nil
@@ -104,10 +60,10 @@ func newTable(c *cim.Class) (*table, error) {
 // that a filter's parameters are numbered from $1.
 func (t *table) buildSQL() {
 	var sel, names, marks, sets []string
-	sel = append(sel, "t."+keyColumn, "t."+versionColumn)
+	sel = append(sel, "t."+sqlstore.KeyColumn, "t."+sqlstore.VersionColumn)
 	n := 2 // $1 is the key
-	for _, p := range t.cols {
-		q := quote(p.Name)
+	for _, p := range t.Cols {
+		q := sqlstore.Quote(p.Name)
 		sel = append(sel, "t."+q)
 		names = append(names, q)
 		marks = append(marks, fmt.Sprintf("$%d", n))
@@ -115,19 +71,19 @@ func (t *table) buildSQL() {
 		n++
 	}
 	var joins []string
-	for i, p := range t.large {
+	for i, p := range t.Large {
 		a := fmt.Sprintf("l%d", i)
 		sel = append(sel, a+".value")
 		joins = append(joins, fmt.Sprintf(" LEFT JOIN tsprov_apart_values AS %[1]s ON %[1]s.class = %[2]s AND %[1]s.key = %[5]s(t.%[3]s) AND %[1]s.property = %[4]s",
-			a, literal(fold(t.class.Name)), keyColumn, literal(fold(p.Name)), foldFunc))
+			a, literal(fold(t.Class.Name)), sqlstore.KeyColumn, literal(fold(p.Name)), foldFunc))
 	}
 	t.selectSQL = "SELECT " + strings.Join(sel, ", ") + " FROM " + t.ident + " AS t" + strings.Join(joins, "")
-	t.lockSQL = "SELECT 1 FROM " + t.ident + " WHERE " + foldFunc + "(" + keyColumn + ") = $1 FOR UPDATE"
-	t.insertSQL = "INSERT INTO " + t.ident + " (" + strings.Join(append([]string{keyColumn, versionColumn}, names...), ", ") +
-		") VALUES (" + strings.Join(append([]string{"$1", "1"}, marks...), ", ") + ") ON CONFLICT (" + foldFunc + "(" + keyColumn + ")) DO NOTHING"
-	t.updateSQL = "UPDATE " + t.ident + " SET " + strings.Join(append([]string{keyColumn + " = $1", versionColumn + " = " + versionColumn + " + 1"}, sets...), ", ") +
-		fmt.Sprintf(" WHERE %s(%s) = $%d RETURNING %s", foldFunc, keyColumn, n, versionColumn)
-	t.deleteSQL = "DELETE FROM " + t.ident + " WHERE " + foldFunc + "(" + keyColumn + ") = $1"
+	t.lockSQL = "SELECT 1 FROM " + t.ident + " WHERE " + foldFunc + "(" + sqlstore.KeyColumn + ") = $1 FOR UPDATE"
+	t.insertSQL = "INSERT INTO " + t.ident + " (" + strings.Join(append([]string{sqlstore.KeyColumn, sqlstore.VersionColumn}, names...), ", ") +
+		") VALUES (" + strings.Join(append([]string{"$1", "1"}, marks...), ", ") + ") ON CONFLICT (" + foldFunc + "(" + sqlstore.KeyColumn + ")) DO NOTHING"
+	t.updateSQL = "UPDATE " + t.ident + " SET " + strings.Join(append([]string{sqlstore.KeyColumn + " = $1", sqlstore.VersionColumn + " = " + sqlstore.VersionColumn + " + 1"}, sets...), ", ") +
+		fmt.Sprintf(" WHERE %s(%s) = $%d RETURNING %s", foldFunc, sqlstore.KeyColumn, n, sqlstore.VersionColumn)
+	t.deleteSQL = "DELETE FROM " + t.ident + " WHERE " + foldFunc + "(" + sqlstore.KeyColumn + ") = $1"
 	t.countSQL = "SELECT COUNT(*) FROM " + t.ident + " AS t"
 }
 
@@ -164,22 +120,13 @@ func indexName(class, column string) string {
 		h.Write([]byte(name))
 		name = fmt.Sprintf("%s_%08x", name[:maxIdent-9], h.Sum32())
 	}
-	return quote(name)
+	return sqlstore.Quote(name)
 }
-
-// quote returns s as an SQL identifier.
-func quote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 
 // literal returns s as an SQL string constant (standard_conforming_strings
 // is on in every supported PostgreSQL: a backslash is an ordinary
 // character).
 func literal(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
-
-// recorded is what tsprov_class_columns says about one property.
-type recorded struct {
-	cimType string
-	apart   bool
-}
 
 // syncLayout brings the class tables in line with the registry, within tx,
 // holding a transaction advisory lock of the schema so that servers
@@ -201,7 +148,7 @@ func syncLayout(ctx context.Context, tx pgx.Tx, schema string, tables map[string
 	}
 	var existing []string
 	for _, t := range tables {
-		if len(seen[fold(t.class.Name)]) > 0 {
+		if len(seen[fold(t.Class.Name)]) > 0 {
 			existing = append(existing, t.ident)
 		}
 	}
@@ -210,7 +157,7 @@ func syncLayout(ctx context.Context, tx pgx.Tx, schema string, tables map[string
 	}
 	for _, name := range slices.Sorted(maps.Keys(tables)) {
 		t := tables[name]
-		rec := seen[fold(t.class.Name)]
+		rec := seen[fold(t.Class.Name)]
 		if len(rec) == 0 {
 			if err := createTable(ctx, tx, t); err != nil {
 				return err
@@ -224,73 +171,48 @@ func syncLayout(ctx context.Context, tx pgx.Tx, schema string, tables map[string
 	return nil
 }
 
-func loadRecorded(ctx context.Context, tx pgx.Tx) (map[string]map[string]recorded, error) {
-	rows, err := tx.Query(ctx, `SELECT class, property, cim_type, apart FROM tsprov_class_columns`)
+func loadRecorded(ctx context.Context, tx pgx.Tx) (map[string]map[string]sqlstore.Recorded, error) {
+	rows, err := tx.Query(ctx, `SELECT `+sqlstore.RecordedColumns+` FROM tsprov_class_columns`)
 	if err != nil {
 		return nil, fmt.Errorf("read class layout: %w", err)
 	}
 	defer rows.Close()
-	seen := map[string]map[string]recorded{}
-	for rows.Next() {
-		var class, prop string
-		var r recorded
-		if err := rows.Scan(&class, &prop, &r.cimType, &r.apart); err != nil {
-			return nil, fmt.Errorf("read class layout: %w", err)
-		}
-		if seen[class] == nil {
-			seen[class] = map[string]recorded{}
-		}
-		seen[class][prop] = r
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read class layout: %w", err)
-	}
-	return seen, nil
+	return sqlstore.ScanRecorded(rows, func(s string) string { return s }) // stored folded (record)
 }
 
 func createTable(ctx context.Context, tx pgx.Tx, t *table) error {
-	defs := []string{keyColumn + ` text COLLATE "C" NOT NULL`, versionColumn + " bigint NOT NULL"}
-	for _, p := range t.cols {
+	defs := []string{sqlstore.KeyColumn + ` text COLLATE "C" NOT NULL`, sqlstore.VersionColumn + " bigint NOT NULL"}
+	for _, p := range t.Cols {
 		typ, _ := columnType(p.Type) // checked by newTable
-		defs = append(defs, quote(p.Name)+" "+typ)
+		defs = append(defs, sqlstore.Quote(p.Name)+" "+typ)
 	}
 	stmt := "CREATE TABLE " + t.ident + " (\n  " + strings.Join(defs, ",\n  ") + "\n)"
 	if _, err := tx.Exec(ctx, stmt); err != nil {
-		return fmt.Errorf("create table for class %s: %w", t.class.Name, err)
+		return fmt.Errorf("create table for class %s: %w", t.Class.Name, err)
 	}
 	// keys compare without regard to case: one key a folded form
-	stmt = "CREATE UNIQUE INDEX " + indexName(t.class.Name, keyColumn) + " ON " + t.ident + " (" + foldFunc + "(" + keyColumn + "))"
+	stmt = "CREATE UNIQUE INDEX " + indexName(t.Class.Name, sqlstore.KeyColumn) + " ON " + t.ident + " (" + foldFunc + "(" + sqlstore.KeyColumn + "))"
 	if _, err := tx.Exec(ctx, stmt); err != nil {
-		return fmt.Errorf("index the keys of class %s: %w", t.class.Name, err)
+		return fmt.Errorf("index the keys of class %s: %w", t.Class.Name, err)
 	}
-	for _, p := range t.class.Properties {
-		if err := record(ctx, tx, t.class, p); err != nil {
+	for _, p := range t.Class.Properties {
+		if err := record(ctx, tx, t.Class, p); err != nil {
 			return err
 		}
 	}
 	return createIndex(ctx, tx, t)
 }
 
-func extendTable(ctx context.Context, tx pgx.Tx, t *table, rec map[string]recorded) error {
-	c := t.class
-	for _, p := range c.Properties {
-		r, ok := rec[fold(p.Name)]
-		if ok {
-			if !strings.EqualFold(r.cimType, p.Type.String()) {
-				return errs.Target(errs.Invalid, c.Name+"."+p.Name,
-					"class %s property %s: the store holds it as %s, the schema now declares %s; a property's type cannot change",
-					c.Name, p.Name, r.cimType, p.Type)
-			}
-			if r.apart != store.Apart(p) {
-				return errs.Target(errs.Invalid, c.Name+"."+p.Name,
-					"class %s property %s: the store holds it %s, the schema now makes it %s; adding or removing lazy or large on a stored property is not supported",
-					c.Name, p.Name, placement(r.apart), placement(store.Apart(p)))
-			}
-			continue
-		}
+func extendTable(ctx context.Context, tx pgx.Tx, t *table, rec map[string]sqlstore.Recorded) error {
+	c := t.Class
+	gained, err := sqlstore.Gained(c, rec, fold)
+	if err != nil {
+		return err
+	}
+	for _, p := range gained {
 		if !store.Apart(p) {
 			typ, _ := columnType(p.Type) // checked by newTable
-			stmt := "ALTER TABLE " + t.ident + " ADD COLUMN " + quote(p.Name) + " " + typ
+			stmt := "ALTER TABLE " + t.ident + " ADD COLUMN " + sqlstore.Quote(p.Name) + " " + typ
 			if _, err := tx.Exec(ctx, stmt); err != nil {
 				return fmt.Errorf("add column for %s.%s: %w", c.Name, p.Name, err)
 			}
@@ -300,13 +222,6 @@ func extendTable(ctx context.Context, tx pgx.Tx, t *table, rec map[string]record
 		}
 	}
 	return createIndex(ctx, tx, t)
-}
-
-func placement(apart bool) string {
-	if apart {
-		return "apart (lazy or large)"
-	}
-	return "in the row"
 }
 
 func record(ctx context.Context, tx pgx.Tx, c *cim.Class, p *cim.Property) error {
@@ -323,13 +238,13 @@ func record(ctx context.Context, tx pgx.Tx, c *cim.Class, p *cim.Property) error
 // marks Indexed, when they are in its row, in the form lists order by and
 // filters compare (orderKey).
 func createIndex(ctx context.Context, tx pgx.Tx, t *table) error {
-	for _, p := range t.cols {
-		if !store.Sortable(p) || !(p.IsIndexed() || strings.EqualFold(p.Name, indexedProperty)) {
+	for _, p := range t.Cols {
+		if !sqlstore.Indexed(p) {
 			continue
 		}
-		stmt := "CREATE INDEX IF NOT EXISTS " + indexName(t.class.Name, p.Name) + " ON " + t.ident + " (" + orderKey(p, quote(p.Name)) + ")"
+		stmt := "CREATE INDEX IF NOT EXISTS " + indexName(t.Class.Name, p.Name) + " ON " + t.ident + " (" + orderKey(p, sqlstore.Quote(p.Name)) + ")"
 		if _, err := tx.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("index %s.%s: %w", t.class.Name, p.Name, err)
+			return fmt.Errorf("index %s.%s: %w", t.Class.Name, p.Name, err)
 		}
 	}
 	return nil

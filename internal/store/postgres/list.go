@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/tsprov/tsprov/internal/cim"
-	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/store"
+	"github.com/tsprov/tsprov/internal/store/sqlstore"
 )
 
 // List implements store.ReadTx.List: one query for the page, rows and
@@ -17,16 +17,11 @@ func (x *txn) List(ctx context.Context, c *cim.Class, opts store.ListOptions) ([
 	if err != nil {
 		return nil, err
 	}
-	order, err := t.orderBy(opts.OrderBy)
+	props, err := store.CheckList(t.Class, opts)
 	if err != nil {
 		return nil, err
 	}
-	if opts.Offset < 0 {
-		return nil, errs.Target(errs.Invalid, "Offset", "list %s: offset %d is negative", t.class.Name, opts.Offset)
-	}
-	if opts.Limit < 0 {
-		return nil, errs.Target(errs.Invalid, "Limit", "list %s: limit %d is negative", t.class.Name, opts.Limit)
-	}
+	order := t.orderBy(opts.OrderBy, props)
 	where, args, err := t.where(opts.Filter)
 	if err != nil {
 		return nil, err
@@ -40,31 +35,23 @@ func (x *txn) List(ctx context.Context, c *cim.Class, opts store.ListOptions) ([
 	return x.query(ctx, t, t.selectSQL+where+" ORDER BY "+order+page, args)
 }
 
-// orderBy returns the ORDER BY list for orders, ending with the key so
-// that the order is total. Strings order by their folded form (fold.go),
-// byte by byte, as on the SQLite store; DateTime
-// values by instant (their text form sorts so); nulls first ascending and
-// last descending. Outcomes: the list; an error of kind errs.Invalid
-// naming the property when the class has no such property or it is not
-// store.Sortable.
-func (t *table) orderBy(orders []store.Order) (string, error) {
+// orderBy returns the ORDER BY list for orders, whose properties
+// store.CheckList resolved (props), ending with the key so that the order
+// is total. Strings order by their folded form (fold.go), byte by byte, as
+// on the SQLite store; DateTime values by instant (their text form sorts
+// so); nulls first ascending and last descending.
+func (t *table) orderBy(orders []store.Order, props []*cim.Property) string {
 	parts := make([]string, 0, len(orders)+1)
-	for _, o := range orders {
-		p, ok := t.class.Property(o.Property)
-		if !ok {
-			return "", errs.Target(errs.Invalid, o.Property, "order by %s: class %s has no such property", o.Property, t.class.Name)
-		}
-		if !store.Sortable(p) {
-			return "", errs.Target(errs.Invalid, p.Name, "order by %s: only scalar properties that are neither lazy nor large can order a list", p.Name)
-		}
+	for i, o := range orders {
+		p := props[i]
 		dir := " ASC NULLS FIRST"
 		if o.Desc {
 			dir = " DESC NULLS LAST"
 		}
-		parts = append(parts, orderKey(p, "t."+quote(p.Name))+dir)
+		parts = append(parts, orderKey(p, "t."+sqlstore.Quote(p.Name))+dir)
 	}
-	parts = append(parts, foldFunc+"(t."+keyColumn+") ASC")
-	return strings.Join(parts, ", "), nil
+	parts = append(parts, foldFunc+"(t."+sqlstore.KeyColumn+") ASC")
+	return strings.Join(parts, ", ")
 }
 
 // orderKey is what a column of property p orders by: strings folded

@@ -30,6 +30,11 @@
 // failure), and Write then runs fn again, in a new transaction, up to
 // maxAttempts times in all: fn must have no effect outside the transaction
 // that a second run would repeat.
+//
+// What this store does as the SQLite one does (checking records and
+// options, converting values, reserved names, reading rows) is in store
+// and store/sqlstore; this package holds PostgreSQL's SQL, its
+// placeholders, pgx, the fold function and the retry of aborted writes.
 package postgres
 
 import (
@@ -46,6 +51,7 @@ import (
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/store"
+	"github.com/tsprov/tsprov/internal/store/sqlstore"
 )
 
 // maxAttempts bounds how many times Write runs fn when PostgreSQL aborts
@@ -58,9 +64,7 @@ type Store struct {
 	pool   *pgxpool.Pool
 	tables map[string]*table
 
-	mu     sync.Mutex
-	closed bool
-	active sync.WaitGroup // Reads and Writes in flight
+	gate sqlstore.Gate // Reads and Writes in flight
 
 	// The change feed's fan-out (events.go).
 	channel      string // the schema's NOTIFY channel
@@ -135,27 +139,15 @@ func (s *Store) setUp(ctx context.Context) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error { return syncLayout(ctx, tx, schema, s.tables) })
 }
 
-// enter registers a Read or Write in flight. Outcomes: nil; an error of
-// kind errs.Unavailable once Close has begun.
-func (s *Store) enter() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return errs.E(errs.Unavailable, "postgres: store is closed")
-	}
-	s.active.Add(1)
-	return nil
-}
-
 // Read runs fn in a REPEATABLE READ, READ ONLY transaction: all of fn's
 // reads see one snapshot. Outcomes: fn's error as is; an error of kind
 // errs.Unavailable after Close; ctx's error (wrapped) when ctx ends first;
 // another error when the transaction fails.
 func (s *Store) Read(ctx context.Context, fn func(store.ReadTx) error) error {
-	if err := s.enter(); err != nil {
+	if err := s.gate.Enter(backend); err != nil {
 		return err
 	}
-	defer s.active.Done()
+	defer s.gate.Done()
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("postgres: read: %w", err)
 	}
@@ -178,10 +170,10 @@ func (s *Store) Read(ctx context.Context, fn func(store.ReadTx) error) error {
 // ends first, nothing kept; another error when begin or commit fails, or
 // the last attempt deadlocked, nothing kept.
 func (s *Store) Write(ctx context.Context, fn func(store.Tx) error) error {
-	if err := s.enter(); err != nil {
+	if err := s.gate.Enter(backend); err != nil {
 		return err
 	}
-	defer s.active.Done()
+	defer s.gate.Done()
 	for attempt := 1; ; attempt++ {
 		err := s.writeOnce(ctx, fn)
 		if !retryable(err) || attempt == maxAttempts {
@@ -243,14 +235,9 @@ func retryable(err error) bool {
 // Outcomes: nil. After Close, Read and Write report errs.Unavailable and
 // Close returns nil.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.gate.Close() {
 		return nil
 	}
-	s.closed = true
-	s.mu.Unlock()
-	s.active.Wait()
 	s.listenCancel()
 	if s.listenDone != nil {
 		<-s.listenDone

@@ -3,14 +3,13 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tsprov/tsprov/internal/cim"
-	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/query"
 	"github.com/tsprov/tsprov/internal/store"
+	"github.com/tsprov/tsprov/internal/store/sqlstore"
 )
 
 // txn is a store.Tx over one PostgreSQL transaction: a read transaction
@@ -25,27 +24,12 @@ type txn struct {
 
 var _ store.Tx = (*txn)(nil)
 
-// table returns the layout of class c. Outcomes: the table; an error of
-// kind errs.Invalid when c is nil or is not a storable class of the
-// registry the store was opened with.
-func (x *txn) table(c *cim.Class) (*table, error) {
-	if c == nil {
-		return nil, errs.E(errs.Invalid, "postgres: no class given")
-	}
-	t, ok := x.s.tables[strings.ToLower(c.Name)]
-	if !ok {
-		return nil, errs.Target(errs.Invalid, c.Name, "postgres: class %s is not stored (abstract, embedded, keyless or unknown)", c.Name)
-	}
-	return t, nil
-}
+// table returns the layout of class c (sqlstore.Lookup).
+func (x *txn) table(c *cim.Class) (*table, error) { return sqlstore.Lookup(x.s.tables, backend, c) }
 
-// mustWrite guards the writing methods against a read transaction.
-func (x *txn) mustWrite(op string) error {
-	if !x.writable {
-		return errs.E(errs.Invalid, "postgres: %s in a read-only transaction", op)
-	}
-	return nil
-}
+// mustWrite guards the writing methods against a read transaction
+// (sqlstore.MustWrite).
+func (x *txn) mustWrite(op string) error { return sqlstore.MustWrite(backend, x.writable, op) }
 
 // Get implements store.ReadTx.Get: one query for the row and its non-lazy
 // large values, and with lazy one more for the lazy values. In a Write it
@@ -60,15 +44,15 @@ func (x *txn) Get(ctx context.Context, c *cim.Class, key string, lazy bool) (*st
 	k := fold(key)
 	if x.writable {
 		if _, err := x.q.Exec(ctx, t.lockSQL, k); err != nil {
-			return nil, fmt.Errorf("lock %s %q: %w", t.class.Name, key, err)
+			return nil, fmt.Errorf("lock %s %q: %w", t.Class.Name, key, err)
 		}
 	}
-	recs, err := x.query(ctx, t, t.selectSQL+" WHERE "+foldFunc+"(t."+keyColumn+") = $1", []any{k})
+	recs, err := x.query(ctx, t, t.selectSQL+" WHERE "+foldFunc+"(t."+sqlstore.KeyColumn+") = $1", []any{k})
 	if err != nil {
 		return nil, err
 	}
 	if len(recs) == 0 {
-		return nil, errs.E(errs.NotFound, "%s %q not found", t.class.Name, key)
+		return nil, store.NotFound(t.Class, key)
 	}
 	rec := recs[0]
 	if lazy {
@@ -91,7 +75,7 @@ func (x *txn) Count(ctx context.Context, c *cim.Class, filter query.Expr) (int64
 	}
 	var n int64
 	if err := x.q.QueryRow(ctx, t.countSQL+where, args...).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count %s: %w", t.class.Name, err)
+		return 0, fmt.Errorf("count %s: %w", t.Class.Name, err)
 	}
 	return n, nil
 }
@@ -102,43 +86,9 @@ func (x *txn) Count(ctx context.Context, c *cim.Class, filter query.Expr) (int64
 func (x *txn) query(ctx context.Context, t *table, stmt string, args []any) ([]*store.Record, error) {
 	rows, err := x.q.Query(ctx, stmt, args...)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", t.class.Name, err)
+		return nil, fmt.Errorf("read %s: %w", t.Class.Name, err)
 	}
 	defer rows.Close()
-	var recs []*store.Record
-	n := 2 + len(t.cols) + len(t.large)
-	raw := make([]any, n)
-	dest := make([]any, n)
-	for i := range raw {
-		dest[i] = &raw[i]
-	}
-	for rows.Next() {
-		clear(raw)
-		if err := rows.Scan(dest...); err != nil {
-			return nil, fmt.Errorf("read %s: %w", t.class.Name, err)
-		}
-		version, _ := raw[1].(int64)
-		in := cim.NewInstance(t.class)
-		for i, p := range t.cols {
-			v, err := x.s.fromColumn(t.class, p, raw[2+i])
-			if err != nil {
-				return nil, err
-			}
-			in.Values[p.Name] = v
-		}
-		for i, p := range t.large {
-			var v any
-			if text, ok := raw[2+len(t.cols)+i].(string); ok {
-				if v, err = x.s.fromJSON(t.class, p, text); err != nil {
-					return nil, err
-				}
-			}
-			in.Values[p.Name] = v
-		}
-		recs = append(recs, &store.Record{Instance: in, Version: version})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", t.class.Name, err)
-	}
-	return recs, nil
+	recs, _, err := sqlstore.ScanRecords(rows, x.s.reg, &t.Layout, x.s.fromColumn)
+	return recs, err
 }

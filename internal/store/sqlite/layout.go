@@ -9,29 +9,15 @@ import (
 	"strings"
 
 	"github.com/tsprov/tsprov/internal/cim"
-	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/store"
+	"github.com/tsprov/tsprov/internal/store/sqlstore"
 )
 
-// Names the store reserves.
-const (
-	keyColumn      = "_key"
-	versionColumn  = "_version"
-	reservedPrefix = "tsprov_" // the fixed tables (migrations/) start so
-
-	// indexedProperty is the row property that gets an index where a class
-	// has one: the one that lists and queries most often order and filter by.
-	indexedProperty = "Name"
-)
-
-// table is the layout of one storable class: its SQL table, its row
-// columns, its apart properties, and the statements built from them once.
+// table is the layout of one storable class (store.Layout): its SQL
+// table and the statements built from it once.
 type table struct {
-	class *cim.Class
-	ident string          // quoted table name
-	cols  []*cim.Property // row columns, in class order
-	apart []*cim.Property // stored apart, in class order
-	large []*cim.Property // apart but not lazy: read with the row
+	store.Layout
+	ident string // quoted table name
 
 	trigram *cim.Property // the property with a substring index (trigram.go), or nil
 
@@ -46,41 +32,19 @@ type table struct {
 // newTables lays out every storable class of reg. Outcomes: the tables by
 // lower-case class name; an error of kind errs.Invalid when a class would
 // take a reserved table name, a property a reserved column name, or a
-// property has a type with no column form.
+// property has a type with no column form (sqlstore.CheckNames,
+// sqlstore.CheckColumns).
 func newTables(reg *cim.Registry) (map[string]*table, error) {
-	tables := map[string]*table{}
-	for _, c := range reg.Classes() {
-		if !c.IsStorable() {
-			continue
-		}
-		t, err := newTable(c)
-		if err != nil {
-			return nil, err
-		}
-		tables[strings.ToLower(c.Name)] = t
-	}
-	return tables, nil
+	return sqlstore.Tables(reg, newTable)
 }
 
 func newTable(c *cim.Class) (*table, error) {
-	if strings.HasPrefix(strings.ToLower(c.Name), reservedPrefix) {
-		return nil, errs.Target(errs.Invalid, c.Name, "class %s: table names starting %q are reserved by the store", c.Name, reservedPrefix)
+	if err := sqlstore.CheckNames(c, 0); err != nil {
+		return nil, err
 	}
-	t := &table{class: c, ident: quote(c.Name), cols: store.Columns(c), apart: store.ApartProperties(c)}
-	for _, p := range c.Properties {
-		if strings.EqualFold(p.Name, keyColumn) || strings.EqualFold(p.Name, versionColumn) {
-			return nil, errs.Target(errs.Invalid, c.Name+"."+p.Name, "%s.%s: column name reserved by the store", c.Name, p.Name)
-		}
-	}
-	for _, p := range t.cols {
-		if _, err := columnType(p.Type); err != nil {
-			return nil, errs.Target(errs.Invalid, c.Name+"."+p.Name, "%s.%s: %w", c.Name, p.Name, err)
-		}
-	}
-	for _, p := range t.apart {
-		if !p.IsLazy() {
-			t.large = append(t.large, p)
-		}
+	t := &table{Layout: store.NewLayout(c), ident: sqlstore.Quote(c.Name)}
+	if err := sqlstore.CheckColumns(&t.Layout, columnType); err != nil {
+		return nil, err
 	}
 	trigramProperty(t)
 	t.buildSQL()
@@ -91,27 +55,27 @@ func newTable(c *cim.Class) (*table, error) {
 // registry and is quoted; every value is a bound parameter.
 func (t *table) buildSQL() {
 	var sel, names, marks, sets []string
-	sel = append(sel, "t."+keyColumn, "t."+versionColumn)
-	for _, p := range t.cols {
-		q := quote(p.Name)
+	sel = append(sel, "t."+sqlstore.KeyColumn, "t."+sqlstore.VersionColumn)
+	for _, p := range t.Cols {
+		q := sqlstore.Quote(p.Name)
 		sel = append(sel, "t."+q)
 		names = append(names, q)
 		marks = append(marks, "?")
 		sets = append(sets, q+" = ?")
 	}
 	var joins []string
-	for i, p := range t.large {
+	for i, p := range t.Large {
 		a := fmt.Sprintf("l%d", i)
 		sel = append(sel, a+".value")
-		joins = append(joins, fmt.Sprintf(" LEFT JOIN tsprov_apart_values AS %[1]s ON %[1]s.class = ? AND %[1]s.key = t.%[2]s AND %[1]s.property = ?", a, keyColumn))
-		t.selectArgs = append(t.selectArgs, t.class.Name, p.Name)
+		joins = append(joins, fmt.Sprintf(" LEFT JOIN tsprov_apart_values AS %[1]s ON %[1]s.class = ? AND %[1]s.key = t.%[2]s AND %[1]s.property = ?", a, sqlstore.KeyColumn))
+		t.selectArgs = append(t.selectArgs, t.Class.Name, p.Name)
 	}
 	t.selectSQL = "SELECT " + strings.Join(sel, ", ") + " FROM " + t.ident + " AS t" + strings.Join(joins, "")
-	t.insertSQL = "INSERT INTO " + t.ident + " (" + strings.Join(append([]string{keyColumn, versionColumn}, names...), ", ") +
-		") VALUES (" + strings.Join(append([]string{"?", "1"}, marks...), ", ") + ") ON CONFLICT (" + keyColumn + ") DO NOTHING"
-	t.updateSQL = "UPDATE " + t.ident + " SET " + strings.Join(append([]string{keyColumn + " = ?", versionColumn + " = " + versionColumn + " + 1"}, sets...), ", ") +
-		" WHERE " + keyColumn + " = ? RETURNING " + versionColumn
-	t.deleteSQL = "DELETE FROM " + t.ident + " WHERE " + keyColumn + " = ?"
+	t.insertSQL = "INSERT INTO " + t.ident + " (" + strings.Join(append([]string{sqlstore.KeyColumn, sqlstore.VersionColumn}, names...), ", ") +
+		") VALUES (" + strings.Join(append([]string{"?", "1"}, marks...), ", ") + ") ON CONFLICT (" + sqlstore.KeyColumn + ") DO NOTHING"
+	t.updateSQL = "UPDATE " + t.ident + " SET " + strings.Join(append([]string{sqlstore.KeyColumn + " = ?", sqlstore.VersionColumn + " = " + sqlstore.VersionColumn + " + 1"}, sets...), ", ") +
+		" WHERE " + sqlstore.KeyColumn + " = ? RETURNING " + sqlstore.VersionColumn
+	t.deleteSQL = "DELETE FROM " + t.ident + " WHERE " + sqlstore.KeyColumn + " = ?"
 	t.countSQL = "SELECT COUNT(*) FROM " + t.ident
 }
 
@@ -136,15 +100,6 @@ func columnType(t cim.Type) (string, error) {
 	return "", fmt.Errorf("type %v has no column form", t)
 }
 
-// quote returns s as an SQL identifier.
-func quote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
-
-// recorded is what tsprov_class_columns says about one property.
-type recorded struct {
-	cimType string
-	apart   bool
-}
-
 // syncLayout brings the class tables in line with the registry, within tx:
 // it creates the table of a class seen for the first time, adds a column
 // for a row property the schema gained (existing rows hold null there),
@@ -160,7 +115,7 @@ func syncLayout(ctx context.Context, tx *sql.Tx, tables map[string]*table) error
 	}
 	for _, name := range slices.Sorted(maps.Keys(tables)) {
 		t := tables[name]
-		rec := seen[strings.ToLower(t.class.Name)]
+		rec := seen[strings.ToLower(t.Class.Name)]
 		if len(rec) == 0 {
 			if err := createTable(ctx, tx, t); err != nil {
 				return err
@@ -174,43 +129,27 @@ func syncLayout(ctx context.Context, tx *sql.Tx, tables map[string]*table) error
 	return nil
 }
 
-func loadRecorded(ctx context.Context, tx *sql.Tx) (map[string]map[string]recorded, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT class, property, cim_type, apart FROM tsprov_class_columns`)
+func loadRecorded(ctx context.Context, tx *sql.Tx) (map[string]map[string]sqlstore.Recorded, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT `+sqlstore.RecordedColumns+` FROM tsprov_class_columns`)
 	if err != nil {
 		return nil, fmt.Errorf("read class layout: %w", err)
 	}
 	defer rows.Close()
-	seen := map[string]map[string]recorded{}
-	for rows.Next() {
-		var class, prop string
-		var r recorded
-		if err := rows.Scan(&class, &prop, &r.cimType, &r.apart); err != nil {
-			return nil, fmt.Errorf("read class layout: %w", err)
-		}
-		k := strings.ToLower(class)
-		if seen[k] == nil {
-			seen[k] = map[string]recorded{}
-		}
-		seen[k][strings.ToLower(prop)] = r
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read class layout: %w", err)
-	}
-	return seen, nil
+	return sqlstore.ScanRecorded(rows, strings.ToLower)
 }
 
 func createTable(ctx context.Context, tx *sql.Tx, t *table) error {
-	defs := []string{keyColumn + " TEXT NOT NULL COLLATE NOCASE PRIMARY KEY", versionColumn + " INTEGER NOT NULL"}
-	for _, p := range t.cols {
+	defs := []string{sqlstore.KeyColumn + " TEXT NOT NULL COLLATE NOCASE PRIMARY KEY", sqlstore.VersionColumn + " INTEGER NOT NULL"}
+	for _, p := range t.Cols {
 		typ, _ := columnType(p.Type) // checked by newTable
-		defs = append(defs, quote(p.Name)+" "+typ)
+		defs = append(defs, sqlstore.Quote(p.Name)+" "+typ)
 	}
 	stmt := "CREATE TABLE " + t.ident + " (\n  " + strings.Join(defs, ",\n  ") + "\n)"
 	if _, err := tx.ExecContext(ctx, stmt); err != nil {
-		return fmt.Errorf("create table for class %s: %w", t.class.Name, err)
+		return fmt.Errorf("create table for class %s: %w", t.Class.Name, err)
 	}
-	for _, p := range t.class.Properties {
-		if err := record(ctx, tx, t.class, p); err != nil {
+	for _, p := range t.Class.Properties {
+		if err := record(ctx, tx, t.Class, p); err != nil {
 			return err
 		}
 	}
@@ -220,26 +159,16 @@ func createTable(ctx context.Context, tx *sql.Tx, t *table) error {
 	return createTrigram(ctx, tx, t)
 }
 
-func extendTable(ctx context.Context, tx *sql.Tx, t *table, rec map[string]recorded) error {
-	c := t.class
-	for _, p := range c.Properties {
-		r, ok := rec[strings.ToLower(p.Name)]
-		if ok {
-			if !strings.EqualFold(r.cimType, p.Type.String()) {
-				return errs.Target(errs.Invalid, c.Name+"."+p.Name,
-					"class %s property %s: the store holds it as %s, the schema now declares %s; a property's type cannot change",
-					c.Name, p.Name, r.cimType, p.Type)
-			}
-			if r.apart != store.Apart(p) {
-				return errs.Target(errs.Invalid, c.Name+"."+p.Name,
-					"class %s property %s: the store holds it %s, the schema now makes it %s; adding or removing lazy or large on a stored property is not supported",
-					c.Name, p.Name, placement(r.apart), placement(store.Apart(p)))
-			}
-			continue
-		}
+func extendTable(ctx context.Context, tx *sql.Tx, t *table, rec map[string]sqlstore.Recorded) error {
+	c := t.Class
+	gained, err := sqlstore.Gained(c, rec, strings.ToLower)
+	if err != nil {
+		return err
+	}
+	for _, p := range gained {
 		if !store.Apart(p) {
 			typ, _ := columnType(p.Type) // checked by newTable
-			stmt := "ALTER TABLE " + t.ident + " ADD COLUMN " + quote(p.Name) + " " + typ
+			stmt := "ALTER TABLE " + t.ident + " ADD COLUMN " + sqlstore.Quote(p.Name) + " " + typ
 			if _, err := tx.ExecContext(ctx, stmt); err != nil {
 				return fmt.Errorf("add column for %s.%s: %w", c.Name, p.Name, err)
 			}
@@ -252,13 +181,6 @@ func extendTable(ctx context.Context, tx *sql.Tx, t *table, rec map[string]recor
 		return err
 	}
 	return createTrigram(ctx, tx, t)
-}
-
-func placement(apart bool) string {
-	if apart {
-		return "apart (lazy or large)"
-	}
-	return "in the row"
 }
 
 func record(ctx context.Context, tx *sql.Tx, c *cim.Class, p *cim.Property) error {
@@ -274,13 +196,13 @@ func record(ctx context.Context, tx *sql.Tx, c *cim.Class, p *cim.Property) erro
 // createIndex indexes the class's Name column and each column the schema
 // marks Indexed, when they are in its row.
 func createIndex(ctx context.Context, tx *sql.Tx, t *table) error {
-	for _, p := range t.cols {
-		if !store.Sortable(p) || !(p.IsIndexed() || strings.EqualFold(p.Name, indexedProperty)) {
+	for _, p := range t.Cols {
+		if !sqlstore.Indexed(p) {
 			continue
 		}
-		stmt := "CREATE INDEX IF NOT EXISTS " + quote(t.class.Name+"_"+p.Name+"_idx") + " ON " + t.ident + " (" + quote(p.Name) + ")"
+		stmt := "CREATE INDEX IF NOT EXISTS " + sqlstore.Quote(t.Class.Name+"_"+p.Name+"_idx") + " ON " + t.ident + " (" + sqlstore.Quote(p.Name) + ")"
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("index %s.%s: %w", t.class.Name, p.Name, err)
+			return fmt.Errorf("index %s.%s: %w", t.Class.Name, p.Name, err)
 		}
 	}
 	return nil

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/store"
+	"github.com/tsprov/tsprov/internal/store/sqlstore"
 )
 
 // Restore implements store.Tx.Restore.
@@ -13,16 +13,16 @@ func (x *txn) Restore(ctx context.Context, rec *store.Record) error {
 	if err := x.mustWrite("restore"); err != nil {
 		return err
 	}
-	if rec == nil || rec.Version < 1 {
-		return errs.Target(errs.Invalid, "Version", "restore: a record needs a version of 1 or more")
+	if err := store.CheckRestore(rec); err != nil {
+		return err
 	}
 	version := rec.Version
 	t, key, err := x.insertRow(ctx, rec)
 	if err != nil {
 		return err
 	}
-	if _, err := x.exec(ctx, "UPDATE "+t.ident+" SET "+versionColumn+" = ? WHERE "+keyColumn+" = ?", version, key); err != nil {
-		return fmt.Errorf("restore %s %q: %w", t.class.Name, key, err)
+	if _, err := x.exec(ctx, "UPDATE "+t.ident+" SET "+sqlstore.VersionColumn+" = ? WHERE "+sqlstore.KeyColumn+" = ?", version, key); err != nil {
+		return fmt.Errorf("restore %s %q: %w", t.Class.Name, key, err)
 	}
 	rec.Version = version
 	return nil
@@ -33,8 +33,8 @@ func (x *txn) RestoreCounter(ctx context.Context, name string, value int64) erro
 	if err := x.mustWrite("restore counter"); err != nil {
 		return err
 	}
-	if name == "" || value < 0 {
-		return errs.E(errs.Invalid, "restore counter %q: needs a name and a value of 0 or more, not %d", name, value)
+	if err := store.CheckRestoreCounter(name, value); err != nil {
+		return err
 	}
 	_, err := x.exec(ctx,
 		`INSERT INTO tsprov_counters (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, name, value)
@@ -51,19 +51,7 @@ func (x *txn) Counters(ctx context.Context) (map[string]int64, error) {
 		return nil, fmt.Errorf("read counters: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]int64{}
-	for rows.Next() {
-		var name string
-		var v int64
-		if err := rows.Scan(&name, &v); err != nil {
-			return nil, fmt.Errorf("read counters: %w", err)
-		}
-		out[name] = v
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read counters: %w", err)
-	}
-	return out, nil
+	return sqlstore.ScanCounters(rows)
 }
 
 // RestoreEvent implements store.Tx.RestoreEvent. AUTOINCREMENT goes on
@@ -76,8 +64,8 @@ func (x *txn) RestoreEvent(ctx context.Context, ev store.Event) error {
 	if err := x.queryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM tsprov_events`).Scan(&last); err != nil {
 		return fmt.Errorf("restore event %d: %w", ev.Seq, err)
 	}
-	if ev.Seq <= last {
-		return errs.Target(errs.Invalid, "Seq", "restore event %d: the feed already reaches %d", ev.Seq, last)
+	if err := store.CheckRestoreEvent(ev, last); err != nil {
+		return err
 	}
 	_, err := x.exec(ctx,
 		`INSERT INTO tsprov_events (seq, at, op, class, key, version) VALUES (?, ?, ?, ?, ?, ?)`,

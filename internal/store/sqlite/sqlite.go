@@ -14,6 +14,11 @@
 // Writes go through one connection (BEGIN IMMEDIATE), so writers queue in
 // the process instead of failing with SQLITE_BUSY; reads use a separate
 // pool of query-only connections and never wait for the writer.
+//
+// What this store does as the PostgreSQL one does (checking records and
+// options, converting values, reserved names, reading rows) is in store
+// and store/sqlstore; this package holds SQLite's SQL, its driver's value
+// forms (a boolean as an integer) and its single writer.
 package sqlite
 
 import (
@@ -24,13 +29,13 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
-	"sync"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/store"
+	"github.com/tsprov/tsprov/internal/store/sqlstore"
 )
 
 // busyTimeoutMS bounds how long a connection waits for a lock held by
@@ -46,9 +51,7 @@ type Store struct {
 	stmts  stmtCache
 	fanout store.Fanout // feed positions to Subscribe
 
-	mu     sync.Mutex
-	closed bool
-	active sync.WaitGroup // Reads and Writes in flight
+	gate sqlstore.Gate // Reads and Writes in flight
 }
 
 var _ store.Store = (*Store)(nil)
@@ -130,27 +133,15 @@ func dsn(path string, readOnly bool) string {
 	return "file:" + esc.Replace(path) + "?" + q.Encode()
 }
 
-// enter registers a Read or Write in flight. Outcomes: nil; an error of
-// kind errs.Unavailable once Close has begun.
-func (s *Store) enter() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return errs.E(errs.Unavailable, "sqlite: store is closed")
-	}
-	s.active.Add(1)
-	return nil
-}
-
 // Read runs fn in a read-only transaction on the reader pool; all of fn's
 // reads see one snapshot (a WAL read transaction). Outcomes: fn's error as
 // is; an error of kind errs.Unavailable after Close; ctx's error (wrapped)
 // when ctx ends first; another error when the transaction fails.
 func (s *Store) Read(ctx context.Context, fn func(store.ReadTx) error) error {
-	if err := s.enter(); err != nil {
+	if err := s.gate.Enter(backend); err != nil {
 		return err
 	}
-	defer s.active.Done()
+	defer s.gate.Done()
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("sqlite: read: %w", err)
 	}
@@ -177,10 +168,10 @@ func (s *Store) Read(ctx context.Context, fn func(store.ReadTx) error) error {
 // first, nothing kept; another error when begin or commit fails, nothing
 // kept.
 func (s *Store) Write(ctx context.Context, fn func(store.Tx) error) error {
-	if err := s.enter(); err != nil {
+	if err := s.gate.Enter(backend); err != nil {
 		return err
 	}
-	defer s.active.Done()
+	defer s.gate.Done()
 	var x *txn
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		x = &txn{s: s, q: tx, db: s.writer, writable: true}
@@ -223,14 +214,9 @@ func (s *Store) write(ctx context.Context, fn func(*sql.Tx) error) error {
 // Outcomes: nil; an error when a pool fails to close. After Close, Read
 // and Write report errs.Unavailable and Close returns nil.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.gate.Close() {
 		return nil
 	}
-	s.closed = true
-	s.mu.Unlock()
-	s.active.Wait()
 	s.fanout.Close()
 	s.stmts.close()
 	// Readers first: the last connection to close checkpoints the WAL.

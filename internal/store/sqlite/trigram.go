@@ -10,10 +10,11 @@ import (
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/query"
 	"github.com/tsprov/tsprov/internal/store"
+	"github.com/tsprov/tsprov/internal/store/sqlstore"
 )
 
 // The substring index. A filter that needs the indexed property
-// (indexedProperty) to contain a string — contains(Name,'x'), a LIKE
+// (sqlstore.IndexedProperty) to contain a string — contains(Name,'x'), a LIKE
 // '%x%' — cannot use the B-tree index and would read the whole table. So
 // that property also gets a full-text table with the trigram tokenizer,
 // holding its folded value (lower(), which is query.Fold here) under the
@@ -35,7 +36,7 @@ const maxTrigramTerms = 3
 
 // trigramTable names the substring index of t's indexed property.
 func trigramTable(t *table) string {
-	return quote(reservedPrefix + "trigram_" + t.class.Name + "_" + indexedProperty)
+	return sqlstore.Quote(sqlstore.ReservedPrefix + "trigram_" + t.Class.Name + "_" + sqlstore.IndexedProperty)
 }
 
 // createTrigram creates the substring index of t's indexed property and
@@ -45,16 +46,16 @@ func createTrigram(ctx context.Context, tx *sql.Tx, t *table) error {
 	if t.trigram == nil {
 		return nil
 	}
-	name := reservedPrefix + "trigram_" + t.class.Name + "_" + indexedProperty
+	name := sqlstore.ReservedPrefix + "trigram_" + t.Class.Name + "_" + sqlstore.IndexedProperty
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?`, name).Scan(&n); err != nil {
-		return fmt.Errorf("look for the substring index of %s: %w", t.class.Name, err)
+		return fmt.Errorf("look for the substring index of %s: %w", t.Class.Name, err)
 	}
 	if n > 0 {
 		return nil
 	}
-	fts, col := trigramTable(t), quote(t.trigram.Name)
-	trig := func(event string) string { return quote(name + "_" + event) }
+	fts, col := trigramTable(t), sqlstore.Quote(t.trigram.Name)
+	trig := func(event string) string { return sqlstore.Quote(name + "_" + event) }
 	stmts := []string{
 		"CREATE VIRTUAL TABLE " + fts + " USING fts5(v, tokenize = 'trigram case_sensitive 1', detail = 'none')",
 		"INSERT INTO " + fts + " (rowid, v) SELECT rowid, lower(" + col + ") FROM " + t.ident + " WHERE " + col + " IS NOT NULL",
@@ -68,7 +69,7 @@ func createTrigram(ctx context.Context, tx *sql.Tx, t *table) error {
 	}
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
-			return fmt.Errorf("create the substring index of %s.%s: %w", t.class.Name, t.trigram.Name, err)
+			return fmt.Errorf("create the substring index of %s.%s: %w", t.Class.Name, t.trigram.Name, err)
 		}
 	}
 	return nil
@@ -107,7 +108,7 @@ func globEscape(s string) string {
 // trigramProperty is the property of t's class that gets a substring
 // index: the indexed property, when it is a string row column.
 func trigramProperty(t *table) {
-	p, ok := t.class.Property(indexedProperty)
+	p, ok := t.Class.Property(sqlstore.IndexedProperty)
 	if ok && store.Searchable(p) && p.Type.Kind == cim.String {
 		t.trigram = p
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/query"
 	"github.com/tsprov/tsprov/internal/store"
+	"github.com/tsprov/tsprov/internal/store/sqlstore"
 	"github.com/tsprov/tsprov/schema"
 )
 
@@ -135,7 +136,7 @@ func TestIndexedColumns(t *testing.T) {
 	tbl := s.tables[strings.ToLower(c.Name)]
 	var indexed []string
 	for _, p := range store.Columns(c) {
-		if p.IsIndexed() || p.Name == indexedProperty {
+		if p.IsIndexed() || p.Name == sqlstore.IndexedProperty {
 			indexed = append(indexed, p.Name)
 		}
 	}
