@@ -6,6 +6,7 @@
 package adminservice
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -189,12 +190,21 @@ func (h *Handler) serviceDocument(w http.ResponseWriter, r *http.Request) {
 }
 
 // baseURL is the absolute URL of the WMI route for this request.
-func baseURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
+func baseURL(r *http.Request) string { return scheme(r) + "://" + r.Host + Prefix }
+
+// httpsKey marks a context whose request came over TLS (WithHTTPS).
+type httpsKey struct{}
+
+// WithHTTPS marks ctx as that of a request that came over TLS, for a
+// server whose connections net/http does not see as *tls.Conn.
+func WithHTTPS(ctx context.Context) context.Context { return context.WithValue(ctx, httpsKey{}, true) }
+
+// scheme is "https" for a request that came over TLS, else "http".
+func scheme(r *http.Request) string {
+	if r.TLS != nil || r.Context().Value(httpsKey{}) != nil {
+		return "https"
 	}
-	return scheme + "://" + r.Host + Prefix
+	return "http"
 }
 
 // namedKey turns Class(K1='a',K2='b') into the instance key: the values in

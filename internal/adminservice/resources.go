@@ -80,11 +80,7 @@ func nextLink(r *http.Request, o queryOptions, served int) string {
 	}
 	u := *r.URL
 	u.RawQuery = q.Encode()
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + u.RequestURI()
+	return scheme(r) + "://" + r.Host + u.RequestURI()
 }
 
 // count serves GET Class/$count (with an optional $filter) as plain text.

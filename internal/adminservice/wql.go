@@ -77,11 +77,7 @@ func (h *Handler) wql(w http.ResponseWriter, r *http.Request) {
 	body.Set("value", values)
 	if more {
 		q := url.Values{"q": {src}, "$skip": {strconv.Itoa(skip + h.pageSize)}}
-		scheme := "http"
-		if r.TLS != nil {
-			scheme = "https"
-		}
-		body.Set("@odata.nextLink", scheme+"://"+r.Host+WQLPath+"?"+q.Encode())
+		body.Set("@odata.nextLink", scheme(r)+"://"+r.Host+WQLPath+"?"+q.Encode())
 	}
 	writeJSON(w, http.StatusOK, body)
 }

@@ -148,7 +148,6 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	mux.Handle("/", api) // other casings of /AdminService, and the OData 404 for the rest
 
 	srv := newHTTPServer(observe(rateLimit(authenticate(mux, prov, auth.NewThrottle(failedSignIns, failureWindow), log), limiter(cfg.RateLimit), log), metrics, log), log)
-	srv.TLSConfig = tlsConf
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
@@ -156,6 +155,12 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	scheme := "http"
 	if tlsConf != nil {
 		scheme = "https"
+		// HTTP/1.1 only: net/http sees each connection through
+		// envelopeConn (rawerrors.go), not as a *tls.Conn, so it must not
+		// be offered HTTP/2; the handlers learn of TLS from the context.
+		tlsConf.NextProtos = []string{"http/1.1"}
+		srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
+		srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context { return adminservice.WithHTTPS(ctx) }
 		ln = tls.NewListener(ln, tlsConf)
 		if selfSigned != "" {
 			fmt.Fprintf(cfg.Stdout, "tsprov: serving HTTPS with the self-signed certificate %s\n  SHA-256 fingerprint %s\n  (clients: curl --cacert %s, tsprov --cacert %s)\n", selfSigned, fingerprint, selfSigned, selfSigned)
@@ -164,6 +169,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	} else if !isLoopback(cfg.Listen) {
 		log.Warn("serving plain HTTP beyond loopback (--insecure-http): credentials cross the network in clear text")
 	}
+	ln = envelopeListener{ln}
 	log.Info("tsprov serving", "url", scheme+"://"+ln.Addr().String()+adminservice.Prefix, "site", prov.SiteCode(), "data", cfg.DataDir, "store", where)
 	if ready != nil {
 		ready(ln.Addr().String())

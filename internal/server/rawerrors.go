@@ -1,0 +1,79 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+)
+
+// net/http answers a request it cannot read (bad framing: Content-Length
+// with Transfer-Encoding, two Content-Lengths, a header line without a
+// colon, headers too large) itself, before any handler runs, with a
+// plain-text body written in one piece straight on the connection. So
+// that those answers too carry the OData error envelope, every connection
+// is wrapped (envelopeListener) and such a write is rewritten on its way
+// out: the same status, a JSON body. The format is net/http's and cannot
+// be mistaken for a handler's answer, whose headers net/http always
+// writes in sorted order (Connection before Content-Type).
+var rawError = regexp.MustCompile(`\AHTTP/1\.1 ([0-9]{3}) ([^\r\n]*)\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n(?s:(.*))\z`)
+
+// envelopeListener wraps each accepted connection in an envelopeConn.
+type envelopeListener struct{ net.Listener }
+
+func (l envelopeListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &envelopeConn{Conn: c}, nil
+}
+
+// envelopeConn rewrites net/http's own error answers (see rawError).
+type envelopeConn struct{ net.Conn }
+
+func (c *envelopeConn) Write(p []byte) (int, error) {
+	if out, ok := odataEnvelope(p); ok {
+		if _, err := c.Conn.Write(out); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
+	return c.Conn.Write(p)
+}
+
+// odataEnvelope returns the OData form of one of net/http's own error answers,
+// or false when p is not one.
+func odataEnvelope(p []byte) ([]byte, bool) {
+	m := rawError.FindSubmatch(p)
+	if m == nil {
+		return nil, false
+	}
+	status, _ := strconv.Atoi(string(m[1]))
+	message := string(m[3])
+	if message == "" {
+		message = string(m[2])
+	}
+	body, err := json.Marshal(map[string]any{"error": map[string]any{
+		"code":    strconv.Itoa(status),
+		"message": "the request cannot be read as HTTP/1.1: " + message,
+	}})
+	if err != nil {
+		return nil, false
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "HTTP/1.1 %s %s\r\nConnection: close\r\nContent-Length: %d\r\nContent-Type: application/json; charset=utf-8\r\nOData-Version: 4.0\r\n\r\n", m[1], statusLine(m[2]), len(body))
+	b.Write(body)
+	return b.Bytes(), true
+}
+
+// statusLine is the reason phrase of a status line net/http wrote
+// ("Bad Request: too many Host headers" → "Bad Request").
+func statusLine(s []byte) []byte {
+	if i := bytes.IndexByte(s, ':'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
