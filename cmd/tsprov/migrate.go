@@ -56,28 +56,32 @@ func runMigrate(args []string, stdout io.Writer) error {
 	defer dst.Close()
 
 	var progress migrate.Progress
-	var bars *mpb.Progress
+	finish := func() {}
 	if !*quiet {
-		bars = mpb.NewWithContext(ctx, mpb.WithOutput(os.Stderr), mpb.WithWidth(40))
+		bars := mpb.NewWithContext(ctx, mpb.WithOutput(os.Stderr), mpb.WithWidth(40))
 		bar := bars.AddBar(0,
 			mpb.PrependDecorators(decor.Name("copy "), decor.CountersNoUnit("%d / %d")),
-			mpb.AppendDecorators(decor.Percentage(), decor.Name(" "), decor.EwmaETA(decor.ET_STYLE_GO, 30)),
+			mpb.AppendDecorators(decor.Percentage(), decor.Name(" ETA "), decor.AverageETA(decor.ET_STYLE_GO)),
 		)
 		progress = func(done, total int64) {
 			bar.SetTotal(total, false)
-			bar.EwmaSetCurrent(done, 0)
+			bar.SetCurrent(done)
 			if done == total {
 				bar.SetTotal(total, true)
 			}
 		}
-		defer func() {
-			bar.Abort(false)
+		finish = func() {
+			bar.Abort(false) // a no-op once complete
 			bars.Wait()
-		}()
+		}
 	}
 	counts, err := migrate.Copy(ctx, reg, src, dst, progress)
+	finish()
 	if err != nil {
 		return fmt.Errorf("copy %s into %s: %w", dbFile, where, err)
+	}
+	if !*quiet {
+		fmt.Fprintln(os.Stderr, "comparing the copy with the source, object by object…")
 	}
 	diffs, err := migrate.Diff(ctx, reg, src, dst)
 	if err != nil {
