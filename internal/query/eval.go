@@ -196,14 +196,13 @@ func evalCall(x *Call, in *cim.Instance) (any, error) {
 		args[i] = v
 	}
 	s, _ := args[0].(string)
-	if args[0] == nil {
-		return nil, nil
+	for _, a := range args {
+		if a == nil {
+			return nil, nil // a function of null is null, as in SQL
+		}
 	}
 	switch x.Name {
 	case "contains", "startswith", "endswith":
-		if args[1] == nil {
-			return nil, nil // a function of null is null, as in SQL
-		}
 		t, _ := args[1].(string)
 		ls, lt := Fold(s), Fold(t)
 		switch x.Name {
@@ -213,8 +212,8 @@ func evalCall(x *Call, in *cim.Instance) (any, error) {
 			return strings.HasPrefix(ls, lt), nil
 		}
 		return strings.HasSuffix(ls, lt), nil
-	case "tolower":
-		return strings.ToLower(s), nil
+	case "tolower": // folded, as the stores' SQL gives it (Dialect.Lower)
+		return Fold(s), nil
 	case "toupper":
 		return strings.ToUpper(s), nil
 	case "length":

@@ -93,12 +93,28 @@ func CompareFold(a, b string) int {
 
 // hasFoldable reports whether s holds a character that folds other than
 // as an ASCII letter does: a LIKE on such a pattern is compiled on folded
-// text (see like), because SQL LIKE folds ASCII letters only.
+// text (see like), because SQL LIKE folds ASCII letters only. That is
+// every non-ASCII character, and the ASCII letters that share their case
+// orbit with a non-ASCII one (k and the Kelvin sign, s and the long s),
+// which SQL LIKE would not match against that other form.
 func hasFoldable(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
+		if s[i] >= utf8.RuneSelf || asciiFoldsWide[s[i]] {
 			return true
 		}
 	}
 	return false
 }
+
+// asciiFoldsWide marks the ASCII letters whose case orbit holds a
+// non-ASCII character.
+var asciiFoldsWide = func() (m [utf8.RuneSelf]bool) {
+	for c := rune(0); c < utf8.RuneSelf; c++ {
+		for f := unicode.SimpleFold(c); f != c; f = unicode.SimpleFold(f) {
+			if f >= utf8.RuneSelf {
+				m[c] = true
+			}
+		}
+	}
+	return m
+}()

@@ -387,7 +387,8 @@ func (c *compiler) like(x *Like) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s := "(" + c.foldLike(v, likeText(pl.items))
+	_, column := x.X.(*Prop)
+	s := "(" + c.foldLike(v, likeText(pl.items), literalPrefix(pl.items), column)
 	if len(pl.classes) == 0 {
 		return s + ")", nil
 	}
@@ -425,7 +426,7 @@ func (c *compiler) like(x *Like) (string, error) {
 		var b strings.Builder
 		b.WriteString("WITH RECURSIVE " + cte + "(i) AS (SELECT " + at + " UNION ALL SELECT " + i + " + 1 FROM " + cte +
 			" WHERE " + i + " < length(" + v + ")) SELECT MIN(" + i + ") FROM " + cte + " WHERE " +
-			c.foldLike("substr("+v+", "+i+", "+strconv.Itoa(width)+")", likeText(part)))
+			c.foldLike("substr("+v+", "+i+", "+strconv.Itoa(width)+")", likeText(part), "", false))
 		for o := range part {
 			if part[o].kind == likeSet {
 				b.WriteString(" AND " + c.classCond(pl, &part[o], "substr("+v+", "+i+" + "+strconv.Itoa(o)+", 1)"))
@@ -438,14 +439,54 @@ func (c *compiler) like(x *Like) (string, error) {
 }
 
 // foldLike is the dialect's LIKE of expr and the escaped pattern text.
-// SQL LIKE folds ASCII letters only, so a pattern that holds any other
-// character is matched on folded text: the dialect's lower(), which folds
-// as Fold does, against the folded pattern.
-func (c *compiler) foldLike(expr, text string) string {
-	if hasFoldable(text) {
-		return c.d.FoldLike("lower("+expr+")", c.param(Fold(text)))
+// SQL LIKE folds ASCII letters only, so a pattern with a character that
+// folds otherwise (hasFoldable) is matched on folded text: the dialect's
+// Lower, which folds as Fold does, against the folded pattern. That LIKE
+// cannot use the column's index; so when expr is a column (no parameter,
+// may be written twice) and the pattern starts with plain characters
+// (prefix, unescaped), the rows are first narrowed to those whose folded
+// value starts with the folded prefix, a range of the column's collation
+// (which orders by Fold) that the index answers.
+func (c *compiler) foldLike(expr, text, prefix string, column bool) string {
+	if !hasFoldable(text) {
+		return c.d.FoldLike(expr, c.param(text))
 	}
-	return c.d.FoldLike(expr, c.param(text))
+	var narrow string
+	if column && prefix != "" {
+		lo := Fold(prefix)
+		narrow = c.d.FoldCompare(expr, ">=", c.param(lo)) + " AND "
+		if hi, ok := successor(lo); ok {
+			narrow += c.d.FoldCompare(expr, "<", c.param(hi)) + " AND "
+		}
+	}
+	return narrow + c.d.FoldLike(c.d.Lower(expr), c.param(Fold(text)))
+}
+
+// successor is the least string above every string that starts with s
+// (s with its last character one higher), when there is one that is
+// valid text.
+func successor(s string) (string, bool) {
+	r, n := utf8.DecodeLastRuneInString(s)
+	if r == utf8.RuneError || r == unicode.MaxRune {
+		return "", false
+	}
+	next := r + 1
+	if 0xD800 <= next && next <= 0xDFFF { // surrogates are not text
+		next = 0xE000
+	}
+	return s[:len(s)-n] + string(next), true
+}
+
+// literalPrefix is the plain characters a LIKE pattern starts with.
+func literalPrefix(items []likeItem) string {
+	var b strings.Builder
+	for _, it := range items {
+		if it.kind != likeLit {
+			break
+		}
+		b.WriteRune(it.r)
+	}
+	return b.String()
 }
 
 // classParams is the number of parameters classCond binds for a closure:

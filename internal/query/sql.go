@@ -22,9 +22,12 @@ type Dialect interface {
 	// Instr is the 1-based place of the first sub in the string s, 0 when
 	// s holds none (SQLite's instr).
 	Instr(s, sub string) string
-	// Suffix is the last n characters of the string s, all of s when it
-	// is shorter.
-	Suffix(s, n string) string
+	// Lower is the string s folded as Fold folds it (tolower, and text
+	// compared without regard to case by position).
+	Lower(s string) string
+	// Upper is the string s in upper case, as strings.ToUpper gives it
+	// (toupper).
+	Upper(s string) string
 }
 
 // Columns maps properties to SQL.
@@ -117,6 +120,22 @@ func (c *compiler) cond(e Expr) (string, error) {
 		}
 		if len(items) == 0 {
 			return "(1 = 0" + orNull + ")", nil
+		}
+		if _, column := x.X.(*Prop); !column {
+			// v may hold parameters (substring(Name, 1)): it is written
+			// once, as positional placeholders (SQLite's ?) need.
+			in := v + " IN (" + strings.Join(items, ", ") + ")"
+			if isString(x.X) {
+				folded := make([]string, len(items))
+				for i, it := range items {
+					folded[i] = c.d.Lower(it)
+				}
+				in = c.d.Lower(v) + " IN (" + strings.Join(folded, ", ") + ")"
+			}
+			if orNull != "" {
+				return "((" + in + ") IS NOT FALSE)", nil // null in (…) is null
+			}
+			return "(" + in + ")", nil
 		}
 		if isString(x.X) {
 			var ors []string
@@ -237,28 +256,39 @@ func (c *compiler) boolCall(x *Call) (string, error) {
 	}
 	if lit, ok := x.Args[1].(*Literal); ok {
 		s, _ := lit.Value.(string)
-		pat := escapeLike(s)
+		pat, prefix := escapeLike(s), ""
 		switch x.Name {
 		case "contains":
 			pat = "%" + pat + "%"
 		case "startswith":
-			pat += "%"
+			pat, prefix = pat+"%", s
 		case "endswith":
 			pat = "%" + pat
 		}
-		return "(" + c.foldLike(a, pat) + ")", nil
+		_, column := x.Args[0].(*Prop)
+		return "(" + c.foldLike(a, pat, prefix, column) + ")", nil
 	}
 	b, err := c.value(x.Args[1], nil)
 	if err != nil {
 		return "", err
 	}
+	// b is written once: with positional placeholders (SQLite's ?) a
+	// second copy of an operand that holds a parameter would want one more
+	// argument. startswith and endswith are a LIKE of the folded text
+	// against b folded and escaped.
 	switch x.Name {
 	case "contains":
-		return "(" + c.d.Instr("lower("+a+")", "lower("+b+")") + " > 0)", nil
+		return "(" + c.d.Instr(c.d.Lower(a), c.d.Lower(b)) + " > 0)", nil
 	case "startswith":
-		return "(" + c.d.FoldCompare("substr("+a+", 1, length("+b+"))", "=", b) + ")", nil
+		return "(" + c.d.FoldLike(c.d.Lower(a), likeEscapeSQL(c.d.Lower(b))+` || '%'`) + ")", nil
 	}
-	return "(" + c.d.FoldCompare(c.d.Suffix(a, "length("+b+")"), "=", b) + ")", nil
+	return "(" + c.d.FoldLike(c.d.Lower(a), `'%' || `+likeEscapeSQL(c.d.Lower(b))) + ")", nil
+}
+
+// likeEscapeSQL is the SQL that escapes the LIKE wildcards of the string
+// expression e, as escapeLike does for a constant.
+func likeEscapeSQL(e string) string {
+	return `replace(replace(replace(` + e + `, '\', '\\'), '%', '\%'), '_', '\_')`
 }
 
 // escapeLike escapes the LIKE wildcards of a constant.
@@ -292,9 +322,9 @@ func (c *compiler) value(e Expr, peer *cim.Property) (string, error) {
 		}
 		switch x.Name {
 		case "tolower":
-			return "lower(" + args[0] + ")", nil
+			return c.d.Lower(args[0]), nil
 		case "toupper":
-			return "upper(" + args[0] + ")", nil
+			return c.d.Upper(args[0]), nil
 		case "length":
 			return "length(" + args[0] + ")", nil
 		case "indexof":

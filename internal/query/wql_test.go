@@ -531,7 +531,8 @@ func (fakeDialect) FoldCompare(l, op, r string) string {
 func (fakeDialect) FoldLike(e, p string) string { return e + " LIKE " + p + ` ESCAPE '\'` }
 func (fakeDialect) Bool(b bool) any             { return b }
 func (fakeDialect) Instr(s, sub string) string  { return "instr(" + s + ", " + sub + ")" }
-func (fakeDialect) Suffix(s, n string) string   { return "substr(" + s + ", -" + n + ")" }
+func (fakeDialect) Lower(s string) string       { return "lower(" + s + ")" }
+func (fakeDialect) Upper(s string) string       { return "upper(" + s + ")" }
 
 type fakeColumns struct{}
 
@@ -642,6 +643,9 @@ func FuzzODataFilter(f *testing.F) {
 		"substring(Name, 1, 2) eq 'in' and indexof(Name, 'x') ne -1",
 		"PkgFlags eq 1.0 or PkgFlags lt -2.5e3",
 		"endswith(Name, Description)",
+		"endswith(Name, substring(Description, 1)) or startswith(Name, substring(Description, 2, 3))",
+		"substring(Name, 1) in ('a', null)",
+		"substring(Name, 1) in ('a', 'b') and tolower(substring(Name, 2)) in (null)",
 		"Name eq 'it''s'",
 	} {
 		f.Add(s)

@@ -151,6 +151,19 @@ func functionCases() []Case {
 		od(cat, "substring(Name,0,3) eq 'win'", "A B C"),
 		od(cat, "startswith(tolower(Name),'win')", "A B C"),
 		od(cat, "contains(toupper(Description),'BRIEN')", "I"),
+		// the string compared is not a constant: the stores fold it as
+		// Fold does, every letter, and toupper/tolower map case as
+		// query.Eval does
+		od(cat, "contains(Name,substring('xCAFÉ',1))", "D E"),
+		od(cat, "indexof(tolower(Name),'é') eq 3", "D E"),
+		od(cat, "indexof(toupper(Name),'É') eq 3", "D E"),
+		od(cat, "endswith(Name,substring(Name,100))", "*"),
+		od(cat, "endswith(Name,substring(Description,100))", "* -C -E -H -S -V"),
+		od(cat, "indexof(Name,Description) eq 0", "N O"),
+		od(cat, "indexof(Name,Description) eq null", "C E H S V"),
+		od(cat, "substring(Name,1) in ('AFÉ deploy', 'bc', null)", "D R"),
+		od(cat, "substring(Description,1) in ('BC', null)", "C E H R S V"),
+		od(cat, "length(substring(Description,1)) in (1, null)", "C E H S T V"),
 		od(cat, "length(Name) eq length(Description)", "M O R U"),
 		od(cat, "tolower(Name) eq tolower(Description)", "O R U"),
 		od(cat, "Name eq Description", "O R U"),

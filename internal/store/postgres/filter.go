@@ -32,7 +32,10 @@ func (dialect) Bool(b bool) any { return b }
 
 func (dialect) Instr(s, sub string) string { return "strpos(" + s + ", " + sub + ")" }
 
-func (dialect) Suffix(s, n string) string { return "right(" + s + ", " + n + ")" }
+// Lower and Upper: PostgreSQL's lower() and upper() follow the collation
+// ("C": ASCII letters only), so the store's own functions (fold.go).
+func (dialect) Lower(s string) string { return foldSQL(s) }
+func (dialect) Upper(s string) string { return upperFunc + "((" + s + ")::text)" }
 
 // where compiles a filter for table t: " WHERE …" and its parameters
 // ($1 on), or nothing for a nil filter. Outcomes also: an error of kind

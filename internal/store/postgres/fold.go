@@ -43,6 +43,28 @@ var foldBody = sync.OnceValue(func() string {
 		`ELSE translate(lower(s COLLATE "C"), ` + literal(from.String()) + `, ` + literal(to.String()) + `) END`
 })
 
+// upperFunc is the name of the function in the store's schema that gives
+// a string in upper case as strings.ToUpper does (the query's toupper):
+// upper() for ASCII text, and otherwise translate() by the table of every
+// character unicode.ToUpper changes.
+const upperFunc = "tsprov_upper"
+
+// upperBody is the SQL body of tsprov_upper, built once.
+var upperBody = sync.OnceValue(func() string {
+	var from, to strings.Builder
+	for r := rune(0x80); r <= unicode.MaxRune; r++ {
+		if !utf8.ValidRune(r) {
+			continue
+		}
+		if u := unicode.ToUpper(r); u != r {
+			from.WriteRune(r)
+			to.WriteRune(u)
+		}
+	}
+	return `SELECT CASE WHEN octet_length(s) = char_length(s) THEN upper(s COLLATE "C") ` +
+		`ELSE translate(upper(s COLLATE "C"), ` + literal(from.String()) + `, ` + literal(to.String()) + `) END`
+})
+
 // fold is s as the store compares it without regard to case.
 func fold(s string) string { return query.Fold(s) }
 
@@ -54,6 +76,9 @@ func foldSQL(e string) string { return foldFunc + `((` + e + `)::text) COLLATE "
 // otherwise (a newer Unicode version) and then rebuilds the indexes of the
 // tables, which hold folded keys and names. It runs under the layout lock.
 func syncFold(ctx context.Context, tx pgx.Tx, tables []string) error {
+	if err := syncUpper(ctx, tx); err != nil {
+		return err
+	}
 	var have string
 	err := tx.QueryRow(ctx, `SELECT prosrc FROM pg_proc WHERE proname = $1 AND pronamespace = current_schema()::regnamespace`, foldFunc).Scan(&have)
 	switch {
@@ -73,6 +98,25 @@ func syncFold(ctx context.Context, tx pgx.Tx, tables []string) error {
 				return fmt.Errorf("reindex %s: %w", t, err)
 			}
 		}
+	}
+	return nil
+}
+
+// syncUpper creates tsprov_upper, or replaces it when this build maps
+// case otherwise. No index depends on it.
+func syncUpper(ctx context.Context, tx pgx.Tx) error {
+	var have string
+	err := tx.QueryRow(ctx, `SELECT prosrc FROM pg_proc WHERE proname = $1 AND pronamespace = current_schema()::regnamespace`, upperFunc).Scan(&have)
+	switch {
+	case err == nil && have == upperBody():
+		return nil
+	case err != nil && !errors.Is(err, pgx.ErrNoRows):
+		return fmt.Errorf("read %s: %w", upperFunc, err)
+	}
+	stmt := `CREATE OR REPLACE FUNCTION ` + upperFunc + `(s text) RETURNS text LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS ` +
+		literal(upperBody())
+	if _, err := tx.Exec(ctx, stmt); err != nil {
+		return fmt.Errorf("create %s: %w", upperFunc, err)
 	}
 	return nil
 }

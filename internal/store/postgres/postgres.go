@@ -239,6 +239,9 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.listenCancel()
+	// Through listenOnce: a Subscribe running now has set listenDone when
+	// this returns, and one after it starts no listener.
+	s.listenOnce.Do(func() {})
 	if s.listenDone != nil {
 		<-s.listenDone
 	}

@@ -25,8 +25,9 @@ func (dialect) FoldLike(expr, pattern string) string {
 
 func (dialect) Instr(s, sub string) string { return "instr(" + s + ", " + sub + ")" }
 
-// Suffix: a negative start counts from the end.
-func (dialect) Suffix(s, n string) string { return "substr(" + s + ", -" + n + ")" }
+// Lower and Upper: this process's lower() and upper() (fold.go).
+func (dialect) Lower(s string) string { return "lower(" + s + ")" }
+func (dialect) Upper(s string) string { return "upper(" + s + ")" }
 
 func (dialect) Bool(b bool) any {
 	if b {
