@@ -31,7 +31,7 @@ func runMigrate(args []string, stdout io.Writer) error {
 	if err := parseNoArgs(fs, args, "migrate takes no arguments"); err != nil {
 		return err
 	}
-	if !strings.HasPrefix(*to, "postgres://") && !strings.HasPrefix(*to, "postgresql://") {
+	if !server.IsPostgresURL(*to) {
 		return usageError{"--to must be a postgres:// URL"}
 	}
 	dbFile := filepath.Join(*from, server.DatabaseFile)

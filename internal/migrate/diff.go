@@ -132,22 +132,25 @@ func diffEvents(ctx context.Context, ta, tb store.ReadTx, add func(string, ...an
 		if err != nil {
 			return err
 		}
-		for i := range max(len(ea), len(eb)) {
-			var a, b store.Event
-			if i < len(ea) {
-				a = ea[i]
-			}
-			if i < len(eb) {
-				b = eb[i]
-			}
-			if (a.Seq != b.Seq || !a.Time.Equal(b.Time) || a.Op != b.Op || a.Class != b.Class || a.Key != b.Key || a.Version != b.Version) &&
-				!add("change feed differs at position %d: %+v and %+v", max(a.Seq, b.Seq), a, b) {
+		n := min(len(ea), len(eb))
+		for i := range n {
+			if !sameEvent(ea[i], eb[i]) && !add("change feed differs at position %d: %+v and %+v", max(ea[i].Seq, eb[i].Seq), ea[i], eb[i]) {
 				return nil
 			}
 		}
-		if len(ea) == 0 || len(eb) == 0 {
+		if len(ea) != len(eb) {
+			add("the change feeds end apart: after position %d the first store holds %d events, the second %d", after, len(ea), len(eb))
 			return nil
 		}
-		after = min(ea[len(ea)-1].Seq, eb[len(eb)-1].Seq)
+		if n == 0 {
+			return nil
+		}
+		after = ea[n-1].Seq
 	}
+}
+
+// sameEvent reports whether two events are the same change at the same
+// position and instant.
+func sameEvent(a, b store.Event) bool {
+	return a.Seq == b.Seq && a.Time.Equal(b.Time) && a.Op == b.Op && a.Class == b.Class && a.Key == b.Key && a.Version == b.Version
 }

@@ -121,4 +121,13 @@ func TestCopy(t *testing.T) {
 	if len(diffs) < len(want) || diffs[0] != want[0] || diffs[1] != want[1] {
 		t.Errorf("Diff after a change = %q, want it to start with %q", diffs, want)
 	}
+	feedLines := 0
+	for _, d := range diffs {
+		if strings.Contains(d, "change feed") {
+			feedLines++
+		}
+	}
+	if feedLines != 1 || !strings.Contains(diffs[len(diffs)-1], "the change feeds end apart") {
+		t.Errorf("the one change more in the second feed is reported %d times: %q", feedLines, diffs)
+	}
 }

@@ -20,6 +20,8 @@ import (
 // writes in sorted order (Connection before Content-Type).
 var rawError = regexp.MustCompile(`\AHTTP/1\.1 ([0-9]{3}) ([^\r\n]*)\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n(?s:(.*))\z`)
 
+var rawErrorStart = []byte("HTTP/1.1 ")
+
 // envelopeListener wraps each accepted connection in an envelopeConn.
 type envelopeListener struct{ net.Listener }
 
@@ -47,6 +49,9 @@ func (c *envelopeConn) Write(p []byte) (int, error) {
 // odataEnvelope returns the OData form of one of net/http's own error answers,
 // or false when p is not one.
 func odataEnvelope(p []byte) ([]byte, bool) {
+	if !bytes.HasPrefix(p, rawErrorStart) { // most writes: bodies; no regexp for them
+		return nil, false
+	}
 	m := rawError.FindSubmatch(p)
 	if m == nil {
 		return nil, false

@@ -28,7 +28,7 @@ func openStore(ctx context.Context, cfg Config, reg *cim.Registry) (store.Store,
 		}
 		return st, path, nil
 	}
-	if !strings.HasPrefix(cfg.Database, "postgres://") && !strings.HasPrefix(cfg.Database, "postgresql://") {
+	if !IsPostgresURL(cfg.Database) {
 		return nil, "", errs.E(errs.Invalid, "database: want a postgres:// or postgresql:// URL, or nothing for the SQLite file in the data folder")
 	}
 	st, err := postgres.Open(ctx, cfg.Database, reg)
@@ -47,3 +47,9 @@ func OpenStore(ctx context.Context, database, dataDir string, reg *cim.Registry)
 
 // DatabaseFile is the name of the SQLite file in a data folder.
 const DatabaseFile = databaseFile
+
+// IsPostgresURL reports whether s names a PostgreSQL database: a
+// postgres:// or postgresql:// URL.
+func IsPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}

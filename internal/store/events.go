@@ -42,7 +42,7 @@ const MaxEventsPage = 1000
 // Recorded reports whether the changes of class c's instances go into the
 // feed: those of every stored class but the Private ones (credentials,
 // the audit trail), whose keys must not leave the server.
-func Recorded(c *cim.Class) bool { return !c.Qualifiers.Has("Private") }
+func Recorded(c *cim.Class) bool { return !c.IsPrivate() }
 
 // Fanout hands feed positions to the subscribers of one process
 // (Store.Subscribe): each subscriber holds at most one position, the

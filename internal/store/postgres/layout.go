@@ -27,7 +27,7 @@ type table struct {
 
 	selectSQL string // SELECT … FROM … LEFT JOIN (large values); alias t; no parameters
 	lockSQL   string // args: folded key; locks the row
-	insertSQL string // args: key, cols…
+	insertSQL string // args: key, cols…, version
 	updateSQL string // args: key, cols…, folded key; returns _version
 	deleteSQL string // args: folded key
 	countSQL  string
@@ -80,7 +80,7 @@ func (t *table) buildSQL() {
 	t.selectSQL = "SELECT " + strings.Join(sel, ", ") + " FROM " + t.ident + " AS t" + strings.Join(joins, "")
 	t.lockSQL = "SELECT 1 FROM " + t.ident + " WHERE " + foldFunc + "(" + sqlstore.KeyColumn + ") = $1 FOR UPDATE"
 	t.insertSQL = "INSERT INTO " + t.ident + " (" + strings.Join(append([]string{sqlstore.KeyColumn, sqlstore.VersionColumn}, names...), ", ") +
-		") VALUES (" + strings.Join(append([]string{"$1", "1"}, marks...), ", ") + ") ON CONFLICT (" + foldFunc + "(" + sqlstore.KeyColumn + ")) DO NOTHING"
+		") VALUES (" + strings.Join(append([]string{"$1", fmt.Sprintf("$%d", n)}, marks...), ", ") + ") ON CONFLICT (" + foldFunc + "(" + sqlstore.KeyColumn + ")) DO NOTHING"
 	t.updateSQL = "UPDATE " + t.ident + " SET " + strings.Join(append([]string{sqlstore.KeyColumn + " = $1", sqlstore.VersionColumn + " = " + sqlstore.VersionColumn + " + 1"}, sets...), ", ") +
 		fmt.Sprintf(" WHERE %s(%s) = $%d RETURNING %s", foldFunc, sqlstore.KeyColumn, n, sqlstore.VersionColumn)
 	t.deleteSQL = "DELETE FROM " + t.ident + " WHERE " + foldFunc + "(" + sqlstore.KeyColumn + ") = $1"

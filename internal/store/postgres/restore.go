@@ -16,16 +16,8 @@ func (x *txn) Restore(ctx context.Context, rec *store.Record) error {
 	if err := store.CheckRestore(rec); err != nil {
 		return err
 	}
-	version := rec.Version
-	t, key, err := x.insertRow(ctx, rec)
-	if err != nil {
-		return err
-	}
-	rec.Version = version // insertRow set 1; a failure below must not leave it (Write may run fn again)
-	if _, err := x.q.Exec(ctx, "UPDATE "+t.ident+" SET "+sqlstore.VersionColumn+" = $1 WHERE "+foldFunc+"("+sqlstore.KeyColumn+") = $2", version, fold(key)); err != nil {
-		return fmt.Errorf("restore %s %q: %w", t.Class.Name, key, err)
-	}
-	return nil
+	_, _, err := x.insertRow(ctx, rec, rec.Version)
+	return err
 }
 
 // RestoreCounter implements store.Tx.RestoreCounter.

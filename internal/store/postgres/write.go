@@ -23,7 +23,7 @@ func (x *txn) Insert(ctx context.Context, rec *store.Record) error {
 	if err := x.mustWrite("insert"); err != nil {
 		return err
 	}
-	t, key, err := x.insertRow(ctx, rec)
+	t, key, err := x.insertRow(ctx, rec, 1)
 	if err != nil {
 		return err
 	}
@@ -31,15 +31,15 @@ func (x *txn) Insert(ctx context.Context, rec *store.Record) error {
 	return nil
 }
 
-// insertRow stores rec's row and apart values at version 1; it records no
-// event.
-func (x *txn) insertRow(ctx context.Context, rec *store.Record) (*table, string, error) {
+// insertRow stores rec's row and apart values at the given version; it
+// records no event.
+func (x *txn) insertRow(ctx context.Context, rec *store.Record, version int64) (*table, string, error) {
 	t, row, err := x.target(rec)
 	if err != nil {
 		return nil, "", err
 	}
 	key, cols, apart := row.Key, row.Cols, row.Apart
-	tag, err := x.q.Exec(ctx, t.insertSQL, append([]any{key}, cols...)...)
+	tag, err := x.q.Exec(ctx, t.insertSQL, append(append([]any{key}, cols...), version)...)
 	if err != nil {
 		return nil, "", fmt.Errorf("insert %s %q: %w", t.Class.Name, key, err)
 	}
@@ -51,7 +51,7 @@ func (x *txn) insertRow(ctx context.Context, rec *store.Record) (*table, string,
 	if err := x.writeApart(ctx, t, fold(key), store.Sets(apart)); err != nil {
 		return nil, "", err
 	}
-	rec.Version = 1
+	rec.Version = version
 	return t, key, nil
 }
 

@@ -23,7 +23,7 @@ type table struct {
 
 	selectSQL  string // SELECT … FROM … LEFT JOIN (large values); alias t
 	selectArgs []any  // the arguments of selectSQL's joins
-	insertSQL  string // args: key, cols…
+	insertSQL  string // args: key, version, cols…
 	updateSQL  string // args: key, cols…, key; returns _version
 	deleteSQL  string // args: key
 	countSQL   string
@@ -72,7 +72,7 @@ func (t *table) buildSQL() {
 	}
 	t.selectSQL = "SELECT " + strings.Join(sel, ", ") + " FROM " + t.ident + " AS t" + strings.Join(joins, "")
 	t.insertSQL = "INSERT INTO " + t.ident + " (" + strings.Join(append([]string{sqlstore.KeyColumn, sqlstore.VersionColumn}, names...), ", ") +
-		") VALUES (" + strings.Join(append([]string{"?", "1"}, marks...), ", ") + ") ON CONFLICT (" + sqlstore.KeyColumn + ") DO NOTHING"
+		") VALUES (" + strings.Join(append([]string{"?", "?"}, marks...), ", ") + ") ON CONFLICT (" + sqlstore.KeyColumn + ") DO NOTHING"
 	t.updateSQL = "UPDATE " + t.ident + " SET " + strings.Join(append([]string{sqlstore.KeyColumn + " = ?", sqlstore.VersionColumn + " = " + sqlstore.VersionColumn + " + 1"}, sets...), ", ") +
 		" WHERE " + sqlstore.KeyColumn + " = ? RETURNING " + sqlstore.VersionColumn
 	t.deleteSQL = "DELETE FROM " + t.ident + " WHERE " + sqlstore.KeyColumn + " = ?"

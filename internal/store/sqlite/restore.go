@@ -16,16 +16,8 @@ func (x *txn) Restore(ctx context.Context, rec *store.Record) error {
 	if err := store.CheckRestore(rec); err != nil {
 		return err
 	}
-	version := rec.Version
-	t, key, err := x.insertRow(ctx, rec)
-	if err != nil {
-		return err
-	}
-	rec.Version = version // insertRow set 1; a failure below must not leave it (Write may run fn again)
-	if _, err := x.exec(ctx, "UPDATE "+t.ident+" SET "+sqlstore.VersionColumn+" = ? WHERE "+sqlstore.KeyColumn+" = ?", version, key); err != nil {
-		return fmt.Errorf("restore %s %q: %w", t.Class.Name, key, err)
-	}
-	return nil
+	_, _, err := x.insertRow(ctx, rec, rec.Version)
+	return err
 }
 
 // RestoreCounter implements store.Tx.RestoreCounter.

@@ -12,8 +12,8 @@ import (
 	"github.com/tsprov/tsprov/schema"
 )
 
-// names lists the Ids of the T_Things that filter selects, in key order.
-func names(t *testing.T, s *Store, c *cim.Class, filter string) []string {
+// checkedFilter parses an OData filter and checks it against class c.
+func checkedFilter(t *testing.T, c *cim.Class, filter string) query.Expr {
 	t.Helper()
 	e, err := query.ParseFilter(filter)
 	if err != nil {
@@ -22,8 +22,31 @@ func names(t *testing.T, s *Store, c *cim.Class, filter string) []string {
 	if err := query.Check(e, c, store.Searchable); err != nil {
 		t.Fatalf("Check(%q): %v", filter, err)
 	}
+	return e
+}
+
+// queryPlan is SQLite's plan for selecting the instances of c that the
+// OData filter selects, as the store compiles it, and the WHERE clause.
+func queryPlan(t *testing.T, s *Store, c *cim.Class, filter string) (plan, where string) {
+	t.Helper()
+	tbl := s.tables[strings.ToLower(c.Name)]
+	where, args, err := tbl.where(checkedFilter(t, c, filter))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id, parent, unused int
+	if err := s.writer.QueryRowContext(t.Context(), "EXPLAIN QUERY PLAN SELECT t._key FROM "+tbl.ident+" AS t"+where, args...).Scan(&id, &parent, &unused, &plan); err != nil {
+		t.Fatal(err)
+	}
+	return plan, where
+}
+
+// names lists the Ids of the T_Things that filter selects, in key order.
+func names(t *testing.T, s *Store, c *cim.Class, filter string) []string {
+	t.Helper()
+	e := checkedFilter(t, c, filter)
 	var ids []string
-	err = s.Read(t.Context(), func(tx store.ReadTx) error {
+	err := s.Read(t.Context(), func(tx store.ReadTx) error {
 		recs, err := tx.List(t.Context(), c, store.ListOptions{Filter: e})
 		for _, r := range recs {
 			ids = append(ids, r.Instance.Values["Id"].(string))
@@ -133,7 +156,6 @@ func TestIndexedColumns(t *testing.T) {
 	}
 	s := open(t, t.TempDir(), reg)
 	c := class(t, reg, "SMS_TaskSequencePackage")
-	tbl := s.tables[strings.ToLower(c.Name)]
 	var indexed []string
 	for _, p := range store.Columns(c) {
 		if p.IsIndexed() || p.Name == sqlstore.IndexedProperty {
@@ -144,22 +166,7 @@ func TestIndexedColumns(t *testing.T) {
 		t.Fatalf("indexed properties of %s: %v; the schema marks some Indexed", c.Name, indexed)
 	}
 	for _, name := range indexed {
-		e, err := query.ParseFilter(name + " eq 'x'")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := query.Check(e, c, store.Searchable); err != nil {
-			t.Fatal(err)
-		}
-		where, args, err := tbl.where(e)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var id, parent, unused int
-		var plan string
-		if err := s.writer.QueryRowContext(t.Context(), "EXPLAIN QUERY PLAN SELECT t._key FROM "+tbl.ident+" AS t"+where, args...).Scan(&id, &parent, &unused, &plan); err != nil {
-			t.Fatal(err)
-		}
+		plan, _ := queryPlan(t, s, c, name+" eq 'x'")
 		if !strings.Contains(plan, "INDEX "+c.Name+"_"+name+"_idx") {
 			t.Errorf("%s eq 'x': plan %q does not use the index of %s", name, plan, name)
 		}
