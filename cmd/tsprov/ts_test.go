@@ -46,7 +46,14 @@ func TestTSValidateFmtRefs(t *testing.T) {
 	if code != 1 || !strings.Contains(out, `Steps[0].Steps[4] "": Name: is 0 characters long`) {
 		t.Errorf("validate of a bad file: exit %d\n%s", code, out)
 	}
-	code, _, errOut := runCLI("ts", "validate", filepath.Join(t.TempDir(), "missing.xml"))
+	// not well-formed XML (a comment ending in "--->"): refused, as every XML parser does
+	malformed := filepath.Join(t.TempDir(), "malformed.xml")
+	os.WriteFile(malformed, []byte(`<sequence version="3.10"><!-- note ---></sequence>`), 0o600)
+	code, out, errOut := runCLI("ts", "validate", malformed)
+	if code != 1 || !strings.Contains(out+errOut, `"--" inside a comment`) {
+		t.Errorf("validate of malformed XML: exit %d\n%s%s", code, out, errOut)
+	}
+	code, _, errOut = runCLI("ts", "validate", filepath.Join(t.TempDir(), "missing.xml"))
 	if code != 1 || !strings.Contains(errOut, "have problems") {
 		t.Errorf("missing file: %d %s", code, errOut)
 	}

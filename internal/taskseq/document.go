@@ -93,11 +93,11 @@ func trimPrologue(data []byte) []byte {
 		if !bytes.HasPrefix(data, []byte("<!--")) {
 			return data
 		}
-		end := bytes.Index(data, []byte("-->"))
-		if end < 0 {
-			return data
+		end := bytes.Index(data[4:], []byte("-->"))
+		if end < 0 || checkComment(data[4:4+end]) != nil {
+			return data // the scanner reports it
 		}
-		data = data[end+3:]
+		data = data[4+end+3:]
 	}
 }
 

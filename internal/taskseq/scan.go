@@ -93,46 +93,84 @@ func (s *scanner) skipSpace() {
 	}
 }
 
-// procInst reads <?xml …?>; any other processing instruction is refused.
+// procInst reads the XML declaration, <?xml …?>, which may stand only at
+// the very start of the document (first); any other processing instruction
+// is refused.
 func (s *scanner) procInst(first bool) error {
 	end := bytes.Index(s.data[s.pos+2:], []byte("?>"))
 	if end < 0 {
 		return s.fail("unterminated <?")
 	}
 	body := string(s.data[s.pos+2 : s.pos+2+end])
-	target, _, _ := strings.Cut(body, " ")
+	target := body[:len(body)-len(strings.TrimLeft(body, "_:-.abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"))]
 	if target != "xml" {
 		return errs.E(errs.Invalid, "XML processing instruction <?%s?> is refused", target)
+	}
+	if !first {
+		return s.fail("the XML declaration <?xml …?> may stand only at the start of the document")
 	}
 	if err := checkChars(body); err != nil {
 		return s.fail("%v", err)
 	}
-	if v := declParam(body, "version"); v != "" && v != "1.0" {
-		return s.fail("XML version %q is not supported; only 1.0 is", v)
-	}
-	if e := declParam(body, "encoding"); e != "" && !strings.EqualFold(e, "utf-8") {
-		return s.fail("encoding %q is not supported; task sequences are UTF-8", e)
+	if err := checkXMLDecl(body[len(target):]); err != nil {
+		return s.fail("%v", err)
 	}
 	s.pos += 2 + end + 2
 	return nil
 }
 
-// declParam reads param="value" from an XML declaration.
-func declParam(body, param string) string {
-	i := strings.Index(body, param+"=")
-	if i < 0 || i+len(param)+1 >= len(body) {
-		return ""
+// checkXMLDecl reads the pseudo-attributes of an XML declaration in the
+// order XML 1.0 (§2.8) fixes: version (required, 1.0), then encoding
+// (UTF-8, the only one task sequences use) and standalone (yes or no), each
+// optional, each preceded by white space.
+func checkXMLDecl(rest string) error {
+	params := []struct {
+		name     string
+		required bool
+		ok       func(string) bool
+		want     string
+	}{
+		{"version", true, func(v string) bool { return v == "1.0" }, "only 1.0 is supported"},
+		{"encoding", false, func(v string) bool { return strings.EqualFold(v, "utf-8") }, "task sequences are UTF-8"},
+		{"standalone", false, func(v string) bool { return v == "yes" || v == "no" }, `it is "yes" or "no"`},
 	}
-	rest := body[i+len(param)+1:]
-	q := rest[0]
-	if q != '"' && q != '\'' {
-		return ""
+	for _, p := range params {
+		trimmed := strings.TrimLeft(rest, " \t\r\n")
+		spaced := len(trimmed) < len(rest)
+		name, value, after, found := declPseudoAttr(trimmed)
+		if !found || name != p.name || !spaced {
+			if p.required {
+				return fmt.Errorf("the XML declaration must begin with version=\"1.0\"")
+			}
+			continue
+		}
+		if !p.ok(value) {
+			return fmt.Errorf("XML declaration %s %q is not supported; %s", name, value, p.want)
+		}
+		rest = after
 	}
-	end := strings.IndexByte(rest[1:], q)
+	if strings.TrimLeft(rest, " \t\r\n") != "" {
+		return fmt.Errorf("unexpected %q in the XML declaration", strings.TrimSpace(rest))
+	}
+	return nil
+}
+
+// declPseudoAttr reads name = "value" (or 'value') at the start of s.
+func declPseudoAttr(s string) (name, value, rest string, ok bool) {
+	name, after, ok := strings.Cut(s, "=")
+	if !ok {
+		return "", "", s, false
+	}
+	name = strings.TrimRight(name, " \t\r\n")
+	after = strings.TrimLeft(after, " \t\r\n")
+	if after == "" || (after[0] != '"' && after[0] != '\'') {
+		return "", "", s, false
+	}
+	end := strings.IndexByte(after[1:], after[0])
 	if end < 0 {
-		return ""
+		return "", "", s, false
 	}
-	return rest[1 : 1+end]
+	return name, after[1 : 1+end], after[2+end:], true
 }
 
 func (s *scanner) comment() error {
@@ -140,15 +178,21 @@ func (s *scanner) comment() error {
 	if end < 0 {
 		return s.fail("unterminated comment")
 	}
-	body := s.data[s.pos+4 : s.pos+4+end]
-	if bytes.Contains(body, []byte("--")) {
-		return s.fail(`"--" inside a comment`)
-	}
-	if err := checkChars(string(body)); err != nil {
+	if err := checkComment(s.data[s.pos+4 : s.pos+4+end]); err != nil {
 		return s.fail("%v", err)
 	}
 	s.pos += 4 + end + 3
 	return nil
+}
+
+// checkComment applies XML's rule for a comment's body (the text between
+// <!-- and the first -->): no "--" anywhere and no '-' at its end (so
+// "<!-- a --->" is refused, as every XML parser does), XML characters only.
+func checkComment(body []byte) error {
+	if bytes.Contains(body, []byte("--")) || bytes.HasSuffix(body, []byte("-")) {
+		return fmt.Errorf(`"--" inside a comment`)
+	}
+	return checkChars(string(body))
 }
 
 // element reads an element whose '<' is at pos.
@@ -273,6 +317,11 @@ func (s *scanner) content(el *Element, depth int) error {
 			dropLayoutWhitespace(el)
 			return nil
 		case s.has("<!--"):
+			// Text on either side of a comment is decoded on its own: a
+			// reference cannot straddle a comment.
+			if err := flush(); err != nil {
+				return err
+			}
 			if err := s.comment(); err != nil {
 				return err
 			}

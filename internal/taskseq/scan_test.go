@@ -111,6 +111,35 @@ func TestScannerAgreesWithEncodingXMLOnTheCorpus(t *testing.T) {
 	}
 }
 
+func TestScannerAcceptsWellFormedCommentsAndDeclarations(t *testing.T) {
+	for _, doc := range []string{
+		`<a><!----></a>`,
+		`<a><!-- - --></a>`,
+		`<a><!--->--></a>`,
+		`<?xml version="1.0"?><a/>`,
+		`<?xml version='1.0' encoding='UTF-8' standalone='yes' ?><a/>`,
+		"<?xml\tversion = \"1.0\"\nencoding=\"utf-8\"?><a/>",
+		`<a><![CDATA[<!-- -- -->]]></a>`,
+	} {
+		if _, err := parseTree([]byte(doc), DefaultLimits); err != nil {
+			t.Errorf("%s: %v", doc, err)
+		}
+		if _, err := parseTreeStd([]byte(doc)); err != nil {
+			t.Errorf("%s: encoding/xml refuses it too (%v): not a valid case", doc, err)
+		}
+	}
+}
+
+func TestReadDocumentRefusesAMalformedPrologueComment(t *testing.T) {
+	_, err := ReadDocument([]byte(`<!-- saved by hand ---><?xml version="1.0"?><sequence version="3.10"/>`), DefaultLimits)
+	if err == nil || !strings.Contains(err.Error(), `"--" inside a comment`) {
+		t.Fatalf("got %v, want the comment refused", err)
+	}
+	if _, err := ReadDocument([]byte(`<!-- saved by hand --><?xml version="1.0"?><sequence version="3.10"/>`), DefaultLimits); err != nil {
+		t.Fatalf("a well-formed comment before the declaration: %v", err)
+	}
+}
+
 func TestScannerRefusesHostileAndMalformedXML(t *testing.T) {
 	cases := map[string]string{
 		"billion laughs":      `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><sequence>&lol2;</sequence>`,
@@ -127,6 +156,21 @@ func TestScannerRefusesHostileAndMalformedXML(t *testing.T) {
 		"lt in attribute":     `<a b="<"/>`,
 		"text outside root":   `x<a/>`,
 		"double dash comment": `<a><!-- a -- b --></a>`,
+		// found by FuzzScanner: a comment's body may not end with '-'
+		"comment ending in a dash":      `<a><!--000---></a>`,
+		"prologue comment with a dash":  `<!-- x ---><a/>`,
+		"decl after a comment":          `<a/><?xml version="1.0"?>`,
+		"decl inside an element":        `<a><?xml version="1.0"?></a>`,
+		"decl without version":          `<?xml encoding="utf-8"?><a/>`,
+		"decl with encoding first":      `<?xml encoding="utf-8" version="1.0"?><a/>`,
+		"decl with an unknown param":    `<?xml version="1.0" foo="bar"?><a/>`,
+		"decl params without space":     `<?xml version="1.0"encoding="utf-8"?><a/>`,
+		"decl with a bad standalone":    `<?xml version="1.0" standalone="maybe"?><a/>`,
+		"decl without any param":        `<?xml?><a/>`,
+		"entity split by a comment":     `<a>&am<!---->p;</a>`,
+		"cdata outside the root":        `<![CDATA[x]]><a/>`,
+		"cdata with a control char":     "<a><![CDATA[\x01]]></a>",
+		"pi with a reserved xml target": `<a><?XML version="1.0"?></a>`,
 	}
 	for name, doc := range cases {
 		if _, err := parseTree([]byte(doc), DefaultLimits); err == nil {
