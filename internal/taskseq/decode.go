@@ -191,6 +191,7 @@ func (c *Codec) decodeStep(e *Element) (*cim.Instance, error) {
 	if !generic {
 		c.bindAction(in, r)
 		fillVariableDefaults(in)
+		noteStaleAction(in, r)
 	}
 	if err := setResidue(in, r); err != nil {
 		return nil, err
@@ -311,6 +312,18 @@ func (c *Codec) bindAction(in *cim.Instance, r *residue) {
 	}
 	in.Values[p.Name] = *r.Action
 	r.ActionBound = p.Name
+}
+
+// noteStaleAction records, for a step whose <action> is not the command
+// line its template derives, what the template derived when it was read
+// (see actionText).
+func noteStaleAction(in *cim.Instance, r *residue) {
+	if r.Action == nil || r.ActionBound != "" {
+		return
+	}
+	if derived, ok := deriveCommandLine(in); ok && derived != *r.Action {
+		r.Derived = &derived
+	}
 }
 
 // fillVariableDefaults gives properties that no variable held their

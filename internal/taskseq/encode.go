@@ -301,15 +301,7 @@ func (w *writer) step(v any, where string) (*Element, error) {
 			if isGroup && r.Action == nil {
 				continue
 			}
-			text := ""
-			switch {
-			case r.ActionBound != "":
-				text, _ = in.Values[r.ActionBound].(string)
-			case r.Action != nil:
-				text = *r.Action
-			default:
-				text = cls.Qualifiers.String("CommandLine")
-			}
+			text := actionText(in, r)
 			a := &Element{Name: "action"}
 			if text != "" {
 				a.Children = []Node{Text(text)}
@@ -340,6 +332,32 @@ func (w *writer) step(v any, where string) (*Element, error) {
 		}
 	}
 	return el, nil
+}
+
+// actionText is the <action> a step is written with: the command line its
+// class's template derives from its arguments (cmdline.go), except that
+//   - a step read with an <action> that the template did not give (an MDT
+//     template, an older ConfigMgr, a hand edit) keeps that text as long as
+//     its arguments still derive what they derived when it was read;
+//   - an MDT Workbench Run Command Line, whose command only <action> holds
+//     (ActionBound), writes that property there, as the Workbench does;
+//   - a step whose class has no template (a generic action) keeps the text
+//     read.
+func actionText(in *cim.Instance, r *residue) string {
+	if r.ActionBound != "" {
+		text, _ := in.Values[r.ActionBound].(string)
+		return text
+	}
+	derived, ok := deriveCommandLine(in)
+	switch {
+	case !ok && r.Action != nil:
+		return *r.Action
+	case !ok:
+		return ""
+	case r.Action != nil && r.Derived != nil && *r.Derived == derived:
+		return *r.Action // unchanged since read: the file's text stands
+	}
+	return derived
 }
 
 // defaultStepAttrs is the attribute order ConfigMgr writes (3.10).

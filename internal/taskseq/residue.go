@@ -27,6 +27,10 @@ type residue struct {
 	Children []string `json:"children,omitempty"`
 	// Action is the text of <action> (the command line).
 	Action *string `json:"action,omitempty"`
+	// Derived is the command line the class's template gave the step's
+	// arguments when it was read, kept only when it differs from Action:
+	// while the arguments still give it, Action is written unchanged.
+	Derived *string `json:"derived,omitempty"`
 	// ActionBound names the property that holds the <action> text when no
 	// variable holds it (MDT writes a command line step's command only
 	// there).

@@ -1,6 +1,7 @@
 package taskseq
 
 import (
+	"bytes"
 	"strings"
 
 	"github.com/tsprov/tsprov/internal/cim"
@@ -97,7 +98,10 @@ func hasSecretValue(rules []any) bool {
 	return false
 }
 
-// rulesXML writes rules as the XML the variable holds.
+// rulesXML writes rules as the XML the variable holds, in the form every
+// ConfigMgr-written value of the corpus has: compact, every element with an
+// end tag (<Variable Name="X" IsSecret="false"></Variable>, also inside
+// conditions), and a line feed after </Rules>.
 func (w *writer) rulesXML(rules []any, where string) (string, error) {
 	root := &Element{Name: "Rules"}
 	for _, r := range rules {
@@ -130,7 +134,10 @@ func (w *writer) rulesXML(rules []any, where string) (string, error) {
 		re.Children = append(re.Children, vs)
 		root.Children = append(root.Children, re)
 	}
-	return root.String(), nil
+	var b bytes.Buffer
+	writeElement(&b, root, true)
+	b.WriteByte('\n')
+	return b.String(), nil
 }
 
 func boolText(b bool) string {

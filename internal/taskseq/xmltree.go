@@ -110,6 +110,12 @@ func dropLayoutWhitespace(e *Element) {
 // whitespace between elements, attributes with &quot;, text with &lt; &gt;
 // &amp;, carriage returns and line feeds in attributes as &#xD; &#xA;.
 func writeTree(w *bytes.Buffer, e *Element) {
+	writeElement(w, e, false)
+}
+
+// writeElement writes e compactly; endTags writes an element without
+// children as <x></x>, not <x />.
+func writeElement(w *bytes.Buffer, e *Element, endTags bool) {
 	w.WriteByte('<')
 	w.WriteString(e.Name)
 	for _, a := range e.Attrs {
@@ -119,7 +125,7 @@ func writeTree(w *bytes.Buffer, e *Element) {
 		writeEscaped(w, attrEscaper, a.Value, "&<>\"\r\n\t")
 		w.WriteByte('"')
 	}
-	if len(e.Children) == 0 {
+	if len(e.Children) == 0 && !endTags {
 		w.WriteString(" />")
 		return
 	}
@@ -127,7 +133,7 @@ func writeTree(w *bytes.Buffer, e *Element) {
 	for _, c := range e.Children {
 		switch n := c.(type) {
 		case *Element:
-			writeTree(w, n)
+			writeElement(w, n, endTags)
 		case Text:
 			writeEscaped(w, textEscaper, string(n), "&<>\r")
 		}
