@@ -121,3 +121,13 @@ func leadingNumber(s string) (n, width int) {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// runsMDTScript reports a command line with which MDT's Deployment
+// Workbench runs a built-in step through one of its scripts
+// (cscript.exe "%SCRIPTROOT%\ZTIDiskpart.wsf" for Format and Partition
+// Disk, ZTISetVariable.wsf for Set Task Sequence Variable, …): the script
+// takes the step's settings from its variables, so the line has no
+// arguments to follow.
+func runsMDTScript(action string) bool {
+	return strings.HasPrefix(strings.ToUpper(action), `CSCRIPT.EXE "%SCRIPTROOT%\`)
+}

@@ -92,7 +92,7 @@ func explainAction(r *residue, file, derived string) string {
 	switch {
 	case r.ActionBound != "":
 		return reasonWorkbenchCommand
-	case strings.HasPrefix(strings.ToUpper(file), `CSCRIPT.EXE "%SCRIPTROOT%\`):
+	case runsMDTScript(file):
 		return reasonWorkbenchScript
 	case laterSwitches.ReplaceAllString(derived, "") == file:
 		return reasonOlderRelease
@@ -296,6 +296,12 @@ func TestActionFollowsArguments(t *testing.T) {
 			change: func(s *cim.Instance) { s.Set("ImagePackageID", "CAS0002B") },
 			read:   `OSDApplyOS.exe /image:CAS0001A,%OSDImageIndex% "/config:CAS00009,%OSDConfigFileName%" /target:%OSDisk%`,
 			after:  `OSDApplyOS.exe /image:CAS0002B,%OSDImageIndex% "/config:CAS00009,%OSDConfigFileName%" /target:%OSDisk% /runfromnet:False`,
+		},
+		{ // MDT Workbench: a step run by an MDT script keeps it, changed or not
+			file: "FriendsOfMDT__PSD__Templates_PSDClient.xml", step: "Set DriverPath",
+			change: func(s *cim.Instance) { s.Set("VariableValue", `Windows 12\%ModelAlias%`) },
+			read:   `cscript.exe "%SCRIPTROOT%\ZTISetVariable.wsf"`,
+			after:  `cscript.exe "%SCRIPTROOT%\ZTISetVariable.wsf"`,
 		},
 		{ // MDT Workbench: the command alone, changed or not
 			file: "FriendsOfMDT__PSD__Templates_PSDClient.xml", step: "Configure",

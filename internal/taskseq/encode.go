@@ -341,6 +341,8 @@ func (w *writer) step(v any, where string) (*Element, error) {
 //     its arguments still derive what they derived when it was read;
 //   - an MDT Workbench Run Command Line, whose command only <action> holds
 //     (ActionBound), writes that property there, as the Workbench does;
+//   - a step that MDT runs through one of its scripts keeps that command
+//     line, changed or not: the script reads the step's variables itself;
 //   - a step whose class has no template (a generic action) keeps the text
 //     read.
 func actionText(in *cim.Instance, r *residue) string {
@@ -354,6 +356,8 @@ func actionText(in *cim.Instance, r *residue) string {
 		return *r.Action
 	case !ok:
 		return ""
+	case r.Action != nil && runsMDTScript(*r.Action):
+		return *r.Action
 	case r.Action != nil && r.Derived != nil && *r.Derived == derived:
 		return *r.Action // unchanged since read: the file's text stands
 	}
