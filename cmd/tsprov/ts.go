@@ -93,7 +93,7 @@ func tsShow(args []string, stdout io.Writer) error {
 }
 
 // tsValidate checks each file and prints its problems; it fails when any
-// file has one.
+// file breaks a rule that SetSequence would refuse (warnings do not fail).
 func tsValidate(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("ts validate", flag.ContinueOnError)
 	files, err := parseFlags(fs, args)
@@ -116,13 +116,20 @@ func tsValidate(args []string, stdout io.Writer) error {
 			continue
 		}
 		problems := taskseq.Validate(ts)
-		if len(problems) == 0 {
-			fmt.Fprintf(stdout, "%s: ok\n", f)
-			continue
-		}
-		bad++
 		for _, p := range problems {
-			fmt.Fprintf(stdout, "%s: %s\n", f, p)
+			if p.Warning {
+				fmt.Fprintf(stdout, "%s: warning: %s\n", f, p)
+			} else {
+				fmt.Fprintf(stdout, "%s: %s\n", f, p)
+			}
+		}
+		switch errors := len(taskseq.Errors(problems)); {
+		case errors > 0:
+			bad++
+		case len(problems) > 0:
+			fmt.Fprintf(stdout, "%s: ok, with %d warning(s)\n", f, len(problems))
+		default:
+			fmt.Fprintf(stdout, "%s: ok\n", f)
 		}
 	}
 	if bad > 0 {

@@ -53,6 +53,13 @@ func TestTSValidateFmtRefs(t *testing.T) {
 	if code != 1 || !strings.Contains(out+errOut, `"--" inside a comment`) {
 		t.Errorf("validate of malformed XML: exit %d\n%s%s", code, out, errOut)
 	}
+	// an MDT template leaves values for the editor to fill: warnings, exit 0
+	template := filepath.Join("..", "..", "testdata", "ts-corpus", "keithga__DeployShared__Source_MDT.8443_Templates_StateRestore.xml")
+	code, out, _ = runCLI("ts", "validate", template)
+	if code != 0 || !strings.Contains(out, `: warning: Steps[0].Steps[3] "Apply Network Settings": NetworkJoinType: is required (Not_Null)`) ||
+		!strings.Contains(out, ": ok, with 4 warning(s)") {
+		t.Errorf("validate of a template: exit %d\n%s", code, out)
+	}
 	code, _, errOut = runCLI("ts", "validate", filepath.Join(t.TempDir(), "missing.xml"))
 	if code != 1 || !strings.Contains(errOut, "have problems") {
 		t.Errorf("missing file: %d %s", code, errOut)

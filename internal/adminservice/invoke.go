@@ -8,6 +8,11 @@ import (
 	"github.com/tsprov/tsprov/internal/errs"
 )
 
+// warningsAnnotation is the instance annotation of a method result that
+// lists the problems that did not stop the call; clients that do not know
+// it ignore it.
+const warningsAnnotation = "@tsprov.warnings"
+
 // invoke serves POST on a static method (Class.Method) or an instance
 // method (Class('KEY')/AdminService.Method). The [in] parameters are the
 // members of the JSON body; the answer carries ReturnValue and the [out]
@@ -56,6 +61,9 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, t target) {
 	}
 	body := cim.NewObject()
 	body.Set("@odata.context", baseURL(r)+"$metadata#__PARAMETERS")
+	if len(res.Warnings) > 0 {
+		body.Set(warningsAnnotation, res.Warnings)
+	}
 	body.Set("ReturnValue", cim.JSONValue(m.Return, res.ReturnValue))
 	for _, prm := range m.Params {
 		if prm.Out {

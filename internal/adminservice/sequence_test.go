@@ -82,7 +82,17 @@ func TestImportSetGetSequenceOfARealExport(t *testing.T) {
 	if fmt.Sprint(pkg["TaskSequenceFlags"]) != "1" {
 		t.Errorf("TaskSequenceFlags %v: the referenced packages do not exist here, so DANGLING_REF must be set", pkg["TaskSequenceFlags"])
 	}
+	if fmt.Sprint(pkg["Type"]) != "2" {
+		t.Errorf("Type %v: the export says 2", pkg["Type"])
+	}
 	again := s.getSequence(id)
+	// The stored sequence is the sequence alone: the Type that the
+	// export's wrapper carried went to the package.
+	if ann, _ := ts["@tsprov.xml"].(map[string]any); ann["packageType"] != "2" {
+		t.Errorf("the imported sequence does not carry the exported Type: %v", ann)
+	} else {
+		delete(ann, "packageType")
+	}
 	if !jsonEqual(again, ts) {
 		a, _ := json.Marshal(ts)
 		b, _ := json.Marshal(again)

@@ -18,7 +18,14 @@ type methodFunc func(ctx context.Context, m *cim.Method, target *Object, in map[
 type MethodResult struct {
 	ReturnValue any            // SInt32 for most methods; the result for methods that return a value
 	Out         map[string]any // [out] parameters by declared name
+	// Warnings are problems that did not stop the call (a template's
+	// missing values, a disabled step naming a missing package).
+	Warnings []string
 }
+
+// warningsOut is the member of a methodFunc's out map that carries the
+// call's warnings ([]string); it is no parameter of the method.
+const warningsOut = "@tsprov.warnings"
 
 // methodTable lists the methods implemented so far, by "class.method" in
 // lower case. A method declared in the schema but absent here answers
@@ -86,6 +93,10 @@ func (p *Provider) Invoke(ctx context.Context, className, key, methodName string
 		return nil, p.audited(ctx, err)
 	}
 	res := &MethodResult{ReturnValue: ret, Out: out}
+	if w, ok := out[warningsOut].([]string); ok {
+		res.Warnings = w
+		delete(out, warningsOut)
+	}
 	if v, ok := out["ReturnValue"]; ok {
 		res.ReturnValue = v
 		delete(out, "ReturnValue")

@@ -24,8 +24,6 @@ const (
 	flagsProperty      = "TaskSequenceFlags"
 	bootImageProperty  = "BootImageID"
 	danglingRefBit     = 1 // TaskSequenceFlags DANGLING_REF(0)
-	typeGeneric        = 1
-	typeOSD            = 2
 )
 
 // importSequence: ImportSequence(SequenceXML) → TaskSequence.
@@ -136,8 +134,9 @@ func (p *Provider) setSequence(ctx context.Context, m *cim.Method, _ *Object, in
 	}
 	ts = ts.Clone()
 	fillDefaults(ts)
-	if problems := taskseq.Validate(ts); len(problems) > 0 {
-		return nil, 0, validationError(problems)
+	problems := taskseq.Validate(ts)
+	if errors := taskseq.Errors(problems); len(errors) > 0 {
+		return nil, 0, validationError(errors)
 	}
 	var path string
 	err := p.write(ctx, func(tx store.Tx) error {
@@ -158,7 +157,22 @@ func (p *Provider) setSequence(ctx context.Context, m *cim.Method, _ *Object, in
 	if err != nil {
 		return nil, 0, err
 	}
-	return map[string]any{"SavedTaskSequencePackagePath": path}, 0, nil
+	out := map[string]any{"SavedTaskSequencePackagePath": path}
+	if warnings := warningsOf(problems); len(warnings) > 0 {
+		out[warningsOut] = warnings
+	}
+	return out, 0, nil
+}
+
+// warningsOf words the problems that do not refuse a sequence.
+func warningsOf(problems []taskseq.Problem) []string {
+	var out []string
+	for _, pr := range problems {
+		if pr.Warning {
+			out = append(out, pr.String())
+		}
+	}
+	return out
 }
 
 // withoutNulls drops the null values of an instance sent to SetSequence:
@@ -198,11 +212,7 @@ func (p *Provider) applySequence(ctx context.Context, tx store.Tx, pkg, ts *cim.
 	}
 	pkg.Set(sequenceProperty, string(xml))
 	pkg.Set(referencesProperty, p.referenceInstances(refs))
-	kind := int64(typeGeneric)
-	if taskseq.DeploysOS(ts) {
-		kind = typeOSD
-	}
-	pkg.Set(typeProperty, kind)
+	pkg.Set(typeProperty, taskseq.SequenceType(ts))
 	return p.refreshDangling(ctx, tx, pkg)
 }
 

@@ -78,6 +78,13 @@ func (c *Codec) Parse(data []byte) (*cim.Instance, *Document, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if t := doc.PackageProperties["Type"]; doc.Shape == ShapeCIMInstance && t != "" {
+		r, err := getResidue(ts)
+		if err != nil {
+			return nil, nil, err
+		}
+		r.PackageType = t
+	}
 	return ts, doc, nil
 }
 

@@ -18,34 +18,79 @@ const (
 	subTSPackageID  = "TsPackageID"
 )
 
-// References computes what a task sequence refers to, from the qualifiers
-// of its step classes: deduplicated, in order of first appearance, steps of
-// disabled groups included (their content must still exist). Values that
-// are task sequence variables (%…%) refer to nothing fixed and are left
-// out.
+// References computes what a task sequence refers to, as ConfigMgr lists
+// it in References and referenceList: from the qualifiers of the step
+// classes, deduplicated, in order of first appearance. A step that is
+// disabled, or sits in a disabled group at any depth, contributes nothing
+// (every Export-CMTaskSequence object.xml agrees: see
+// docs/task-sequences.md). Values that are task sequence variables (%…%)
+// refer to nothing fixed, and 00000000 is the "no package" placeholder:
+// both are left out.
 func References(ts *cim.Instance) []Reference {
 	var refs []Reference
-	seen := map[Reference]bool{}
-	add := func(r Reference) {
-		r.Package = strings.TrimSpace(r.Package)
-		if r.Package == "" || strings.Contains(r.Package, "%") {
-			return
-		}
-		k := Reference{Package: strings.ToUpper(r.Package), Program: strings.ToUpper(r.Program), Type: r.Type}
-		if seen[k] {
-			return
-		}
-		seen[k] = true
-		refs = append(refs, r)
-	}
-	Walk(ts, func(step *cim.Instance, _ []int) bool {
-		stepReferences(step, add)
-		return true
+	WalkEnabled(ts, func(step *cim.Instance, _ []int) {
+		refs = appendStepReferences(refs, step)
 	})
-	return refs
+	return dedupe(refs)
 }
 
-func stepReferences(step *cim.Instance, add func(Reference)) {
+// DisabledReferences are the references that disabled steps (and the
+// steps of disabled groups) would contribute if enabled, less those an
+// enabled step also makes. They are not references of the sequence; a
+// missing one is worth a warning, never DANGLING_REF.
+func DisabledReferences(ts *cim.Instance) []Reference {
+	enabled := map[Reference]bool{}
+	for _, r := range References(ts) {
+		enabled[r.key()] = true
+	}
+	var all []Reference
+	Walk(ts, func(step *cim.Instance, _ []int) bool {
+		all = appendStepReferences(all, step)
+		return true
+	})
+	var out []Reference
+	for _, r := range dedupe(all) {
+		if !enabled[r.key()] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// noPackage is ConfigMgr's "no package" placeholder in a package property
+// (DriverPackageID, InstallPackageID of Upgrade Operating System, …).
+const noPackage = "00000000"
+
+// refersToSomething reports whether a property value names a fixed object.
+func refersToSomething(id string) bool {
+	return id != "" && id != noPackage && !strings.Contains(id, "%")
+}
+
+// key is the identity of a reference: ids and programs compare without
+// regard to case.
+func (r Reference) key() Reference {
+	return Reference{Package: strings.ToUpper(r.Package), Program: strings.ToUpper(r.Program), Type: r.Type}
+}
+
+// dedupe keeps the first of equal references and drops those that name
+// nothing fixed.
+func dedupe(refs []Reference) []Reference {
+	out := refs[:0:0]
+	seen := map[Reference]bool{}
+	for _, r := range refs {
+		r.Package = strings.TrimSpace(r.Package)
+		if !refersToSomething(r.Package) || seen[r.key()] {
+			continue
+		}
+		seen[r.key()] = true
+		out = append(out, r)
+	}
+	return out
+}
+
+// appendStepReferences appends what one step's properties name.
+func appendStepReferences(refs []Reference, step *cim.Instance) []Reference {
+	add := func(r Reference) { refs = append(refs, r) }
 	c := step.Class
 	for _, p := range c.Properties {
 		v, _ := step.Values[p.Name].(string)
@@ -62,6 +107,7 @@ func stepReferences(step *cim.Instance, add func(Reference)) {
 			}
 		}
 	}
+	return refs
 }
 
 // programFor returns the program paired with package property pkg (the
@@ -99,16 +145,59 @@ func Walk(ts *cim.Instance, fn func(step *cim.Instance, path []int) bool) {
 	walk(steps, nil)
 }
 
-// DeploysOS reports whether a step's class is in the OSD sequence category
-// (SequenceCategory("OSD")): such a sequence is an operating system
-// deployment task sequence (Type 2; SaveToXml Flags bit 0).
+// WalkEnabled calls fn for every step that runs: enabled steps whose
+// groups are all enabled.
+func WalkEnabled(ts *cim.Instance, fn func(step *cim.Instance, path []int)) {
+	Walk(ts, func(step *cim.Instance, path []int) bool {
+		if !IsEnabled(step) {
+			return false
+		}
+		fn(step, path)
+		return true
+	})
+}
+
+// IsEnabled reports a step's Enabled property (true unless set false).
+func IsEnabled(step *cim.Instance) bool {
+	e, ok := step.Values["Enabled"].(bool)
+	return !ok || e
+}
+
+// DeploysOS reports whether a task sequence is an operating system
+// deployment (Type 2; SaveToXml Flags bit 0). Every step counts, disabled
+// or not (an export of a sequence whose only OS step is disabled is Type
+// 2): a step is in the OSD category when its class says
+// SequenceCategory("OSD"), or when one of the "Property=Value" conditions
+// of its class's SequenceCategoryWhen{"OSD", …} qualifier holds (a step
+// pinned to Windows PE, a restart into Windows PE). See
+// docs/task-sequences.md for the exports that decided the rule.
 func DeploysOS(ts *cim.Instance) bool {
 	found := false
 	Walk(ts, func(step *cim.Instance, _ []int) bool {
-		if strings.EqualFold(step.Class.Qualifiers.String("SequenceCategory"), "OSD") {
-			found = true
-		}
+		found = found || inSequenceCategory(step, categoryOSD)
 		return !found
 	})
 	return found
+}
+
+const categoryOSD = "OSD"
+
+// inSequenceCategory applies the SequenceCategory and SequenceCategoryWhen
+// qualifiers of a step's class.
+func inSequenceCategory(step *cim.Instance, category string) bool {
+	q := step.Class.Qualifiers
+	if strings.EqualFold(q.String("SequenceCategory"), category) {
+		return true
+	}
+	when, ok := q.Strings("SequenceCategoryWhen")
+	if !ok || len(when) == 0 || !strings.EqualFold(when[0], category) {
+		return false
+	}
+	for _, cond := range when[1:] {
+		prop, want, _ := strings.Cut(cond, "=")
+		if v, ok := step.Values[prop].(string); ok && strings.EqualFold(v, want) {
+			return true
+		}
+	}
+	return false
 }

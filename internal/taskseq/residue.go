@@ -48,6 +48,9 @@ type residue struct {
 	PlatformKey [][2]string `json:"platformKey,omitempty"`
 	// References holds the <referenceList> entries as read.
 	References [][][2]string `json:"references,omitempty"`
+	// PackageType is the Type of the package a sequence was exported
+	// with (an Export-CMTaskSequence object.xml), on the sequence only.
+	PackageType string `json:"packageType,omitempty"`
 }
 
 // resVar is one <variable>.

@@ -16,6 +16,21 @@ type Problem struct {
 	Step     string // the step's position and name, e.g. `Steps[2].Steps[0] "Format Disk"`; "" for the sequence
 	Property string // property path within the step, e.g. "Condition.Operands[0].Operator"
 	Message  string
+	// Warning marks a problem that does not stop the sequence from being
+	// stored: a value an enabled step leaves out (Not_Null,
+	// RequiredIfNull), as templates leave them for the editor to fill.
+	Warning bool
+}
+
+// Errors returns the problems that are not warnings.
+func Errors(problems []Problem) []Problem {
+	var out []Problem
+	for _, p := range problems {
+		if !p.Warning {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func (p Problem) String() string {
@@ -32,19 +47,47 @@ func (p Problem) String() string {
 	return where + ": " + p.Message
 }
 
-// Validate checks a task sequence against the qualifiers of its classes:
-// Not_Null, RequiredIfNull, AllowedLen, ValueMap (case-insensitive, as the
-// engine compares), Range and max(N), for every step, condition and
-// embedded object. It returns every problem found, in document order.
+// Validate checks a task sequence against the qualifiers of its classes,
+// for every step, condition and embedded object, and returns every
+// problem found, in document order:
+//   - a value that breaks AllowedLen, ValueMap (case-insensitive, as the
+//     engine compares), Range or max(N) is an error;
+//   - a value that Not_Null or RequiredIfNull asks for and an enabled step
+//     leaves out is a warning; a disabled step (or one in a disabled
+//     group) is not held to them at all: ConfigMgr's own exports keep
+//     disabled steps without their required values.
 func Validate(ts *cim.Instance) []Problem {
 	var out []Problem
-	checkObject(ts, "", "", &out, true)
-	Walk(ts, func(step *cim.Instance, path []int) bool {
-		checkObject(step, stepLabel(step, path), "", &out, false)
-		return true
-	})
+	checkObject(ts, "", "", &out, checkMissing)
+	var walk func(list []any, path []int, missing missingRule)
+	walk = func(list []any, path []int, missing missingRule) {
+		for i, s := range list {
+			step, ok := s.(*cim.Instance)
+			if !ok {
+				continue
+			}
+			p := append(append([]int(nil), path...), i)
+			m := missing
+			if !IsEnabled(step) {
+				m = skipMissing
+			}
+			checkObject(step, stepLabel(step, p), "", &out, m)
+			children, _ := step.Values["Steps"].([]any)
+			walk(children, p, m)
+		}
+	}
+	steps, _ := ts.Values["Steps"].([]any)
+	walk(steps, nil, checkMissing)
 	return out
 }
+
+// missingRule says whether Not_Null and RequiredIfNull apply.
+type missingRule bool
+
+const (
+	checkMissing missingRule = true
+	skipMissing  missingRule = false
+)
 
 func stepLabel(step *cim.Instance, path []int) string {
 	var b strings.Builder
@@ -59,9 +102,15 @@ func stepLabel(step *cim.Instance, path []int) string {
 
 // checkObject checks one instance's own values; embedded objects other
 // than steps are checked recursively under prefix.
-func checkObject(in *cim.Instance, step, prefix string, out *[]Problem, root bool) {
+func checkObject(in *cim.Instance, step, prefix string, out *[]Problem, missing missingRule) {
 	add := func(prop, format string, args ...any) {
 		*out = append(*out, Problem{Step: step, Property: joinPath(prefix, prop), Message: fmt.Sprintf(format, args...)})
+	}
+	warn := func(prop, format string, args ...any) {
+		if missing == checkMissing {
+			add(prop, format, args...)
+			(*out)[len(*out)-1].Warning = true
+		}
 	}
 	for _, p := range in.Class.Properties {
 		v := in.Values[p.Name]
@@ -70,11 +119,11 @@ func checkObject(in *cim.Instance, step, prefix string, out *[]Problem, root boo
 		}
 		if v == nil || isEmptyString(v) {
 			if p.Qualifiers.Has("Not_Null") && v == nil {
-				add(p.Name, "is required (Not_Null)")
+				warn(p.Name, "is required (Not_Null)")
 			}
 			if other := p.Qualifiers.String("RequiredIfNull"); other != "" {
 				if ov, _ := in.Get(other); ov == nil || isEmptyString(ov) {
-					add(p.Name, "is required when %s is not set (RequiredIfNull)", other)
+					warn(p.Name, "is required when %s is not set (RequiredIfNull)", other)
 				}
 			}
 			if v == nil {
@@ -94,11 +143,11 @@ func checkObject(in *cim.Instance, step, prefix string, out *[]Problem, root boo
 		}
 		switch x := v.(type) {
 		case *cim.Instance:
-			checkObject(x, step, joinPath(prefix, p.Name), out, false)
+			checkObject(x, step, joinPath(prefix, p.Name), out, missing)
 		case []any:
 			for i, e := range x {
 				if sub, ok := e.(*cim.Instance); ok && !sub.Class.IsA(classStep) {
-					checkObject(sub, step, fmt.Sprintf("%s[%d]", joinPath(prefix, p.Name), i), out, false)
+					checkObject(sub, step, fmt.Sprintf("%s[%d]", joinPath(prefix, p.Name), i), out, missing)
 				}
 			}
 		}
