@@ -395,7 +395,9 @@ func TestJSONBuiltSequenceMatchesCorpus(t *testing.T) {
 		}
 		// the packages the corpus step names, in the file's referenceList order
 		named := map[string]bool{}
-		stepReferences(corpusStep, func(ref Reference) { named[ref.Package] = true })
+		for _, ref := range appendStepReferences(nil, corpusStep) {
+			named[ref.Package] = true
+		}
 		fr, _ := getResidue(corpusTS)
 		for _, ref := range fr.References {
 			if p, _ := pairValue(ref, "package"); named[p] {
