@@ -109,3 +109,90 @@ func TestTaskSequencePackageRules(t *testing.T) {
 		t.Error("SMS_TaskSequencePackage is Secured")
 	}
 }
+
+// customActions is the folder of custom action MOF test files.
+const customActions = "../testdata/custom-actions"
+
+// TestWithCustomActionsAddsTheSDKSample: the SDK page's own sample MOF
+// (namespace instances, pragmas and all) loads; its class is a task
+// sequence action with its qualifiers; the built-in registry is unchanged.
+func TestWithCustomActionsAddsTheSDKSample(t *testing.T) {
+	reg, err := WithCustomActions(filepath.Join(customActions, "sdk-sample"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := reg.Class("ConfigMgrTSActionControl")
+	if !ok || !c.IsA(CustomActionBase) {
+		t.Fatalf("the sample's class is missing or not an action")
+	}
+	if p, ok := c.Property("PackageIDForApplicationExe"); !ok || !p.Qualifiers.Has("TaskSequencePackage") {
+		t.Error("PackageIDForApplicationExe is not a package reference")
+	}
+	if _, ok := c.Property("SupportedEnvironment"); !ok {
+		t.Error("the action's inherited properties are missing")
+	}
+	if got := c.Qualifiers.String("CommandLine"); got != "smsswd.exe /run:%1 Application.exe /user:%2" {
+		t.Errorf("CommandLine %q", got)
+	}
+	builtin, _ := Registry()
+	if _, ok := builtin.Class("ConfigMgrTSActionControl"); ok {
+		t.Error("the built-in registry gained the custom class")
+	}
+}
+
+// TestWithCustomActionsRefusesBadFiles: each bad folder gives one line
+// naming the file, the line and the reason.
+func TestWithCustomActionsRefusesBadFiles(t *testing.T) {
+	cases := []struct{ dir, want string }{
+		{"broken", filepath.Join(customActions, "broken", "acme.mof") + `:7: expected ";", found "string"`},
+		{"clash", filepath.Join(customActions, "clash", "acme.mof") + ":3: class SMS_TaskSequence_RunCommandLineAction clashes with the class declared at tasksequence.mof:"},
+		{"not-an-action", filepath.Join(customActions, "not-an-action", "acme.mof") + ":2: class ACME_Settings does not derive from SMS_TaskSequence_Action"},
+		{"missing", "missing"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.dir, func(t *testing.T) {
+			_, err := WithCustomActions(filepath.Join(customActions, tc.dir))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want it to contain %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("the error is not one line: %q", err)
+			}
+		})
+	}
+	if _, err := WithCustomActions(filepath.Join(customActions, "..", "ts-corpus")); err == nil || !strings.Contains(err.Error(), "no *.mof file") {
+		t.Errorf("a folder without MOF files: %v", err)
+	}
+}
+
+// TestMDTClassesAreCustomActions: every BDD_* class derives from
+// SMS_TaskSequence_Action, and the PackageIDs that the SCCM templates
+// list as references are TaskSequencePackage properties.
+func TestMDTClassesAreCustomActions(t *testing.T) {
+	reg, err := Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range reg.Classes() {
+		if !strings.HasPrefix(c.Name, "BDD_") {
+			continue
+		}
+		n++
+		if !c.IsA(CustomActionBase) || c.IsAbstract() {
+			t.Errorf("%s is not a concrete action", c.Name)
+		}
+		if c.Qualifiers.String("CommandLine") == "" {
+			t.Errorf("%s has no CommandLine", c.Name)
+		}
+	}
+	if n < 12 {
+		t.Errorf("%d BDD_* classes, the corpus shows 12 step types", n)
+	}
+	for _, name := range []string{"BDD_UsePackage", "BDD_Gather"} {
+		c, _ := reg.Class(name)
+		if p, ok := c.Property("PackageID"); !ok || !p.Qualifiers.Has("TaskSequencePackage") {
+			t.Errorf("%s.PackageID is not a package reference", name)
+		}
+	}
+}

@@ -15,7 +15,8 @@ import (
 
 // runServe runs the server until SIGINT or SIGTERM. Settings come from the
 // environment (TSPROV_DATA, TSPROV_DATABASE, TSPROV_LISTEN,
-// TSPROV_SITE_CODE, TSPROV_PAGE_SIZE, TSPROV_LOG_LEVEL), then from flags.
+// TSPROV_SITE_CODE, TSPROV_PAGE_SIZE, TSPROV_LOG_LEVEL,
+// TSPROV_CUSTOM_ACTIONS), then from flags.
 func runServe(args []string, stdout io.Writer) error {
 	var cfg server.Config
 	pageSize, _ := strconv.Atoi(envOr("TSPROV_PAGE_SIZE", "0"))
@@ -28,6 +29,7 @@ func runServe(args []string, stdout io.Writer) error {
 	fs.StringVar(&cfg.TLSCert, "tls-cert", envOr("TSPROV_TLS_CERT", ""), "PEM certificate to serve HTTPS with (with --tls-key)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", envOr("TSPROV_TLS_KEY", ""), "PEM private key of --tls-cert")
 	fs.BoolVar(&cfg.InsecureHTTP, "insecure-http", false, "serve plain HTTP beyond loopback (credentials cross the network in clear text)")
+	fs.StringVar(&cfg.CustomActions, "custom-actions", envOr("TSPROV_CUSTOM_ACTIONS", ""), "folder of custom action MOF files (*.mof) whose step classes join the schema")
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", 0, "requests per second allowed per client address (0: 200, AdminService's figure; -1: no limit)")
 	cfg.AdminToken = os.Getenv("TSPROV_ADMIN_TOKEN")
 	cfg.Stdout = stdout

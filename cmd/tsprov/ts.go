@@ -32,8 +32,15 @@ func runTS(args []string, stdout io.Writer) error {
 	return fn(args[1:], stdout)
 }
 
-func tsCodec() (*taskseq.Codec, error) {
-	reg, err := schema.Registry()
+// customActionsFlag declares --custom-actions on a ts command's flags.
+func customActionsFlag(fs *flag.FlagSet) *string {
+	return fs.String("custom-actions", envOr("TSPROV_CUSTOM_ACTIONS", ""), "folder of custom action MOF files (*.mof) whose step classes join the schema")
+}
+
+// tsCodec is the codec of the embedded schema and the custom actions of
+// the folder customActions (none when it is empty).
+func tsCodec(customActions string) (*taskseq.Codec, error) {
+	reg, err := schema.WithCustomActions(customActions)
 	if err != nil {
 		return nil, err
 	}
@@ -69,12 +76,14 @@ func oneFile(name string, args []string, fs *flag.FlagSet) (string, error) {
 }
 
 // loadOne parses the flags of a command that takes one file and reads it.
+// It declares --custom-actions on fs.
 func loadOne(name string, args []string, fs *flag.FlagSet) (*taskseq.Codec, *cim.Instance, *taskseq.Document, error) {
+	customActions := customActionsFlag(fs)
 	path, err := oneFile(name, args, fs)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	c, err := tsCodec()
+	c, err := tsCodec(*customActions)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -96,6 +105,7 @@ func tsShow(args []string, stdout io.Writer) error {
 // file breaks a rule that SetSequence would refuse (warnings do not fail).
 func tsValidate(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("ts validate", flag.ContinueOnError)
+	customActions := customActionsFlag(fs)
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -103,7 +113,7 @@ func tsValidate(args []string, stdout io.Writer) error {
 	if len(files) == 0 {
 		return usageError{"ts validate takes one or more files"}
 	}
-	c, err := tsCodec()
+	c, err := tsCodec(*customActions)
 	if err != nil {
 		return err
 	}

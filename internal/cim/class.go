@@ -102,6 +102,8 @@ type Class struct {
 	Qualifiers Qualifiers
 	Properties []*Property // effective properties, in declaration order (base first)
 	Methods    []*Method   // effective methods
+	// Pos is where the class is declared: "file:line".
+	Pos string
 
 	props   map[string]*Property // by lower-case name
 	exact   map[string]*Property // by declared name: the common, cheaper lookup

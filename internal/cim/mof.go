@@ -33,6 +33,12 @@ func ParseMOF(name string, src []byte) ([]classDecl, error) {
 	p.next()
 	var decls []classDecl
 	for p.tok.kind != tEOF {
+		if p.tok.kind == tIdent && strings.EqualFold(p.tok.text, "instance") {
+			if err := p.skipNamespaceInstance(); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		d, err := p.classDecl()
 		if err != nil {
 			return nil, err
@@ -219,6 +225,39 @@ func (p *mofParser) ident() (string, error) {
 	s := p.tok.text
 	p.next()
 	return s, nil
+}
+
+// skipNamespaceInstance passes over "instance of __Namespace { … };", the
+// namespace boilerplate that custom action MOF files begin with (the SDK's
+// sample has two). The classes of a file join one registry whatever
+// namespace it names; instances of any other class are refused.
+func (p *mofParser) skipNamespaceInstance() error {
+	p.next()
+	if p.tok.kind != tIdent || !strings.EqualFold(p.tok.text, "of") {
+		return p.errorf("expected \"instance of\", found %q", p.tok.text)
+	}
+	p.next()
+	class, err := p.ident()
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(class, "__Namespace") {
+		return p.errorf("instance of %s: a schema declares classes; only instances of __Namespace are allowed (and skipped)", class)
+	}
+	if err := p.expect("{"); err != nil {
+		return err
+	}
+	for depth := 1; depth > 0; p.next() {
+		switch {
+		case p.tok.kind == tEOF:
+			return p.errorf("instance of %s: missing closing brace", class)
+		case p.isPunct("{"):
+			depth++
+		case p.isPunct("}"):
+			depth--
+		}
+	}
+	return p.expect(";")
 }
 
 func (p *mofParser) classDecl() (classDecl, error) {

@@ -169,3 +169,60 @@ func TestPropertyCheck(t *testing.T) {
 		}
 	}
 }
+
+// TestExtendAddsClassesAndKeepsTheBase: Extend builds a new registry whose
+// new classes inherit from the base's; the base registry is unchanged;
+// instances of __Namespace (custom action MOF boilerplate) are skipped.
+func TestExtendAddsClassesAndKeepsTheBase(t *testing.T) {
+	base := loadTest(t, testMOF)
+	ext, added, err := base.Extend(Source{Name: "dir/ext.mof", Text: []byte(`
+#pragma namespace("\\\\.\\root")
+instance of __Namespace
+{
+    Name = "SMS";
+};
+[Note("x")]
+class Twig : Leaf
+{
+    [Not_Null] string Bud;
+};`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(added) != 1 || added[0].Name != "Twig" || added[0].Pos != "dir/ext.mof:8" {
+		t.Fatalf("added %d classes, the first %s at %s", len(added), added[0].Name, added[0].Pos)
+	}
+	twig, ok := ext.Class("twig")
+	if !ok || !twig.IsA("Base") {
+		t.Fatalf("Twig missing or not derived: %v", twig)
+	}
+	if _, ok := twig.Property("Unit"); !ok {
+		t.Error("Twig lacks the inherited Unit")
+	}
+	if _, ok := base.Class("Twig"); ok {
+		t.Error("Extend changed the base registry")
+	}
+	if n := len(ext.Subclasses("Leaf")); n != 1 {
+		t.Errorf("Leaf has %d subclasses in the extension", n)
+	}
+}
+
+func TestExtendErrorsNameFileAndLine(t *testing.T) {
+	base := loadTest(t, testMOF)
+	cases := []struct {
+		name, src, want string
+	}{
+		{"clash with the base", "\n\nclass Leaf : Base { };", "x.mof:3: class Leaf clashes with the class declared at t.mof:"},
+		{"does not parse", "class A : Base {\n string X\n};", "x.mof:3:"},
+		{"unknown superclass", "class A : Nope { };", "x.mof:1: class A: unknown superclass Nope"},
+		{"other instances", "instance of Base { ID = \"1\"; };", "x.mof:1: instance of Base"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := base.Extend(Source{Name: "x.mof", Text: []byte(tc.src)})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -13,6 +13,7 @@ type Registry struct {
 	classes  map[string]*Class // by lower-case name
 	order    []*Class          // declaration order
 	children map[string][]*Class
+	decls    []classDecl // as parsed, for Extend
 }
 
 // Load parses every *.mof file in fsys (in name order) and resolves the
@@ -41,6 +42,51 @@ func Load(fsys fs.FS) (*Registry, error) {
 	return resolve(decls)
 }
 
+// Source is one MOF text and the name its errors give (a file path).
+type Source struct {
+	Name string
+	Text []byte
+}
+
+// Extend returns a new registry that holds r's classes and those the
+// sources declare; r does not change. The new classes may derive from r's.
+// Outcomes: the registry and the classes the sources added, in declaration
+// order; or an error naming the file and line: a source that does not
+// parse, a class that r (or another source) already declares, an unknown
+// superclass or property type.
+func (r *Registry) Extend(sources ...Source) (*Registry, []*Class, error) {
+	decls := append([]classDecl(nil), r.decls...)
+	declared := map[string]string{} // lower-case name → position
+	for _, d := range r.decls {
+		declared[strings.ToLower(d.Name)] = d.Pos
+	}
+	var added []string
+	for _, src := range sources {
+		ds, err := ParseMOF(src.Name, src.Text)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, d := range ds {
+			k := strings.ToLower(d.Name)
+			if at, dup := declared[k]; dup {
+				return nil, nil, fmt.Errorf("%s: class %s clashes with the class declared at %s", d.Pos, d.Name, at)
+			}
+			declared[k] = d.Pos
+			added = append(added, d.Name)
+		}
+		decls = append(decls, ds...)
+	}
+	ext, err := resolve(decls)
+	if err != nil {
+		return nil, nil, err
+	}
+	classes := make([]*Class, len(added))
+	for i, name := range added {
+		classes[i], _ = ext.Class(name)
+	}
+	return ext, classes, nil
+}
+
 func resolve(decls []classDecl) (*Registry, error) {
 	byName := map[string]*classDecl{}
 	for i := range decls {
@@ -50,7 +96,7 @@ func resolve(decls []classDecl) (*Registry, error) {
 		}
 		byName[k] = &decls[i]
 	}
-	r := &Registry{classes: map[string]*Class{}, children: map[string][]*Class{}}
+	r := &Registry{classes: map[string]*Class{}, children: map[string][]*Class{}, decls: decls}
 	var build func(d *classDecl, seen map[string]bool) (*Class, error)
 	build = func(d *classDecl, seen map[string]bool) (*Class, error) {
 		k := strings.ToLower(d.Name)
@@ -61,7 +107,7 @@ func resolve(decls []classDecl) (*Registry, error) {
 			return nil, fmt.Errorf("%s: class %s derives from itself", d.Pos, d.Name)
 		}
 		seen[k] = true
-		c := &Class{Name: d.Name, props: map[string]*Property{}, methods: map[string]*Method{}}
+		c := &Class{Name: d.Name, Pos: d.Pos, props: map[string]*Property{}, methods: map[string]*Method{}}
 		if d.Superclass != "" {
 			sd, ok := byName[strings.ToLower(d.Superclass)]
 			if !ok {
@@ -202,12 +248,12 @@ func (r *Registry) check() error {
 			}
 			if p.Type.Kind == Object && p.Type.Class != "" {
 				if _, ok := r.Class(p.Type.Class); !ok {
-					return fmt.Errorf("%s.%s: unknown class %s", c.Name, p.Name, p.Type.Class)
+					return fmt.Errorf("%s: %s.%s: unknown class %s", c.Pos, c.Name, p.Name, p.Type.Class)
 				}
 			}
 			if p.Default != nil {
 				if err := p.Check(p.Default); err != nil {
-					return fmt.Errorf("%s.%s: default breaks its own rule: %w", c.Name, p.Name, err)
+					return fmt.Errorf("%s: %s.%s: default breaks its own rule: %w", c.Pos, c.Name, p.Name, err)
 				}
 			}
 		}
@@ -218,7 +264,7 @@ func (r *Registry) check() error {
 			for _, prm := range m.Params {
 				if prm.Type.Kind == Object && prm.Type.Class != "" {
 					if _, ok := r.Class(prm.Type.Class); !ok {
-						return fmt.Errorf("%s.%s(%s): unknown class %s", c.Name, m.Name, prm.Name, prm.Type.Class)
+						return fmt.Errorf("%s: %s.%s(%s): unknown class %s", c.Pos, c.Name, m.Name, prm.Name, prm.Type.Class)
 					}
 				}
 			}

@@ -2,13 +2,11 @@ package server
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"strings"
 
 	"github.com/tsprov/tsprov/internal/provider"
 	"github.com/tsprov/tsprov/internal/secrets"
-	"github.com/tsprov/tsprov/schema"
 )
 
 // Rekey rotates the key that seals task sequence secrets and reseals every
@@ -21,9 +19,9 @@ import (
 // It returns how many values were resealed.
 func Rekey(ctx context.Context, cfg Config) (int, error) {
 	cfg.applyDefaults()
-	reg, err := schema.Registry()
+	reg, err := cfg.registry()
 	if err != nil {
-		return 0, fmt.Errorf("load schema: %w", err)
+		return 0, err
 	}
 	fromEnv := strings.TrimSpace(os.Getenv(secrets.EnvKey)) != ""
 	var box *secrets.Box

@@ -22,6 +22,7 @@ import (
 
 	"github.com/tsprov/tsprov/internal/adminservice"
 	"github.com/tsprov/tsprov/internal/auth"
+	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/provider"
 	"github.com/tsprov/tsprov/internal/secrets"
 	"github.com/tsprov/tsprov/schema"
@@ -52,6 +53,9 @@ type Config struct {
 	// Stdout receives what the operator must see once: the first token,
 	// the certificate fingerprint (default os.Stdout; never the log).
 	Stdout io.Writer
+	// CustomActions is a folder of custom action MOF files (*.mof) whose
+	// classes join the schema (schema.WithCustomActions); empty: none.
+	CustomActions string
 }
 
 // Defaults of Config.
@@ -90,6 +94,16 @@ func (c *Config) applyDefaults() {
 	}
 }
 
+// registry is the class registry the server runs on: the embedded schema
+// and the custom actions of cfg.CustomActions.
+func (c *Config) registry() (*cim.Registry, error) {
+	reg, err := schema.WithCustomActions(c.CustomActions)
+	if err != nil {
+		return nil, fmt.Errorf("load schema: %w", err)
+	}
+	return reg, nil
+}
+
 // Run serves until ctx is cancelled, then shuts down gracefully: requests
 // in flight finish (up to a grace period) and the store is closed. ready,
 // when not nil, is called with the listening address once requests are
@@ -97,9 +111,9 @@ func (c *Config) applyDefaults() {
 func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	cfg.applyDefaults()
 	log := cfg.Logger
-	reg, err := schema.Registry()
+	reg, err := cfg.registry()
 	if err != nil {
-		return fmt.Errorf("load schema: %w", err)
+		return err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data folder: %w", err)

@@ -25,6 +25,7 @@ const (
 	classExpression    = "SMS_TaskSequence_ConditionExpression"
 	classVariable      = "SMS_TaskSequence_Variable"
 	classGenericAction = "TSPROV_GenericAction"
+	classGenericVar    = "TSPROV_GenericVariable"
 	classGenericExpr   = "TSPROV_GenericConditionExpression"
 )
 
@@ -41,7 +42,7 @@ func NewCodec(reg *cim.Registry) (*Codec, error) {
 	c := &Codec{reg: reg, classes: map[string]*cim.Class{}}
 	for _, name := range []string{classSequence, classStep, classGroup, classAction, classPointer, classCondition,
 		classOperand, classOperator, classOSCondGroup, classOSExprGroup, classExpression, classVariable,
-		classGenericAction, classGenericExpr} {
+		classGenericAction, classGenericVar, classGenericExpr} {
 		cls, ok := reg.Class(name)
 		if !ok {
 			return nil, fmt.Errorf("taskseq: the schema lacks class %s", name)

@@ -188,7 +188,9 @@ func (c *Codec) decodeStep(e *Element) (*cim.Instance, error) {
 	if cls.IsA(classGroup) {
 		in.Set("Steps", nonNil(steps))
 	}
-	if !generic {
+	if generic {
+		r.moveToGeneric(in)
+	} else {
 		c.bindAction(in, r)
 		fillVariableDefaults(in)
 		noteStaleAction(in, r)
@@ -227,13 +229,9 @@ func (c *Codec) decodeVariables(in *cim.Instance, list *Element, generic bool) [
 		}
 		text := el.Text()
 		if generic {
-			v := cim.NewInstance(c.class(classVariable))
-			name, _ := el.Attr("name")
-			v.Set("Name", name)
-			v.Set("Value", text)
+			generics = append(generics, c.genericVariable(el, text))
 			rv.Bound = "Variables"
 			rv.Value = nil
-			generics = append(generics, v)
 			out = append(out, rv)
 			continue
 		}
@@ -289,6 +287,9 @@ func isStepLevel(p *cim.Property) bool {
 		if strings.EqualFold(a.prop, p.Name) {
 			return true
 		}
+	}
+	if p.Origin == classGenericAction {
+		return true // the step's XML itself
 	}
 	switch p.Name {
 	case "Condition", "Steps", "Variables", "ActionType":

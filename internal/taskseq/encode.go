@@ -235,12 +235,17 @@ func (w *writer) step(v any, where string) (*Element, error) {
 	}
 	cls := in.Class
 	generic := cls.IsA(classGenericAction)
+	fresh := !hasResidue(in)
+	if generic {
+		var read bool
+		r, read = genericLayout(in, r)
+		fresh = !read
+	}
 	name := r.Element
 	if name == "" {
 		name = defaultElement(cls)
 	}
 	el := &Element{Name: name}
-	fresh := !hasResidue(in)
 	attrs := r.Attrs
 	if fresh {
 		attrs = defaultStepAttrs(cls, name)
@@ -472,11 +477,7 @@ func (w *writer) variables(in *cim.Instance, r *residue, listName string, generi
 			if gv == nil {
 				continue
 			}
-			attrs := rv.Attrs
-			if _, ok := pairValue(attrs, "name"); ok {
-				attrs = setPair(attrs, "name", gv.String("Name"))
-			}
-			list.Children = append(list.Children, textElem("variable", attrs, gv.String("Value")))
+			list.Children = append(list.Children, textElem("variable", genericVariableAttrs(rv.Attrs, gv), gv.String("Value")))
 			continue
 		}
 		key, _ := pairValue(rv.Attrs, "property")
@@ -517,7 +518,7 @@ func (w *writer) variables(in *cim.Instance, r *residue, listName string, generi
 		for ; gi < len(genericVars); gi++ {
 			gv, _ := genericVars[gi].(*cim.Instance)
 			if gv != nil {
-				list.Children = append(list.Children, textElem("variable", [][2]string{{"name", gv.String("Name")}}, gv.String("Value")))
+				list.Children = append(list.Children, textElem("variable", genericVariableAttrs(nil, gv), gv.String("Value")))
 			}
 		}
 		return list, nil
