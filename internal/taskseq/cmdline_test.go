@@ -70,7 +70,9 @@ const (
 	// smsswd.exe.
 	reasonWorkbenchCommand = "workbench-command"
 	// MDT Deployment Workbench step of a built-in type run by an MDT script
-	// (cscript.exe "%SCRIPTROOT%\ZTI….wsf") instead of the product's tool.
+	// (cscript.exe "%SCRIPTROOT%\ZTI….wsf") instead of the product's tool,
+	// or an MDT step (BDD_Gather, BDD_Validate) in Lite Touch's form where
+	// its class has ConfigMgr's.
 	reasonWorkbenchScript = "workbench-script"
 	// Written by a ConfigMgr release before an argument existed, or for
 	// one (MDT's ConfigMgr templates): the file lacks switches that later
