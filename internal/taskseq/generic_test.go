@@ -137,3 +137,38 @@ func mustElement(t *testing.T, data []byte) *Element {
 	}
 	return e
 }
+
+// TestOnlyUnknownTypesAreGeneric: no step of the corpus whose type names a
+// class (the built-in actions, MDT's BDD_* classes) is read as a generic
+// step.
+func TestOnlyUnknownTypesAreGeneric(t *testing.T) {
+	c := testCodec(t)
+	mdt := 0
+	for _, f := range corpusFiles(t) {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts, _, err := c.Parse(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		Walk(ts, func(step *cim.Instance, path []int) bool {
+			if strings.HasPrefix(step.Class.Name, "BDD_") {
+				mdt++
+			}
+			if !step.Class.IsA(classGenericAction) {
+				return true
+			}
+			if typ := step.String("ActionType"); typ != "" {
+				if _, known := c.Registry().Class(typ); known {
+					t.Errorf("%s %s: type %s has a class but was read as a generic step", filepath.Base(f), stepLabel(step, path), typ)
+				}
+			}
+			return true
+		})
+	}
+	if mdt == 0 {
+		t.Error("no BDD_* step was read as its class")
+	}
+}
