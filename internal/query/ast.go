@@ -1,5 +1,5 @@
 // Package query is the one query language of tsprov: an AST that OData
-// $filter (and WQL, later) parse into, type-checked against the class
+// $filter and WQL parse into, type-checked against the class
 // registry and compiled to parameterised SQL for each store dialect.
 package query
 
@@ -29,11 +29,30 @@ var opNames = [...]string{Eq: "eq", Ne: "ne", Lt: "lt", Le: "le", Gt: "gt", Ge: 
 
 func (o Op) String() string { return opNames[o] }
 
+// Nulls is how a comparison, and a not over a condition, treat null: the
+// one place where WQL and OData differ in meaning. Each parser says which
+// rule its nodes follow; Compile and Eval obey the node.
+type Nulls int
+
+const (
+	// NullIsValue is OData's rule (MS-ODATA lifted operators): eq and ne
+	// treat null as a value (null eq null holds, null ne 'x' holds), and
+	// not turns a condition that is not true into true.
+	NullIsValue Nulls = iota
+	// NullIsUnknown is SQL's three-valued logic, which WQL has because
+	// ConfigMgr runs WQL on SQL: a comparison with a null operand, = and
+	// <> included, is unknown; NOT of unknown is unknown; and a row is
+	// selected only when its condition is true. So Language <> 'English'
+	// and NOT (Language = 'English') both leave out a null Language.
+	NullIsUnknown
+)
+
 // Compare compares two operands.
 type Compare struct {
 	At          int
 	Op          Op
 	Left, Right Expr
+	Nulls       Nulls
 }
 
 // Logical is "and" or "or".
@@ -45,8 +64,9 @@ type Logical struct {
 
 // Not negates.
 type Not struct {
-	At int
-	X  Expr
+	At    int
+	X     Expr
+	Nulls Nulls
 }
 
 // Prop is a property of the queried class.

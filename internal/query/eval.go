@@ -79,9 +79,9 @@ func walk(e Expr, fn func(Expr)) {
 }
 
 // Eval evaluates a checked condition on an instance, with the semantics
-// the SQL has: strings compare without regard to case, a comparison with
-// a null value is false except ne (true when one side is null), LIKE as
-// MatchLike.
+// the SQL has: strings compare without regard to case, LIKE as MatchLike,
+// and nulls as the nodes say (Nulls). A condition is true, false or
+// unknown (nil), as in SQL: an instance is selected only when it is true.
 func Eval(e Expr, in *cim.Instance) (bool, error) {
 	v, err := eval(e, in)
 	if err != nil {
@@ -91,6 +91,7 @@ func Eval(e Expr, in *cim.Instance) (bool, error) {
 	return b, nil
 }
 
+// eval returns a value; a condition is true, false, or nil for unknown.
 func eval(e Expr, in *cim.Instance) (any, error) {
 	switch x := e.(type) {
 	case *Prop:
@@ -102,17 +103,13 @@ func eval(e Expr, in *cim.Instance) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if v == nil && x.Nulls == NullIsUnknown {
+			return nil, nil
+		}
 		b, _ := v.(bool)
 		return !b, nil
 	case *Logical:
-		l, err := Eval(x.Left, in)
-		if err != nil {
-			return nil, err
-		}
-		if x.And && !l || !x.And && l {
-			return l, nil
-		}
-		return Eval(x.Right, in)
+		return evalLogical(x, in)
 	case *IsNull:
 		v, err := eval(x.X, in)
 		return v == nil, err
@@ -121,6 +118,9 @@ func eval(e Expr, in *cim.Instance) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if v == nil {
+			return nil, nil
+		}
 		s, ok := v.(string)
 		return ok && MatchLike(x.Pattern, s), nil
 	case *In:
@@ -128,13 +128,13 @@ func eval(e Expr, in *cim.Instance) (any, error) {
 		if err != nil {
 			return false, err
 		}
-		if v == nil {
+		if v == nil { // null in (…, null, …) holds; otherwise unknown, as SQL's IN
 			for _, item := range x.List {
 				if lit, ok := item.(*Literal); ok && lit.Value == nil {
 					return true, nil
 				}
 			}
-			return false, nil
+			return nil, nil
 		}
 		for _, item := range x.List {
 			w, _ := eval(item, in)
@@ -153,13 +153,15 @@ func eval(e Expr, in *cim.Instance) (any, error) {
 			return nil, err
 		}
 		if l == nil || r == nil {
-			switch x.Op {
-			case Eq:
+			switch {
+			case x.Nulls == NullIsUnknown:
+				return nil, nil
+			case x.Op == Eq:
 				return l == nil && r == nil, nil
-			case Ne:
+			case x.Op == Ne:
 				return !(l == nil && r == nil), nil
 			}
-			return false, nil
+			return nil, nil
 		}
 		c, ok := compareValues(l, r)
 		if !ok {
@@ -184,6 +186,29 @@ func eval(e Expr, in *cim.Instance) (any, error) {
 		return x.Holds, nil // decided by Check from the queried class
 	}
 	return nil, errs.E(errs.Internal, "query: cannot evaluate %T", e)
+}
+
+// evalLogical is Kleene's and/or over true, false and unknown (nil), as
+// SQL's AND and OR: false and unknown is false, true or unknown is true.
+func evalLogical(x *Logical, in *cim.Instance) (any, error) {
+	l, err := eval(x.Left, in)
+	if err != nil {
+		return nil, err
+	}
+	if b, ok := l.(bool); ok && b != x.And {
+		return b, nil // false and …, true or …
+	}
+	r, err := eval(x.Right, in)
+	if err != nil {
+		return nil, err
+	}
+	if b, ok := r.(bool); ok && b != x.And {
+		return b, nil
+	}
+	if l == nil || r == nil {
+		return nil, nil
+	}
+	return x.And, nil
 }
 
 func evalCall(x *Call, in *cim.Instance) (any, error) {

@@ -434,7 +434,10 @@ func (c *compiler) like(x *Like) (string, error) {
 		}
 		at = b.String()
 	}
-	s += " AND (" + at + ") + " + strconv.Itoa(width-1) + " <= length(" + v + ") - " + strconv.Itoa(len(tail))
+	// no place for the middle parts leaves MIN() null: that is false for a
+	// value (so NOT LIKE holds), unknown only for a null one
+	s += " AND COALESCE((" + at + ") + " + strconv.Itoa(width-1) + " <= length(" + v + ") - " + strconv.Itoa(len(tail)) +
+		", CASE WHEN " + v + " IS NULL THEN NULL ELSE FALSE END)"
 	return s + ")", nil
 }
 

@@ -84,6 +84,9 @@ func (c *compiler) cond(e Expr) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		if x.Nulls == NullIsUnknown {
+			return "(NOT " + s + ")", nil // NOT unknown stays unknown
+		}
 		return "(NOT COALESCE(" + s + ", FALSE))", nil
 	case *Prop: // a boolean property
 		return "(" + c.cols.Column(x.Property) + " = " + c.param(c.d.Bool(true)) + ")", nil
@@ -170,6 +173,12 @@ func (c *compiler) compare(x *Compare) (string, error) {
 					if err != nil {
 						return "", err
 					}
+					if x.Nulls == NullIsUnknown { // null stays unknown
+						if (x.Op == Eq) == b {
+							return s, nil
+						}
+						return "(NOT " + s + ")", nil
+					}
 					// f(…) is null when its string is: null eq true/false is
 					// false, null ne true/false is true (OData)
 					switch {
@@ -188,6 +197,9 @@ func (c *compiler) compare(x *Compare) (string, error) {
 	// comparisons with null
 	for _, pair := range [][2]Expr{{x.Left, x.Right}, {x.Right, x.Left}} {
 		if lit, ok := pair[1].(*Literal); ok && lit.Value == nil {
+			if x.Nulls == NullIsUnknown {
+				return "(CAST(NULL AS BOOLEAN))", nil // unknown, whatever the other side
+			}
 			v, err := c.value(pair[0], nil)
 			if err != nil {
 				return "", err
@@ -212,6 +224,9 @@ func (c *compiler) compare(x *Compare) (string, error) {
 		s = c.d.FoldCompare(l, sqlOps[x.Op], r)
 	} else {
 		s = l + " " + sqlOps[x.Op] + " " + r
+	}
+	if x.Nulls == NullIsUnknown {
+		return "(" + s + ")", nil // SQL's own rule: a null operand makes it unknown
 	}
 	// OData's nulls: null eq null holds, and null ne a value holds. Only
 	// columns are tested for null (a function of a column is null when the

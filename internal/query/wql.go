@@ -51,7 +51,10 @@ func (e *IsA) Pos() int { return e.At }
 // "strings" (backslash escapes \' \" \\), integers and decimals, TRUE,
 // FALSE, NULL. A DMTF date-time string ('20240102030405.000000+000') is a
 // string here; Check turns it into a date-time where it is compared with a
-// DateTime property. Keywords and names are case-insensitive.
+// DateTime property. Keywords and names are case-insensitive. Comparisons
+// and NOT follow SQL's three-valued logic (NullIsUnknown), as ConfigMgr's
+// WQL does on its SQL database: Language <> 'English' leaves out the
+// instances whose Language is null.
 //
 // Outcomes: the statement; an error of kind errs.NotImplemented naming the
 // construct for valid WQL that tsprov does not serve (ASSOCIATORS OF,
@@ -445,7 +448,7 @@ func (p *wqlParser) unary() (Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Not{At: t.pos, X: x}, nil
+		return &Not{At: t.pos, X: x, Nulls: NullIsUnknown}, nil
 	}
 	if t.kind == wLParen {
 		if err := p.enter(t.pos); err != nil {
@@ -498,11 +501,11 @@ func (p *wqlParser) predicate() (Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &Compare{At: t.pos, Op: wqlOps[t.text], Left: left, Right: right}, nil
+		return &Compare{At: t.pos, Op: wqlOps[t.text], Left: left, Right: right, Nulls: NullIsUnknown}, nil
 	}
 	var not *Not
 	if p.is("not") {
-		not = &Not{At: t.pos}
+		not = &Not{At: t.pos, Nulls: NullIsUnknown}
 		if err := p.advance(); err != nil {
 			return nil, err
 		}
@@ -534,7 +537,7 @@ func (p *wqlParser) predicate() (Expr, error) {
 			return nil, err
 		}
 		if p.is("not") {
-			not = &Not{At: p.tok.pos}
+			not = &Not{At: p.tok.pos, Nulls: NullIsUnknown}
 			if err := p.advance(); err != nil {
 				return nil, err
 			}

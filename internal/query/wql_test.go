@@ -417,10 +417,11 @@ func TestWQLQueries(t *testing.T) {
 		{"SourceDate IS NOT NULL", "1,2,3"},
 		{"ForcedDisconnectEnabled = TRUE", "1"},
 		{"ForcedDisconnectEnabled = false", "2"},
-		{"ForcedDisconnectEnabled <> true", "2,3,4"},
+		{"ForcedDisconnectEnabled <> true", "2"}, // null is unknown, as in SQL
+		{"ForcedDisconnectEnabled <> true OR ForcedDisconnectEnabled IS NULL", "2,3,4"},
 		{"PkgFlags >= 16 AND PkgFlags < 32", "1"},
 		{"PkgFlags = 16 OR PkgFlags = 32", "1,3"},
-		{"NOT PkgFlags = 16", "2,3,4"},
+		{"NOT PkgFlags = 16", "2,3"},
 		{"PkgFlags IN (0, 32)", "2,3"},
 		{`Name = 'O\'Brien\'s'`, "2"},
 		{`Name = "O'Brien's"`, "2"},

@@ -62,6 +62,7 @@ func allCases() []Case {
 		booleanCases(),
 		dateTimeCases(),
 		nullCases(),
+		wqlNullCases(),
 		logicCases(),
 		inCases(),
 		functionCases(),

@@ -60,7 +60,7 @@ func likeCases() []Case {
 		wq(cat, "NOT Name LIKE '%a%'", "G I L O P"),
 		wq(cat, "Name NOT LIKE '%a%'", "G I L O P"),
 		wq(cat, "Description LIKE '%'", "* -C -E -H -S -V"),
-		wq(cat, "NOT Description LIKE 'x%'", "* -A"),
+		wq(cat, "NOT Description LIKE 'x%'", "* -A -C -E -H -S -V"),
 		wq(cat, "'abc' LIKE 'A%'", "*"),
 		wq(cat, "'abc' LIKE 'x%'", ""),
 		wq(cat, "Name LIKE '%[ß]%' OR Name LIKE '%[本]%'", "F G"),

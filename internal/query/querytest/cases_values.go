@@ -118,7 +118,7 @@ func integerCases() []Case {
 		wq(cat, "Duration > -1.5E300", "*"),
 		od(cat, "Priority eq 2", "A G U"),
 		od(cat, "Priority ne 2", "* -A -G -U"),
-		wq(cat, "Priority <> 2", "* -A -G -U"),
+		wq(cat, "Priority <> 2", "B C I R"), // null Priority: unknown in WQL
 		od(cat, "Priority lt 2", "B R"),
 		od(cat, "Priority ge 2", "A C G I U"),
 		wq(cat, "Priority >= 2", "A C G I U"),
@@ -136,7 +136,7 @@ func integerCases() []Case {
 		pkgOD(cat, "DefaultImageFlags lt -4.5", "P2 P4"),
 		pkgOD(cat, "DefaultImageFlags eq 2147483647", "P5"),
 		pkgOD(cat, "DefaultImageFlags ne 0", "P2 P3 P4 P5 P6"),
-		pkgWQ(cat, "DefaultImageFlags <> 0", "P2 P3 P4 P5 P6"),
+		pkgWQ(cat, "DefaultImageFlags <> 0", "P2 P3 P4 P5"),
 	}
 }
 
@@ -161,7 +161,7 @@ func booleanCases() []Case {
 		od(cat, "IsVersionCompatible eq false", "C"),
 		wq(cat, "IsVersionCompatible = FALSE", "C"),
 		od(cat, "IsVersionCompatible ne true", "* -A"),
-		wq(cat, "IsVersionCompatible <> TRUE", "* -A"),
+		wq(cat, "IsVersionCompatible <> TRUE", "C"),
 		od(cat, "IsVersionCompatible eq null", "* -A -C"),
 		wq(cat, "IsVersionCompatible IS NULL", "* -A -C"),
 		od(cat, "IsVersionCompatible", "A"),
@@ -214,7 +214,7 @@ func dateTimeCases() []Case {
 		pkgOD(cat, "TransformAnalysisDate eq 2025-12-31T19:00:00-05:00", "P3"),
 		pkgWQ(cat, "TransformAnalysisDate = '20251231190000.000000-300'", "P3"),
 		pkgOD(cat, "TransformAnalysisDate ne 2026-01-01T00:00:00Z", "P1 P2 P4 P5 P6 P7"),
-		pkgWQ(cat, "TransformAnalysisDate <> '20260101000000.000000+000'", "P1 P2 P4 P5 P6 P7"),
+		pkgWQ(cat, "TransformAnalysisDate <> '20260101000000.000000+000'", "P2 P4 P5 P6 P7"),
 		pkgOD(cat, "TransformAnalysisDate lt 2026-01-01T00:00:00Z", "P2"),
 		pkgWQ(cat, "TransformAnalysisDate < '20260101000000.000000+000'", "P2"),
 		pkgOD(cat, "TransformAnalysisDate le 2026-01-01T00:00:00Z", "P2 P3"),

@@ -9,12 +9,15 @@
 //   - string comparisons, LIKE and contains/startswith/endswith ignore case,
 //     for every letter, not only ASCII ones (query.MatchLike is the
 //     reference: Unicode simple case folding);
-//   - nulls follow OData's lifted operators (MS-ODATA 2.2.3.6.1.1.5): a
-//     relational operator (lt le gt ge) with a null operand is false; eq
+//   - in OData, nulls follow the lifted operators (MS-ODATA 2.2.3.6.1.1.5):
+//     a relational operator (lt le gt ge) with a null operand is false; eq
 //     and ne treat two nulls as equal and a null as unequal to every value;
 //     a function of a null is null; and, or and not treat a null operand
-//     as false (so "not X" holds where X is null). WQL parses into the same
-//     query and follows the same rules (docs/rest.md);
+//     as false (so "not X" holds where X is null);
+//   - in WQL, nulls follow SQL's three-valued logic, since ConfigMgr runs
+//     WQL on SQL (query.NullIsUnknown): a comparison with a null operand,
+//     = <> != included, is unknown, NOT of unknown is unknown, and only a
+//     true condition selects; IS [NOT] NULL tests for null (docs/rest.md);
 //   - a DMTF date-time of unknown offset ("+***") is taken as UTC.
 //
 // Each case that must succeed also runs as an in-memory variant: the same
