@@ -13,9 +13,9 @@ func filterFixture(t *testing.T) *testServer {
 	s := newTestServer(t, 0)
 	for _, p := range []map[string]any{
 		{"Name": "Win11 Bare Metal", "Description": "x64, UEFI", "Duration": 90, "Language": "en-US", "Priority": 2},
-		{"Name": "win11 upgrade", "Description": "In-place", "Duration": 60, "Language": "de-DE", "TsEnabled": false},
+		{"Name": "win11 upgrade", "Description": "In-place", "Duration": 60, "Language": "de-DE", "TsEnabled": false, "Priority": nil},
 		{"Name": "Server 2022", "Description": "it's a server", "Duration": 120, "Priority": 1},
-		{"Name": "Gather 100% done", "Duration": 5},
+		{"Name": "Gather 100% done", "Duration": 5, "Priority": nil},
 		{"Name": "under_score", "Description": "O'Brien's", "Duration": 0, "Priority": 3},
 	} {
 		s.create(p)

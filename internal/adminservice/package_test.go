@@ -27,7 +27,7 @@ func TestCreateWithOnlyNameReadsBackDefaults(t *testing.T) {
 		"ForcedDisconnectEnabled": "false", "Duration": "0", "Category": "", "SourceVersion": "1",
 		"SourceSite": "PS1", "StoredPkgVersion": "0", "IconSize": "0", "ExtendedDataSize": "0",
 		"ISVDataSize": "0", "ReferencesCount": "0", "TaskSequenceFlags": "0", "Type": "1",
-		"ActionInProgress": "0", "RefreshPkgSourceFlag": "false", "TsEnabled": "true",
+		"ActionInProgress": "0", "RefreshPkgSourceFlag": "false", "TsEnabled": "true", "Priority": "2",
 		"__CLASS": "SMS_TaskSequencePackage", "__SUPERCLASS": "SMS_PackageBaseclass",
 		"__DYNASTY": "SMS_BaseClass", "__GENUS": "2", "__SERVER": "TESTSRV",
 		"__NAMESPACE": `root\sms\site_PS1`,
@@ -91,7 +91,7 @@ func TestLazyPropertiesNullInCollectionsFilledByKey(t *testing.T) {
 func TestPutFromCollectionKeepsLazyValues(t *testing.T) {
 	s := newTestServer(t, 0)
 	id := s.create(map[string]any{
-		"Name": "Keep me", "Category": "Servers", "CustomProgressMsg": "Hold on",
+		"Name": "Keep me", "Category": "Servers", "CustomProgressMsg": "Hold on", "PkgSourceFlag": 2,
 		"ISVData":                   "AQIDBA==",
 		"SupportedOperatingSystems": []any{map[string]any{"@odata.type": "#AdminService.SMS_OS_Details", "Name": "Win NT", "Platform": "x64", "MinVersion": "10.00.0000.0", "MaxVersion": "10.00.9999.9999"}},
 		"RefreshSchedule":           []any{map[string]any{"@odata.type": "#AdminService.SMS_ST_RecurInterval", "DaySpan": 7, "StartTime": "2026-01-01T00:00:00Z"}},
@@ -157,10 +157,10 @@ func TestRefusedWritesChangeNothing(t *testing.T) {
 		{"wrong type", "PATCH", map[string]any{"Duration": "long"}, "Duration"},
 		{"negative unsigned", "PATCH", map[string]any{"Duration": -1}, "Duration"},
 		{"package type 3", "PATCH", map[string]any{"PackageType": 3}, "PackageType"},
-		{"16 schedule tokens", "PATCH", map[string]any{"RefreshSchedule": tokens}, "RefreshSchedule"},
+		{"16 schedule tokens", "PATCH", map[string]any{"PkgSourceFlag": 2, "RefreshSchedule": tokens}, "max(15)"},
 		{"undefined ProgramFlags bit", "PATCH", map[string]any{"ProgramFlags": 152084496 | 1<<30}, "ProgramFlags"},
-		{"schedule value out of range", "PATCH", map[string]any{"RefreshSchedule": []any{map[string]any{"@odata.type": "#AdminService.SMS_ST_RecurInterval", "HourSpan": 24}}}, "HourSpan"},
-		{"abstract schedule token", "PATCH", map[string]any{"RefreshSchedule": []any{map[string]any{"DayDuration": 1}}}, "abstract"},
+		{"schedule value out of range", "PATCH", map[string]any{"PkgSourceFlag": 2, "RefreshSchedule": []any{map[string]any{"@odata.type": "#AdminService.SMS_ST_RecurInterval", "HourSpan": 24}}}, "HourSpan"},
+		{"abstract schedule token", "PATCH", map[string]any{"PkgSourceFlag": 2, "RefreshSchedule": []any{map[string]any{"DayDuration": 1}}}, "abstract"},
 		{"unknown property", "PATCH", map[string]any{"Colour": "blue"}, "Colour"},
 		{"null for a Not_Null property", "PATCH", map[string]any{"TsEnabled": nil}, "TsEnabled"},
 		{"malformed JSON", "PATCH", `{"Name": `, "malformed JSON"},

@@ -14,6 +14,7 @@ type Property struct {
 	Origin     string // the class that declared it (or last overrode it)
 
 	bits      []Bit
+	openBits  bool
 	rangeLo   int64
 	rangeHi   int64
 	hasRange  bool
@@ -46,6 +47,12 @@ func (p *Property) MaxElements() (int, bool) {
 
 // Bits returns the defined bits of a bit field, when the schema defines them.
 func (p *Property) Bits() ([]Bit, bool) { return p.bits, p.bits != nil }
+
+// OpenBits reports the OpenBits qualifier (a tsprov qualifier): the bits
+// qualifier names the documented bits of a bit field whose other bits the
+// product sets too, so values with other bits are accepted and kept.
+// Without it only the defined bits may be set.
+func (p *Property) OpenBits() bool { return p.openBits }
 
 // BitMask returns the mask of all defined bits.
 func (p *Property) BitMask() uint64 {

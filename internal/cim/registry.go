@@ -213,6 +213,7 @@ func newProperty(class string, pd propDecl) (*Property, error) {
 			p.bits = bits
 		}
 	}
+	p.openBits = p.Qualifiers.Has("OpenBits")
 	if s := p.Qualifiers.String("Range"); s != "" {
 		lo, hi, err := parseRange(s)
 		if err != nil {

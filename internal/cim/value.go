@@ -297,7 +297,7 @@ func (p *Property) checkScalar(v any) error {
 		if rlo, rhi, ok := p.Range(); ok && (n < rlo || n > rhi) {
 			return fmt.Errorf("%d is outside the allowed range %d-%d", n, rlo, rhi)
 		}
-		if p.bits != nil {
+		if p.bits != nil && !p.openBits {
 			if extra := uint64(n) &^ p.BitMask(); extra != 0 {
 				return fmt.Errorf("value %d (0x%08X) sets undefined bits 0x%08X; defined bits: %s", n, n, extra, p.bitNames())
 			}

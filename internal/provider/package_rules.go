@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"strings"
 
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
@@ -21,7 +22,14 @@ const (
 	lastRefreshProperty  = "LastRefreshTime"
 	refreshFlagProperty  = "RefreshPkgSourceFlag"
 	sedoProperty         = "SedoObjectVersion"
+	shareTypeProperty    = "ShareType"
+	shareNameProperty    = "ShareName"
+	sourceFlagProperty   = "PkgSourceFlag"
+	scheduleProperty     = "RefreshSchedule"
 	maxPackageIDSequence = 0xFFFFF // five hex digits
+
+	shareSpecific = 2 // ShareType SHARE_SPECIFIC
+	storageDirect = 2 // PkgSourceFlag STORAGE_DIRECT
 )
 
 // packageRules are the rules of SMS_PackageBaseclass and every class that
@@ -32,10 +40,13 @@ const (
 //   - SourceSite is this server's site code;
 //   - SourceVersion starts at 1 and goes up by one on every update;
 //   - SedoObjectVersion is new after every write (it is also the ETag);
-//   - SourceDate and LastRefreshTime are the creation time, and SourceDate
-//     moves when the source is refreshed;
+//   - SourceDate and LastRefreshTime are the creation time, and both move
+//     when the source is refreshed (refreshSource);
 //   - RefreshPkgSourceFlag always reads false; writing true refreshes the
-//     source (SourceDate moves) as RefreshPkgSource would.
+//     source as RefreshPkgSource would;
+//   - the rules the class page ties to other properties (checkPackage):
+//     ShareName with SHARE_SPECIFIC, RefreshSchedule only with
+//     STORAGE_DIRECT.
 type packageRules struct{ p *Provider }
 
 func (packageRules) appliesTo(c *cim.Class) bool { return c.IsA(packageBase) }
@@ -58,9 +69,43 @@ func (r packageRules) beforeCreate(ctx context.Context, tx store.Tx, inst *cim.I
 func (r packageRules) beforeUpdate(ctx context.Context, tx store.Tx, cur, next, sent *cim.Instance) error {
 	next.Set(sourceVerProperty, cur.Int(sourceVerProperty)+1)
 	next.Set(sedoProperty, newObjectVersion())
+	return nil
+}
+
+func (r packageRules) settle(ctx context.Context, tx store.Tx, cur, next *cim.Instance) error {
 	if v, _ := next.Get(refreshFlagProperty); v == true {
-		next.Set(sourceDateProperty, cim.Now())
-		next.Set(refreshFlagProperty, false)
+		refreshSource(next, cim.Now())
+	}
+	return checkPackage(next)
+}
+
+// refreshSource records a refresh of the package source at the
+// distribution points, the one event that moves SourceDate ("the package
+// source files were last updated on the distribution points") and
+// LastRefreshTime ("the package source was refreshed at its distribution
+// points") together, per the SMS_PackageBaseclass page. Writing
+// RefreshPkgSourceFlag = true is such a refresh ("the same effect as
+// calling the RefreshPkgSource method"); the flag reads false again.
+func refreshSource(pkg *cim.Instance, now cim.DateTimeValue) {
+	pkg.Set(sourceDateProperty, now)
+	pkg.Set(lastRefreshProperty, now)
+	pkg.Set(refreshFlagProperty, false)
+}
+
+// checkPackage enforces the rules the SMS_PackageBaseclass page states
+// between properties:
+//   - ShareName: "You must specify a share name if you set ShareType to
+//     SHARE_SPECIFIC" (2);
+//   - RefreshSchedule: "You can specify a refresh schedule only when
+//     PkgSourceFlag is STORAGE_DIRECT" (2); an empty schedule is none.
+func checkPackage(pkg *cim.Instance) error {
+	if pkg.Int(shareTypeProperty) == shareSpecific && strings.TrimSpace(pkg.String(shareNameProperty)) == "" {
+		return errs.Target(errs.Invalid, shareNameProperty, "ShareName is required when ShareType is 2 (SHARE_SPECIFIC)")
+	}
+	if tokens, _ := pkg.Values[scheduleProperty].([]any); len(tokens) > 0 {
+		if flag := pkg.Int(sourceFlagProperty); flag != storageDirect {
+			return errs.Target(errs.Invalid, scheduleProperty, "RefreshSchedule can be set only when PkgSourceFlag is 2 (STORAGE_DIRECT); PkgSourceFlag is %d: clear RefreshSchedule or set PkgSourceFlag to 2", flag)
+		}
 	}
 	return nil
 }

@@ -429,6 +429,11 @@ func (p *Provider) createTx(ctx context.Context, tx store.Tx, in *cim.Instance, 
 	if err := applyClientValues(inst, in, nil); err != nil {
 		return nil, err
 	}
+	for _, r := range p.rulesFor(c) {
+		if err := r.settle(ctx, tx, nil, inst); err != nil {
+			return nil, err
+		}
+	}
 	if server != nil {
 		if err := server(inst); err != nil {
 			return nil, err
@@ -536,6 +541,11 @@ func (p *Provider) updateTx(ctx context.Context, tx store.Tx, c *cim.Class, key 
 	}
 	for _, r := range p.rulesFor(c) {
 		if err := r.beforeUpdate(ctx, tx, cur.Instance, next, in); err != nil {
+			return nil, err
+		}
+	}
+	for _, r := range p.rulesFor(c) {
+		if err := r.settle(ctx, tx, cur.Instance, next); err != nil {
 			return nil, err
 		}
 	}

@@ -7,9 +7,13 @@ import (
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/store"
+	"github.com/tsprov/tsprov/internal/taskseq"
 )
 
 // referenceRules keep what depends on references true to the store:
+//   - References, ReferencesCount and DANGLING_REF of a task sequence
+//     package follow its BootImageID on every write, as SetSequence sets
+//     them (setReferences);
 //   - the reverse references (SMS_TaskSequencePackageReference, one per
 //     task sequence and object it refers to) follow every write of a task
 //     sequence package;
@@ -29,6 +33,23 @@ func (referenceRules) beforeCreate(context.Context, store.Tx, *cim.Instance) err
 
 func (referenceRules) beforeUpdate(context.Context, store.Tx, *cim.Instance, *cim.Instance, *cim.Instance) error {
 	return nil
+}
+
+// settle recomputes the references of a task sequence package whose
+// BootImageID the write sets or changes, from its stored sequence.
+func (r referenceRules) settle(ctx context.Context, tx store.Tx, cur, next *cim.Instance) error {
+	if !next.Class.IsA(tsPackageClass) {
+		return nil
+	}
+	boot := next.String(bootImageProperty)
+	if cur == nil && boot == "" || cur != nil && boot == cur.String(bootImageProperty) {
+		return nil
+	}
+	ts, err := r.p.sequenceOf(next)
+	if err != nil {
+		return err
+	}
+	return r.p.setReferences(ctx, tx, next, taskseq.References(ts))
 }
 
 func (r referenceRules) afterWrite(ctx context.Context, tx store.Tx, old, next *cim.Instance) error {

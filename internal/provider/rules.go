@@ -22,6 +22,11 @@ type classRules interface {
 	// beforeUpdate adjusts next (the instance about to be stored) given
 	// the stored one and what the client sent.
 	beforeUpdate(ctx context.Context, tx store.Tx, cur, next, sent *cim.Instance) error
+	// settle runs on create (cur nil) and on update once the client's
+	// values are in next, before the server's (a method's) and before the
+	// values are checked: it derives what follows from the client's values
+	// and refuses combinations the class forbids.
+	settle(ctx context.Context, tx store.Tx, cur, next *cim.Instance) error
 	// afterWrite runs after an instance was stored (old nil: created) or
 	// deleted (next nil), in the same transaction.
 	afterWrite(ctx context.Context, tx store.Tx, old, next *cim.Instance) error

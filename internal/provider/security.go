@@ -100,6 +100,10 @@ func (r securityRules) beforeUpdate(ctx context.Context, tx store.Tx, cur, next,
 	return nil
 }
 
+func (securityRules) settle(context.Context, store.Tx, *cim.Instance, *cim.Instance) error {
+	return nil
+}
+
 func (r securityRules) afterWrite(ctx context.Context, tx store.Tx, old, next *cim.Instance) error {
 	p := r.p
 	p.tokens.invalidate()

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tsprov/tsprov/internal/cim"
@@ -207,12 +208,21 @@ func (p *Provider) applySequence(ctx context.Context, tx store.Tx, pkg, ts *cim.
 	if len(xml) > taskseq.MaxSequenceBytes {
 		return errs.Target(errs.TooLarge, "TaskSequence", "the task sequence is %d bytes as XML; task sequences above 2 MB (%d bytes) are refused, as ConfigMgr refuses them since version 2010", len(xml), taskseq.MaxSequenceBytes)
 	}
+	pkg.Set(sequenceProperty, string(xml))
+	pkg.Set(typeProperty, taskseq.SequenceType(ts))
+	return p.setReferences(ctx, tx, pkg, refs)
+}
+
+// setReferences sets References (and so ReferencesCount) and DANGLING_REF
+// of a task sequence package from the references of its sequence and its
+// BootImageID, which adds the boot image. SetSequence and every write that
+// changes BootImageID use this one rule.
+func (p *Provider) setReferences(ctx context.Context, tx store.ReadTx, pkg *cim.Instance, seqRefs []taskseq.Reference) error {
+	refs := slices.Clip(seqRefs)
 	if boot := pkg.String(bootImageProperty); boot != "" {
 		refs = append(refs, taskseq.Reference{Package: boot})
 	}
-	pkg.Set(sequenceProperty, string(xml))
 	pkg.Set(referencesProperty, p.referenceInstances(refs))
-	pkg.Set(typeProperty, taskseq.SequenceType(ts))
 	return p.refreshDangling(ctx, tx, pkg)
 }
 

@@ -112,6 +112,7 @@ func checkObject(in *cim.Instance, step, prefix string, out *[]Problem, missing 
 			(*out)[len(*out)-1].Warning = true
 		}
 	}
+	checkClassRules(in, add)
 	for _, p := range in.Class.Properties {
 		v := in.Values[p.Name]
 		if p.Name == "Steps" {

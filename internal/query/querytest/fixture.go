@@ -44,7 +44,7 @@ type fixtureRow struct {
 //	U  Zeta                               zeta            0           2   de-de    -        F    T   -
 //	V  aXbYc                              -               3           -   -        -        T    F   -
 //
-// (- is null; Pri Priority, FDE ForcedDisconnectEnabled, IVC
+// (- is null, sent as null where the class has a default; Pri Priority, FDE ForcedDisconnectEnabled, IVC
 // IsVersionCompatible, TsEn TsEnabled.) Description is null for C E H S
 // V; Language for E H I J K L M N O P Q S T V; Priority for D E F H J K
 // L M N O P Q S T V; both Description and Language for E H S V.
@@ -57,28 +57,28 @@ var tsBatch1 = []fixtureRow{
 	{label: "A", vals: map[string]any{"Name": "Win11 Bare Metal", "Description": "x64, UEFI", "Duration": int64(90), "Priority": int64(2), "Language": "en-US", "PkgFlags": int64(0), "IsVersionCompatible": true, "CustomProgressMsg": "Installing Windows 11"}},
 	{label: "B", vals: map[string]any{"Name": "win11 upgrade", "Description": "In-place", "Duration": int64(60), "Priority": int64(1), "Language": "de-DE", "TsEnabled": false, "Category": "OSD"}},
 	{label: "C", vals: map[string]any{"Name": "WIN10 Legacy", "Duration": int64(45), "Priority": int64(3), "Language": "en-us", "PkgFlags": int64(1 << 24), "ForcedDisconnectEnabled": true, "IsVersionCompatible": false, "CustomProgressMsg": "INSTALLING legacy", "Category": "osd"}},
-	{label: "D", vals: map[string]any{"Name": "Café Deploy", "Description": "Crème brûlée", "Duration": int64(30), "Language": "fr-FR", "PkgFlags": int64(1 << 25)}},
-	{label: "E", vals: map[string]any{"Name": "CAFÉ SERVER", "Duration": int64(120)}},
-	{label: "F", vals: map[string]any{"Name": "Straße Build", "Description": "ß", "Duration": int64(15), "Language": "de-DE"}},
+	{label: "D", vals: map[string]any{"Priority": nil, "Name": "Café Deploy", "Description": "Crème brûlée", "Duration": int64(30), "Language": "fr-FR", "PkgFlags": int64(1 << 25)}},
+	{label: "E", vals: map[string]any{"Priority": nil, "Name": "CAFÉ SERVER", "Duration": int64(120)}},
+	{label: "F", vals: map[string]any{"Priority": nil, "Name": "Straße Build", "Description": "ß", "Duration": int64(15), "Language": "de-DE"}},
 	{label: "G", vals: map[string]any{"Name": "日本 Setup", "Description": "日本語", "Duration": int64(10), "Priority": int64(2), "Language": "ja-JP", "CustomProgressMsg": "日本語のインストール"}},
-	{label: "H", vals: map[string]any{"Name": "Gather 100% done", "Duration": int64(5)}},
+	{label: "H", vals: map[string]any{"Priority": nil, "Name": "Gather 100% done", "Duration": int64(5)}},
 	{label: "I", vals: map[string]any{"Name": "under_score", "Description": "O'Brien's", "Duration": int64(0), "Priority": int64(3), "CustomProgressMsg": ""}},
-	{label: "J", vals: map[string]any{"Name": "[bracket] name", "Description": "a]b", "Duration": int64(7)}},
-	{label: "K", vals: map[string]any{"Name": `Say "hello"`, "Description": `He said "hi"`, "Duration": int64(8)}},
+	{label: "J", vals: map[string]any{"Priority": nil, "Name": "[bracket] name", "Description": "a]b", "Duration": int64(7)}},
+	{label: "K", vals: map[string]any{"Priority": nil, "Name": `Say "hello"`, "Description": `He said "hi"`, "Duration": int64(8)}},
 }
 
 var tsBatch2 = []fixtureRow{
-	{label: "L", vals: map[string]any{"Name": "It's quoted", "Description": "it's", "Duration": int64(9)}},
-	{label: "M", vals: map[string]any{"Name": `C:\Path\To`, "Description": `back\slash`, "Duration": int64(11)}},
-	{label: "N", vals: map[string]any{"Name": "  padded  ", "Description": " ", "Duration": int64(12)}},
-	{label: "O", vals: map[string]any{"Name": "", "Description": "", "Duration": int64(13)}},
-	{label: "P", vals: map[string]any{"Name": "x' OR '1'='1", "Description": "-- comment", "Duration": int64(14)}},
-	{label: "Q", vals: map[string]any{"Name": "Robert'); DROP TABLE students;--", "Description": "/* c */", "Duration": int64(16)}},
+	{label: "L", vals: map[string]any{"Priority": nil, "Name": "It's quoted", "Description": "it's", "Duration": int64(9)}},
+	{label: "M", vals: map[string]any{"Priority": nil, "Name": `C:\Path\To`, "Description": `back\slash`, "Duration": int64(11)}},
+	{label: "N", vals: map[string]any{"Priority": nil, "Name": "  padded  ", "Description": " ", "Duration": int64(12)}},
+	{label: "O", vals: map[string]any{"Priority": nil, "Name": "", "Description": "", "Duration": int64(13)}},
+	{label: "P", vals: map[string]any{"Priority": nil, "Name": "x' OR '1'='1", "Description": "-- comment", "Duration": int64(14)}},
+	{label: "Q", vals: map[string]any{"Priority": nil, "Name": "Robert'); DROP TABLE students;--", "Description": "/* c */", "Duration": int64(16)}},
 	{label: "R", vals: map[string]any{"Name": "abc", "Description": "ABC", "Duration": int64(4294967295), "Priority": int64(1), "Language": "en-GB", "PkgFlags": int64(3 << 24)}},
-	{label: "S", vals: map[string]any{"Name": "ABD", "Duration": int64(1)}},
-	{label: "T", vals: map[string]any{"Name": "a%b_c", "Description": "%_", "Duration": int64(2)}},
+	{label: "S", vals: map[string]any{"Priority": nil, "Name": "ABD", "Duration": int64(1)}},
+	{label: "T", vals: map[string]any{"Priority": nil, "Name": "a%b_c", "Description": "%_", "Duration": int64(2)}},
 	{label: "U", vals: map[string]any{"Name": "Zeta", "Description": "zeta", "Duration": int64(0), "Priority": int64(2), "Language": "de-de", "TsEnabled": false, "ForcedDisconnectEnabled": true}},
-	{label: "V", vals: map[string]any{"Name": "aXbYc", "Duration": int64(3)}},
+	{label: "V", vals: map[string]any{"Priority": nil, "Name": "aXbYc", "Duration": int64(3)}},
 }
 
 // The SMS_Package instances: a writable DateTime (TransformAnalysisDate)
