@@ -177,10 +177,7 @@ func tsRefs(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	refs := taskseq.References(ts)
-	if boot := doc.PackageProperties["BootImageID"]; boot != "" {
-		refs = append(refs, taskseq.Reference{Package: boot})
-	}
+	refs := taskseq.WithBootImage(taskseq.References(ts), doc.PackageProperties["BootImageID"])
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TYPE\tPACKAGE\tPROGRAM")
 	for _, r := range refs {

@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/tsprov/tsprov/internal/cim"
@@ -218,10 +217,7 @@ func (p *Provider) applySequence(ctx context.Context, tx store.Tx, pkg, ts *cim.
 // BootImageID, which adds the boot image. SetSequence and every write that
 // changes BootImageID use this one rule.
 func (p *Provider) setReferences(ctx context.Context, tx store.ReadTx, pkg *cim.Instance, seqRefs []taskseq.Reference) error {
-	refs := slices.Clip(seqRefs)
-	if boot := pkg.String(bootImageProperty); boot != "" {
-		refs = append(refs, taskseq.Reference{Package: boot})
-	}
+	refs := taskseq.WithBootImage(seqRefs, pkg.String(bootImageProperty))
 	pkg.Set(referencesProperty, p.referenceInstances(refs))
 	return p.refreshDangling(ctx, tx, pkg)
 }

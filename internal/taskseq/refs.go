@@ -1,6 +1,7 @@
 package taskseq
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/tsprov/tsprov/internal/cim"
@@ -32,6 +33,14 @@ func References(ts *cim.Instance) []Reference {
 		refs = appendStepReferences(refs, step)
 	})
 	return dedupe(refs)
+}
+
+// WithBootImage returns the references of a task sequence package: those
+// of its sequence and the boot image its BootImageID names (not listed in
+// the sequence's referenceList). An empty BootImageID or the "no package"
+// placeholder adds nothing.
+func WithBootImage(refs []Reference, bootImageID string) []Reference {
+	return dedupe(append(slices.Clip(refs), Reference{Package: bootImageID}))
 }
 
 // DisabledReferences are the references that disabled steps (and the

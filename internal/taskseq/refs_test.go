@@ -52,10 +52,7 @@ func TestReferencesMatchWhatConfigMgrExported(t *testing.T) {
 	for _, f := range exportFiles(t) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			ts, doc := parseFile(t, c, f)
-			got := References(ts)
-			if boot := doc.PackageProperties["BootImageID"]; boot != "" {
-				got = append(got, Reference{Package: boot})
-			}
+			got := WithBootImage(References(ts), doc.PackageProperties["BootImageID"])
 			if g, w := refKeys(got), refKeys(doc.PackageReferences); strings.Join(g, "\n") != strings.Join(w, "\n") {
 				t.Errorf("computed references differ from the exported ones:\ncomputed %v\nexported %v", g, w)
 			}
@@ -143,6 +140,13 @@ func TestReferenceRules(t *testing.T) {
 	got := strings.Join(refKeys(References(ts)), " ")
 	if want := "0|PS100001|* 0|PS100001|INSTALL 0|PS100005|*"; got != want {
 		t.Errorf("References = %s; want %s", got, want)
+	}
+	withBoot := func(id string) string { return strings.Join(refKeys(WithBootImage(References(ts), id)), " ") }
+	if got, want := withBoot("00000000"), "0|PS100001|* 0|PS100001|INSTALL 0|PS100005|*"; got != want {
+		t.Errorf("with the placeholder boot image: %s; want %s", got, want)
+	}
+	if got, want := withBoot("PS100009"), "0|PS100001|* 0|PS100001|INSTALL 0|PS100005|* 0|PS100009|*"; got != want {
+		t.Errorf("with a boot image: %s; want %s", got, want)
 	}
 	disabled := strings.Join(refKeys(DisabledReferences(ts)), " ")
 	if want := "0|PS100002|INSTALL 0|PS100003|* 0|PS100004|*"; disabled != want {
