@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	osuser "os/user"
 	"strconv"
 	"strings"
 
@@ -27,9 +28,13 @@ import (
 //	tsprov admin token list [--all]
 //	tsprov admin token revoke TOKENID
 //	tsprov admin secret-key rotate [--data DIR] [--database URL]   (servers stopped)
+//	tsprov admin reset-token [--data DIR] [--database URL] [--user NAME]   (no server needed)
 func runAdmin(args []string, stdout io.Writer) error {
+	if len(args) >= 1 && args[0] == "reset-token" {
+		return adminResetToken(args[1:], stdout)
+	}
 	if len(args) < 2 {
-		return usageError{"usage: tsprov admin user list|add|delete|passwd …, tsprov admin token create|list|revoke …, or tsprov admin secret-key rotate"}
+		return usageError{"usage: tsprov admin user list|add|delete|passwd …, tsprov admin token create|list|revoke …, tsprov admin secret-key rotate, or tsprov admin reset-token"}
 	}
 	what, verb, rest := args[0], args[1], args[2:]
 	switch what + " " + verb {
@@ -252,4 +257,40 @@ func adminRekey(args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "resealed %d secret value(s) with the new key\n", n)
 	return nil
+}
+
+// adminResetToken prints a new API token for the first Full Administrator
+// (or --user), made on the store directly: the way back in for whoever
+// holds the data folder. It is recorded in the audit trail.
+func adminResetToken(args []string, stdout io.Writer) error {
+	var cfg server.Config
+	fs := flag.NewFlagSet("admin reset-token", flag.ContinueOnError)
+	fs.StringVar(&cfg.DataDir, "data", envOr("TSPROV_DATA", server.DefaultDataDir), "data folder (holds the SQLite database)")
+	fs.StringVar(&cfg.Database, "database", envOr("TSPROV_DATABASE", ""), "PostgreSQL URL, when the servers use one")
+	user := fs.String("user", "", "logon name or AdminID of the user (default: the first Full Administrator)")
+	if err := parseNoArgs(fs, args, "admin reset-token takes no arguments"); err != nil {
+		return err
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	res, err := server.ResetToken(context.Background(), cfg, *user, operatorName())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, res.Token)
+	fmt.Fprintf(os.Stderr, "token %s created for %s (AdminID %d); it is shown only this once, and the audit trail records it (TokenReset)\n", res.TokenID, res.LogonName, res.AdminID)
+	return nil
+}
+
+// operatorName names the local account that runs an offline command, for
+// the audit trail.
+func operatorName() string {
+	name := envOr("USER", envOr("USERNAME", "unknown"))
+	if u, err := osuser.Current(); err == nil && u.Username != "" {
+		name = u.Username
+	}
+	host, _ := os.Hostname()
+	if host != "" {
+		name += "@" + host
+	}
+	return "local:" + name
 }

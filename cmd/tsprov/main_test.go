@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,7 +30,25 @@ type serverProcess struct {
 	cmd    *exec.Cmd
 	url    string // http://127.0.0.1:port
 	token  string // the first Full Administrator's API token
-	stdout *bytes.Buffer
+	stdout *syncBuffer // what the process wrote on standard output
+}
+
+// syncBuffer is a buffer that a process writes while a test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // testAdminToken is the token given to every test server as
@@ -47,12 +66,19 @@ var testAdminToken = func() string {
 // until it accepts requests.
 func startServerProcess(t *testing.T, dataDir string, extra ...string) *serverProcess {
 	t.Helper()
+	t.Setenv("TSPROV_TOKEN", testAdminToken)
+	return startServerProcessEnv(t, dataDir, []string{"TSPROV_ADMIN_TOKEN=" + testAdminToken}, extra...)
+}
+
+// startServerProcessEnv is startServerProcess with env added to the
+// process's environment.
+func startServerProcessEnv(t *testing.T, dataDir string, env []string, extra ...string) *serverProcess {
+	t.Helper()
 	args := append([]string{"serve", "--data", dataDir, "--listen", "127.0.0.1:0"}, extra...)
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "TSPROV_TEST_RUN_MAIN=1", "TSPROV_ADMIN_TOKEN="+testAdminToken)
-	t.Setenv("TSPROV_TOKEN", testAdminToken)
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
+	cmd.Env = append(append(os.Environ(), "TSPROV_TEST_RUN_MAIN=1"), env...)
+	stdout := &syncBuffer{}
+	cmd.Stdout = stdout
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +86,7 @@ func startServerProcess(t *testing.T, dataDir string, extra ...string) *serverPr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &serverProcess{cmd: cmd, token: testAdminToken, stdout: &stdout}
+	p := &serverProcess{cmd: cmd, token: testAdminToken, stdout: stdout}
 	t.Cleanup(func() { p.kill() })
 	urls := make(chan string, 1)
 	go func() {

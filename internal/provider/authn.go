@@ -237,8 +237,9 @@ func (p *Provider) principalOf(ctx context.Context, tx store.ReadTx, adminID int
 	return pr, nil
 }
 
-// storeToken stores a token's hash for an administrative user.
-func (p *Provider) storeToken(ctx context.Context, tx store.Tx, pr *auth.Principal, hash string, adminID int64, description string, expires *time.Time) error {
+// storeToken stores a token's hash for an administrative user, recording
+// action (TokenCreated, TokenReset) in the audit trail.
+func (p *Provider) storeToken(ctx context.Context, tx store.Tx, pr *auth.Principal, action, hash string, adminID int64, description string, expires *time.Time) error {
 	t := cim.NewInstance(p.sec.token)
 	t.Set("TokenHash", hash)
 	t.Set("TokenID", auth.TokenID(hash))
@@ -253,7 +254,7 @@ func (p *Provider) storeToken(ctx context.Context, tx store.Tx, pr *auth.Princip
 		return err
 	}
 	p.tokens.invalidate()
-	return p.audit(ctx, tx, auditEntry{pr: pr, action: "TokenCreated", class: adminClass, key: fmt.Sprint(adminID), detail: "token " + auth.TokenID(hash) + ": " + description})
+	return p.audit(ctx, tx, auditEntry{pr: pr, action: action, class: adminClass, key: fmt.Sprint(adminID), detail: "token " + auth.TokenID(hash) + ": " + description})
 }
 
 // TokenInfo describes a stored token (never its text or hash).
@@ -318,7 +319,7 @@ func (p *Provider) CreateToken(ctx context.Context, adminID int64, description s
 			exp = &e
 		}
 		info = TokenInfo{TokenID: auth.TokenID(hash), AdminID: id, Description: description, Created: time.Now().UTC(), Expires: exp}
-		return p.storeToken(ctx, tx, pr, hash, id, description, exp)
+		return p.storeToken(ctx, tx, pr, "TokenCreated", hash, id, description, exp)
 	})
 	if err != nil {
 		return "", TokenInfo{}, p.audited(ctx, err)

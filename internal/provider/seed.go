@@ -91,19 +91,11 @@ func (p *Provider) typeIDs() map[int64]bool {
 func (p *Provider) Seed(ctx context.Context) error {
 	ctx = auth.WithPrincipal(ctx, auth.System())
 	// the common case, a store seeded before, needs only a read
-	missing := false
+	var missing bool
 	err := p.st.Read(ctx, func(tx store.ReadTx) error {
-		for _, in := range p.builtIns() {
-			_, err := tx.Get(ctx, in.Class, in.Key(), false)
-			if errs.Is(err, errs.NotFound) {
-				missing = true
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-		}
-		return nil
+		var err error
+		missing, err = p.missingBuiltIns(ctx, tx)
+		return err
 	})
 	if err != nil || !missing {
 		return err
@@ -126,23 +118,40 @@ func (p *Provider) seed(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return p.write(ctx, func(tx store.Tx) error {
-		now := cim.Now()
-		for _, in := range p.builtIns() {
-			_, err := tx.Get(ctx, in.Class, in.Key(), false)
-			if err == nil {
-				continue
-			}
-			if !errs.Is(err, errs.NotFound) {
-				return err
-			}
-			p.stamp(in, "tsprov", now)
-			if err := p.insertAudited(ctx, tx, sys, in); err != nil {
-				return err
-			}
+	return p.write(ctx, func(tx store.Tx) error { return p.seedTx(ctx, tx, sys) })
+}
+
+// seedTx stores, within tx, the built-in roles and scopes that are missing.
+func (p *Provider) seedTx(ctx context.Context, tx store.Tx, sys *auth.Principal) error {
+	now := cim.Now()
+	for _, in := range p.builtIns() {
+		_, err := tx.Get(ctx, in.Class, in.Key(), false)
+		if err == nil {
+			continue
 		}
-		return nil
-	})
+		if !errs.Is(err, errs.NotFound) {
+			return err
+		}
+		p.stamp(in, "tsprov", now)
+		if err := p.insertAudited(ctx, tx, sys, in); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// missingBuiltIns reports whether a built-in role or scope is not stored.
+func (p *Provider) missingBuiltIns(ctx context.Context, tx store.ReadTx) (bool, error) {
+	for _, in := range p.builtIns() {
+		_, err := tx.Get(ctx, in.Class, in.Key(), false)
+		if errs.Is(err, errs.NotFound) {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+	}
+	return false, nil
 }
 
 // insertAudited stores a new instance the server itself makes, with its
@@ -165,36 +174,41 @@ type BootstrapResult struct {
 // first start.
 const FirstAdminName = "admin"
 
-// Bootstrap creates the first Full Administrator (all scopes) when the
-// store has no administrative user, with an API token: the supplied one
-// (TSPROV_ADMIN_TOKEN) or a new random one that is returned to be shown
-// once. Either way only its hash is stored.
+// Bootstrap readies a store to serve, in one transaction: it stores the
+// built-in roles and scopes that are missing and, when the store has no
+// administrative user, creates the first Full Administrator (all scopes)
+// with an API token: the supplied one (TSPROV_ADMIN_TOKEN) or a new
+// random one that is returned to be shown once. Either way only its hash
+// is stored. Nothing is kept when it fails, so a first start that fails
+// has spent no token. It is safe to call on every start and from several
+// servers at once.
 func (p *Provider) Bootstrap(ctx context.Context, supplied string) (BootstrapResult, error) {
 	var res BootstrapResult
 	if supplied != "" && len(supplied) < auth.MinSuppliedToken {
 		return res, errs.E(errs.Invalid, "TSPROV_ADMIN_TOKEN is %d characters; it must have at least %d (use 'openssl rand -hex 32')", len(supplied), auth.MinSuppliedToken)
 	}
-	// the common case, a store with users, needs only a read
-	done := false
-	err := p.st.Read(auth.WithPrincipal(ctx, auth.System()), func(tx store.ReadTx) error {
+	ctx = auth.WithPrincipal(ctx, auth.System())
+	// the common case, a store seeded before and with users, needs only a read
+	ready := false
+	err := p.st.Read(ctx, func(tx store.ReadTx) error {
+		missing, err := p.missingBuiltIns(ctx, tx)
+		if err != nil || missing {
+			return err
+		}
 		n, err := tx.Count(ctx, p.sec.admin, nil)
 		if err != nil || n == 0 {
 			return err
 		}
-		done = true
-		if supplied != "" {
-			if _, err := tx.Get(ctx, p.sec.token, auth.HashToken(supplied), false); errs.Is(err, errs.NotFound) {
-				res.Ignored = true
-			}
-		}
-		return nil
+		ready = true
+		res.Ignored, err = p.unknownToken(ctx, tx, supplied)
+		return err
 	})
-	if err != nil || done {
+	if err != nil || ready {
 		return res, err
 	}
 	for attempt := 0; attempt < 3; attempt++ {
 		// a server starting at the same time on the same database may
-		// have created the first user: the retry sees it
+		// have stored the same rows: the retry sees them
 		if res, err = p.bootstrap(ctx, supplied); err == nil || !errs.Is(err, errs.Conflict) {
 			break
 		}
@@ -205,22 +219,33 @@ func (p *Provider) Bootstrap(ctx context.Context, supplied string) (BootstrapRes
 	return res, nil
 }
 
+// unknownToken reports whether supplied is set and names no stored token.
+func (p *Provider) unknownToken(ctx context.Context, tx store.ReadTx, supplied string) (bool, error) {
+	if supplied == "" {
+		return false, nil
+	}
+	_, err := tx.Get(ctx, p.sec.token, auth.HashToken(supplied), false)
+	if errs.Is(err, errs.NotFound) {
+		return true, nil
+	}
+	return false, err
+}
+
 func (p *Provider) bootstrap(ctx context.Context, supplied string) (BootstrapResult, error) {
 	var res BootstrapResult
 	sys := auth.System()
-	ctx = auth.WithPrincipal(ctx, sys)
 	err := p.write(ctx, func(tx store.Tx) error {
+		res = BootstrapResult{}
+		if err := p.seedTx(ctx, tx, sys); err != nil {
+			return err
+		}
 		n, err := tx.Count(ctx, p.sec.admin, nil)
 		if err != nil {
 			return err
 		}
 		if n > 0 {
-			if supplied != "" {
-				if _, err := tx.Get(ctx, p.sec.token, auth.HashToken(supplied), false); errs.Is(err, errs.NotFound) {
-					res.Ignored = true
-				}
-			}
-			return nil
+			res.Ignored, err = p.unknownToken(ctx, tx, supplied)
+			return err
 		}
 		// the first user has a fixed AdminID (later ones are drawn from
 		// a counter above it), so that two servers racing to create it
@@ -244,7 +269,7 @@ func (p *Provider) bootstrap(ctx context.Context, supplied string) (BootstrapRes
 			hash = auth.HashToken(token)
 		}
 		res.Created = true
-		return p.storeToken(ctx, tx, sys, hash, inst.Int("AdminID"), "created on first start", nil)
+		return p.storeToken(ctx, tx, sys, "TokenCreated", hash, inst.Int("AdminID"), "created on first start", nil)
 	})
 	return res, err
 }

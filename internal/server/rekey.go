@@ -3,8 +3,10 @@ package server
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 
+	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/provider"
 	"github.com/tsprov/tsprov/internal/secrets"
 )
@@ -51,4 +53,34 @@ func Rekey(ctx context.Context, cfg Config) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// ResetToken gives an administrative user a new API token by working on
+// the store directly, with no server and no credentials: the way back in
+// for someone who holds the data folder (or the database URL) and has lost
+// every token. user is a LogonName or AdminID (empty: the first Full
+// Administrator); operator is recorded in the audit trail. The SQLite
+// store must exist: a folder without one is refused, never created.
+func ResetToken(ctx context.Context, cfg Config, user, operator string) (provider.ResetResult, error) {
+	cfg.applyDefaults()
+	reg, err := schema.Registry()
+	if err != nil {
+		return provider.ResetResult{}, fmt.Errorf("load schema: %w", err)
+	}
+	if cfg.Database == "" {
+		path := filepath.Join(cfg.DataDir, databaseFile)
+		if _, err := os.Stat(path); err != nil {
+			return provider.ResetResult{}, errs.E(errs.NotFound, "no store in %s (%s is missing): give the server's data folder with --data", cfg.DataDir, databaseFile)
+		}
+	}
+	st, _, err := openStore(ctx, cfg, reg)
+	if err != nil {
+		return provider.ResetResult{}, err
+	}
+	defer st.Close()
+	prov, err := provider.New(provider.Config{Registry: reg, Store: st, SiteCode: cfg.SiteCode, ServerName: cfg.ServerName, Logger: cfg.Logger})
+	if err != nil {
+		return provider.ResetResult{}, err
+	}
+	return prov.ResetToken(ctx, user, operator)
 }

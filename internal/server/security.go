@@ -282,11 +282,9 @@ func cmpOr(a, b string) string {
 }
 
 // bootstrap stores the built-in roles and scopes and, on first start, the
-// first Full Administrator, printing its token once (never to the log).
+// first Full Administrator (one transaction), printing its token once
+// (never to the log).
 func bootstrap(ctx context.Context, prov *provider.Provider, cfg Config) error {
-	if err := prov.Seed(ctx); err != nil {
-		return err
-	}
 	res, err := prov.Bootstrap(ctx, cfg.AdminToken)
 	if err != nil {
 		return err

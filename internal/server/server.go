@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -108,13 +109,28 @@ func (c *Config) registry() (*cim.Registry, error) {
 // in flight finish (up to a grace period) and the store is closed. ready,
 // when not nil, is called with the listening address once requests are
 // accepted.
-func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
+//
+// The first start is all or nothing: the address is bound before anything
+// is created, the store is made ready (built-in roles, the first
+// administrator) in one transaction once everything else is in place, and
+// the first administrator's token is printed only then. A start that
+// fails leaves no token spent: the next one prints it.
+func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 	cfg.applyDefaults()
 	log := cfg.Logger
 	reg, err := cfg.registry()
 	if err != nil {
 		return err
 	}
+	ln, err := listen(cfg.Listen)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			ln.Close()
+		}
+	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data folder: %w", err)
 	}
@@ -137,9 +153,6 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	if err != nil {
 		return err
 	}
-	if err := bootstrap(ctx, prov, cfg); err != nil {
-		return err
-	}
 	tlsConf, selfSigned, fingerprint, err := transport(&cfg)
 	if err != nil {
 		return err
@@ -147,6 +160,9 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	api, err := adminservice.NewHandler(prov, adminservice.Options{PageSize: cfg.PageSize, Logger: log})
 	if err != nil {
 		return fmt.Errorf("build AdminService handler: %w", err)
+	}
+	if err := bootstrap(ctx, prov, cfg); err != nil {
+		return err
 	}
 
 	metrics := prometheus.NewRegistry()
@@ -162,10 +178,6 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	mux.Handle("/", api) // other casings of /AdminService, and the OData 404 for the rest
 
 	srv := newHTTPServer(observe(rateLimit(authenticate(mux, prov, auth.NewThrottle(failedSignIns, failureWindow), log), limiter(cfg.RateLimit), log), metrics, log), log)
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
-	}
 	scheme := "http"
 	if tlsConf != nil {
 		scheme = "https"
@@ -205,4 +217,17 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// listen binds the server's address. A taken address is refused in one
+// line that says what to do.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return nil, fmt.Errorf("listen on %s: the address is already in use (another tsprov serve?); choose another with --listen", addr)
+	case err != nil:
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, nil
 }
