@@ -20,9 +20,9 @@ var tokenPattern = regexp.MustCompile(`tsp_[A-Za-z0-9_-]{43}`)
 // TSPROV_ADMIN_TOKEN until it is ready, then stops it, or until it exits.
 // It returns what the process wrote on standard output and standard error,
 // whether it became ready, and its exit status.
-func serveOnce(t *testing.T, dir, listen string) (stdout, stderr string, ready bool, code int) {
+func serveOnce(t *testing.T, dir, listen string, extra ...string) (stdout, stderr string, ready bool, code int) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "serve", "--data", dir, "--listen", listen)
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--data", dir, "--listen", listen}, extra...)...)
 	cmd.Env = append(os.Environ(), "TSPROV_TEST_RUN_MAIN=1", "TSPROV_ADMIN_TOKEN=")
 	outPipe, err := cmd.StdoutPipe()
 	if err != nil {
@@ -45,7 +45,7 @@ func serveOnce(t *testing.T, dir, listen string) (stdout, stderr string, ready b
 		sent := false
 		for sc.Scan() {
 			all.WriteString(sc.Text() + "\n")
-			if !sent && strings.Contains(sc.Text(), `"msg":"tsprov serving"`) {
+			if !sent && (strings.Contains(sc.Text(), `"msg":"tsprov serving"`) || strings.Contains(sc.Text(), `msg="tsprov serving"`)) {
 				readyc <- true
 				sent = true
 			}

@@ -28,8 +28,8 @@ func TestMain(m *testing.M) {
 // serverProcess is a tsprov serve child process.
 type serverProcess struct {
 	cmd    *exec.Cmd
-	url    string // http://127.0.0.1:port
-	token  string // the first Full Administrator's API token
+	url    string      // http://127.0.0.1:port
+	token  string      // the first Full Administrator's API token
 	stdout *syncBuffer // what the process wrote on standard output
 }
 

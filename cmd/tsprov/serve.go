@@ -10,12 +10,14 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/mattn/go-isatty"
+
 	"github.com/tsprov/tsprov/internal/server"
 )
 
 // runServe runs the server until SIGINT or SIGTERM. Settings come from the
 // environment (TSPROV_DATA, TSPROV_DATABASE, TSPROV_LISTEN,
-// TSPROV_SITE_CODE, TSPROV_PAGE_SIZE, TSPROV_LOG_LEVEL,
+// TSPROV_SITE_CODE, TSPROV_PAGE_SIZE, TSPROV_LOG_LEVEL, TSPROV_LOG_FORMAT,
 // TSPROV_CUSTOM_ACTIONS), then from flags.
 func runServe(args []string, stdout io.Writer) error {
 	var cfg server.Config
@@ -34,6 +36,7 @@ func runServe(args []string, stdout io.Writer) error {
 	cfg.AdminToken = os.Getenv("TSPROV_ADMIN_TOKEN")
 	cfg.Stdout = stdout
 	level := fs.String("log-level", envOr("TSPROV_LOG_LEVEL", "info"), "debug, info, warn or error")
+	format := fs.String("log-format", envOr("TSPROV_LOG_FORMAT", defaultLogFormat(os.Stderr)), "text or json (default: text when standard error is a terminal, else json)")
 	if err := parseNoArgs(fs, args, "serve takes no arguments"); err != nil {
 		return err
 	}
@@ -41,8 +44,21 @@ func runServe(args []string, stdout io.Writer) error {
 	if err := lvl.UnmarshalText([]byte(*level)); err != nil {
 		return usageError{"--log-level: " + err.Error()}
 	}
-	cfg.Logger = slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	logger, err := server.NewLogger(os.Stderr, *format, lvl)
+	if err != nil {
+		return usageError{"--log-format: " + err.Error()}
+	}
+	cfg.Logger = logger
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return server.Run(ctx, cfg, nil)
+}
+
+// defaultLogFormat is text for a person watching a terminal, JSON for
+// anything else (a file, a pipe, a log collector).
+func defaultLogFormat(f *os.File) string {
+	if isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()) {
+		return server.LogText
+	}
+	return server.LogJSON
 }

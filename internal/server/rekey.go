@@ -63,9 +63,9 @@ func Rekey(ctx context.Context, cfg Config) (int, error) {
 // store must exist: a folder without one is refused, never created.
 func ResetToken(ctx context.Context, cfg Config, user, operator string) (provider.ResetResult, error) {
 	cfg.applyDefaults()
-	reg, err := schema.Registry()
+	reg, err := cfg.registry()
 	if err != nil {
-		return provider.ResetResult{}, fmt.Errorf("load schema: %w", err)
+		return provider.ResetResult{}, err
 	}
 	if cfg.Database == "" {
 		path := filepath.Join(cfg.DataDir, databaseFile)
