@@ -30,32 +30,35 @@ import (
 //	tsprov admin secret-key rotate [--data DIR] [--database URL]   (servers stopped)
 //	tsprov admin reset-token [--data DIR] [--database URL] [--user NAME]   (no server needed)
 func runAdmin(args []string, stdout io.Writer) error {
-	if len(args) >= 1 && args[0] == "reset-token" {
-		return adminResetToken(args[1:], stdout)
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		fmt.Fprintln(stdout, adminUsage)
+		return nil
 	}
-	if len(args) < 2 {
-		return usageError{"usage: tsprov admin user list|add|delete|passwd …, tsprov admin token create|list|revoke …, tsprov admin secret-key rotate, or tsprov admin reset-token"}
+	for n := min(2, len(args)); n >= 1; n-- {
+		if fn, ok := adminCommands[strings.Join(args[:n], " ")]; ok {
+			return fn(args[n:], stdout)
+		}
 	}
-	what, verb, rest := args[0], args[1], args[2:]
-	switch what + " " + verb {
-	case "user list":
-		return adminUserList(rest, stdout)
-	case "user add":
-		return adminUserAdd(rest, stdout)
-	case "user delete":
-		return adminUserDelete(rest, stdout)
-	case "user passwd":
-		return adminUserPasswd(rest, os.Stdin)
-	case "token create":
-		return adminTokenCreate(rest, stdout)
-	case "token list":
-		return adminTokenList(rest, stdout)
-	case "token revoke":
-		return adminTokenRevoke(rest)
-	case "secret-key rotate":
-		return adminRekey(rest, stdout)
+	if len(args) == 0 {
+		return usageError{adminUsage}
 	}
-	return usageError{fmt.Sprintf("unknown admin command %q", what+" "+verb)}
+	return usageError{fmt.Sprintf("unknown admin command %q (%s)", strings.Join(args[:min(2, len(args))], " "), adminUsage)}
+}
+
+const adminUsage = "usage: tsprov admin user list|add|delete|passwd …, tsprov admin token create|list|revoke …, tsprov admin secret-key rotate, or tsprov admin reset-token"
+
+// adminCommands are the admin subcommands by their words (completion
+// reads them too).
+var adminCommands = map[string]func(args []string, stdout io.Writer) error{
+	"user list":         adminUserList,
+	"user add":          adminUserAdd,
+	"user delete":       adminUserDelete,
+	"user passwd":       func(args []string, stdout io.Writer) error { return adminUserPasswd(args, stdout, os.Stdin) },
+	"token create":      adminTokenCreate,
+	"token list":        adminTokenList,
+	"token revoke":      adminTokenRevoke,
+	"secret-key rotate": adminRekey,
+	"reset-token":       adminResetToken,
 }
 
 // strings flag: repeatable.
@@ -157,10 +160,14 @@ func adminUserDelete(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return c.Delete(ctx, "SMS_Admin", id)
+	if err := c.Delete(ctx, "SMS_Admin", id); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "deleted user %s (AdminID %s) with its tokens and password\n", rest[0], id)
+	return nil
 }
 
-func adminUserPasswd(args []string, stdin io.Reader) error {
+func adminUserPasswd(args []string, stdout io.Writer, stdin io.Reader) error {
 	fs, cf := adminFlags("user passwd")
 	rest, err := parseArgs(fs, args, 1, "admin user passwd takes one logon name or AdminID (me: yourself); the password is read from standard input")
 	if err != nil {
@@ -179,7 +186,11 @@ func adminUserPasswd(args []string, stdin io.Reader) error {
 			return err
 		}
 	}
-	return c.Call(ctx, http.MethodPut, "/tsprov/v1/admins/"+url.PathEscape(id)+"/password", map[string]any{"Password": pw}, nil)
+	if err := c.Call(ctx, http.MethodPut, "/tsprov/v1/admins/"+url.PathEscape(id)+"/password", map[string]any{"Password": pw}, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "set the password of %s\n", rest[0])
+	return nil
 }
 
 func adminTokenCreate(args []string, stdout io.Writer) error {
@@ -231,13 +242,17 @@ func adminTokenList(args []string, stdout io.Writer) error {
 	return writeRows(stdout, *output, rows, []string{"TokenID", "AdminID", "Description", "Created", "Expires", "Revoked"})
 }
 
-func adminTokenRevoke(args []string) error {
+func adminTokenRevoke(args []string, stdout io.Writer) error {
 	fs, cf := adminFlags("token revoke")
 	rest, err := parseArgs(fs, args, 1, "admin token revoke takes one TokenID")
 	if err != nil {
 		return err
 	}
-	return cf.client().Call(context.Background(), http.MethodDelete, "/tsprov/v1/tokens/"+url.PathEscape(rest[0]), nil, nil)
+	if err := cf.client().Call(context.Background(), http.MethodDelete, "/tsprov/v1/tokens/"+url.PathEscape(rest[0]), nil, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "revoked token %s\n", rest[0])
+	return nil
 }
 
 // adminRekey rotates the secret key offline, on the data folder (and

@@ -68,7 +68,8 @@ func TestClientCommandsAgainstARealServer(t *testing.T) {
 		{[]string{"create", server}, 2, "Prop=Value"},
 		{[]string{"frobnicate"}, 2, "unknown command"},
 		{[]string{"get", server}, 2, "one key"},
-		{[]string{"list", "--server=http://127.0.0.1:1"}, 1, "connect"},
+		{[]string{"list", "--server=http://127.0.0.1:1"}, 1, "connection refused: is tsprov serve running at http://127.0.0.1:1?"},
+		{[]string{"list", "--server=127.0.0.1:1"}, 1, "needs a scheme and a host: use http://127.0.0.1:1"},
 	}
 	for _, tc := range cases {
 		code, _, errOut := runCLI(tc.args...)

@@ -57,7 +57,7 @@ func (c *clientFlags) client() *client.Client {
 	}
 	if c.cacert != "" {
 		if err := cl.TrustCA(c.cacert); err != nil {
-			cl.HTTP.Transport = failing{err}
+			cl.HTTP.Transport = failing{&client.NetworkError{Message: err.Error(), Err: err}}
 		}
 	}
 	return cl

@@ -2,6 +2,9 @@
 //
 //	tsprov serve                 run the server (SQLite in ./tsprov-data)
 //	tsprov list|get|create|set|delete   work with instances over HTTP
+//	tsprov help [COMMAND]        the commands, or one command's flags
+//	tsprov version               the build's version and commit
+//	tsprov completion SHELL      a completion script for bash, zsh or fish
 package main
 
 import (
@@ -32,6 +35,10 @@ var commands = map[string]command{
 	"admin":   {"manage administrative users and API tokens (user …, token …)", runAdmin},
 	"audit":   {"show the server's audit trail", runAudit},
 	"migrate": {"copy a SQLite data folder into a PostgreSQL database, then compare them", runMigrate},
+
+	// the binary itself
+	"version":    {"print the version and the commit this binary was built from", runVersion},
+	"completion": {"print a shell completion script: bash, zsh or fish", runCompletion},
 }
 
 // usageError is a mistake in how the command was called (exit status 2).
@@ -44,10 +51,26 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(stderr)
-		if len(args) == 0 {
-			return 2
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(stdout)
+		return 0
+	case "help":
+		if len(args) == 1 {
+			usage(stdout)
+			return 0
+		}
+		// tsprov help admin user add: the flags of that command
+		args = append(args[1:], "-h")
+	case "-version", "--version":
+		args = []string{"version"}
+	case completeCommand:
+		for _, c := range complete(args[1:]) {
+			fmt.Fprintln(stdout, c)
 		}
 		return 0
 	}
@@ -57,8 +80,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	err := cmd.run(args[1:], stdout)
+	var help helpRequest
 	switch {
 	case err == nil:
+		return 0
+	case errors.As(err, &help):
+		help.print(stdout)
 		return 0
 	case errors.Is(err, flag.ErrHelp):
 		return 0
@@ -82,9 +109,27 @@ func usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'tsprov <command> -h' for a command's flags.")
+	fmt.Fprintln(w, "\nRun 'tsprov help <command>' (or 'tsprov <command> -h') for a command's flags.")
+}
+
+// helpRequest is a command called with -h: run prints its flags on
+// standard output and exits 0.
+type helpRequest struct{ fs *flag.FlagSet }
+
+func (h helpRequest) Error() string { return "help requested" }
+func (h helpRequest) Unwrap() error { return flag.ErrHelp }
+
+func (h helpRequest) print(w io.Writer) {
+	fmt.Fprintf(w, "usage: tsprov %s [flags]\n", h.fs.Name())
+	n := 0
+	h.fs.VisitAll(func(*flag.Flag) { n++ })
+	if n > 0 {
+		fmt.Fprintln(w, "\nflags:")
+		h.fs.SetOutput(w)
+		h.fs.PrintDefaults()
+	}
 }
 
 // parseFlags parses flags that may come before, between or after the
@@ -95,9 +140,7 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fs.SetOutput(os.Stderr)
-				fs.Usage()
-				return nil, err
+				return nil, helpRequest{fs}
 			}
 			return nil, usageError{err.Error()}
 		}

@@ -189,4 +189,9 @@ func TestClientOverSelfSignedTLS(t *testing.T) {
 	if code, _, errOut := runCLI("list", server, "--cacert", dir+"/missing.crt"); code != 1 || !strings.Contains(errOut, "CA certificate") {
 		t.Errorf("list with a missing CA file: %d %q", code, errOut)
 	}
+	// plain HTTP against the HTTPS server: one line that says to use https
+	plain := "http://" + strings.TrimPrefix(server, "--server=https://")
+	if code, _, errOut := runCLI("list", "--server", plain); code != 1 || !strings.Contains(errOut, "use https://") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+		t.Errorf("list over http against https: %d %q", code, errOut)
+	}
 }

@@ -16,20 +16,26 @@ import (
 // runTS runs the offline task sequence commands: show, validate, fmt, refs.
 // They read any shape of task sequence file and need no server.
 func runTS(args []string, stdout io.Writer) error {
-	sub := map[string]func([]string, io.Writer) error{
-		"show":     tsShow,
-		"validate": tsValidate,
-		"fmt":      tsFmt,
-		"refs":     tsRefs,
-	}
 	if len(args) == 0 {
 		return usageError{"ts takes a command: show, validate, fmt or refs"}
 	}
-	fn, ok := sub[args[0]]
+	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		fmt.Fprintln(stdout, "usage: tsprov ts show|validate|fmt|refs FILE (- for standard input)")
+		return nil
+	}
+	fn, ok := tsCommands[args[0]]
 	if !ok {
 		return usageError{fmt.Sprintf("unknown ts command %q (show, validate, fmt, refs)", args[0])}
 	}
 	return fn(args[1:], stdout)
+}
+
+// tsCommands are the ts subcommands by name (completion reads them too).
+var tsCommands = map[string]func([]string, io.Writer) error{
+	"show":     tsShow,
+	"validate": tsValidate,
+	"fmt":      tsFmt,
+	"refs":     tsRefs,
 }
 
 // customActionsFlag declares --custom-actions on a ts command's flags.
@@ -185,7 +191,7 @@ func tsRefs(args []string, stdout io.Writer) error {
 		if r.Type == 1 {
 			kind = "application"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", kind, r.Package, r.Program)
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", kind, r.Package, r.ListedProgram())
 	}
 	return tw.Flush()
 }

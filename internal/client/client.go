@@ -80,6 +80,9 @@ func KeyPath(class, key string) string {
 
 // do sends a request and decodes a JSON answer into out (when not nil).
 func (c *Client) do(ctx context.Context, method, u string, body any, out any) error {
+	if err := CheckBase(c.Base); err != nil {
+		return err
+	}
 	var payload []byte
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -108,7 +111,7 @@ func (c *Client) do(ctx context.Context, method, u string, body any, out any) er
 		}
 		resp, err = c.HTTP.Do(req)
 		if err != nil {
-			return fmt.Errorf("%s %s: %w", method, u, err)
+			return c.networkError(err)
 		}
 		data, err = io.ReadAll(resp.Body)
 		resp.Body.Close()

@@ -230,11 +230,8 @@ func (p *Provider) referenceInstances(refs []taskseq.Reference) []any {
 	for _, r := range refs {
 		in := cim.NewInstance(c)
 		in.Set("Package", r.Package)
-		switch {
-		case r.Program != "":
-			in.Set("Program", r.Program)
-		case r.Type == 0:
-			in.Set("Program", "*") // any program: how ConfigMgr lists a package-only reference
+		if prog := r.ListedProgram(); prog != "" {
+			in.Set("Program", prog)
 		}
 		in.Set("Type", r.Type)
 		out = append(out, in)

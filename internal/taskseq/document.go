@@ -47,6 +47,20 @@ type Reference struct {
 	Type    int64 // 0 package, 1 application
 }
 
+// AnyProgram is the Program ConfigMgr lists for a package reference that
+// names no program: any program of the package.
+const AnyProgram = "*"
+
+// ListedProgram is the Program as ConfigMgr lists the reference in
+// SMS_TaskSequence_Reference: the program, AnyProgram for a package
+// reference without one, empty for an application.
+func (r Reference) ListedProgram() string {
+	if r.Program == "" && r.Type == 0 {
+		return AnyProgram
+	}
+	return r.Program
+}
+
 // ReadDocument takes any shape of task sequence file apart: a bare
 // <sequence>, an object.xml CIM instance, MDT's SmsTaskSequencePackage
 // wrapper, a wholly entity-escaped file, or a file with comments before its

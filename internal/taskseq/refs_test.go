@@ -14,10 +14,7 @@ import (
 // refKey compares references as SMS_TaskSequence_Reference objects hold
 // them: a package reference without a program has Program "*".
 func refKey(r Reference) string {
-	if r.Type == 0 && r.Program == "" {
-		r.Program = "*"
-	}
-	return fmt.Sprintf("%d|%s|%s", r.Type, strings.ToUpper(r.Package), strings.ToUpper(r.Program))
+	return fmt.Sprintf("%d|%s|%s", r.Type, strings.ToUpper(r.Package), strings.ToUpper(r.ListedProgram()))
 }
 
 func refKeys(refs []Reference) []string {
