@@ -43,7 +43,8 @@ function __tsprov_complete
     set -l words (commandline -opc)
     $words[1] __complete $words[2..-1] (commandline -ct) 2>/dev/null
 end
-complete -c tsprov -a '(__tsprov_complete)'
+complete -c tsprov -f -a '(__tsprov_complete)'
+complete -c tsprov -F -n 'test (count (__tsprov_complete)) -eq 0'
 `,
 }
 

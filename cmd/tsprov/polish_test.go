@@ -140,36 +140,83 @@ func TestCompletionCandidates(t *testing.T) {
 	}
 }
 
-// The bash script, sourced in a real bash, completes through the binary.
-func TestBashCompletionScript(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("bash not found")
-	}
-	_, script, _ := runCLI("completion", "bash")
-	file := filepath.Join(t.TempDir(), "tsprov.bash")
-	if err := os.WriteFile(file, []byte(script), 0o600); err != nil {
+// Each completion script, sourced in its real shell, completes through the
+// binary (shells that are not installed are skipped). zsh's completion
+// system needs a terminal, so compadd and _files are stood in for by
+// functions that print what they are given.
+func TestCompletionScriptsInTheirShells(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin")
+	if err := os.Mkdir(bin, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	wrapper := "#!/bin/sh\nTSPROV_TEST_RUN_MAIN=1 exec \"" + os.Args[0] + "\" \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(bin, "tsprov"), []byte(wrapper), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// complete is a program in each shell that completes the given words,
+	// the last one being completed: $1 is the script, then the words.
+	shells := map[string]string{
+		"bash": `source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($#-1)); _tsprov; printf '%s\n' "${COMPREPLY[@]}"`,
+		"zsh":  `compdef() { :; }; compadd() { [[ $1 == -a ]] && print -l -- "${(@P)2}"; }; _files() { print FILES; }; source "$1"; shift; words=("$@"); CURRENT=$#; _tsprov`,
+		"fish": `source $argv[1]; complete -C (string join " " -- $argv[2..-1])`,
+	}
 	tests := []struct {
-		line string // the words typed so far, the last being completed
-		want string
+		words []string
+		want  string
 	}{
-		{"admin to", "token"},
-		{"admin token ''", "create list revoke"},
-		{"query --out", "--output"},
+		{[]string{"tsprov", "admin", "to"}, "token"},
+		{[]string{"tsprov", "admin", "token", ""}, "create list revoke"},
+		{[]string{"tsprov", "query", "--out"}, "--output"},
 	}
-	for _, tc := range tests {
-		prog := `source "$1"; COMP_WORDS=("$2" ` + tc.line + `); COMP_CWORD=$((${#COMP_WORDS[@]}-1)); _tsprov; echo "${COMPREPLY[*]}"`
-		cmd := exec.Command(bash, "-c", prog, "bash", file, os.Args[0])
-		cmd.Env = append(os.Environ(), "TSPROV_TEST_RUN_MAIN=1")
-		out, err := cmd.Output()
-		if got := strings.TrimSpace(string(out)); err != nil || got != tc.want {
-			t.Errorf("%s: %v %q, want %q", tc.line, err, got, tc.want)
+	if err := os.WriteFile(filepath.Join(dir, "only.xml"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fileTest := struct {
+		words []string
+		want  map[string]string
+	}{[]string{"tsprov", "ts", "show", ""}, map[string]string{"bash": "", "zsh": "FILES", "fish": "only.xml"}}
+	for shell, prog := range shells {
+		path, err := exec.LookPath(shell)
+		if err != nil {
+			t.Logf("%s not installed: its script is not run", shell)
+			continue
 		}
-	}
-	if out, err := exec.Command(bash, "-c", `source "$1"; complete -p tsprov`, "bash", file).Output(); err != nil || !strings.Contains(string(out), "-F _tsprov") {
-		t.Errorf("complete -p tsprov: %v %q", err, out)
+		_, script, _ := runCLI("completion", shell)
+		file := filepath.Join(dir, "tsprov."+shell)
+		if err := os.WriteFile(file, []byte(script), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cases := append(tests, struct {
+			words []string
+			want  string
+		}{fileTest.words, fileTest.want[shell]}) // bash: complete -o default lists the files
+		for _, tc := range cases {
+			args := append([]string{"-c", prog}, "", file)
+			if shell == "zsh" {
+				args = append([]string{"-f"}, args...)
+			}
+			if shell == "fish" {
+				args = args[:2] // fish passes what follows -c as $argv
+				args = append(args, file)
+			}
+			args = append(args, tc.words...)
+			cmd := exec.Command(path, args...)
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+			out, err := cmd.Output()
+			got := strings.Join(strings.Fields(string(out)), " ")
+			if shell == "fish" && tc.want == "only.xml" {
+				// the folder's files, whichever scripts are written yet
+				if err != nil || !strings.Contains(" "+got+" ", " only.xml ") || strings.Contains(got, "show") {
+					t.Errorf("%s %q: %v %q, want the folder's files", shell, tc.words, err, got)
+				}
+				continue
+			}
+			if err != nil || got != tc.want {
+				t.Errorf("%s %q: %v %q, want %q", shell, tc.words, err, got, tc.want)
+			}
+		}
 	}
 }
 
