@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tsprov/tsprov/internal/store/postgres/pgtest"
 )
 
 var tokenPattern = regexp.MustCompile(`tsp_[A-Za-z0-9_-]{43}`)
@@ -182,5 +184,23 @@ func TestResetTokenRecoversAccess(t *testing.T) {
 	}
 	if _, err := os.Stat(empty); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("reset-token on a missing folder created it (%v)", err)
+	}
+}
+
+// On PostgreSQL, reset-token works on the database the servers share.
+func TestResetTokenOnPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server process")
+	}
+	url := pgtest.URL(t, t.Name())
+	srv := startServerProcess(t, t.TempDir(), "--database", url)
+	t.Setenv("TSPROV_TOKEN", "")
+	code, out, errOut := runCLI("admin", "reset-token", "--data", t.TempDir(), "--database", url)
+	tok := strings.TrimSpace(out)
+	if code != 0 || !tokenPattern.MatchString(tok) {
+		t.Fatalf("reset-token --database: %d %q %q", code, out, errOut)
+	}
+	if code, out, errOut := runCLI("list", "--server", srv.url, "--token", tok); code != 0 || !strings.HasPrefix(out, "PackageID") {
+		t.Errorf("list with the reset token: %d %s %s", code, out, errOut)
 	}
 }
