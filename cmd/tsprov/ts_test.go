@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -86,5 +87,50 @@ func TestTSValidateFmtRefs(t *testing.T) {
 	}
 	if code, _, _ := runCLI("ts", "frob"); code != 2 {
 		t.Errorf("unknown ts command: exit %d", code)
+	}
+}
+
+// TestTSRefsPrintsWhatConfigMgrExported: for every object.xml of the corpus,
+// the rows of `tsprov ts refs` are exactly the References ConfigMgr
+// exported in the same file (order aside), with no exception.
+func TestTSRefsPrintsWhatConfigMgrExported(t *testing.T) {
+	var files []string
+	for _, dir := range []string{"../../testdata/ts-corpus", "../../../shared/testdata/ts-corpus"} {
+		m, _ := filepath.Glob(filepath.Join(dir, "*_object.xml"))
+		files = append(files, m...)
+	}
+	if len(files) == 0 {
+		t.Fatal("no object.xml in the corpus")
+	}
+	c, err := tsCodec("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		_, doc, err := readTS(c, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []string
+		for _, r := range doc.PackageReferences {
+			kind := "package"
+			if r.Type == 1 {
+				kind = "application"
+			}
+			want = append(want, kind+" "+r.Package+" "+r.Program)
+		}
+		code, out, errOut := runCLI("ts", "refs", f)
+		if code != 0 {
+			t.Fatalf("%s: ts refs: %d %s", f, code, errOut)
+		}
+		got := []string{}
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+			got = append(got, strings.Join(strings.Fields(line), " "))
+		}
+		sort.Strings(got)
+		sort.Strings(want)
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s:\nts refs  %q\nexported %q", filepath.Base(f), got, want)
+		}
 	}
 }
