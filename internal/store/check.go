@@ -4,14 +4,20 @@ package store
 // backend makes the same way, so that each rule is written once.
 
 import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
 )
 
 // CheckInstance checks that in, an instance of the stored class c, can be
 // written: it holds values only under c's property names (spelled as c
-// spells them) and no key property is null. Outcomes: nil; an error of
-// kind errs.Invalid naming the offending property.
+// spells them), no key property is null, and every string it holds (in
+// arrays and embedded objects too) is text that every store keeps
+// (CheckText). Outcomes: nil; an error of kind errs.Invalid naming the
+// offending property.
 func CheckInstance(c *cim.Class, in *cim.Instance) error {
 	for name := range in.Values {
 		if p, ok := c.Property(name); !ok || p.Name != name {
@@ -23,7 +29,71 @@ func CheckInstance(c *cim.Class, in *cim.Instance) error {
 			return errs.Target(errs.Invalid, p.Name, "%s: key property %s is null", c.Name, p.Name)
 		}
 	}
+	return checkValues(c.Name+".", in)
+}
+
+// checkValues checks every string value of in with CheckText, in class
+// order; prefix starts the name the error gives the property.
+func checkValues(prefix string, in *cim.Instance) error {
+	for _, p := range in.Class.Properties {
+		if err := checkValue(prefix+p.Name, p.Name, in.Values[p.Name]); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// checkValue checks v, the value of the property named where (target is
+// the property's own name, the error's target), and every string its
+// elements and embedded objects hold.
+func checkValue(where, target string, v any) error {
+	switch x := v.(type) {
+	case string:
+		if err := CheckText(x); err != nil {
+			return errs.Target(errs.Invalid, target, "%s: %w", where, err)
+		}
+	case []any:
+		for i, e := range x {
+			if err := checkValue(fmt.Sprintf("%s[%d]", where, i), target, e); err != nil {
+				return err
+			}
+		}
+	case *cim.Instance:
+		for _, p := range x.Class.Properties {
+			if err := checkValue(where+"."+p.Name, target, x.Values[p.Name]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// CheckText checks that s is text every store keeps alike: valid UTF-8
+// without a NUL character. SQLite would keep either; PostgreSQL refuses
+// both, so a store that took them could not be copied into the other
+// (tsprov migrate). Outcomes: nil; an error of kind errs.Invalid saying
+// what s holds and at which byte.
+func CheckText(s string) error {
+	if i := strings.IndexByte(s, 0); i >= 0 {
+		return errs.E(errs.Invalid, "a string may not hold a NUL character (U+0000); this one does at byte %d", i)
+	}
+	if !utf8.ValidString(s) {
+		return errs.E(errs.Invalid, "a string must be valid UTF-8; this one is not at byte %d", invalidAt(s))
+	}
+	return nil
+}
+
+// invalidAt returns the offset of the first byte of s that does not start
+// a valid UTF-8 sequence.
+func invalidAt(s string) int {
+	for i, r := range s {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
+				return i
+			}
+		}
+	}
+	return len(s)
 }
 
 // EventsLimit checks the arguments of ReadTx.Events and returns how many
@@ -64,9 +134,13 @@ func CheckRestoreCounter(name string, value int64) error {
 }
 
 // CheckRestoreEvent checks that ev may follow a feed whose last position
-// is last. Outcomes: nil; an error of kind errs.Invalid naming "Seq" when
-// ev.Seq is not after last.
+// is last. Outcomes: nil; an error of kind errs.Invalid naming "Key" when
+// ev.Key is not text every store keeps (CheckText); an error of kind
+// errs.Invalid naming "Seq" when ev.Seq is not after last.
 func CheckRestoreEvent(ev Event, last int64) error {
+	if err := CheckText(ev.Key); err != nil {
+		return errs.Target(errs.Invalid, "Key", "restore event %d: its key: %w", ev.Seq, err)
+	}
 	if ev.Seq <= last {
 		return errs.Target(errs.Invalid, "Seq", "restore event %d: the feed already reaches %d", ev.Seq, last)
 	}

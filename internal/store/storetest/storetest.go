@@ -8,7 +8,8 @@
 // backend behaves alike (each is marked in its test): keys compare without
 // regard to case, as strings do in ConfigMgr (KeysIgnoreCase); null orders
 // first ascending and last descending, as OData's $orderby says
-// (ListNulls); a negative Offset or Limit is errs.Invalid naming the
+// (ListNulls); a string with a NUL character or invalid UTF-8 is
+// errs.Invalid naming the property, wherever it is (TextRules); a negative Offset or Limit is errs.Invalid naming the
 // option (ListInvalid); a Write whose context has ended wraps ctx.Err()
 // (CanceledWriteKeepsNothing).
 package storetest
@@ -48,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T, dir string) store.Store) {
 		{"RoundTripEveryKind", testRoundTrip},
 		{"AbsentIsNull", testAbsentIsNull},
 		{"ListOmitsLazy", testListOmitsLazy},
+		{"TextRules", testTextRules},
 		// lifecycle.go
 		{"NotFound", testNotFound},
 		{"Conflict", testConflict},

@@ -2,8 +2,10 @@ package storetest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/store"
 )
 
@@ -68,4 +70,69 @@ func testListOmitsLazy(t *testing.T, e *env) {
 			t.Errorf("List %s: version %d, want 1", id, got.Version)
 		}
 	}
+}
+
+// testTextRules: a string that holds a NUL character or is not valid
+// UTF-8 is refused alike by every store (SQLite would keep it,
+// PostgreSQL would not), wherever it is: a row column, a key, a lazy
+// value, an array element, an embedded object. Insert, Update and Restore
+// each give errs.Invalid naming the property and keep nothing; a feed
+// event whose key holds a NUL is refused by RestoreEvent naming "Key".
+// Other control characters are kept as they are, on every store.
+func testTextRules(t *testing.T, e *env) {
+	kept := e.fullPkg(t, "PS100001")
+	e.insert(t, kept.Clone())
+
+	refs := func(pkg string) []any {
+		return []any{e.object(t, "SMS_TaskSequence_Reference", map[string]any{"Package": pkg, "Type": int64(0)})}
+	}
+	cases := []struct {
+		name   string
+		prop   string
+		value  any
+		target string
+	}{
+		{"NUL in a row column", "Description", "before\x00after", "Description"},
+		{"NUL alone", "Name", "\x00", "Name"},
+		{"NUL in the key", "PackageID", "PS1\x00", "PackageID"},
+		{"NUL in a lazy value", "Sequence", "<sequence version=\"3.00\">\x00</sequence>", "Sequence"},
+		{"NUL in an array element", "SecuredScopeNames", []any{"Default", "Lab\x00"}, "SecuredScopeNames"},
+		{"NUL in an embedded object", "References", refs("PS1\x0000002"), "References"},
+		{"invalid UTF-8", "Description", "caf\xe9", "Description"},
+		{"a UTF-16 surrogate as UTF-8", "Description", "\xed\xa0\x80", "Description"},
+	}
+	ctx := t.Context()
+	for _, c := range cases {
+		bad := e.newPkg("PS100002", "new")
+		bad.Set(c.prop, c.value)
+		err := e.s.Write(ctx, func(tx store.Tx) error { return tx.Insert(ctx, &store.Record{Instance: bad.Clone()}) })
+		wantKind(t, "Insert with "+c.name, err, errs.Invalid, c.target)
+
+		if c.prop != "PackageID" { // an Update names its instance by the key
+			upd := kept.Clone()
+			upd.Set(c.prop, c.value)
+			err = e.s.Write(ctx, func(tx store.Tx) error { return tx.Update(ctx, &store.Record{Instance: upd}) })
+			wantKind(t, "Update with "+c.name, err, errs.Invalid, c.target)
+		}
+
+		err = e.s.Write(ctx, func(tx store.Tx) error { return tx.Restore(ctx, &store.Record{Instance: bad.Clone(), Version: 3}) })
+		wantKind(t, "Restore with "+c.name, err, errs.Invalid, c.target)
+	}
+	if n := e.count(t); n != 1 {
+		t.Errorf("after refused writes the store holds %d packages, want 1", n)
+	}
+	rec := e.get(t, "PS100001", true)
+	checkProps(t, "a package after refused updates", rec.Instance, kept, e.pkg.Properties)
+	if rec.Version != 1 {
+		t.Errorf("a package after refused updates: version %d, want 1", rec.Version)
+	}
+
+	err := e.s.Write(ctx, func(tx store.Tx) error {
+		return tx.RestoreEvent(ctx, store.Event{Seq: 100, Time: time.Now().UTC(), Op: store.Created, Class: e.pkg.Name, Key: "PS1\x00"})
+	})
+	wantKind(t, "RestoreEvent of a key with NUL", err, errs.Invalid, "Key")
+
+	controls := e.newPkg("PS100003", "tab\there, bell \a, escape \x1b, U+FFFD \ufffd, DEL \x7f")
+	e.insert(t, controls.Clone())
+	checkProps(t, "a package with control characters", e.get(t, "PS100003", true).Instance, controls, e.pkg.Properties)
 }
