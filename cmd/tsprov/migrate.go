@@ -13,6 +13,7 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
+	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/migrate"
 	"github.com/tsprov/tsprov/internal/secrets"
 	"github.com/tsprov/tsprov/internal/server"
@@ -22,7 +23,8 @@ import (
 // runMigrate copies a SQLite data folder into a PostgreSQL database, with
 // a progress bar on stderr, then compares the two (migrate.Diff). The
 // servers must be stopped: the copy reads one snapshot of the source, and
-// writes made after it are not copied.
+// writes made after it are not copied. The copy is one transaction: when
+// it fails, the database is left as it was.
 func runMigrate(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	from := fs.String("from", envOr("TSPROV_DATA", server.DefaultDataDir), "data folder of the SQLite store to copy (env TSPROV_DATA)")
@@ -78,7 +80,11 @@ func runMigrate(args []string, stdout io.Writer) error {
 	counts, err := migrate.Copy(ctx, reg, src, dst, progress)
 	finish()
 	if err != nil {
-		return fmt.Errorf("copy %s into %s: %w", dbFile, where, err)
+		hint := ""
+		if errs.Is(err, errs.Invalid) {
+			hint = "; mend those values in the source and run migrate again (see docs/cli.md)"
+		}
+		return fmt.Errorf("copy %s into %s: %w; nothing was written to the destination%s", dbFile, where, err, hint)
 	}
 	if !*quiet {
 		fmt.Fprintln(os.Stderr, "comparing the copy with the source, object by object…")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -116,5 +117,100 @@ func TestMigrateToPostgres(t *testing.T) {
 	out.Reset()
 	if code := run([]string{"migrate", "--from", t.TempDir(), "--to", url}, &out, &out); code != 1 || !strings.Contains(out.String(), "no tsprov store") {
 		t.Errorf("migrate from an empty folder: exit %d, %q", code, out.String())
+	}
+}
+
+// TestMigrateRefusesNUL: a data folder with a NUL character written
+// behind the store's back (SQLite keeps it, PostgreSQL cannot) is refused
+// in one line that names the package and the property, after the packages
+// before it were copied in the same transaction; the database is left
+// empty, and once the folder is mended the same command copies it.
+func TestMigrateRefusesNUL(t *testing.T) {
+	url := pgtest.URL(t, t.Name())
+	dir := t.TempDir()
+	reg, err := schema.Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := reg.Class("SMS_TaskSequencePackage")
+	dbFile := filepath.Join(dir, server.DatabaseFile)
+	src, err := sqlite.Open(t.Context(), dbFile, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 1200 // more than one batch of the copy before the bad package
+	err = src.Write(t.Context(), func(tx store.Tx) error {
+		for i := 1; i <= n; i++ {
+			if _, err := tx.NextSequence(t.Context(), "PS1"); err != nil {
+				return err
+			}
+			in := cim.NewInstance(c)
+			in.Set("PackageID", fmt.Sprintf("PS1%05X", i))
+			in.Set("Name", fmt.Sprintf("Package %d", i))
+			if err := tx.Insert(t.Context(), &store.Record{Instance: in}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", dbFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	plant := func(description string) {
+		t.Helper()
+		if _, err := raw.ExecContext(t.Context(), `UPDATE "SMS_TaskSequencePackage" SET "Description" = `+description+` WHERE "Name" = 'Package 1100'`); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plant(`'before' || char(0) || 'after'`)
+
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"migrate", "--from", dir, "--to", url, "--quiet"}, &stdout, &stderr)
+	msg := stderr.String()
+	if code != 1 || strings.Count(msg, "\n") != 1 {
+		t.Errorf("migrate of a folder with a NUL: exit %d, %q; want 1 and one line", code, msg)
+	}
+	for _, want := range []string{`SMS_TaskSequencePackage "PS10044C": SMS_TaskSequencePackage.Description`, "NUL", "nothing was written"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("migrate's message does not say %q: %s", want, msg)
+		}
+	}
+	dst, err := postgres.Open(t.Context(), url, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = dst.Read(t.Context(), func(tx store.ReadTx) error {
+		n, err := tx.Count(t.Context(), c, nil)
+		if err != nil {
+			return err
+		}
+		counters, err := tx.Counters(t.Context())
+		if err != nil {
+			return err
+		}
+		evs, err := tx.Events(t.Context(), 0, 0)
+		if n != 0 || len(counters) != 0 || len(evs) != 0 {
+			t.Errorf("after a refused migrate the database holds %d packages, counters %v, %d events; want nothing", n, counters, len(evs))
+		}
+		return err
+	})
+	dst.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	plant(`'mended'`)
+	stdout.Reset()
+	stderr.Reset()
+	if code := run([]string{"migrate", "--from", dir, "--to", url, "--quiet"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "the copy equals the source") {
+		t.Errorf("migrate after mending the folder: exit %d, %q %q", code, stdout.String(), stderr.String())
 	}
 }

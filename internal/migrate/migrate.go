@@ -11,13 +11,14 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/store"
 )
 
-// batch is how many items one write transaction of the copy holds.
+// batch is how many items the copy reads from the source at a time.
 const batch = 500
 
 // Progress is told, as the copy goes, how many items (instances and feed
@@ -31,14 +32,18 @@ type Counts struct {
 	Counters  int
 }
 
-// Copy copies from into to. from is read in one snapshot; to must hold
-// nothing (no instance, counter or event). Outcomes: what was copied; an
-// error of kind errs.Conflict when to is not empty, and nothing is
-// written; another error when a store fails, and to may hold part of the
-// copy (it is not emptied: start again on an empty database).
+// Copy copies from into to: from is read in one snapshot, batch by batch,
+// and to is written in one transaction, so that to holds either the whole
+// copy or nothing of it. to must hold nothing (no instance, counter or
+// event). Outcomes: what was copied; an error of kind errs.Conflict when
+// to is not empty; an error of kind errs.Invalid naming the instance and
+// the property when to refuses a value from (a string with a NUL
+// character, which only a store written by something else than tsprov
+// holds: store.CheckText); another error when a store fails. After any
+// error to is as it was.
 func Copy(ctx context.Context, reg *cim.Registry, from, to store.Store, progress Progress) (Counts, error) {
 	var counts Counts
-	if err := mustBeEmpty(ctx, reg, to); err != nil {
+	if err := to.Read(ctx, func(tx store.ReadTx) error { return mustBeEmpty(ctx, reg, tx) }); err != nil {
 		return counts, err
 	}
 	err := from.Read(ctx, func(src store.ReadTx) error {
@@ -46,41 +51,49 @@ func Copy(ctx context.Context, reg *cim.Registry, from, to store.Store, progress
 		if err != nil {
 			return err
 		}
-		var done int64
-		report := func(n int) {
-			done += int64(n)
-			if progress != nil {
-				progress(done, total)
-			}
-		}
-		report(0)
-		for _, c := range stored(reg) {
-			n, err := copyClass(ctx, c, src, to, report)
-			counts.Instances += n
-			if err != nil {
+		// Write may run its function again (after a deadlock): each run
+		// starts the count anew.
+		return to.Write(ctx, func(dst store.Tx) error {
+			counts = Counts{}
+			if err := mustBeEmpty(ctx, reg, dst); err != nil {
 				return err
 			}
-		}
-		counters, err := src.Counters(ctx)
-		if err != nil {
-			return err
-		}
-		err = to.Write(ctx, func(dst store.Tx) error {
-			for name, v := range counters {
-				if err := dst.RestoreCounter(ctx, name, v); err != nil {
+			var done int64
+			report := func(n int) {
+				done += int64(n)
+				if progress != nil {
+					progress(done, total)
+				}
+			}
+			report(0)
+			refused := &refusals{}
+			for _, c := range stored(reg) {
+				n, err := copyClass(ctx, c, src, dst, report, refused)
+				counts.Instances += n
+				if err != nil {
 					return err
 				}
 			}
-			return nil
+			counters, err := src.Counters(ctx)
+			if err != nil {
+				return err
+			}
+			for name, v := range counters {
+				if err := dst.RestoreCounter(ctx, name, v); err != nil {
+					return fmt.Errorf("copy counter %q: %w", name, err)
+				}
+			}
+			counts.Counters = len(counters)
+			if counts.Events, err = copyEvents(ctx, src, dst, report, refused); err != nil {
+				return err
+			}
+			return refused.err()
 		})
-		if err != nil {
-			return fmt.Errorf("copy counters: %w", err)
-		}
-		counts.Counters = len(counters)
-		counts.Events, err = copyEvents(ctx, src, to, report)
-		return err
 	})
-	return counts, err
+	if err != nil {
+		return Counts{}, err
+	}
+	return counts, nil
 }
 
 // stored returns the classes a store keeps, by name.
@@ -120,35 +133,72 @@ func size(ctx context.Context, reg *cim.Registry, tx store.ReadTx) (int64, error
 }
 
 // mustBeEmpty refuses a destination that holds anything.
-func mustBeEmpty(ctx context.Context, reg *cim.Registry, s store.Store) error {
-	return s.Read(ctx, func(tx store.ReadTx) error {
-		for _, c := range stored(reg) {
-			n, err := tx.Count(ctx, c, nil)
-			if err != nil {
-				return fmt.Errorf("count %s in the destination: %w", c.Name, err)
-			}
-			if n > 0 {
-				return errs.E(errs.Conflict, "the destination is not empty: it holds %d %s instances; copy into an empty database", n, c.Name)
-			}
-		}
-		counters, err := tx.Counters(ctx)
+func mustBeEmpty(ctx context.Context, reg *cim.Registry, tx store.ReadTx) error {
+	for _, c := range stored(reg) {
+		n, err := tx.Count(ctx, c, nil)
 		if err != nil {
-			return err
+			return fmt.Errorf("count %s in the destination: %w", c.Name, err)
 		}
-		evs, err := tx.Events(ctx, 0, 1)
-		if err != nil {
-			return err
+		if n > 0 {
+			return errs.E(errs.Conflict, "the destination is not empty: it holds %d %s instances; copy into an empty database", n, c.Name)
 		}
-		if len(counters) > 0 || len(evs) > 0 {
-			return errs.E(errs.Conflict, "the destination is not empty: it holds counters or change events; copy into an empty database")
-		}
+	}
+	counters, err := tx.Counters(ctx)
+	if err != nil {
+		return err
+	}
+	evs, err := tx.Events(ctx, 0, 1)
+	if err != nil {
+		return err
+	}
+	if len(counters) > 0 || len(evs) > 0 {
+		return errs.E(errs.Conflict, "the destination is not empty: it holds counters or change events; copy into an empty database")
+	}
+	return nil
+}
+
+// refusals collects the instances and events the destination refuses as
+// invalid, so that one run names them all (up to maxDifferences), not only
+// the first. A refusal comes from the store's checks, before any SQL runs,
+// so the transaction goes on and the copy reads the rest of the source.
+type refusals struct {
+	shown []string
+	n     int
+}
+
+// add records err and returns nil when it is of kind errs.Invalid (what
+// names it); it returns any other error as it is.
+func (r *refusals) add(what string, err error) error {
+	if errs.KindOf(err) != errs.Invalid {
+		return fmt.Errorf("copy %s: %w", what, err)
+	}
+	r.n++
+	if len(r.shown) < maxDifferences {
+		r.shown = append(r.shown, what+": "+errs.Message(err))
+	}
+	return nil
+}
+
+// err returns nil when nothing was refused, otherwise an error of kind
+// errs.Invalid naming what was.
+func (r *refusals) err() error {
+	if r.n == 0 {
 		return nil
-	})
+	}
+	more := ""
+	if r.n > len(r.shown) {
+		more = fmt.Sprintf("; and %d more", r.n-len(r.shown))
+	}
+	what := "objects or events hold strings"
+	if r.n == 1 {
+		what = "object or event holds a string"
+	}
+	return errs.E(errs.Invalid, "%d %s that no store keeps: %s%s", r.n, what, strings.Join(r.shown, "; "), more)
 }
 
 // copyClass copies the instances of c, batch by batch, with their lazy
-// values and versions.
-func copyClass(ctx context.Context, c *cim.Class, src store.ReadTx, to store.Store, report func(int)) (int64, error) {
+// values and versions; the instances dst refuses as invalid go to refused.
+func copyClass(ctx context.Context, c *cim.Class, src store.ReadTx, dst store.Tx, report func(int), refused *refusals) (int64, error) {
 	var copied int64
 	lazy := len(store.ApartProperties(c)) > 0
 	for offset := 0; ; offset += batch {
@@ -168,24 +218,21 @@ func copyClass(ctx context.Context, c *cim.Class, src store.ReadTx, to store.Sto
 				recs[i] = full
 			}
 		}
-		err = to.Write(ctx, func(dst store.Tx) error {
-			for _, r := range recs {
-				if err := dst.Restore(ctx, r); err != nil {
-					return fmt.Errorf("copy %s %q: %w", c.Name, r.Instance.Key(), err)
+		for _, r := range recs {
+			if err := dst.Restore(ctx, r); err != nil {
+				if err := refused.add(fmt.Sprintf("%s %q", c.Name, r.Instance.Key()), err); err != nil {
+					return copied, err
 				}
 			}
-			return nil
-		})
-		if err != nil {
-			return copied, err
 		}
 		copied += int64(len(recs))
 		report(len(recs))
 	}
 }
 
-// copyEvents copies the change feed, position by position.
-func copyEvents(ctx context.Context, src store.ReadTx, to store.Store, report func(int)) (int64, error) {
+// copyEvents copies the change feed, position by position; the events dst
+// refuses as invalid go to refused.
+func copyEvents(ctx context.Context, src store.ReadTx, dst store.Tx, report func(int), refused *refusals) (int64, error) {
 	var copied, after int64
 	for {
 		evs, err := src.Events(ctx, after, batch)
@@ -195,16 +242,12 @@ func copyEvents(ctx context.Context, src store.ReadTx, to store.Store, report fu
 		if len(evs) == 0 {
 			return copied, nil
 		}
-		err = to.Write(ctx, func(dst store.Tx) error {
-			for _, ev := range evs {
-				if err := dst.RestoreEvent(ctx, ev); err != nil {
-					return fmt.Errorf("copy event %d: %w", ev.Seq, err)
+		for _, ev := range evs {
+			if err := dst.RestoreEvent(ctx, ev); err != nil {
+				if err := refused.add(fmt.Sprintf("change event %d", ev.Seq), err); err != nil {
+					return copied, err
 				}
 			}
-			return nil
-		})
-		if err != nil {
-			return copied, err
 		}
 		copied += int64(len(evs))
 		after = evs[len(evs)-1].Seq

@@ -1,6 +1,7 @@
 package migrate_test
 
 import (
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -16,12 +17,35 @@ import (
 
 func openSQLite(t *testing.T, reg *cim.Registry) store.Store {
 	t.Helper()
-	s, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "tsprov.db"), reg)
+	return openSQLiteAt(t, reg, filepath.Join(t.TempDir(), "tsprov.db"))
+}
+
+func openSQLiteAt(t *testing.T, reg *cim.Registry, path string) store.Store {
+	t.Helper()
+	s, err := sqlite.Open(t.Context(), path, reg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// behindTheStore runs one SQL statement on the SQLite file at path with a
+// connection of its own, as a tool other than tsprov would.
+func behindTheStore(t *testing.T, path, stmt string, args ...any) {
+	t.Helper()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	res, err := db.ExecContext(t.Context(), stmt, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", stmt, err)
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		t.Fatalf("%s: %d rows changed, want 1", stmt, n)
+	}
 }
 
 // fill writes n packages with lazy values, updates every third, deletes
@@ -130,4 +154,88 @@ func TestCopy(t *testing.T) {
 	if feedLines != 1 || !strings.Contains(diffs[len(diffs)-1], "the change feeds end apart") {
 		t.Errorf("the one change more in the second feed is reported %d times: %q", feedLines, diffs)
 	}
+}
+
+// TestCopyIsWholeOrNothing: a source that holds strings no store keeps
+// (a NUL character, written behind the store's back) is refused whole:
+// Copy names every such object and property, and the destination holds
+// nothing afterwards, though the objects before them were read and
+// restored first; once the source is mended, the same destination takes
+// the copy.
+func TestCopyIsWholeOrNothing(t *testing.T) {
+	reg, err := schema.Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "tsprov.db")
+	from, to := openSQLiteAt(t, reg, path), openSQLite(t, reg)
+	fill(t, reg, from, 1200)
+	behindTheStore(t, path, `UPDATE "SMS_TaskSequencePackage" SET "Description" = 'before' || char(0) || 'after' WHERE "Name" = 'Package 1100'`)
+	behindTheStore(t, path, `UPDATE "SMS_TaskSequencePackage" SET "Name" = 'Package' || char(0) WHERE "Name" = 'Package 1104, renamed'`)
+
+	_, err = migrate.Copy(t.Context(), reg, from, to, nil)
+	if errs.KindOf(err) != errs.Invalid {
+		t.Fatalf("Copy of a source with NUL characters: error %v, want kind Invalid", err)
+	}
+	for _, want := range []string{"2 objects or events hold strings that no store keeps", `SMS_TaskSequencePackage "PS10044C": SMS_TaskSequencePackage.Description`, `SMS_TaskSequencePackage "PS100450": SMS_TaskSequencePackage.Name`, "NUL"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Copy's error does not say %q: %v", want, err)
+		}
+	}
+	if diffs := emptyOrNot(t, reg, to); diffs != "" {
+		t.Errorf("after a refused copy the destination holds %s", diffs)
+	}
+
+	behindTheStore(t, path, `UPDATE "SMS_TaskSequencePackage" SET "Description" = 'mended' WHERE "Name" = 'Package 1100'`)
+	behindTheStore(t, path, `UPDATE "SMS_TaskSequencePackage" SET "Name" = 'Package 1104' WHERE "Name" = 'Package' || char(0)`)
+	if _, err := migrate.Copy(t.Context(), reg, from, to, nil); err != nil {
+		t.Fatalf("Copy after mending the source: %v", err)
+	}
+	diffs, err := migrate.Diff(t.Context(), reg, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(diffs) > 0 {
+		t.Errorf("the copy differs:\n%s", strings.Join(diffs, "\n"))
+	}
+}
+
+// emptyOrNot says what s holds of instances, counters and events ("" when
+// nothing).
+func emptyOrNot(t *testing.T, reg *cim.Registry, s store.Store) string {
+	t.Helper()
+	var held []string
+	err := s.Read(t.Context(), func(tx store.ReadTx) error {
+		for _, c := range reg.Classes() {
+			if !c.IsStorable() {
+				continue
+			}
+			n, err := tx.Count(t.Context(), c, nil)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				held = append(held, fmt.Sprintf("%d %s", n, c.Name))
+			}
+		}
+		counters, err := tx.Counters(t.Context())
+		if err != nil {
+			return err
+		}
+		if len(counters) > 0 {
+			held = append(held, fmt.Sprintf("counters %v", counters))
+		}
+		evs, err := tx.Events(t.Context(), 0, 0)
+		if err != nil {
+			return err
+		}
+		if len(evs) > 0 {
+			held = append(held, fmt.Sprintf("%d events", len(evs)))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(held, ", ")
 }
