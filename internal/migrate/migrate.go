@@ -36,11 +36,11 @@ type Counts struct {
 // and to is written in one transaction, so that to holds either the whole
 // copy or nothing of it. to must hold nothing (no instance, counter or
 // event). Outcomes: what was copied; an error of kind errs.Conflict when
-// to is not empty; an error of kind errs.Invalid naming the instance and
-// the property when to refuses a value from (a string with a NUL
-// character, which only a store written by something else than tsprov
-// holds: store.CheckText); another error when a store fails. After any
-// error to is as it was.
+// to is not empty; an error of kind errs.Invalid naming each instance and
+// property (the first maxDifferences) whose value to refuses (a string
+// with a NUL character or bytes that are not UTF-8, which only a store
+// changed by another tool holds: cim.CheckText); another error when a
+// store fails. After any error to is as it was.
 func Copy(ctx context.Context, reg *cim.Registry, from, to store.Store, progress Progress) (Counts, error) {
 	var counts Counts
 	if err := to.Read(ctx, func(tx store.ReadTx) error { return mustBeEmpty(ctx, reg, tx) }); err != nil {

@@ -100,6 +100,13 @@ func check(e Expr, c *cim.Class, searchable Searchable) (kind, error) {
 		x.Property = p
 		return k, nil
 	case *Literal:
+		if s, ok := x.Value.(string); ok {
+			// the same constants on every store: PostgreSQL refuses what
+			// CheckText refuses, SQLite would compare with it
+			if err := cim.CheckText(s); err != nil {
+				return 0, errAt(x.At, "%s", errs.Message(err))
+			}
+		}
 		return literalKind(x.Value), nil
 	case *Not:
 		k, err := check(x.X, c, searchable)
@@ -144,7 +151,11 @@ func check(e Expr, c *cim.Class, searchable Searchable) (kind, error) {
 			if !ok {
 				return 0, errAt(v.Pos(), "an in list holds constants only")
 			}
-			if err := comparable(&Compare{At: v.Pos(), Op: Eq, Left: x.X, Right: lit}, k, literalKind(lit.Value)); err != nil {
+			lk, err := check(lit, c, searchable)
+			if err != nil {
+				return 0, err
+			}
+			if err := comparable(&Compare{At: v.Pos(), Op: Eq, Left: x.X, Right: lit}, k, lk); err != nil {
 				return 0, err
 			}
 		}
@@ -202,12 +213,8 @@ func checkCall(x *Call, c *cim.Class, searchable Searchable) (kind, error) {
 		if err := want(0, kString); err != nil {
 			return 0, err
 		}
-		if lit, ok := x.Args[1].(*Literal); ok {
-			if s, _ := lit.Value.(string); strings.ContainsRune(s, 0) {
-				// compiled to a LIKE pattern, which NUL would end (planLike)
-				return 0, errAt(lit.At, "%s cannot look for the NUL character", x.Name)
-			}
-		}
+		// compiled to a LIKE pattern, which NUL would end (planLike); the
+		// Literal case refuses a constant that holds one
 		return kBool, want(1, kString)
 	case "tolower", "toupper":
 		return kString, want(0, kString)

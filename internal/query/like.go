@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
 )
 
@@ -307,13 +308,14 @@ func (pl *likePlan) middleClasses() bool {
 }
 
 // planLike parses x's pattern for Compile. Outcomes: the plan; an error of
-// kind errs.Invalid when the pattern holds NUL (SQLite's LIKE would end
-// the pattern there; ParseWQL refuses it already); an error of kind
+// kind errs.Invalid when the pattern is not text every store keeps
+// (cim.CheckText: SQLite's LIKE would end the pattern at a NUL,
+// PostgreSQL refuses it; ParseWQL refuses NUL already); an error of kind
 // errs.NotImplemented when the SQL would pass the limits above. Check
 // calls it too, so that these errors come before the store is asked.
 func planLike(x *Like) (*likePlan, error) {
-	if i := strings.IndexByte(x.Pattern, 0); i >= 0 {
-		return nil, errAt(x.At, "a LIKE pattern cannot hold the NUL character")
+	if err := cim.CheckText(x.Pattern); err != nil {
+		return nil, errAt(x.At, "the LIKE pattern: %s", errs.Message(err))
 	}
 	pl := &likePlan{items: parseLike(x.Pattern), classes: map[*likeItem][]runeRange{}}
 	tooComplex := func(format string, args ...any) error {

@@ -470,7 +470,8 @@ func TestLikeRefused(t *testing.T) {
 		kind    errs.Kind
 		want    string
 	}{
-		{"a\x00", errs.Invalid, "$filter: at position 5: a LIKE pattern cannot hold the NUL character"},
+		{"a\x00", errs.Invalid, "$filter: at position 5: the LIKE pattern: a string may not hold a NUL character (U+0000); this one does at byte 1"},
+		{"caf\xe9", errs.Invalid, "$filter: at position 5: the LIKE pattern: a string must be valid UTF-8; this one is not at byte 3"},
 		{strings.Repeat("[ab]", 101), errs.NotImplemented, `$filter: at position 5: the LIKE pattern "[ab][ab][ab][ab][ab][ab][ab][ab][ab]..." is too complex to query: more than 100 character classes`},
 		{strings.Repeat("%x", 20) + "%[0-9]%", errs.NotImplemented, `$filter: at position 5: the LIKE pattern "%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x%x..." is too complex to query: 21 parts between %s around a character class, more than 16`},
 		{"[" + spaced(300) + "]", errs.NotImplemented, "a character class of more than 256 characters or ranges"},

@@ -5,8 +5,6 @@ package store
 
 import (
 	"fmt"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
@@ -16,7 +14,7 @@ import (
 // written: it holds values only under c's property names (spelled as c
 // spells them), no key property is null, and every string it holds (in
 // arrays and embedded objects too) is text that every store keeps
-// (CheckText). Outcomes: nil; an error of kind errs.Invalid naming the
+// (cim.CheckText). Outcomes: nil; an error of kind errs.Invalid naming the
 // offending property.
 func CheckInstance(c *cim.Class, in *cim.Instance) error {
 	for name := range in.Values {
@@ -32,7 +30,7 @@ func CheckInstance(c *cim.Class, in *cim.Instance) error {
 	return checkValues(c.Name+".", in)
 }
 
-// checkValues checks every string value of in with CheckText, in class
+// checkValues checks every string value of in with cim.CheckText, in class
 // order; prefix starts the name the error gives the property.
 func checkValues(prefix string, in *cim.Instance) error {
 	for _, p := range in.Class.Properties {
@@ -49,7 +47,7 @@ func checkValues(prefix string, in *cim.Instance) error {
 func checkValue(where, target string, v any) error {
 	switch x := v.(type) {
 	case string:
-		if err := CheckText(x); err != nil {
+		if err := cim.CheckText(x); err != nil {
 			return errs.Target(errs.Invalid, target, "%s: %w", where, err)
 		}
 	case []any:
@@ -66,34 +64,6 @@ func checkValue(where, target string, v any) error {
 		}
 	}
 	return nil
-}
-
-// CheckText checks that s is text every store keeps alike: valid UTF-8
-// without a NUL character. SQLite would keep either; PostgreSQL refuses
-// both, so a store that took them could not be copied into the other
-// (tsprov migrate). Outcomes: nil; an error of kind errs.Invalid saying
-// what s holds and at which byte.
-func CheckText(s string) error {
-	if i := strings.IndexByte(s, 0); i >= 0 {
-		return errs.E(errs.Invalid, "a string may not hold a NUL character (U+0000); this one does at byte %d", i)
-	}
-	if !utf8.ValidString(s) {
-		return errs.E(errs.Invalid, "a string must be valid UTF-8; this one is not at byte %d", invalidAt(s))
-	}
-	return nil
-}
-
-// invalidAt returns the offset of the first byte of s that does not start
-// a valid UTF-8 sequence.
-func invalidAt(s string) int {
-	for i, r := range s {
-		if r == utf8.RuneError {
-			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
-				return i
-			}
-		}
-	}
-	return len(s)
 }
 
 // EventsLimit checks the arguments of ReadTx.Events and returns how many
@@ -135,10 +105,10 @@ func CheckRestoreCounter(name string, value int64) error {
 
 // CheckRestoreEvent checks that ev may follow a feed whose last position
 // is last. Outcomes: nil; an error of kind errs.Invalid naming "Key" when
-// ev.Key is not text every store keeps (CheckText); an error of kind
+// ev.Key is not text every store keeps (cim.CheckText); an error of kind
 // errs.Invalid naming "Seq" when ev.Seq is not after last.
 func CheckRestoreEvent(ev Event, last int64) error {
-	if err := CheckText(ev.Key); err != nil {
+	if err := cim.CheckText(ev.Key); err != nil {
 		return errs.Target(errs.Invalid, "Key", "restore event %d: its key: %w", ev.Seq, err)
 	}
 	if ev.Seq <= last {

@@ -3,9 +3,7 @@ package postgres
 import (
 	"regexp"
 	"strconv"
-	"strings"
 
-	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/query"
 	"github.com/tsprov/tsprov/internal/store/sqlstore"
 )
@@ -38,9 +36,8 @@ func (dialect) Lower(s string) string { return foldSQL(s) }
 func (dialect) Upper(s string) string { return upperFunc + "((" + s + ")::text)" }
 
 // where compiles a filter for table t: " WHERE …" and its parameters
-// ($1 on), or nothing for a nil filter. Outcomes also: an error of kind
-// errs.Invalid when a string constant holds the NUL character, which no
-// PostgreSQL string can.
+// ($1 on), or nothing for a nil filter. query.Check has refused string
+// constants PostgreSQL cannot hold (cim.CheckText).
 func (t *table) where(filter query.Expr) (string, []any, error) {
 	if filter == nil {
 		return "", nil, nil
@@ -48,11 +45,6 @@ func (t *table) where(filter query.Expr) (string, []any, error) {
 	cond, args, err := query.Compile(filter, dialect{}, sqlstore.Columns{})
 	if err != nil {
 		return "", nil, err
-	}
-	for _, a := range args {
-		if s, ok := a.(string); ok && strings.IndexByte(s, 0) >= 0 {
-			return "", nil, errs.E(errs.Invalid, "query: a string constant cannot hold the NUL character")
-		}
 	}
 	return " WHERE " + typed(cond, args), args, nil
 }

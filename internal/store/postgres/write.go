@@ -133,5 +133,5 @@ func (x *txn) NextSequence(ctx context.Context, name string) (int64, error) {
 // target checks rec and returns its table and encoded row
 // (sqlstore.Encode).
 func (x *txn) target(rec *store.Record) (*table, store.Row, error) {
-	return sqlstore.Encode(backend, rec, x.table, func(t *table) *store.Layout { return &t.Layout }, toColumn)
+	return sqlstore.Encode(backend, rec, x.table, func(t *table) *store.Layout { return &t.Layout }, store.ToColumn)
 }
