@@ -42,6 +42,10 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, t target) {
 				h.writeError(w, r, errs.Target(errs.Invalid, name, "method %s.%s has no [in] parameter %s", c.Name, m.Name, name))
 				return
 			}
+			if _, twice := in[prm.Name]; twice {
+				h.writeError(w, r, errs.Target(errs.Invalid, prm.Name, "parameter %s is given twice, under names that differ only in case", prm.Name))
+				return
+			}
 			v, err := h.reg.DecodeValue(prm.Type, val, prm.Name)
 			if err != nil {
 				h.writeError(w, r, err)

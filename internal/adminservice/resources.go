@@ -190,8 +190,8 @@ func (h *Handler) decodeInstance(w http.ResponseWriter, r *http.Request, c *cim.
 	return h.reg.DecodeObject(c, raw, "")
 }
 
-// readJSON reads a bounded body and checks that it is one JSON value. An
-// empty body gives nil.
+// readJSON reads a bounded body and checks that it is one strict JSON
+// value (checkJSON). An empty body gives nil.
 func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request) (json.RawMessage, error) {
 	body := http.MaxBytesReader(w, r.Body, h.maxBody)
 	b, err := io.ReadAll(body)
@@ -209,16 +209,8 @@ func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request) (json.RawMess
 	if !utf8.Valid(b) {
 		return nil, errs.E(errs.Invalid, "malformed JSON body: it is not valid UTF-8")
 	}
-	if err := checkJSONDepth(b, maxJSONDepth); err != nil {
+	if err := checkJSON(b, maxJSONDepth); err != nil {
 		return nil, err
-	}
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&v); err != nil {
-		return nil, errs.E(errs.Invalid, "malformed JSON body: %w", err)
-	}
-	if dec.More() {
-		return nil, errs.E(errs.Invalid, "malformed JSON body: more than one JSON value")
 	}
 	return b, nil
 }
@@ -231,38 +223,3 @@ func ifMatch(r *http.Request) string {
 }
 
 func quoteETag(tag string) string { return `"` + tag + `"` }
-
-// maxJSONDepth bounds the nesting of a JSON body: deep enough for a task
-// sequence whose groups nest as deep as its XML may (64 elements), shallow
-// enough that no decoder recursion is at risk.
-const maxJSONDepth = 128
-
-// checkJSONDepth refuses JSON that nests arrays and objects deeper than
-// max, before any decoder sees it.
-func checkJSONDepth(b []byte, max int) error {
-	depth := 0
-	inString, escaped := false, false
-	for _, c := range b {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			depth++
-			if depth > max {
-				return errs.E(errs.Invalid, "malformed JSON body: it nests deeper than %d levels", max)
-			}
-		case c == '}' || c == ']':
-			depth--
-		}
-	}
-	return nil
-}

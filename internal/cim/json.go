@@ -141,9 +141,10 @@ func EmbeddedJSON(in *Instance) *JSONObject {
 
 // DecodeObject reads a JSON object into an instance of class c (or of the
 // subclass its "@odata.type" names). Members whose names start with "@" or
-// "__" (annotations and WMI system properties) are skipped. where prefixes
-// error targets (for nested objects). Every error is errs.Invalid and names
-// the property.
+// "__" (annotations and WMI system properties) are skipped. Property names
+// are read without regard to case, so two members that name one property
+// are refused. where prefixes error targets (for nested objects). Every
+// error is errs.Invalid and names the property.
 func (r *Registry) DecodeObject(c *Class, raw json.RawMessage, where string) (*Instance, error) {
 	var members map[string]json.RawMessage
 	if err := unmarshalStrict(raw, &members); err != nil || members == nil {
@@ -182,6 +183,9 @@ func (r *Registry) DecodeObject(c *Class, raw json.RawMessage, where string) (*I
 		p, ok := c.Property(name)
 		if !ok {
 			return nil, errs.Target(errs.Invalid, join(where, name), "unknown property %s: class %s has no such property", join(where, name), c.Name)
+		}
+		if _, twice := in.Values[p.Name]; twice {
+			return nil, errs.Target(errs.Invalid, join(where, p.Name), "property %s is given twice, under names that differ only in case", join(where, p.Name))
 		}
 		v, err := r.DecodeValue(p.Type, val, join(where, p.Name))
 		if err != nil {

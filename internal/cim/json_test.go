@@ -97,6 +97,8 @@ func TestDecodeObjectErrors(t *testing.T) {
 		{`{"Schedules": [{"@odata.type": "#AdminService.Thing"}]}`, "Schedules[0]", "is not a Token"},
 		{`{"Schedules": [{"@odata.type": "#AdminService.Daily", "Days": true}]}`, "Schedules[0].Days", "expected an integer"},
 		{`[1]`, "", "expected a JSON object"},
+		{`{"Count": 1, "count": 2}`, "Count", "given twice"},
+		{`{"Schedules": [{"@odata.type": "#AdminService.Daily", "Days": 1, "DAYS": 2}]}`, "Schedules[0].Days", "given twice"},
 	}
 	for _, tc := range cases {
 		_, err := reg.DecodeObject(c, json.RawMessage(tc.body), "")
