@@ -140,6 +140,9 @@ func (p *Provider) AuthenticatePassword(ctx context.Context, user, password, add
 	var pr *auth.Principal
 	var hash string
 	err := p.st.Read(ctx, func(tx store.ReadTx) error {
+		if !keepable(user) {
+			return nil // no such user
+		}
 		f, err := p.filter(p.sec.admin, "LogonName eq "+odataString(user))
 		if err != nil {
 			return err
@@ -376,9 +379,12 @@ func tokenInfo(t *cim.Instance) TokenInfo {
 // anyone's with Modify on administrative users.
 func (p *Provider) RevokeToken(ctx context.Context, tokenID string) error {
 	err := p.write(ctx, func(tx store.Tx) error {
-		recs, err := p.listWhere(ctx, tx, p.sec.token, "TokenID eq "+odataString(tokenID))
-		if err != nil {
-			return err
+		var recs []*store.Record
+		var err error
+		if keepable(tokenID) {
+			if recs, err = p.listWhere(ctx, tx, p.sec.token, "TokenID eq "+odataString(tokenID)); err != nil {
+				return err
+			}
 		}
 		if len(recs) == 0 {
 			return errs.Target(errs.NotFound, tokenID, "no token %q", tokenID)

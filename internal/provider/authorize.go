@@ -204,6 +204,9 @@ func (p *Provider) keysInScopes(ctx context.Context, tx store.ReadTx, t int64, s
 // objectScopes returns the CategoryIDs the object of type t with the
 // given key belongs to.
 func (p *Provider) objectScopes(ctx context.Context, tx store.ReadTx, t int64, key string) ([]string, error) {
+	if !keepable(key) {
+		return nil, nil
+	}
 	recs, err := p.listWhere(ctx, tx, p.sec.membership, fmt.Sprintf("ObjectTypeID eq %d and ObjectKey eq %s", t, odataString(key)))
 	if err != nil {
 		return nil, fmt.Errorf("read scope memberships: %w", err)
@@ -248,6 +251,12 @@ func (p *Provider) countWhere(ctx context.Context, tx store.ReadTx, c *cim.Class
 }
 
 func odataString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// keepable reports whether s, a string a caller gave, is text a store
+// keeps (cim.CheckText). One that is not equals no stored value, and a
+// filter that compares with it is refused (query.Check): a lookup by it
+// finds nothing without asking the store.
+func keepable(s string) bool { return cim.CheckText(s) == nil }
 
 // absent is the error for an instance that does not exist, or that the
 // caller may not see: the two are indistinguishable.

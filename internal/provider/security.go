@@ -193,6 +193,9 @@ func (p *Provider) checkAdmin(ctx context.Context, tx store.Tx, pr *auth.Princip
 	if name == "" || strings.ContainsAny(name, ":\r\n") {
 		return errs.Target(errs.Invalid, "LogonName", "LogonName must be a non-empty name without ':' or line breaks")
 	}
+	if err := cim.CheckText(name); err != nil {
+		return errs.Target(errs.Invalid, "LogonName", "LogonName: %w", err)
+	}
 	if old == nil || old.String("LogonName") != name {
 		n, err := p.countWhere(ctx, tx, p.sec.admin, "LogonName eq "+odataString(name))
 		if err != nil {

@@ -66,6 +66,17 @@ func checkValue(where, target string, v any) error {
 	return nil
 }
 
+// CheckKey checks the key a Get or Delete of class c looks up: one that
+// is not text every store keeps (cim.CheckText) names no instance, on any
+// store (PostgreSQL could not even compare with it). Outcomes: nil; the
+// NotFound error when key is such a key.
+func CheckKey(c *cim.Class, key string) error {
+	if cim.CheckText(key) != nil {
+		return NotFound(c, key)
+	}
+	return nil
+}
+
 // EventsLimit checks the arguments of ReadTx.Events and returns how many
 // events to read at the most. Outcomes: limit, or MaxEventsPage when limit
 // is 0 or larger; an error of kind errs.Invalid naming "after" or "limit"

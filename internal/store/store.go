@@ -81,14 +81,17 @@ type Tx interface {
 	// Insert stores a new instance. Every property of the class is written
 	// (absent ones as null). Insert, Update and Delete each add an event to
 	// the change feed (events.go) for a Recorded class. Outcomes: nil; errs.Conflict when an instance
-	// with that key exists; another error when the backend fails.
+	// with that key exists; errs.Invalid naming the property when
+	// CheckInstance refuses the instance (among others, a string with a
+	// NUL character or bytes that are not UTF-8, which no store keeps);
+	// another error when the backend fails.
 	Insert(ctx context.Context, rec *Record) error
 	// Update replaces the stored instance with rec. Non-lazy, non-large
 	// properties are all written (absent ones as null). A lazy or large
 	// property absent from rec.Instance.Values keeps its stored value; one
 	// present with nil is erased. rec.Version is set to the new version.
-	// Outcomes: nil; errs.NotFound when no such instance exists; another
-	// error when the backend fails.
+	// Outcomes: nil; errs.NotFound when no such instance exists;
+	// errs.Invalid as for Insert; another error when the backend fails.
 	Update(ctx context.Context, rec *Record) error
 	// Delete removes the instance and its lazy values. Outcomes: nil;
 	// errs.NotFound when no such instance exists; another error.

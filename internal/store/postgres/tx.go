@@ -41,6 +41,9 @@ func (x *txn) Get(ctx context.Context, c *cim.Class, key string, lazy bool) (*st
 	if err != nil {
 		return nil, err
 	}
+	if err := store.CheckKey(c, key); err != nil {
+		return nil, err
+	}
 	k := fold(key)
 	if x.writable {
 		if _, err := x.q.Exec(ctx, t.lockSQL, k); err != nil {

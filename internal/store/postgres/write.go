@@ -93,6 +93,9 @@ func (x *txn) Delete(ctx context.Context, c *cim.Class, key string) error {
 	if err != nil {
 		return err
 	}
+	if err := store.CheckKey(c, key); err != nil {
+		return err
+	}
 	tag, err := x.q.Exec(ctx, t.deleteSQL, fold(key))
 	if err != nil {
 		return fmt.Errorf("delete %s %q: %w", t.Class.Name, key, err)

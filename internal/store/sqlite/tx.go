@@ -39,6 +39,9 @@ func (x *txn) Get(ctx context.Context, c *cim.Class, key string, lazy bool) (*st
 	if err != nil {
 		return nil, err
 	}
+	if err := store.CheckKey(c, key); err != nil {
+		return nil, err
+	}
 	args := append(append([]any{}, t.selectArgs...), key)
 	recs, keys, err := x.query(ctx, t, t.selectSQL+" WHERE t."+sqlstore.KeyColumn+" = ?", args)
 	if err != nil {

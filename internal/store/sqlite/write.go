@@ -89,6 +89,9 @@ func (x *txn) Delete(ctx context.Context, c *cim.Class, key string) error {
 	if err != nil {
 		return err
 	}
+	if err := store.CheckKey(c, key); err != nil {
+		return err
+	}
 	res, err := x.exec(ctx, t.deleteSQL, key)
 	if err != nil {
 		return fmt.Errorf("delete %s %q: %w", t.Class.Name, key, err)

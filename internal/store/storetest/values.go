@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -77,7 +78,8 @@ func testListOmitsLazy(t *testing.T, e *env) {
 // PostgreSQL would not), wherever it is: a row column, a key, a lazy
 // value, an array element, an embedded object. Insert, Update and Restore
 // each give errs.Invalid naming the property and keep nothing; a feed
-// event whose key holds a NUL is refused by RestoreEvent naming "Key".
+// event whose key holds a NUL is refused by RestoreEvent naming "Key";
+// Get and Delete of such a key find nothing (errs.NotFound).
 // Other control characters are kept as they are, on every store.
 func testTextRules(t *testing.T, e *env) {
 	kept := e.fullPkg(t, "PS100001")
@@ -131,6 +133,13 @@ func testTextRules(t *testing.T, e *env) {
 		return tx.RestoreEvent(ctx, store.Event{Seq: 100, Time: time.Now().UTC(), Op: store.Created, Class: e.pkg.Name, Key: "PS1\x00"})
 	})
 	wantKind(t, "RestoreEvent of a key with NUL", err, errs.Invalid, "Key")
+
+	for _, key := range []string{"PS100001\x00", "PS1\xff"} {
+		_, err := e.tryGet(t, key, true)
+		wantKind(t, fmt.Sprintf("Get(%q)", key), err, errs.NotFound, "")
+		err = e.s.Write(ctx, func(tx store.Tx) error { return tx.Delete(ctx, e.pkg, key) })
+		wantKind(t, fmt.Sprintf("Delete(%q)", key), err, errs.NotFound, "")
+	}
 
 	controls := e.newPkg("PS100003", "tab\there, bell \a, escape \x1b, U+FFFD \ufffd, DEL \x7f")
 	e.insert(t, controls.Clone())
