@@ -15,7 +15,8 @@ import (
 // spells them), no key property is null, and every string it holds (in
 // arrays and embedded objects too) is text that every store keeps
 // (cim.CheckText). Outcomes: nil; an error of kind errs.Invalid naming the
-// offending property.
+// offending property (by its path, for a value in an array or an embedded
+// object).
 func CheckInstance(c *cim.Class, in *cim.Instance) error {
 	for name := range in.Values {
 		if p, ok := c.Property(name); !ok || p.Name != name {
@@ -27,38 +28,38 @@ func CheckInstance(c *cim.Class, in *cim.Instance) error {
 			return errs.Target(errs.Invalid, p.Name, "%s: key property %s is null", c.Name, p.Name)
 		}
 	}
-	return checkValues(c.Name+".", in)
+	return checkValues(c.Name, in)
 }
 
-// checkValues checks every string value of in with cim.CheckText, in class
-// order; prefix starts the name the error gives the property.
-func checkValues(prefix string, in *cim.Instance) error {
+// checkValues checks every string value of in, an instance of class, with
+// cim.CheckText, in class order. The error names the value by its path
+// (SupportedOperatingSystems[0].Platform).
+func checkValues(class string, in *cim.Instance) error {
 	for _, p := range in.Class.Properties {
-		if err := checkValue(prefix+p.Name, p.Name, in.Values[p.Name]); err != nil {
+		if err := checkValue(class, p.Name, in.Values[p.Name]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// checkValue checks v, the value of the property named where (target is
-// the property's own name, the error's target), and every string its
-// elements and embedded objects hold.
-func checkValue(where, target string, v any) error {
+// checkValue checks v, the value at path, and every string its elements
+// and embedded objects hold.
+func checkValue(class, path string, v any) error {
 	switch x := v.(type) {
 	case string:
 		if err := cim.CheckText(x); err != nil {
-			return errs.Target(errs.Invalid, target, "%s: %w", where, err)
+			return errs.Target(errs.Invalid, path, "%s.%s: %w", class, path, err)
 		}
 	case []any:
 		for i, e := range x {
-			if err := checkValue(fmt.Sprintf("%s[%d]", where, i), target, e); err != nil {
+			if err := checkValue(class, fmt.Sprintf("%s[%d]", path, i), e); err != nil {
 				return err
 			}
 		}
 	case *cim.Instance:
 		for _, p := range x.Class.Properties {
-			if err := checkValue(where+"."+p.Name, target, x.Values[p.Name]); err != nil {
+			if err := checkValue(class, path+"."+p.Name, x.Values[p.Name]); err != nil {
 				return err
 			}
 		}

@@ -77,7 +77,8 @@ func testListOmitsLazy(t *testing.T, e *env) {
 // UTF-8 is refused alike by every store (SQLite would keep it,
 // PostgreSQL would not), wherever it is: a row column, a key, a lazy
 // value, an array element, an embedded object. Insert, Update and Restore
-// each give errs.Invalid naming the property and keep nothing; a feed
+// each give errs.Invalid naming the property (by its path within an
+// array or an embedded object) and keep nothing; a feed
 // event whose key holds a NUL is refused by RestoreEvent naming "Key";
 // Get and Delete of such a key find nothing (errs.NotFound).
 // Other control characters are kept as they are, on every store.
@@ -98,8 +99,8 @@ func testTextRules(t *testing.T, e *env) {
 		{"NUL alone", "Name", "\x00", "Name"},
 		{"NUL in the key", "PackageID", "PS1\x00", "PackageID"},
 		{"NUL in a lazy value", "Sequence", "<sequence version=\"3.00\">\x00</sequence>", "Sequence"},
-		{"NUL in an array element", "SecuredScopeNames", []any{"Default", "Lab\x00"}, "SecuredScopeNames"},
-		{"NUL in an embedded object", "References", refs("PS1\x0000002"), "References"},
+		{"NUL in an array element", "SecuredScopeNames", []any{"Default", "Lab\x00"}, "SecuredScopeNames[1]"},
+		{"NUL in an embedded object", "References", refs("PS1\x0000002"), "References[0].Package"},
 		{"invalid UTF-8", "Description", "caf\xe9", "Description"},
 		{"a UTF-16 surrogate as UTF-8", "Description", "\xed\xa0\x80", "Description"},
 	}
