@@ -270,11 +270,13 @@ type TokenInfo struct {
 	Revoked     bool       `json:"Revoked"`
 }
 
-// forUser checks that the caller may manage the credentials of adminID:
-// its own, or, with op on administrative users, those of a user whose
-// roles and scopes the caller could assign (no escalation: a token or
-// password of a user who holds more would give the caller more). adminID
-// 0 means the caller.
+// forUser checks that the caller may see (op Read) or manage the
+// credentials of adminID: its own, or, with op on administrative users,
+// those of a user whose roles and scopes the caller could assign (no
+// escalation: a token or password of a user who holds more would give the
+// caller more, and so would the list of its tokens, whose ids revoke them
+// and whose descriptions say where they are kept). adminID 0 means the
+// caller.
 func (p *Provider) forUser(ctx context.Context, tx store.ReadTx, adminID int64, op auth.Op) (*auth.Principal, int64, error) {
 	pr, err := caller(ctx)
 	if err != nil {
@@ -297,7 +299,7 @@ func (p *Provider) forUser(ctx context.Context, tx store.ReadTx, adminID int64, 
 	if err != nil {
 		return nil, 0, err
 	}
-	if other && op != auth.Read && !holdsAllOf(pr, rec.Instance) {
+	if other && !holdsAllOf(pr, rec.Instance) {
 		return nil, 0, errs.Target(errs.Forbidden, key, "you cannot manage the credentials of %s: it holds security roles or scopes you do not", rec.Instance.String("LogonName"))
 	}
 	return pr, adminID, nil
@@ -330,8 +332,10 @@ func (p *Provider) CreateToken(ctx context.Context, adminID int64, description s
 	return token, info, nil
 }
 
-// ListTokens lists the tokens of an administrative user (0: the caller;
-// -1: everyone, for callers with Read on administrative users).
+// ListTokens lists the tokens of an administrative user (0: the caller),
+// under forUser's rule; -1: those of every user whose tokens the caller
+// may list by that same rule (its own, and with Read on administrative
+// users those of users who hold nothing the caller could not assign).
 func (p *Provider) ListTokens(ctx context.Context, adminID int64) ([]TokenInfo, error) {
 	var out []TokenInfo
 	err := p.st.Read(ctx, func(tx store.ReadTx) error {
@@ -351,8 +355,21 @@ func (p *Provider) ListTokens(ctx context.Context, adminID int64) ([]TokenInfo, 
 		if err != nil {
 			return err
 		}
+		mayList := map[int64]bool{} // by AdminID
 		for _, r := range recs {
-			out = append(out, tokenInfo(r.Instance))
+			owner := r.Instance.Int("AdminID")
+			ok, seen := mayList[owner]
+			if !seen {
+				_, _, err := p.forUser(ctx, tx, owner, auth.Read)
+				if err != nil && !errs.Is(err, errs.Forbidden) && !errs.Is(err, errs.NotFound) {
+					return err
+				}
+				ok = err == nil
+				mayList[owner] = ok
+			}
+			if ok {
+				out = append(out, tokenInfo(r.Instance))
+			}
 		}
 		return nil
 	})

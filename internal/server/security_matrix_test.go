@@ -7,7 +7,11 @@ import (
 )
 
 // route is one request of the authorization matrix; {id} in the path and
-// body stands for the object the row is about.
+// body stands for the object the row is about, {lab} for a scope the
+// caller lacks, {peer} for the AdminID of a Read-only Analyst of the
+// caller's scope, {admin} for the first Full Administrator's (who holds
+// the scope All), {spare} for the TokenID of a second token of the caller
+// and {admintoken} for one of the first administrator's.
 type route struct {
 	name   string
 	method string
@@ -54,6 +58,18 @@ var matrix = []route{
 	{"audit trail", "GET", "/tsprov/v1/audit", "", [3]int{200, 200, 403}, [3]int{}},
 	{"own tokens", "GET", "/tsprov/v1/tokens", "", [3]int{200, 200, 200}, [3]int{}},
 	{"everyone's tokens", "GET", "/tsprov/v1/tokens?all=true", "", [3]int{200, 200, 403}, [3]int{}},
+	{"a peer's tokens", "GET", "/tsprov/v1/tokens?AdminID={peer}", "", [3]int{200, 200, 403}, [3]int{}},
+	{"the first administrator's tokens", "GET", "/tsprov/v1/tokens?AdminID={admin}", "", [3]int{403, 403, 403}, [3]int{}},
+	{"a token for oneself", "POST", "/tsprov/v1/tokens", `{"Description":"own"}`, [3]int{201, 201, 201}, [3]int{}},
+	{"a token for a peer", "POST", "/tsprov/v1/tokens", `{"AdminID":{peer}}`, [3]int{201, 403, 403}, [3]int{}},
+	{"a token for the first administrator", "POST", "/tsprov/v1/tokens", `{"AdminID":{admin}}`, [3]int{403, 403, 403}, [3]int{}},
+	{"revoke one's own token", "DELETE", "/tsprov/v1/tokens/{spare}", "", [3]int{204, 204, 204}, [3]int{}},
+	{"revoke the first administrator's token", "DELETE", "/tsprov/v1/tokens/{admintoken}", "", [3]int{404, 404, 404}, [3]int{}},
+	{"own password", "PUT", "/tsprov/v1/admins/me/password", `{"Password":"correct horse battery"}`, [3]int{204, 204, 204}, [3]int{}},
+	{"a peer's password", "PUT", "/tsprov/v1/admins/{peer}/password", `{"Password":"correct horse battery"}`, [3]int{204, 403, 403}, [3]int{}},
+	{"the first administrator's password", "PUT", "/tsprov/v1/admins/{admin}/password", `{"Password":"correct horse battery"}`, [3]int{403, 403, 403}, [3]int{}},
+	{"change feed", "GET", "/tsprov/v1/events", "", [3]int{200, 200, 200}, [3]int{}},
+	{"WQL by POST", "POST", "/tsprov/v1/wql", `{"query":"SELECT * FROM SMS_TaskSequencePackage"}`, [3]int{200, 200, 200}, [3]int{}},
 	{"service document", "GET", "/AdminService/wmi/", "", [3]int{200, 200, 200}, [3]int{}},
 	{"$metadata", "GET", "/AdminService/wmi/$metadata", "", [3]int{200, 200, 200}, [3]int{}},
 	{"metrics", "GET", "/metrics", "", [3]int{200, 200, 200}, [3]int{}},
@@ -76,8 +92,15 @@ func TestAuthorizationMatrix(t *testing.T) {
 		s.must(204, s.admin, "DELETE", fmt.Sprintf("/AdminService/wmi/SMS_SecuredCategoryMembership(CategoryID='SMS00UNA',ObjectKey='%s',ObjectTypeID=20)", out), nil)
 		return in, out
 	}
+	firstAdmin := s.must(200, s.admin, "GET", "/tsprov/v1/tokens", nil).body["value"].([]any)[0].(map[string]any)
+	adminID := fmt.Sprintf("%.0f", firstAdmin["AdminID"])
+	adminToken := s.must(201, s.admin, "POST", "/tsprov/v1/tokens", map[string]any{"Description": "kept"}).body["TokenID"].(string)
+	peerID := s.must(201, s.admin, "POST", "/AdminService/wmi/SMS_Admin", map[string]any{"LogonName": "peer", "Roles": []string{"SMS0006R"}, "Categories": []string{"SMS00UNA"}}).body["AdminID"]
+	peer := fmt.Sprintf("%.0f", peerID)
+	peerToken := s.must(201, s.admin, "POST", "/tsprov/v1/tokens", map[string]any{"AdminID": peerID, "Description": "the peer's"}).body["TokenID"].(string)
 	for ri, role := range matrixRoles {
 		token := s.addUser(fmt.Sprintf("user%d", ri), []string{role.id}, []string{"SMS00UNA"})
+		spare := s.must(201, token, "POST", "/tsprov/v1/tokens", map[string]any{"Description": "spare"}).body["TokenID"].(string)
 		in, out := newPair()
 		t.Run(role.name, func(t *testing.T) {
 			for _, rt := range matrix {
@@ -90,7 +113,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 						continue
 					}
 					expand := func(x string) string {
-						return strings.NewReplacer("{id}", side.id, "{lab}", lab).Replace(x)
+						return strings.NewReplacer("{id}", side.id, "{lab}", lab, "{peer}", peer, "{admin}", adminID, "{spare}", spare, "{admintoken}", adminToken).Replace(x)
 					}
 					var body any
 					if rt.body != "" {
@@ -111,6 +134,20 @@ func TestAuthorizationMatrix(t *testing.T) {
 							t.Errorf("%s: out of scope answers\n%s\nbut a missing key\n%s", rt.name, a.raw, missing.raw)
 						}
 					}
+				}
+			}
+			// everyone's tokens are those the caller may list: never the
+			// first administrator's, who holds the scope All; the peer's
+			// for whoever may read users
+			if all := s.do(token, "GET", "/tsprov/v1/tokens?all=true", nil); all.status == 200 {
+				owners, ids := map[string]bool{}, map[string]bool{}
+				for _, v := range all.body["value"].([]any) {
+					tok := v.(map[string]any)
+					owners[fmt.Sprintf("%.0f", tok["AdminID"])] = true
+					ids[fmt.Sprint(tok["TokenID"])] = true
+				}
+				if owners[adminID] || ids[adminToken] || !ids[peerToken] {
+					t.Errorf("?all=true shows the tokens of %v; want the peer %s's and never the first administrator %s's", owners, peer, adminID)
 				}
 			}
 			// what lists, counts and WQL show
@@ -227,7 +264,7 @@ func TestAnonymousRequestsGet401(t *testing.T) {
 	s := startSecureServer(t, nil)
 	id := s.must(201, s.admin, "POST", tsPath, map[string]any{"Name": "x"}).body["PackageID"].(string)
 	for _, rt := range matrix {
-		path := strings.NewReplacer("{id}", id, "{lab}", "SMS00UNA").Replace(rt.path)
+		path := strings.NewReplacer("{id}", id, "{lab}", "SMS00UNA", "{peer}", "16777217", "{admin}", "16777217", "{spare}", "000000000000", "{admintoken}", "000000000000").Replace(rt.path)
 		a := s.do("", rt.method, path, nil)
 		if a.status != 401 {
 			t.Errorf("anonymous %s %s: %d, want 401", rt.method, path, a.status)
