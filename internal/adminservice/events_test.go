@@ -80,3 +80,24 @@ func TestEventsFeed(t *testing.T) {
 		expectError(t, s.do("GET", adminservice.EventsPath+q, nil), 400, "")
 	}
 }
+
+// TestEventsAfterTheEnd: a reader that asks for the changes after a
+// position beyond the feed's end (it read another server's feed, or the
+// store was restored from an older backup) is given the feed's real last
+// position, also when it would wait, and reading on from it sees the
+// next change: it skips nothing.
+func TestEventsAfterTheEnd(t *testing.T) {
+	s := newTestServer(t, 0)
+	s.create(map[string]any{"Name": "before"})
+	_, last := s.feed("")
+	for _, q := range []string{"?after=%d", "?after=%d&wait=30"} {
+		got, pos := s.feed(fmt.Sprintf(q, last+1000))
+		if len(got) != 0 || pos != last {
+			t.Errorf(q+": %q up to %d, want nothing up to the feed's last position %d", last+1000, got, pos, last)
+		}
+	}
+	id := s.create(map[string]any{"Name": "after"})
+	if got, _ := s.feed(fmt.Sprintf("?after=%d", last)); len(got) != 1 || got[0] != "create "+tsClass+" "+id+" v1" {
+		t.Errorf("reading on from the answered position: %q, want the new package", got)
+	}
+}

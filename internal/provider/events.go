@@ -18,7 +18,10 @@ type EventsPage struct {
 	// Events are the changes the caller may see, in commit order.
 	Events []store.Event
 	// Position is where the caller reads on from: the last change read,
-	// seen or not.
+	// seen or not; after a position beyond the feed's end, the feed's
+	// last position (lower than the one asked), so that a reader that
+	// came from another store or a restored backup never skips the
+	// changes still to come.
 	Position int64
 }
 
@@ -30,8 +33,9 @@ type EventsPage struct {
 // read, and with fewer scopes than All, of scoped objects only while they
 // are in one of its scopes (so not the deletion of one), and none of scope
 // memberships and reverse references.
-// When there are no changes after the position and wait is positive, it
-// waits up to wait (at most MaxEventsWait) for a change made by any
+// When after is beyond the feed's last position, the page answers at once
+// with that position and no events. When there are no changes after the
+// position and wait is positive, it waits up to wait (at most MaxEventsWait) for a change made by any
 // server on the store, then reads again. Outcomes: the page (no events
 // when wait passed without a change); an error of kind errs.Invalid for a
 // negative after, limit or wait, or a wait above MaxEventsWait;
@@ -57,7 +61,7 @@ func (p *Provider) Events(ctx context.Context, after int64, limit int, wait time
 	defer deadline.Stop()
 	for {
 		page, err := p.readEvents(ctx, pr, after, limit)
-		if err != nil || page.Position > after || wait == 0 {
+		if err != nil || page.Position != after || wait == 0 {
 			return page, err
 		}
 		select {
@@ -83,6 +87,12 @@ func (p *Provider) readEvents(ctx context.Context, pr *auth.Principal, after int
 		}
 		if len(evs) > 0 {
 			page.Position = evs[len(evs)-1].Seq
+		} else {
+			last, err := tx.LastEvent(ctx)
+			if err != nil {
+				return err
+			}
+			page.Position = min(after, last)
 		}
 		if pr.All {
 			page.Events = evs

@@ -70,6 +70,10 @@ type ReadTx interface {
 	// more); an error of kind errs.Invalid when after or limit is
 	// negative; another error when the backend fails.
 	Events(ctx context.Context, after int64, limit int) ([]Event, error)
+	// LastEvent returns the position of the change feed's last event, 0
+	// when the feed holds none: where a reader that has seen everything
+	// stands. Outcomes: the position; an error when the backend fails.
+	LastEvent(ctx context.Context) (int64, error)
 	// Counters returns the last value NextSequence gave for each counter
 	// name (none for a counter never drawn).
 	Counters(ctx context.Context) (map[string]int64, error)

@@ -70,6 +70,15 @@ func (x *txn) Events(ctx context.Context, after int64, limit int) ([]store.Event
 	return sqlstore.ScanEvents(rows)
 }
 
+// LastEvent implements store.ReadTx.LastEvent.
+func (x *txn) LastEvent(ctx context.Context) (int64, error) {
+	var last int64
+	if err := x.q.QueryRow(ctx, sqlstore.LastEventQuery).Scan(&last); err != nil {
+		return 0, fmt.Errorf("read the feed's last position: %w", err)
+	}
+	return last, nil
+}
+
 // Subscribe implements store.Store.Subscribe: the positions of this
 // server's commits, and through LISTEN those of every server on the
 // database.

@@ -42,6 +42,15 @@ func (x *txn) Events(ctx context.Context, after int64, limit int) ([]store.Event
 	return sqlstore.ScanEvents(rows)
 }
 
+// LastEvent implements store.ReadTx.LastEvent.
+func (x *txn) LastEvent(ctx context.Context) (int64, error) {
+	var last int64
+	if err := x.queryRow(ctx, sqlstore.LastEventQuery).Scan(&last); err != nil {
+		return 0, fmt.Errorf("read the feed's last position: %w", err)
+	}
+	return last, nil
+}
+
 // Subscribe implements store.Store.Subscribe: the positions this process
 // commits (another process writing the same file is not seen).
 func (s *Store) Subscribe(ctx context.Context) <-chan int64 { return s.fanout.Subscribe(ctx) }

@@ -53,7 +53,7 @@ func (x *txn) RestoreEvent(ctx context.Context, ev store.Event) error {
 		return err
 	}
 	var last int64
-	if err := x.queryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM tsprov_events`).Scan(&last); err != nil {
+	if err := x.queryRow(ctx, sqlstore.LastEventQuery).Scan(&last); err != nil {
 		return fmt.Errorf("restore event %d: %w", ev.Seq, err)
 	}
 	if err := store.CheckRestoreEvent(ev, last); err != nil {

@@ -85,6 +85,9 @@ func ScanRecords(rows Rows, reg *cim.Registry, l *store.Layout, column func(c *c
 // reads them.
 const EventColumns = "seq, at, op, class, key, version"
 
+// LastEventQuery reads the position of the feed's last event (0: none).
+const LastEventQuery = "SELECT COALESCE(MAX(seq), 0) FROM tsprov_events"
+
 // ScanEvents reads rows of EventColumns (at in Unix microseconds).
 // Outcomes: the events (possibly none); an error "read events: …" when a
 // row does not scan.

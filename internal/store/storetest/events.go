@@ -34,6 +34,21 @@ func (e *env) events(t *testing.T, after int64) []store.Event {
 	}
 }
 
+// lastEvent reads the feed's last position.
+func (e *env) lastEvent(t *testing.T) int64 {
+	t.Helper()
+	var last int64
+	err := e.s.Read(t.Context(), func(tx store.ReadTx) error {
+		var err error
+		last, err = tx.LastEvent(t.Context())
+		return err
+	})
+	if err != nil {
+		t.Fatalf("LastEvent: %v", err)
+	}
+	return last
+}
+
 // describe is an event without its position and time.
 func describe(ev store.Event) string {
 	return fmt.Sprintf("%s %s %s v%d", ev.Op, ev.Class, ev.Key, ev.Version)
@@ -42,8 +57,12 @@ func describe(ev store.Event) string {
 // testEventsRecordChanges: each Insert, Update and Delete adds one event
 // with its class, key and new version, numbered from 1 in commit order,
 // timed when it was made; a failed Write adds none; the feed survives a
-// reopen and goes on numbering after it.
+// reopen and goes on numbering after it; LastEvent is the last position
+// committed (0 for an empty feed).
 func testEventsRecordChanges(t *testing.T, e *env) {
+	if last := e.lastEvent(t); last != 0 {
+		t.Errorf("LastEvent of an empty feed: %d, want 0", last)
+	}
 	before := time.Now().Add(-time.Second)
 	e.insert(t, e.newPkg("PS100001", "one"), e.newPkg("PS100002", "two"))
 	e.update(t, e.newPkg("PS100001", "one again"))
@@ -81,12 +100,18 @@ func testEventsRecordChanges(t *testing.T, e *env) {
 		}
 	}
 	check(e.events(t, 0))
+	if last := e.lastEvent(t); last != int64(len(want)) {
+		t.Errorf("LastEvent after %d changes and a failed write: %d", len(want), last)
+	}
 	e.reopen(t)
 	check(e.events(t, 0))
 	e.insert(t, e.newPkg("PS100004", "after reopen"))
 	evs := e.events(t, int64(len(want)))
 	if len(evs) != 1 || evs[0].Seq != int64(len(want)+1) || evs[0].Key != "PS100004" {
 		t.Errorf("after reopen the feed goes on with %v, want one event at %d for PS100004", evs, len(want)+1)
+	}
+	if last := e.lastEvent(t); last != int64(len(want)+1) {
+		t.Errorf("LastEvent after reopen and one more change: %d, want %d", last, len(want)+1)
 	}
 }
 
