@@ -171,6 +171,9 @@ func TestScannerRefusesHostileAndMalformedXML(t *testing.T) {
 		"cdata outside the root":        `<![CDATA[x]]><a/>`,
 		"cdata with a control char":     "<a><![CDATA[\x01]]></a>",
 		"pi with a reserved xml target": `<a><?XML version="1.0"?></a>`,
+		// found by FuzzScanner: U+035F may continue an XML name, not begin it
+		"combining mark first in a name": "<\u035f/>",
+		"a name beyond ASCII":            "<a \u00e9t\u00e9=\"1\"/>",
 	}
 	for name, doc := range cases {
 		if _, err := parseTree([]byte(doc), DefaultLimits); err == nil {
