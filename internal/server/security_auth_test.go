@@ -55,8 +55,8 @@ func TestPasswordLengthCountsCharacters(t *testing.T) {
 // Managing another user's credentials needs Modify on administrative
 // users and no escalation: a user who may manage users cannot make a token
 // or set a password for a user who holds roles or scopes it lacks (that
-// would let it act as that user), nor revoke that user's tokens; for a
-// user whose roles and scopes it holds, it can.
+// would let it act as that user), nor revoke or list that user's tokens;
+// for a user whose roles and scopes it holds, it can.
 func TestNoEscalationThroughAnotherUsersCredentials(t *testing.T) {
 	s := startSecureServer(t, nil)
 	role := s.must(201, s.admin, "POST", "/AdminService/wmi/SMS_Role", map[string]any{
@@ -78,7 +78,8 @@ func TestNoEscalationThroughAnotherUsersCredentials(t *testing.T) {
 	tok := s.must(201, ursula, "POST", "/tsprov/v1/tokens", map[string]any{"AdminID": rita}).body
 	s.must(204, ursula, "PUT", fmt.Sprintf("/tsprov/v1/admins/%d/password", int64(rita)), map[string]any{"Password": "a long enough password"})
 	s.must(204, ursula, "DELETE", "/tsprov/v1/tokens/"+tok["TokenID"].(string), nil)
-	s.must(200, ursula, "GET", fmt.Sprintf("/tsprov/v1/tokens?AdminID=%d", firstAdmin), nil)
+	s.must(200, ursula, "GET", fmt.Sprintf("/tsprov/v1/tokens?AdminID=%d", int64(rita)), nil)
+	envelope(t, "the Full Administrator's tokens", s.must(403, ursula, "GET", fmt.Sprintf("/tsprov/v1/tokens?AdminID=%d", firstAdmin), nil))
 }
 
 // Every change is in the audit trail, with who, from where, what class
