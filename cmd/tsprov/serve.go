@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/mattn/go-isatty"
@@ -17,7 +18,8 @@ import (
 
 // runServe runs the server until SIGINT or SIGTERM. Settings come from the
 // environment (TSPROV_DATA, TSPROV_DATABASE, TSPROV_LISTEN,
-// TSPROV_SITE_CODE, TSPROV_PAGE_SIZE, TSPROV_LOG_LEVEL, TSPROV_LOG_FORMAT,
+// TSPROV_SITE_CODE, TSPROV_PAGE_SIZE, TSPROV_PUBLIC_URL,
+// TSPROV_ALLOWED_HOSTS, TSPROV_LOG_LEVEL, TSPROV_LOG_FORMAT,
 // TSPROV_CUSTOM_ACTIONS), then from flags.
 func runServe(args []string, stdout io.Writer) error {
 	var cfg server.Config
@@ -33,12 +35,19 @@ func runServe(args []string, stdout io.Writer) error {
 	fs.BoolVar(&cfg.InsecureHTTP, "insecure-http", false, "serve plain HTTP beyond loopback (credentials cross the network in clear text)")
 	fs.StringVar(&cfg.CustomActions, "custom-actions", envOr("TSPROV_CUSTOM_ACTIONS", ""), "folder of custom action MOF files (*.mof) whose step classes join the schema")
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", 0, "requests per second allowed per client address (0: 200, AdminService's figure; -1: no limit)")
+	fs.StringVar(&cfg.PublicURL, "public-url", envOr("TSPROV_PUBLIC_URL", ""), "URL clients reach the server by (https://name[:port][/prefix]); it begins every URL in answers")
+	allowedHosts := fs.String("allowed-hosts", envOr("TSPROV_ALLOWED_HOSTS", ""), "comma-separated Host header values (name or name:port) that answers may repeat in their URLs; any other gets the listen address")
 	cfg.AdminToken = os.Getenv("TSPROV_ADMIN_TOKEN")
 	cfg.Stdout = stdout
 	level := fs.String("log-level", envOr("TSPROV_LOG_LEVEL", "info"), "debug, info, warn or error")
 	format := fs.String("log-format", envOr("TSPROV_LOG_FORMAT", defaultLogFormat(os.Stderr)), "text or json (default: text when standard error is a terminal, else json)")
 	if err := parseNoArgs(fs, args, "serve takes no arguments"); err != nil {
 		return err
+	}
+	for _, h := range strings.Split(*allowedHosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			cfg.AllowedHosts = append(cfg.AllowedHosts, h)
+		}
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*level)); err != nil {

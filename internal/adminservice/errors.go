@@ -14,19 +14,21 @@ import (
 
 // statusOf maps every error kind to its HTTP status: the one table.
 var statusOf = map[errs.Kind]int{
-	errs.NotFound:           http.StatusNotFound,
-	errs.Invalid:            http.StatusBadRequest,
-	errs.Conflict:           http.StatusConflict,
-	errs.PreconditionFailed: http.StatusPreconditionFailed,
-	errs.Forbidden:          http.StatusForbidden,
-	errs.Unauthenticated:    http.StatusUnauthorized,
-	errs.TooLarge:           http.StatusRequestEntityTooLarge,
-	errs.RateLimited:        http.StatusTooManyRequests,
-	errs.Locked:             http.StatusLocked,
-	errs.NotImplemented:     http.StatusNotImplemented,
-	errs.Unavailable:        http.StatusServiceUnavailable,
-	errs.Internal:           http.StatusInternalServerError,
-	errs.Other:              http.StatusInternalServerError,
+	errs.NotFound:             http.StatusNotFound,
+	errs.Invalid:              http.StatusBadRequest,
+	errs.Conflict:             http.StatusConflict,
+	errs.PreconditionFailed:   http.StatusPreconditionFailed,
+	errs.Forbidden:            http.StatusForbidden,
+	errs.Unauthenticated:      http.StatusUnauthorized,
+	errs.TooLarge:             http.StatusRequestEntityTooLarge,
+	errs.RateLimited:          http.StatusTooManyRequests,
+	errs.MethodNotAllowed:     http.StatusMethodNotAllowed,
+	errs.UnsupportedMediaType: http.StatusUnsupportedMediaType,
+	errs.Locked:               http.StatusLocked,
+	errs.NotImplemented:       http.StatusNotImplemented,
+	errs.Unavailable:          http.StatusServiceUnavailable,
+	errs.Internal:             http.StatusInternalServerError,
+	errs.Other:                http.StatusInternalServerError,
 }
 
 // ToStatus returns the HTTP status for err.
@@ -121,12 +123,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(b)
 }
 
-// methodNotAllowed answers 405 naming the allowed verbs.
+// methodNotAllowed answers 405 naming the allowed verbs, in the Allow
+// header and the message.
 func (h *Handler) methodNotAllowed(w http.ResponseWriter, r *http.Request, allowed string) {
 	w.Header().Set("Allow", allowed)
-	status := http.StatusMethodNotAllowed
-	writeJSON(w, status, errorBody{Error: errorDetail{
-		Code:    strconv.Itoa(status),
-		Message: r.Method + " is not allowed here; allowed: " + allowed,
-	}})
+	h.writeError(w, r, errs.E(errs.MethodNotAllowed, "%s is not allowed here; allowed: %s", r.Method, allowed))
 }

@@ -6,9 +6,10 @@
 package adminservice
 
 import (
-	"context"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/tsprov/tsprov/internal/cim"
@@ -31,6 +32,9 @@ type Options struct {
 	PageSize int   // 0: DefaultPageSize
 	MaxBody  int64 // 0: DefaultMaxBody
 	Logger   *slog.Logger
+	// Origin decides how the absolute URLs in answers begin (zero: with
+	// "localhost", whatever the Host header says).
+	Origin Origin
 }
 
 // Handler serves AdminService for one provider.
@@ -41,6 +45,7 @@ type Handler struct {
 	maxBody  int64
 	log      *slog.Logger
 	metadata []byte
+	origin   *origin
 }
 
 // NewHandler returns the AdminService handler, with every route in one
@@ -62,6 +67,10 @@ func NewHandler(prov *provider.Provider, opts Options) (http.Handler, error) {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	var err error
+	if h.origin, err = newOrigin(opts.Origin); err != nil {
+		return nil, err
+	}
 	md, err := Metadata(h.reg)
 	if err != nil {
 		return nil, err
@@ -69,21 +78,31 @@ func NewHandler(prov *provider.Provider, opts Options) (http.Handler, error) {
 	h.metadata = md
 
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /AdminService/wmi/{$}", h.serviceDocument)
-	mux.HandleFunc("GET /AdminService/wmi/$metadata", h.serveMetadata)
+	h.handle(mux, "/AdminService/wmi/{$}", map[string]http.HandlerFunc{"GET": h.serviceDocument})
+	h.handle(mux, "/AdminService/wmi/$metadata", map[string]http.HandlerFunc{"GET": h.serveMetadata})
 	mux.HandleFunc("/AdminService/wmi/{seg}", h.route)
 	mux.HandleFunc("/AdminService/wmi/{seg}/{sub}", h.route)
 	mux.HandleFunc("/AdminService/wmi/{seg}/{sub}/{op}", h.route)
-	mux.HandleFunc("GET "+WQLPath, h.wql)
-	mux.HandleFunc("POST "+WQLPath, h.wql)
-	mux.HandleFunc("GET "+EventsPath, h.events)
-	mux.HandleFunc("GET "+AuditPath, h.audit)
-	mux.HandleFunc("GET "+TokensPath, h.listTokens)
-	mux.HandleFunc("POST "+TokensPath, h.createToken)
-	mux.HandleFunc("DELETE "+TokensPath+"/{id}", h.revokeToken)
-	mux.HandleFunc("PUT "+AdminsPath+"/{id}/password", h.setPassword)
+	h.handle(mux, WQLPath, map[string]http.HandlerFunc{"GET": h.wql, "POST": h.wql})
+	h.handle(mux, EventsPath, map[string]http.HandlerFunc{"GET": h.events})
+	h.handle(mux, AuditPath, map[string]http.HandlerFunc{"GET": h.audit})
+	h.handle(mux, TokensPath, map[string]http.HandlerFunc{"GET": h.listTokens, "POST": h.createToken})
+	h.handle(mux, TokensPath+"/{id}", map[string]http.HandlerFunc{"DELETE": h.revokeToken})
+	h.handle(mux, AdminsPath+"/{id}/password", map[string]http.HandlerFunc{"PUT": h.setPassword})
 	mux.HandleFunc("/", h.notFound)
-	return canonicalPrefix(mux), nil
+	return RefuseUncleanPaths(canonicalPrefix(mux), h.log), nil
+}
+
+// handle registers the handlers of one path by method, and for any other
+// method the 405 that names them.
+func (h *Handler) handle(mux *http.ServeMux, path string, byMethod map[string]http.HandlerFunc) {
+	allowed := slices.Sorted(maps.Keys(byMethod))
+	for _, m := range allowed {
+		mux.HandleFunc(m+" "+path, byMethod[m])
+	}
+	mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+		h.methodNotAllowed(w, r, strings.Join(allowed, ", "))
+	})
 }
 
 // canonicalPrefix lets /adminservice/... (any case) reach the routes, as
@@ -184,27 +203,9 @@ func (h *Handler) serviceDocument(w http.ResponseWriter, r *http.Request) {
 		sets = append(sets, map[string]string{"name": c.Name, "kind": "EntitySet", "url": c.Name})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"@odata.context": baseURL(r) + "$metadata",
+		"@odata.context": h.baseURL(r) + "$metadata",
 		"value":          sets,
 	})
-}
-
-// baseURL is the absolute URL of the WMI route for this request.
-func baseURL(r *http.Request) string { return scheme(r) + "://" + r.Host + Prefix }
-
-// httpsKey marks a context whose request came over TLS (WithHTTPS).
-type httpsKey struct{}
-
-// WithHTTPS marks ctx as that of a request that came over TLS, for a
-// server whose connections net/http does not see as *tls.Conn.
-func WithHTTPS(ctx context.Context) context.Context { return context.WithValue(ctx, httpsKey{}, true) }
-
-// scheme is "https" for a request that came over TLS, else "http".
-func scheme(r *http.Request) string {
-	if r.TLS != nil || r.Context().Value(httpsKey{}) != nil {
-		return "https"
-	}
-	return "http"
 }
 
 // namedKey turns Class(K1='a',K2='b') into the instance key: the values in
@@ -223,4 +224,34 @@ func namedKey(c *cim.Class, named map[string]string) (string, error) {
 		parts[i] = v
 	}
 	return cim.JoinKey(parts), nil
+}
+
+// RefuseUncleanPaths answers a request whose path is not in its clean
+// form with the OData error envelope (400), where net/http's ServeMux
+// would answer an HTML redirect to the cleaned path: a "." or ".."
+// segment or an empty one ("//"), as sent or once percent-decoded (so
+// "%2F.." too), for no route of tsprov has such a path and a key that
+// holds one could only be aimed past the route it names.
+func RefuseUncleanPaths(next http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !isCleanPath(r.URL.EscapedPath()) || !isCleanPath(r.URL.Path) {
+			WriteError(w, r, log, errs.E(errs.Invalid, `the path holds a "." or ".." segment or an empty one ("//"), as sent or percent-decoded; name the resource by its own path`))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// isCleanPath reports whether p is rooted and has no ".", ".." or empty
+// segment (a trailing slash aside).
+func isCleanPath(p string) bool {
+	if !strings.HasPrefix(p, "/") {
+		return false
+	}
+	for _, seg := range strings.Split(strings.TrimSuffix(p[1:], "/"), "/") {
+		if seg == "." || seg == ".." || (seg == "" && p != "/") {
+			return false
+		}
+	}
+	return true
 }

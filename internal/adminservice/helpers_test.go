@@ -37,6 +37,14 @@ func newTestServer(t *testing.T, pageSize int) *testServer {
 
 func startServer(t *testing.T, db string, pageSize int) *testServer {
 	t.Helper()
+	return startServerWith(t, db, adminservice.Options{PageSize: pageSize}, nil)
+}
+
+// startServerWith starts a server with the handler options opts (its
+// Origin falls back to the listening address unless opts gives one), and
+// lets tune adjust the HTTP server before it starts.
+func startServerWith(t *testing.T, db string, opts adminservice.Options, tune func(*http.Server)) *testServer {
+	t.Helper()
 	reg, err := schema.Registry()
 	if err != nil {
 		t.Fatal(err)
@@ -53,11 +61,20 @@ func startServer(t *testing.T, db string, pageSize int) *testServer {
 	if err := prov.Seed(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	h, err := adminservice.NewHandler(prov, adminservice.Options{PageSize: pageSize, Logger: log})
+	srv := httptest.NewUnstartedServer(nil)
+	opts.Logger = log
+	if opts.Origin.Fallback == "" {
+		opts.Origin.Fallback = srv.Listener.Addr().String()
+	}
+	h, err := adminservice.NewHandler(prov, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(authtest.AsFullAdministrator(h))
+	srv.Config.Handler = authtest.AsFullAdministrator(h)
+	if tune != nil {
+		tune(srv.Config)
+	}
+	srv.Start()
 	t.Cleanup(func() {
 		srv.Close()
 		st.Close()
@@ -73,9 +90,12 @@ type response struct {
 	raw    []byte
 }
 
+// noRedirects is a client that shows a redirect instead of following it.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
 func (s *testServer) do(method, path string, body any, headers ...string) response {
 	s.t.Helper()
-	resp, raw := apitest.Do(s.t, http.DefaultClient, method, s.url+path, body, headers...)
+	resp, raw := apitest.Do(s.t, noRedirects, method, s.url+path, body, headers...)
 	r := response{status: resp.StatusCode, header: resp.Header, raw: raw}
 	if len(raw) > 0 && raw[0] == '{' {
 		dec := json.NewDecoder(bytes.NewReader(raw))

@@ -64,7 +64,7 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, t target) {
 		return
 	}
 	body := cim.NewObject()
-	body.Set("@odata.context", baseURL(r)+"$metadata#__PARAMETERS")
+	body.Set("@odata.context", h.baseURL(r)+"$metadata#__PARAMETERS")
 	if len(res.Warnings) > 0 {
 		body.Set(warningsAnnotation, res.Warnings)
 	}

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -54,19 +56,19 @@ func (h *Handler) writeCollection(w http.ResponseWriter, r *http.Request, c *cim
 		values = append(values, enc.entity(obj, false, o.selected))
 	}
 	body := cim.NewObject()
-	body.Set("@odata.context", baseURL(r)+"$metadata#"+c.Name)
+	body.Set("@odata.context", h.baseURL(r)+"$metadata#"+c.Name)
 	if o.count {
 		body.Set("@odata.count", res.Total)
 	}
 	body.Set("value", values)
 	if more && (!o.hasTop || o.top > limit) {
-		body.Set("@odata.nextLink", nextLink(r, o, limit))
+		body.Set("@odata.nextLink", h.origin.base(r)+nextLink(r, o, limit))
 	}
 	writeJSON(w, http.StatusOK, body)
 }
 
-// nextLink is the request's URL with $skip moved past this page and $top
-// reduced by it.
+// nextLink is the request's path and query with $skip moved past this
+// page and $top reduced by it.
 func nextLink(r *http.Request, o queryOptions, served int) string {
 	q := r.URL.Query()
 	for k := range q {
@@ -80,7 +82,7 @@ func nextLink(r *http.Request, o queryOptions, served int) string {
 	}
 	u := *r.URL
 	u.RawQuery = q.Encode()
-	return scheme(r) + "://" + r.Host + u.RequestURI()
+	return u.RequestURI()
 }
 
 // count serves GET Class/$count (with an optional $filter) as plain text.
@@ -117,7 +119,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, t target) {
 		return
 	}
 	body := cim.NewObject()
-	body.Set("@odata.context", baseURL(r)+"$metadata#"+obj.Instance.Class.Name)
+	body.Set("@odata.context", h.baseURL(r)+"$metadata#"+obj.Instance.Class.Name)
 	body.Set("value", []any{h.encoder().entity(obj, true, o.selected)})
 	w.Header().Set("ETag", quoteETag(obj.ETag))
 	writeJSON(w, http.StatusOK, body)
@@ -169,10 +171,10 @@ func (h *Handler) delete(w http.ResponseWriter, r *http.Request, t target) {
 func (h *Handler) writeEntity(w http.ResponseWriter, r *http.Request, status int, obj *provider.Object) {
 	c := obj.Instance.Class
 	body := h.encoder().entity(obj, true, nil)
-	body.Set("@odata.context", baseURL(r)+"$metadata#"+c.Name+"/$entity")
+	body.Set("@odata.context", h.baseURL(r)+"$metadata#"+c.Name+"/$entity")
 	w.Header().Set("ETag", quoteETag(obj.ETag))
 	if status == http.StatusCreated {
-		w.Header().Set("Location", baseURL(r)+c.Name+"('"+strings.ReplaceAll(obj.Instance.Key(), "'", "''")+"')")
+		w.Header().Set("Location", h.baseURL(r)+c.Name+"('"+strings.ReplaceAll(obj.Instance.Key(), "'", "''")+"')")
 	}
 	writeJSON(w, status, body)
 }
@@ -190,9 +192,14 @@ func (h *Handler) decodeInstance(w http.ResponseWriter, r *http.Request, c *cim.
 	return h.reg.DecodeObject(c, raw, "")
 }
 
-// readJSON reads a bounded body and checks that it is one strict JSON
-// value (checkJSON). An empty body gives nil.
+// readJSON reads a bounded body and checks that it is declared as JSON
+// (checkJSONMediaType) and is one strict JSON value (checkJSON). An empty
+// body gives nil.
 func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request) (json.RawMessage, error) {
+	declared, err := checkJSONMediaType(r.Header.Values("Content-Type"))
+	if err != nil {
+		return nil, err
+	}
 	body := http.MaxBytesReader(w, r.Body, h.maxBody)
 	b, err := io.ReadAll(body)
 	if err != nil {
@@ -200,11 +207,14 @@ func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request) (json.RawMess
 		if errors.As(err, &tooBig) {
 			return nil, errs.E(errs.TooLarge, "request body is larger than the %d-byte limit (task sequences above 2 MB are refused, as ConfigMgr refuses them since version 2010)", tooBig.Limit)
 		}
-		return nil, errs.E(errs.Invalid, "read request body: %w", err)
+		return nil, bodyReadError(err)
 	}
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
 		return nil, nil
+	}
+	if !declared {
+		return nil, errs.E(errs.UnsupportedMediaType, "a request body must be sent with Content-Type: application/json")
 	}
 	if !utf8.Valid(b) {
 		return nil, errs.E(errs.Invalid, "malformed JSON body: it is not valid UTF-8")
@@ -213,6 +223,49 @@ func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request) (json.RawMess
 		return nil, err
 	}
 	return b, nil
+}
+
+// checkJSONMediaType checks the Content-Type of a request that may carry
+// a JSON body: application/json, with any parameters (odata.metadata=…,
+// charset=utf-8 and no other charset). Any other media type is refused
+// (415), with or without a body: a browser sends text/plain, form and
+// multipart bodies to another site without asking it first, so a server
+// that read them as JSON would run a forged request with the Basic
+// credentials the browser holds. declared is false when there is no
+// Content-Type; the caller then refuses a body that is not empty.
+func checkJSONMediaType(values []string) (declared bool, err error) {
+	switch len(values) {
+	case 0:
+		return false, nil
+	case 1:
+	default:
+		return false, errs.E(errs.UnsupportedMediaType, "more than one Content-Type header")
+	}
+	mt, params, perr := mime.ParseMediaType(values[0])
+	switch {
+	case perr != nil:
+		return false, errs.E(errs.UnsupportedMediaType, "Content-Type %q is malformed; send application/json", values[0])
+	case mt != "application/json":
+		return false, errs.E(errs.UnsupportedMediaType, "Content-Type %s is not accepted; request bodies are JSON, sent as application/json", mt)
+	case params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8"):
+		return false, errs.E(errs.UnsupportedMediaType, "charset %s is not accepted; JSON bodies are UTF-8", params["charset"])
+	}
+	return true, nil
+}
+
+// bodyReadError says why a request body could not be read, without the
+// socket addresses that a network error's text carries ("read tcp
+// 10.0.0.5:8080->10.0.0.9:51000: i/o timeout"); the cause stays wrapped.
+func bodyReadError(err error) error {
+	var netErr net.Error
+	var opErr *net.OpError
+	switch {
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return &errs.Error{Kind: errs.Invalid, Msg: "the request body did not arrive within the server's read timeout", Err: err}
+	case errors.As(err, &opErr):
+		return &errs.Error{Kind: errs.Invalid, Msg: "the request body could not be read: the connection failed", Err: err}
+	}
+	return errs.E(errs.Invalid, "read request body: %w", err)
 }
 
 // ifMatch returns the If-Match tag without quotes or weak mark.

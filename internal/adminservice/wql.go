@@ -73,11 +73,11 @@ func (h *Handler) wql(w http.ResponseWriter, r *http.Request) {
 		values = append(values, enc.entity(obj, false, selected))
 	}
 	body := cim.NewObject()
-	body.Set("@odata.context", baseURL(r)+"$metadata#"+c.Name)
+	body.Set("@odata.context", h.baseURL(r)+"$metadata#"+c.Name)
 	body.Set("value", values)
 	if more {
 		q := url.Values{"q": {src}, "$skip": {strconv.Itoa(skip + h.pageSize)}}
-		body.Set("@odata.nextLink", scheme(r)+"://"+r.Host+WQLPath+"?"+q.Encode())
+		body.Set("@odata.nextLink", h.origin.base(r)+WQLPath+"?"+q.Encode())
 	}
 	writeJSON(w, http.StatusOK, body)
 }

@@ -39,22 +39,30 @@ const (
 	// RateLimited: the caller sent too many requests or failed to sign
 	// in too often; it may try again later.
 	RateLimited
+	// MethodNotAllowed: the resource exists but does not answer this
+	// request method.
+	MethodNotAllowed
+	// UnsupportedMediaType: the request body is not in a form the
+	// resource reads (its Content-Type).
+	UnsupportedMediaType
 )
 
 var kindNames = map[Kind]string{
-	Other:              "Other",
-	NotFound:           "NotFound",
-	Invalid:            "Invalid",
-	Conflict:           "Conflict",
-	PreconditionFailed: "PreconditionFailed",
-	Forbidden:          "Forbidden",
-	Unauthenticated:    "Unauthenticated",
-	TooLarge:           "TooLarge",
-	Locked:             "Locked",
-	NotImplemented:     "NotImplemented",
-	Unavailable:        "Unavailable",
-	Internal:           "Internal",
-	RateLimited:        "RateLimited",
+	Other:                "Other",
+	NotFound:             "NotFound",
+	Invalid:              "Invalid",
+	Conflict:             "Conflict",
+	PreconditionFailed:   "PreconditionFailed",
+	Forbidden:            "Forbidden",
+	Unauthenticated:      "Unauthenticated",
+	TooLarge:             "TooLarge",
+	Locked:               "Locked",
+	NotImplemented:       "NotImplemented",
+	Unavailable:          "Unavailable",
+	Internal:             "Internal",
+	RateLimited:          "RateLimited",
+	MethodNotAllowed:     "MethodNotAllowed",
+	UnsupportedMediaType: "UnsupportedMediaType",
 }
 
 func (k Kind) String() string {

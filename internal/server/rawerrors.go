@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"regexp"
 	"strconv"
+
+	"github.com/tsprov/tsprov/internal/errs"
 )
 
 // net/http answers a request it cannot read (bad framing: Content-Length
@@ -61,9 +64,11 @@ func odataEnvelope(p []byte) ([]byte, bool) {
 	if message == "" {
 		message = string(m[2])
 	}
+	message = "the request cannot be read as HTTP/1.1: " + message
 	body, err := json.Marshal(map[string]any{"error": map[string]any{
 		"code":    strconv.Itoa(status),
-		"message": "the request cannot be read as HTTP/1.1: " + message,
+		"message": message,
+		"details": []map[string]any{{"code": rawErrorKind(status).String(), "message": message}},
 	}})
 	if err != nil {
 		return nil, false
@@ -72,6 +77,20 @@ func odataEnvelope(p []byte) ([]byte, bool) {
 	fmt.Fprintf(&b, "HTTP/1.1 %s %s\r\nConnection: close\r\nContent-Length: %d\r\nContent-Type: application/json; charset=utf-8\r\nOData-Version: 4.0\r\n\r\n", m[1], statusLine(m[2]), len(body))
 	b.Write(body)
 	return b.Bytes(), true
+}
+
+// rawErrorKind is the error kind of a status net/http answers on its own,
+// named in the envelope's details as a handler's error names its kind.
+func rawErrorKind(status int) errs.Kind {
+	switch {
+	case status == http.StatusRequestHeaderFieldsTooLarge:
+		return errs.TooLarge
+	case status == http.StatusNotImplemented:
+		return errs.NotImplemented
+	case status >= 500:
+		return errs.Internal
+	}
+	return errs.Invalid
 }
 
 // statusLine is the reason phrase of a status line net/http wrote

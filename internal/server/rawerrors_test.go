@@ -37,10 +37,16 @@ func TestOdataEnvelope(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		var env struct {
-			Error struct{ Code, Message string }
+			Error struct {
+				Code, Message string
+				Details       []struct{ Code, Message string }
+			}
 		}
 		if err := json.Unmarshal(body, &env); err != nil || env.Error.Code != tc.status || !strings.Contains(env.Error.Message, tc.message) {
 			t.Errorf("%q: envelope %s (%v), want code %s mentioning %q", tc.raw, body, err, tc.status, tc.message)
+		}
+		if len(env.Error.Details) != 1 || env.Error.Details[0].Code == "" || env.Error.Details[0].Message != env.Error.Message {
+			t.Errorf("%q: details %+v, want one naming the kind, as every error", tc.raw, env.Error.Details)
 		}
 		if got := resp.Status[:3]; got != tc.status || resp.Header.Get("Content-Type") != "application/json; charset=utf-8" || !resp.Close {
 			t.Errorf("%q: status %s, Content-Type %q, close %v", tc.raw, resp.Status, resp.Header.Get("Content-Type"), resp.Close)

@@ -71,7 +71,8 @@ func startSecureServer(t *testing.T, mod func(*Config)) *secureServer {
 // token and waits until it is ready; it may run on any goroutine.
 func launchSecureServer(t *testing.T, token string, mod func(*Config)) (*secureServer, error) {
 	s := &secureServer{t: t, dir: t.TempDir(), admin: token, stdout: &syncBuffer{}, logs: &syncBuffer{}, errorBodies: &syncBuffer{},
-		http: &http.Client{Timeout: 60 * time.Second}}
+		// redirects are answers to see, never to follow
+		http: &http.Client{Timeout: 60 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	cfg := Config{
 		DataDir: s.dir, Listen: "127.0.0.1:0", AdminToken: token, Stdout: s.stdout, RateLimit: -1,
 		Logger: slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -157,7 +158,8 @@ func (s *secureServer) addUser(name string, roles, scopes []string) string {
 	return tok.body["Token"].(string)
 }
 
-// envelope checks that a is an OData error with a 4xx status.
+// envelope checks that a is an OData error with a 4xx status, whose
+// details name the error's kind.
 func envelope(t *testing.T, what string, a answer) {
 	t.Helper()
 	if a.status < 400 || a.status > 499 {
@@ -171,6 +173,16 @@ func envelope(t *testing.T, what string, a answer) {
 	}
 	if e["code"] != fmt.Sprint(a.status) || e["message"] == "" {
 		t.Errorf("%s: envelope code %v message %v", what, e["code"], e["message"])
+	}
+	details, _ := e["details"].([]any)
+	if len(details) == 0 {
+		t.Errorf("%s: %d without details: %.400s", what, a.status, a.raw)
+		return
+	}
+	for _, d := range details {
+		if dm, _ := d.(map[string]any); dm["code"] == "" || dm["code"] == nil || dm["message"] == "" {
+			t.Errorf("%s: a detail without code or message: %v", what, d)
+		}
 	}
 }
 

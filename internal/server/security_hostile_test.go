@@ -26,7 +26,11 @@ type hostile struct {
 	raw     string // a raw HTTP/1.1 exchange sent over TCP instead
 	want    int
 	mention string // the error message must mention this
+	absent  string // the answer (headers and body) must not hold this
 }
+
+// hostilePassword is the first administrator's password in TestHostileInput.
+const hostilePassword = "a password for Basic sign-in"
 
 func nested(open, close string, n int) string {
 	return strings.Repeat(open, n) + strings.Repeat(close, n)
@@ -120,10 +124,63 @@ func hostileCases(s *secureServer, pkg, withSeq string) []hostile {
 		{name: "WQL above 64 KB", method: "POST", path: "/tsprov/v1/wql", body: map[string]any{"query": "SELECT * FROM SMS_TaskSequencePackage WHERE Name = '" + strings.Repeat("x", 70000) + "'"}, want: 413},
 		{name: "the token hashes over REST", method: "GET", path: "/AdminService/wmi/TSP_ApiToken", want: 404},
 		{name: "the password hashes by key", method: "GET", path: "/AdminService/wmi/TSP_AdminPassword('16777217')", want: 404},
-		{name: "path traversal in a key", method: "GET", path: ts + "('..%2F..%2F..%2F..%2Fetc%2Fpasswd')", want: 404},
-		{name: "encoded dots in a key", method: "DELETE", path: ts + "/%2e%2e%2f%2e%2e%2fetc%2fpasswd", want: 404},
+		{name: "path traversal in a key", method: "GET", path: ts + "('..%2F..%2F..%2F..%2Fetc%2Fpasswd')", want: 400, mention: "segment"},
+		{name: "encoded dots in a key", method: "DELETE", path: ts + "/%2e%2e%2f%2e%2e%2fetc%2fpasswd", want: 400, mention: "segment"},
 		{name: "NUL in a key", method: "GET", path: ts + "('PS1%00')", want: 404},
-		{name: "path traversal after a key", method: "GET", path: key + "/..%2f..%2f..%2fetc%2fpasswd", want: 404},
+		{name: "path traversal after a key", method: "GET", path: key + "/..%2f..%2f..%2fetc%2fpasswd", want: 400, mention: "segment"},
+		// paths that net/http's router would redirect to their cleaned form
+		{name: "a .. segment", method: "GET", path: "/AdminService/wmi/SMS_Admin/../SMS_TaskSequencePackage", want: 400, mention: "segment", absent: "Location"},
+		{name: "a .. segment on a delete", method: "DELETE", path: key + "/..", want: 400, mention: "segment", absent: "Location"},
+		{name: "%2F.. after a class", method: "DELETE", path: ts + "%2F..%2F..%2Ftsprov%2Fv1%2Ftokens", want: 400, mention: "segment", absent: "Location"},
+		{name: "%2F.. out of the WMI route", method: "GET", path: "/AdminService/wmi/x%2F..%2F..%2F..%2Ftsprov%2Fv1%2Faudit", want: 400, absent: "Location"},
+		{name: "a . segment", method: "GET", path: "/tsprov/v1/./tokens", want: 400, absent: "Location"},
+		{name: "an empty segment", method: "POST", path: "/AdminService//wmi/SMS_TaskSequencePackage", body: map[string]any{"Name": "x"}, want: 400, absent: "Location"},
+		{name: "a .. segment in a raw request line", raw: "DELETE /AdminService/wmi/SMS_Role/../SMS_TaskSequencePackage('" + pkg + "') HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer " + s.admin + "\r\n\r\n", want: 400, absent: "Location"},
+		// Content-Type: bodies are JSON only when declared so
+		{name: "a JSON body sent as text/plain", method: "POST", path: ts, body: map[string]any{"Name": "forged"}, headers: []string{"Content-Type", "text/plain"}, want: 415, mention: "application/json"},
+		{name: "a form body", method: "POST", path: ts, body: "Name=forged", headers: []string{"Content-Type", "application/x-www-form-urlencoded"}, want: 415},
+		{name: "a multipart body", method: "POST", path: "/tsprov/v1/tokens", body: "--b\r\nContent-Disposition: form-data; name=\"Description\"\r\n\r\nx\r\n--b--\r\n", headers: []string{"Content-Type", "multipart/form-data; boundary=b"}, want: 415},
+		{name: "a JSON body without a Content-Type", method: "PATCH", path: key, body: map[string]any{"Description": "forged"}, headers: []string{"Content-Type", ""}, want: 415, mention: "application/json"},
+		{name: "a JSON body in UTF-16", method: "POST", path: ts, body: map[string]any{"Name": "x"}, headers: []string{"Content-Type", "application/json; charset=utf-16"}, want: 415, mention: "charset"},
+		{name: "a malformed Content-Type", method: "POST", path: ts, body: map[string]any{"Name": "x"}, headers: []string{"Content-Type", "application/json; ;"}, want: 415},
+		{name: "two Content-Types", method: "POST", path: ts, body: map[string]any{"Name": "x"}, headers: []string{"Content-Type", "application/json", "Content-Type", "text/plain"}, want: 415},
+		{name: "an empty form post to a method", method: "POST", path: key + "/AdminService.RefreshPkgSource", body: "", headers: []string{"Content-Type", "application/x-www-form-urlencoded"}, want: 415},
+		{name: "a cross-site form post with Basic credentials", method: "POST", path: "/tsprov/v1/tokens", body: `{"Description":"forged"}`, token: "-", headers: []string{"Authorization", basicAuth("admin", hostilePassword), "Content-Type", "text/plain;charset=UTF-8"}, want: 415},
+		{name: "a text/plain password change", method: "PUT", path: "/tsprov/v1/admins/me/password", body: `{"Password":"forged password 123"}`, headers: []string{"Content-Type", "text/plain"}, want: 415},
+		{name: "a text/plain SetSequence", method: "POST", path: ts + ".SetSequence", body: setSeq(`{"@odata.type":"#AdminService.SMS_TaskSequence","Steps":[]}`), headers: []string{"Content-Type", "text/plain"}, want: 415},
+		{name: "a text/plain WQL body", method: "POST", path: "/tsprov/v1/wql", body: `{"query":"SELECT * FROM SMS_TaskSequencePackage"}`, headers: []string{"Content-Type", "text/plain"}, want: 415},
+		// the Host header is the client's claim, never repeated
+		{name: "a forged Host on a refused create", method: "POST", path: ts, body: map[string]any{"Name": 1}, headers: []string{"Host", "evil.example"}, want: 400, absent: "evil.example"},
+		{name: "a Host with a path", raw: "GET " + ts + " HTTP/1.1\r\nHost: evil.example/x\r\nAuthorization: Bearer " + s.admin + "\r\n\r\n", want: 400, absent: "evil.example"},
+		{name: "HTTP/1.0 without Host", raw: "GET " + ts + "?$top=-1 HTTP/1.0\r\nAuthorization: Bearer " + s.admin + "\r\n\r\n", want: 400, absent: "http:///"},
+		{name: "HTTP/1.0 without Host, a write refused", raw: "POST " + ts + " HTTP/1.0\r\nAuthorization: Bearer " + s.admin + "\r\nContent-Type: application/json\r\nContent-Length: 12\r\n\r\n{\"Name\": 12}", want: 400, absent: "http:///"},
+		// methods a route does not answer: 405 with Allow and details
+		{name: "POST on the service document", method: "POST", path: "/AdminService/wmi/", body: map[string]any{}, want: 405},
+		{name: "PUT on $metadata", method: "PUT", path: "/AdminService/wmi/$metadata", body: map[string]any{}, want: 405},
+		{name: "POST on $count", method: "POST", path: ts + "/$count", body: map[string]any{}, want: 405},
+		{name: "GET on a method", method: "GET", path: ts + ".SetSequence", want: 405},
+		{name: "DELETE on the change feed", method: "DELETE", path: "/tsprov/v1/events", want: 405},
+		{name: "DELETE on the audit trail", method: "DELETE", path: "/tsprov/v1/audit", want: 405},
+		{name: "PUT on the tokens", method: "PUT", path: "/tsprov/v1/tokens", body: map[string]any{}, want: 405},
+		{name: "GET on a token", method: "GET", path: "/tsprov/v1/tokens/000000000000", want: 405},
+		{name: "GET on a password", method: "GET", path: "/tsprov/v1/admins/me/password", want: 405},
+		{name: "PATCH on WQL", method: "PATCH", path: "/tsprov/v1/wql", body: map[string]any{}, want: 405},
+		// every other route
+		{name: "$count with a bad $filter", method: "GET", path: ts + "/$count?$filter=" + urlQuery("Name eq"), want: 400},
+		{name: "an instance method that does not exist", method: "POST", path: key + "/AdminService.Format", body: map[string]any{}, want: 404},
+		{name: "an instance method on a missing key", method: "POST", path: ts + "('PS1FFFFF')/AdminService.RefreshPkgSource", body: map[string]any{}, want: 404},
+		{name: "an unknown [in] parameter", method: "POST", path: ts + ".GetSequence", body: map[string]any{"Nope": 1}, want: 400, mention: "Nope"},
+		{name: "a negative feed position", method: "GET", path: "/tsprov/v1/events?after=-1", want: 400, mention: "after"},
+		{name: "a feed wait of an hour", method: "GET", path: "/tsprov/v1/events?wait=3601", want: 400, mention: "wait"},
+		{name: "the audit trail by a property that does not exist", method: "GET", path: "/tsprov/v1/audit?$filter=" + urlQuery("Password eq 'x'"), want: 400},
+		{name: "the audit trail with $top in letters", method: "GET", path: "/tsprov/v1/audit?$top=all", want: 400},
+		{name: "tokens of a non-number", method: "GET", path: "/tsprov/v1/tokens?AdminID=1%20OR%201=1", want: 400, mention: "AdminID"},
+		{name: "tokens of a user that does not exist", method: "GET", path: "/tsprov/v1/tokens?AdminID=99999999", want: 404},
+		{name: "revoke a token that does not exist", method: "DELETE", path: "/tsprov/v1/tokens/000000000000", want: 404},
+		{name: "revoke by a filter", method: "DELETE", path: "/tsprov/v1/tokens/x'%20or%20'1'='1", want: 404},
+		{name: "a password for a user named by SQL", method: "PUT", path: "/tsprov/v1/admins/1;DROP/password", body: map[string]any{"Password": "long enough password"}, want: 400},
+		{name: "a write to the metrics", method: "POST", path: "/metrics", body: map[string]any{}, want: 404},
+		{name: "a write to the health check", method: "DELETE", path: "/healthz", want: 404},
 		{name: "two Authorization headers", method: "GET", path: ts, headers: []string{"Authorization", "Bearer " + s.admin}, want: 400},
 		{name: "a request smuggled after a short Content-Length", raw: "POST " + ts + " HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer " + s.admin + "\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n{\"Na" + "DELETE " + key + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n", want: 400},
 		{name: "Content-Length and Transfer-Encoding together", raw: "POST " + ts + " HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer " + s.admin + "\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", want: 400},
@@ -177,11 +234,13 @@ func checkHostile(t *testing.T, s *secureServer) {
 	withSeq := s.storeSequence(s.admin, "With secrets", secretSequenceXML("h0st"))
 	s.addUser("reader", []string{"SMS0006R"}, []string{"SMS00UNA"})
 	s.must(201, s.admin, "POST", "/AdminService/wmi/SMS_SecuredCategory", map[string]any{"CategoryName": "Lab"})
+	s.must(204, s.admin, "PUT", "/tsprov/v1/admins/me/password", map[string]any{"Password": hostilePassword})
+	tokensBefore := s.must(200, s.admin, "GET", "/tsprov/v1/tokens?all=true", nil).raw
 
 	before := snapshotAll(s)
 	cases := hostileCases(s, pkg, withSeq)
-	if len(cases) < 40 {
-		t.Fatalf("%d hostile cases; the suite needs at least 40", len(cases))
+	if len(cases) < 60 {
+		t.Fatalf("%d hostile cases; the suite needs at least 60", len(cases))
 	}
 	for _, c := range cases {
 		var a answer
@@ -206,6 +265,11 @@ func checkHostile(t *testing.T, s *secureServer) {
 				t.Errorf("%s: the error does not mention %q: %.300s", c.name, c.mention, a.raw)
 			}
 		}
+		if c.absent != "" {
+			if _, ok := a.header[http.CanonicalHeaderKey(c.absent)]; ok || strings.Contains(fmt.Sprint(a.header), c.absent) || strings.Contains(string(a.raw), c.absent) {
+				t.Errorf("%s: the answer holds %q: %v %.300s", c.name, c.absent, a.header, a.raw)
+			}
+		}
 		if h := s.do("", "GET", "/healthz", nil); h.status != 200 {
 			t.Fatalf("after %s the server is down: /healthz %d", c.name, h.status)
 		}
@@ -221,6 +285,9 @@ func checkHostile(t *testing.T, s *secureServer) {
 	}
 	if len(after) != len(before) {
 		t.Errorf("%d objects before, %d after", len(before), len(after))
+	}
+	if tokensAfter := s.must(200, s.admin, "GET", "/tsprov/v1/tokens?all=true", nil).raw; string(tokensAfter) != string(tokensBefore) {
+		t.Errorf("the tokens changed:\n%s\n%s", tokensBefore, tokensAfter)
 	}
 }
 

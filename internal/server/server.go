@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -57,6 +58,14 @@ type Config struct {
 	// CustomActions is a folder of custom action MOF files (*.mof) whose
 	// classes join the schema (schema.WithCustomActions); empty: none.
 	CustomActions string
+	// PublicURL, when set, begins every absolute URL the server writes
+	// (@odata.context, @odata.nextLink, Location): the address clients
+	// reach it by through a proxy. Without it, those URLs name the Host a
+	// request gives when it is the listen address (any loopback name for
+	// a loopback one) or among AllowedHosts, and else the listen address
+	// (ServerName and the port when listening on every interface).
+	PublicURL    string
+	AllowedHosts []string
 }
 
 // Defaults of Config.
@@ -67,6 +76,28 @@ const (
 	databaseFile    = "tsprov.db"
 	shutdownGrace   = 10 * time.Second
 )
+
+// origin is how the absolute URLs of answers begin (Config.PublicURL):
+// the public URL, or a Host among AllowedHosts and the names of the
+// listening address addr, or else that address.
+func origin(cfg Config, addr net.Addr) adminservice.Origin {
+	o := adminservice.Origin{PublicURL: cfg.PublicURL, Hosts: cfg.AllowedHosts, Fallback: addr.String()}
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return o
+	}
+	port := strconv.Itoa(tcp.Port)
+	switch {
+	case tcp.IP.IsUnspecified():
+		o.Fallback = net.JoinHostPort(cfg.ServerName, port)
+	case tcp.IP.IsLoopback():
+		for _, name := range []string{"localhost", "127.0.0.1", "::1"} {
+			o.Hosts = append(o.Hosts, net.JoinHostPort(name, port))
+		}
+	}
+	o.Hosts = append(o.Hosts, o.Fallback)
+	return o
+}
 
 func (c *Config) applyDefaults() {
 	if c.DataDir == "" {
@@ -131,6 +162,10 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 			ln.Close()
 		}
 	}()
+	links := origin(cfg, ln.Addr())
+	if err := links.Check(); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data folder: %w", err)
 	}
@@ -157,7 +192,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 	if err != nil {
 		return err
 	}
-	api, err := adminservice.NewHandler(prov, adminservice.Options{PageSize: cfg.PageSize, Logger: log})
+	api, err := adminservice.NewHandler(prov, adminservice.Options{PageSize: cfg.PageSize, Logger: log, Origin: links})
 	if err != nil {
 		return fmt.Errorf("build AdminService handler: %w", err)
 	}
@@ -168,16 +203,14 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
-	mux.Handle("/AdminService/", api)
-	mux.Handle("/adminservice/", api)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))
-	mux.Handle("/", api) // other casings of /AdminService, and the OData 404 for the rest
+	mux.Handle("/", api) // /AdminService/ in any casing, /tsprov/v1/, and the OData 404 for the rest
 
-	srv := newHTTPServer(observe(rateLimit(authenticate(mux, prov, auth.NewThrottle(failedSignIns, failureWindow), log), limiter(cfg.RateLimit), log), metrics, log), log)
+	srv := newHTTPServer(observe(rateLimit(authenticate(adminservice.RefuseUncleanPaths(mux, log), prov, auth.NewThrottle(failedSignIns, failureWindow), log), limiter(cfg.RateLimit), log), metrics, log), log)
 	scheme := "http"
 	if tlsConf != nil {
 		scheme = "https"
