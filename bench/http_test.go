@@ -1,53 +1,27 @@
 // Package bench holds tsprov's benchmarks. Each reports tsprov's cost next
-// to a reference measured in the same run, and their ratio (x-ref).
+// to a reference measured in the same run, the two called in turn, and
+// their ratio (x-ref). The HTTP benchmarks go through the real server
+// stack with a real token (harness_test.go).
 // Run by hand: go test -run '^$' -bench . -benchtime 2000x ./bench/
 package bench
 
 import (
-	"bytes"
-	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
-	"time"
 
 	_ "modernc.org/sqlite"
-
-	"github.com/tsprov/tsprov/internal/store/sqlite"
-	"github.com/tsprov/tsprov/schema"
 )
-
-// tsprovServer starts the AdminService handler over a new SQLite file.
-func tsprovServer(b *testing.B) *httptest.Server {
-	b.Helper()
-	return tsprovServerOn(b, filepath.Join(b.TempDir(), "tsprov.db"))
-}
-
-// tsprovServerOn starts the AdminService handler over the SQLite file at
-// path.
-func tsprovServerOn(b *testing.B, path string) *httptest.Server {
-	b.Helper()
-	reg, err := schema.Registry()
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := sqlite.Open(context.Background(), path, reg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return serverOver(b, st)
-}
 
 // referenceServer is the floor tsprov is compared with: a bare net/http
 // handler that decodes the same JSON body and inserts or reads one row of a
 // SQLite table opened with the same durability settings (WAL,
 // synchronous=FULL), answering with a small JSON object.
-func referenceServer(b *testing.B) *httptest.Server {
+func referenceServer(b *testing.B) target {
 	b.Helper()
 	dsn := "file:" + filepath.Join(b.TempDir(), "ref.db") + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(5000)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
@@ -84,48 +58,7 @@ func referenceServer(b *testing.B) *httptest.Server {
 	})
 	srv := httptest.NewServer(mux)
 	b.Cleanup(func() { srv.Close(); db.Close() })
-	return srv
-}
-
-func post(b *testing.B, url string, body any, want int) []byte {
-	data, _ := json.Marshal(body)
-	resp, err := httpClient.Post(url, "application/json", bytes.NewReader(data))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != want {
-		b.Fatalf("POST %s: %d %s", url, resp.StatusCode, out)
-	}
-	return out
-}
-
-func get(b *testing.B, url string) {
-	resp, err := httpClient.Get(url)
-	if err != nil {
-		b.Fatal(err)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		b.Fatalf("GET %s: %d", url, resp.StatusCode)
-	}
-}
-
-// timeLoop runs fn n times and returns the mean time per call.
-func timeLoop(n int, fn func(i int)) time.Duration {
-	start := time.Now()
-	for i := 0; i < n; i++ {
-		fn(i)
-	}
-	return time.Since(start) / time.Duration(n)
-}
-
-func report(b *testing.B, tsprov, ref time.Duration) {
-	b.ReportMetric(float64(tsprov.Microseconds()), "tsprov-µs/op")
-	b.ReportMetric(float64(ref.Microseconds()), "ref-µs/op")
-	b.ReportMetric(float64(tsprov)/float64(ref), "x-ref")
+	return target{url: srv.URL}
 }
 
 // newPackage is the body of the i-th package the create benchmarks post.
@@ -133,35 +66,34 @@ func newPackage(i int) map[string]any {
 	return map[string]any{"Name": fmt.Sprintf("Windows 11 build %d", i), "Description": "Bare metal deployment"}
 }
 
-// BenchmarkCreate: POST a package through HTTP (one durable transaction).
+// BenchmarkCreate: POST a package through the real server stack (one
+// durable transaction), in turn with the reference's POST.
 func BenchmarkCreate(b *testing.B) {
 	ts, ref := tsprovServer(b), referenceServer(b)
 	b.ResetTimer()
-	t := timeLoop(b.N, func(i int) { post(b, ts.URL+"/AdminService/wmi/SMS_TaskSequencePackage", newPackage(i), 201) })
-	r := timeLoop(b.N, func(i int) { post(b, ref.URL+"/pkg", newPackage(i), 201) })
+	t, r := abab(b.N,
+		func(i int) { ts.post(b, packagesPath, newPackage(i), http.StatusCreated) },
+		func(i int) { ref.post(b, "/pkg", newPackage(i), http.StatusCreated) })
 	b.StopTimer()
 	report(b, t, r)
 }
 
-// BenchmarkGetByKey: GET one package by key through HTTP, lazy values
-// filled, out of a store of 1,000.
+// BenchmarkGetByKey: GET one package by key through the real server
+// stack, lazy values filled, out of a store of 1,000, in turn with the
+// reference's GET of one row.
 func BenchmarkGetByKey(b *testing.B) {
 	ts, ref := tsprovServer(b), referenceServer(b)
 	const n = 1000
 	ids := make([]string, n)
 	for i := range ids {
-		out := post(b, ts.URL+"/AdminService/wmi/SMS_TaskSequencePackage", map[string]any{"Name": fmt.Sprint("pkg ", i), "Description": "d"}, 201)
-		var e map[string]any
-		_ = json.Unmarshal(out, &e)
-		ids[i] = e["PackageID"].(string)
-		post(b, ref.URL+"/pkg", map[string]any{"Name": fmt.Sprint("pkg ", i), "Description": "d"}, 201)
+		body := map[string]any{"Name": fmt.Sprint("pkg ", i), "Description": "d"}
+		ids[i] = createPackage(b, ts, body)
+		ref.post(b, "/pkg", body, http.StatusCreated)
 	}
 	b.ResetTimer()
-	t := timeLoop(b.N, func(i int) { get(b, ts.URL+"/AdminService/wmi/SMS_TaskSequencePackage('"+ids[i%n]+"')") })
-	r := timeLoop(b.N, func(i int) { get(b, fmt.Sprintf("%s/pkg/%d", ref.URL, i%n+1)) })
+	t, r := abab(b.N,
+		func(i int) { ts.get(b, packagePath(ids[i%n])) },
+		func(i int) { ref.get(b, fmt.Sprintf("/pkg/%d", i%n+1)) })
 	b.StopTimer()
 	report(b, t, r)
 }
-
-// httpClient is shared by the benchmarks, with a timeout for large bodies.
-var httpClient = &http.Client{Timeout: 2 * time.Minute}

@@ -1,28 +1,15 @@
 package bench
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/tsprov/tsprov/internal/adminservice"
-	"github.com/tsprov/tsprov/internal/auth/authtest"
-	"github.com/tsprov/tsprov/internal/provider"
-	"github.com/tsprov/tsprov/internal/store"
-	"github.com/tsprov/tsprov/internal/store/postgres"
 	"github.com/tsprov/tsprov/internal/store/postgres/pgtest"
-	"github.com/tsprov/tsprov/internal/store/sqlite"
-	"github.com/tsprov/tsprov/schema"
 )
 
 // The PostgreSQL benchmarks compare tsprov on PostgreSQL (the database
@@ -30,80 +17,40 @@ import (
 // reference, through the same HTTP requests in the same run. They skip
 // when TSPROV_TEST_POSTGRES is unset.
 
-// storeServers starts the AdminService handler twice: over PostgreSQL and
+// storeServers starts two tsprov servers (server.Run): over PostgreSQL and
 // over a new SQLite file.
-func storeServers(b *testing.B) (pg, lite *httptest.Server) {
+func storeServers(b *testing.B) (pg, lite target) {
 	b.Helper()
-	url := pgtest.URL(b, b.Name())
-	reg, err := schema.Registry()
-	if err != nil {
-		b.Fatal(err)
-	}
-	ps, err := postgres.Open(context.Background(), url, reg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	ls, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "tsprov.db"), reg)
-	if err != nil {
-		ps.Close()
-		b.Fatal(err)
-	}
-	return serverOver(b, ps), serverOver(b, ls)
+	return startTsprov(b, "", pgtest.URL(b, b.Name())), tsprovServer(b)
 }
 
-// serverOver serves the AdminService over st, which it closes at the end.
-func serverOver(b *testing.B, st store.Store) *httptest.Server {
-	b.Helper()
-	reg, err := schema.Registry()
-	if err != nil {
-		b.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	prov, err := provider.New(provider.Config{Registry: reg, Store: st, SiteCode: "PS1", ServerName: "BENCH", Logger: log})
-	if err != nil {
-		b.Fatal(err)
-	}
-	h, err := adminservice.NewHandler(prov, adminservice.Options{Logger: log})
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewServer(authtest.AsFullAdministrator(h))
-	b.Cleanup(func() { srv.Close(); st.Close() })
-	return srv
-}
-
-// BenchmarkPostgresCreate: POST a package through HTTP, tsprov on
-// PostgreSQL against tsprov on SQLite.
+// BenchmarkPostgresCreate: POST a package through the real server stack,
+// tsprov on PostgreSQL in turn with tsprov on SQLite.
 func BenchmarkPostgresCreate(b *testing.B) {
 	pg, lite := storeServers(b)
 	b.ResetTimer()
-	t := timeLoop(b.N, func(i int) { post(b, pg.URL+"/AdminService/wmi/SMS_TaskSequencePackage", newPackage(i), 201) })
-	r := timeLoop(b.N, func(i int) { post(b, lite.URL+"/AdminService/wmi/SMS_TaskSequencePackage", newPackage(i), 201) })
+	t, r := abab(b.N,
+		func(i int) { pg.post(b, packagesPath, newPackage(i), http.StatusCreated) },
+		func(i int) { lite.post(b, packagesPath, newPackage(i), http.StatusCreated) })
 	b.StopTimer()
 	report(b, t, r)
 }
 
-// BenchmarkPostgresGetByKey: GET one package by key through HTTP out of
-// 1,000, lazy values filled, tsprov on PostgreSQL against tsprov on
-// SQLite.
+// BenchmarkPostgresGetByKey: GET one package by key through the real
+// server stack out of 1,000, lazy values filled, tsprov on PostgreSQL in
+// turn with tsprov on SQLite.
 func BenchmarkPostgresGetByKey(b *testing.B) {
 	pg, lite := storeServers(b)
 	const n = 1000
-	create := func(url string, i int) string {
-		out := post(b, url+"/AdminService/wmi/SMS_TaskSequencePackage", map[string]any{"Name": fmt.Sprint("pkg ", i), "Description": "d"}, 201)
-		var e map[string]any
-		if err := json.Unmarshal(out, &e); err != nil {
-			b.Fatal(err)
-		}
-		return e["PackageID"].(string)
-	}
 	pgIDs, liteIDs := make([]string, n), make([]string, n)
 	for i := range n {
-		pgIDs[i], liteIDs[i] = create(pg.URL, i), create(lite.URL, i)
+		body := map[string]any{"Name": fmt.Sprint("pkg ", i), "Description": "d"}
+		pgIDs[i], liteIDs[i] = createPackage(b, pg, body), createPackage(b, lite, body)
 	}
 	b.ResetTimer()
-	t := timeLoop(b.N, func(i int) { get(b, pg.URL+"/AdminService/wmi/SMS_TaskSequencePackage('"+pgIDs[i%n]+"')") })
-	r := timeLoop(b.N, func(i int) { get(b, lite.URL+"/AdminService/wmi/SMS_TaskSequencePackage('"+liteIDs[i%n]+"')") })
+	t, r := abab(b.N,
+		func(i int) { pg.get(b, packagePath(pgIDs[i%n])) },
+		func(i int) { lite.get(b, packagePath(liteIDs[i%n])) })
 	b.StopTimer()
 	report(b, t, r)
 }
@@ -115,90 +62,94 @@ const scaleWorkers = 16
 // scaleClient keeps a connection open for each worker.
 var scaleClient = &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 2 * scaleWorkers}}
 
+// scaleRounds is how many rounds BenchmarkScaleOut splits each kind of
+// request into; in each round every set-up serves its share in turn.
+const scaleRounds = 4
+
 // BenchmarkScaleOut: throughput of creates and of GETs by key with
 // scaleWorkers clients at once, against one server on SQLite (the
 // reference), one server on PostgreSQL, and two servers on one PostgreSQL
 // database (the clients spread over both), in one run. Each server is a
-// provider and handler of its own over a store of its own, as a tsprov
-// process is. It reports requests per second of each and the ratio of
-// each PostgreSQL set-up to SQLite (above 1: faster than SQLite).
+// real server (server.Run) over a store of its own, as a tsprov process
+// is. The requests of each kind are sent in scaleRounds rounds, each
+// set-up in turn in every round. It reports requests per second of each
+// and the ratio of each PostgreSQL set-up to SQLite (above 1: faster than
+// SQLite).
 //
 //	TSPROV_TEST_POSTGRES=… go test -run '^$' -bench ScaleOut -benchtime 2000x ./bench/
 func BenchmarkScaleOut(b *testing.B) {
 	url := pgtest.URL(b, b.Name())
-	reg, err := schema.Registry()
-	if err != nil {
-		b.Fatal(err)
-	}
-	open := func() store.Store {
-		s, err := postgres.Open(context.Background(), url, reg)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return s
-	}
-	ls, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "tsprov.db"), reg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	lite, pg1, pg2 := serverOver(b, ls), serverOver(b, open()), serverOver(b, open())
+	lite, pg1, pg2 := tsprovServer(b), startTsprov(b, "", url), startTsprov(b, "", url)
 	setups := []struct {
 		name    string
-		servers []string
-	}{{"sqlite", []string{lite.URL}}, {"pg1", []string{pg1.URL}}, {"pg2", []string{pg1.URL, pg2.URL}}}
-	const coll = "/AdminService/wmi/SMS_TaskSequencePackage"
+		servers []target
+	}{{"sqlite", []target{lite}}, {"pg1", []target{pg1}}, {"pg2", []target{pg1, pg2}}}
 
 	created := map[string][]string{} // set-up → ids
-	creates, gets := map[string]float64{}, map[string]float64{}
 	var mu sync.Mutex
+	took := map[string][2]time.Duration{} // set-up → creates, gets
+	per := max(b.N/scaleRounds, 1)
 	b.ResetTimer()
-	for _, s := range setups {
-		rate := throughput(b, b.N, s.servers, func(base string, i int) error {
-			out, err := tryPost(base+coll, map[string]any{"Name": fmt.Sprintf("scale %d", i), "Description": "d"})
-			if err != nil {
-				return err
-			}
-			var e map[string]any
-			if err := json.Unmarshal(out, &e); err != nil {
-				return err
-			}
-			mu.Lock()
-			created[s.name] = append(created[s.name], e["PackageID"].(string))
-			mu.Unlock()
-			return nil
-		})
-		creates[s.name] = rate
+	for round := range scaleRounds {
+		for _, s := range setups {
+			d := throughput(b, round*per, per, s.servers, func(t target, i int) error {
+				out, err := tryRequest(t, http.MethodPost, packagesPath, map[string]any{"Name": fmt.Sprintf("scale %d", i), "Description": "d"}, http.StatusCreated)
+				if err != nil {
+					return err
+				}
+				var e struct{ PackageID string }
+				if err := json.Unmarshal(out, &e); err != nil {
+					return err
+				}
+				mu.Lock()
+				created[s.name] = append(created[s.name], e.PackageID)
+				mu.Unlock()
+				return nil
+			})
+			t := took[s.name]
+			t[0] += d
+			took[s.name] = t
+		}
 	}
-	for _, s := range setups {
-		ids := created[s.name]
-		gets[s.name] = throughput(b, b.N, s.servers, func(base string, i int) error {
-			return tryGet(base + coll + "('" + ids[i%len(ids)] + "')")
-		})
+	for round := range scaleRounds {
+		for _, s := range setups {
+			ids := created[s.name]
+			d := throughput(b, round*per, per, s.servers, func(t target, i int) error {
+				_, err := tryRequest(t, http.MethodGet, packagePath(ids[i%len(ids)]), nil, http.StatusOK)
+				return err
+			})
+			t := took[s.name]
+			t[1] += d
+			took[s.name] = t
+		}
 	}
 	b.StopTimer()
+	n := float64(per * scaleRounds)
+	rate := func(name string, kind int) float64 { return n / took[name][kind].Seconds() }
 	for _, s := range setups {
-		b.ReportMetric(creates[s.name], s.name+"-creates/s")
-		b.ReportMetric(gets[s.name], s.name+"-gets/s")
+		b.ReportMetric(rate(s.name, 0), s.name+"-creates/s")
+		b.ReportMetric(rate(s.name, 1), s.name+"-gets/s")
 		if s.name != "sqlite" {
-			b.ReportMetric(creates[s.name]/creates["sqlite"], s.name+"-creates-x-sqlite")
-			b.ReportMetric(gets[s.name]/gets["sqlite"], s.name+"-gets-x-sqlite")
+			b.ReportMetric(rate(s.name, 0)/rate("sqlite", 0), s.name+"-creates-x-sqlite")
+			b.ReportMetric(rate(s.name, 1)/rate("sqlite", 1), s.name+"-gets-x-sqlite")
 		}
 	}
 }
 
-// throughput runs n calls of fn over scaleWorkers goroutines, each worker
-// on one of the servers in turn, and returns calls per second.
-func throughput(b *testing.B, n int, servers []string, fn func(base string, i int) error) float64 {
+// throughput runs n calls of fn, numbered from first, over scaleWorkers
+// goroutines, each worker on one of the servers in turn, and returns the
+// time they took.
+func throughput(b *testing.B, first, n int, servers []target, fn func(t target, i int) error) time.Duration {
 	b.Helper()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	var failed atomic.Value
 	start := time.Now()
 	for w := range scaleWorkers {
-		base := servers[w%len(servers)]
+		t := servers[w%len(servers)]
 		wg.Go(func() {
 			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
-				if err := fn(base, int(i)); err != nil {
+				if err := fn(t, first+int(i)); err != nil {
 					failed.Store(err)
 					return
 				}
@@ -210,32 +161,26 @@ func throughput(b *testing.B, n int, servers []string, fn func(base string, i in
 	if err, ok := failed.Load().(error); ok {
 		b.Fatal(err)
 	}
-	return float64(n) / took.Seconds()
+	return took
 }
 
-func tryPost(url string, body any) ([]byte, error) {
-	data, _ := json.Marshal(body)
-	resp, err := scaleClient.Post(url, "application/json", bytes.NewReader(data))
+// tryRequest sends one request with body (JSON, when not nil) on
+// scaleClient and returns the answer's body, or an error unless the
+// status is want.
+func tryRequest(t target, method, path string, body any, want int) ([]byte, error) {
+	var data []byte
+	if body != nil {
+		var err error
+		if data, err = json.Marshal(body); err != nil {
+			return nil, err
+		}
+	}
+	status, out, err := t.request(scaleClient, method, path, data)
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 201 {
-		return nil, fmt.Errorf("POST %s: %d %s", url, resp.StatusCode, out)
+	if status != want {
+		return nil, fmt.Errorf("%s %s: %d %.300s", method, path, status, out)
 	}
 	return out, nil
-}
-
-func tryGet(url string) error {
-	resp, err := scaleClient.Get(url)
-	if err != nil {
-		return err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		return fmt.Errorf("GET %s: %d", url, resp.StatusCode)
-	}
-	return nil
 }

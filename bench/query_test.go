@@ -6,10 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -22,6 +19,7 @@ import (
 
 	"github.com/tsprov/tsprov/internal/adminservice"
 	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/server"
 	"github.com/tsprov/tsprov/internal/store"
 	"github.com/tsprov/tsprov/internal/store/sqlite"
 	"github.com/tsprov/tsprov/schema"
@@ -95,7 +93,7 @@ func queryStorePath(b *testing.B) string {
 		if queryDB.err != nil {
 			return
 		}
-		queryDB.path = filepath.Join(queryDB.dir, "tsprov.db")
+		queryDB.path = filepath.Join(queryDB.dir, server.DatabaseFile)
 		queryDB.err = buildQueryStore(queryDB.path)
 		queryDB.took = time.Since(start)
 	})
@@ -172,10 +170,14 @@ func queryGUID(rng *rand.Rand) string {
 	return fmt.Sprintf("%X-%X-%X-%X-%X", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
-// queryServer serves the store at path with the real stack.
-func queryServer(b *testing.B, path string) *httptest.Server {
+// queryServer serves the store at path, the SQLite file of a data folder,
+// with the real server stack (server.Run).
+func queryServer(b *testing.B, path string) target {
 	b.Helper()
-	return tsprovServerOn(b, path)
+	if filepath.Base(path) != server.DatabaseFile {
+		b.Fatalf("%s: a data folder's database is named %s", path, server.DatabaseFile)
+	}
+	return startTsprov(b, filepath.Dir(path), "")
 }
 
 // sqlString is s as an SQL string literal.
@@ -295,9 +297,9 @@ func queryShapes(c *cim.Class) []queryShape {
 func lines(out []byte) int { return bytes.Count(out, []byte("\n")) }
 
 // BenchmarkQuery: five query shapes over 100,000 task sequence packages
-// in the embedded store, each timed as requests through HTTP next to the
-// sqlite3 command running the equivalent SELECT on the same database file
-// (one process a query). Each sub-benchmark reports the median latency of
+// in the embedded store, each timed as requests through the real server
+// stack, each in turn with the sqlite3 command running the equivalent
+// SELECT on the same database file (one process a query). Each sub-benchmark reports the median latency of
 // both and their ratio.
 //
 //	go test -run '^$' -bench Query -benchtime 1x ./bench/
@@ -317,21 +319,6 @@ func BenchmarkQuery(b *testing.B) {
 	b.Logf("store: %d packages built in %v", queryPackages, queryDB.took.Round(time.Millisecond))
 	srv := queryServer(b, path)
 
-	getBody := func(b *testing.B, u string) []byte {
-		resp, err := httpClient.Get(u)
-		if err != nil {
-			b.Fatal(err)
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			b.Fatal(err)
-		}
-		if resp.StatusCode != http.StatusOK {
-			b.Fatalf("GET %s: %d %s", u, resp.StatusCode, body)
-		}
-		return body
-	}
 	runSQL := func(b *testing.B, sql string) []byte {
 		var out, stderr bytes.Buffer
 		cmd := exec.Command(sqlite3, path, sql)
@@ -349,7 +336,7 @@ func BenchmarkQuery(b *testing.B) {
 			// Warm up both, and check that they answer alike.
 			for k := range 3 {
 				p, sql := shape.make(rng)
-				body := getBody(b, srv.URL+p)
+				body := srv.get(b, p)
 				got, want := shape.rows(body), lines(runSQL(b, sql))
 				if k == 0 {
 					b.Logf("a page of %d instances is %d bytes of JSON", got, len(body))
@@ -367,7 +354,7 @@ func BenchmarkQuery(b *testing.B) {
 			for i := range n {
 				p, sql := shape.make(rng)
 				start := time.Now()
-				getBody(b, srv.URL+p)
+				srv.get(b, p)
 				ts[i] = time.Since(start)
 				start = time.Now()
 				runSQL(b, sql)

@@ -3,12 +3,11 @@ package bench
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/tsprov/tsprov/internal/taskseq"
 	"github.com/tsprov/tsprov/schema"
@@ -46,23 +45,27 @@ func bigSequence(b *testing.B) (string, []byte) {
 	return path, data
 }
 
-func xmllintTime(b *testing.B, path string, n int) time.Duration {
+// xmllint returns a function that runs `xmllint --noout` on path once
+// (Debian's libxml2-utils); it skips the benchmark when xmllint is not
+// installed.
+func xmllint(b *testing.B, path string) func(int) {
 	b.Helper()
-	xmllint, err := exec.LookPath("xmllint")
+	bin, err := exec.LookPath("xmllint")
 	if err != nil {
 		b.Skip("xmllint not installed (Debian package libxml2-utils)")
 	}
-	return timeLoop(n, func(int) {
-		if out, err := exec.Command(xmllint, "--noout", path).CombinedOutput(); err != nil {
+	return func(int) {
+		if out, err := exec.Command(bin, "--noout", path).CombinedOutput(); err != nil {
 			b.Fatalf("xmllint: %v %s", err, out)
 		}
-	})
+	}
 }
 
 // BenchmarkParseSerialise2MB: parse a 1.9 MB sequence into the object model
-// and write it back, next to `xmllint --noout` on the same file.
+// and write it back, in turn with `xmllint --noout` on the same file.
 func BenchmarkParseSerialise2MB(b *testing.B) {
 	path, data := bigSequence(b)
+	ref := xmllint(b, path)
 	reg, err := schema.Registry()
 	if err != nil {
 		b.Fatal(err)
@@ -73,7 +76,7 @@ func BenchmarkParseSerialise2MB(b *testing.B) {
 	}
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
-	t := timeLoop(b.N, func(int) {
+	t, r := abab(b.N, func(int) {
 		ts, _, err := c.Parse(data)
 		if err != nil {
 			b.Fatal(err)
@@ -81,19 +84,20 @@ func BenchmarkParseSerialise2MB(b *testing.B) {
 		if _, err := c.Marshal(ts, taskseq.WriteOptions{}); err != nil {
 			b.Fatal(err)
 		}
-	})
-	r := xmllintTime(b, path, b.N)
+	}, ref)
 	b.StopTimer()
 	report(b, t, r)
 }
 
 // BenchmarkSetSequence2MB: ImportSequence once, then SetSequence of the
-// 1.9 MB sequence through HTTP (validate, references, XML, one durable
-// transaction), next to `xmllint --noout` on the same file.
+// 1.9 MB sequence through the real server stack (validate, references,
+// XML, one durable transaction), in turn with `xmllint --noout` on the
+// same file.
 func BenchmarkSetSequence2MB(b *testing.B) {
 	path, data := bigSequence(b)
+	ref := xmllint(b, path)
 	ts := tsprovServer(b)
-	out := post(b, ts.URL+"/AdminService/wmi/SMS_TaskSequencePackage.ImportSequence", map[string]any{"SequenceXML": string(data)}, 200)
+	out := ts.post(b, packagesPath+".ImportSequence", map[string]any{"SequenceXML": string(data)}, http.StatusOK)
 	var imported map[string]json.RawMessage
 	if err := json.Unmarshal(out, &imported); err != nil {
 		b.Fatal(err)
@@ -101,27 +105,12 @@ func BenchmarkSetSequence2MB(b *testing.B) {
 	body := []byte(`{"TaskSequencePackage":{"@odata.type":"#AdminService.SMS_TaskSequencePackage","Name":"big"},"TaskSequence":` + string(imported["TaskSequence"]) + `}`)
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
-	t := timeLoop(b.N, func(int) {
-		resp, err := httpPostRaw(ts.URL+"/AdminService/wmi/SMS_TaskSequencePackage.SetSequence", body)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if !strings.Contains(resp, `"ReturnValue":0`) {
+	t, r := abab(b.N, func(int) {
+		resp := ts.postRaw(b, packagesPath+".SetSequence", body, http.StatusOK)
+		if !bytes.Contains(resp, []byte(`"ReturnValue":0`)) {
 			b.Fatalf("SetSequence: %.300s", resp)
 		}
-	})
-	r := xmllintTime(b, path, b.N)
+	}, ref)
 	b.StopTimer()
 	report(b, t, r)
-}
-
-func httpPostRaw(url string, body []byte) (string, error) {
-	resp, err := httpClient.Post(url, "application/json", bytes.NewReader(body))
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	var buf bytes.Buffer
-	_, err = buf.ReadFrom(resp.Body)
-	return buf.String(), err
 }
