@@ -31,5 +31,5 @@ func runAudit(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return writeRows(stdout, *output, rows, []string{"AuditID", "Time", "User", "Address", "Action", "ClassName", "ObjectKey", "Method", "Properties", "Detail"})
+	return writeRows(stdout, *output, rows, []string{"AuditID", "Time", "User", "Address", "SignIn", "Action", "ClassName", "ObjectKey", "Method", "Properties", "Detail"})
 }

@@ -20,7 +20,7 @@ import (
 // environment (TSPROV_DATA, TSPROV_DATABASE, TSPROV_LISTEN,
 // TSPROV_SITE_CODE, TSPROV_PAGE_SIZE, TSPROV_PUBLIC_URL,
 // TSPROV_ALLOWED_HOSTS, TSPROV_LOG_LEVEL, TSPROV_LOG_FORMAT,
-// TSPROV_CUSTOM_ACTIONS), then from flags.
+// TSPROV_CUSTOM_ACTIONS, TSPROV_KEYTAB, TSPROV_SPN), then from flags.
 func runServe(args []string, stdout io.Writer) error {
 	var cfg server.Config
 	pageSize, _ := strconv.Atoi(envOr("TSPROV_PAGE_SIZE", "0"))
@@ -34,6 +34,8 @@ func runServe(args []string, stdout io.Writer) error {
 	fs.StringVar(&cfg.TLSKey, "tls-key", envOr("TSPROV_TLS_KEY", ""), "PEM private key of --tls-cert")
 	fs.BoolVar(&cfg.InsecureHTTP, "insecure-http", false, "serve plain HTTP beyond loopback (credentials cross the network in clear text)")
 	fs.StringVar(&cfg.CustomActions, "custom-actions", envOr("TSPROV_CUSTOM_ACTIONS", ""), "folder of custom action MOF files (*.mof) whose step classes join the schema")
+	fs.StringVar(&cfg.Keytab, "keytab", envOr("TSPROV_KEYTAB", ""), "Kerberos keytab: also accept Windows-integrated sign-in (HTTP Negotiate)")
+	fs.StringVar(&cfg.SPN, "spn", envOr("TSPROV_SPN", ""), "service principal of --keytab to accept tickets for, e.g. HTTP/tsprov.contoso.com (default: any in the keytab)")
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", 0, "requests per second allowed per client address (0: 200, AdminService's figure; -1: no limit)")
 	fs.StringVar(&cfg.PublicURL, "public-url", envOr("TSPROV_PUBLIC_URL", ""), "URL clients reach the server by (https://name[:port][/prefix]); it begins every URL in answers")
 	allowedHosts := fs.String("allowed-hosts", envOr("TSPROV_ALLOWED_HOSTS", ""), "comma-separated Host header values (name or name:port) that answers may repeat in their URLs; any other gets the listen address")

@@ -65,7 +65,10 @@ type Principal struct {
 	AdminID uint32
 	User    string // LogonName
 	Addr    string // client address (host only)
-	Roles   []string
+	// SignIn is how the caller proved who it is: one of the SignIn…
+	// schemes ("" for the server's own work).
+	SignIn string
+	Roles  []string
 	// Perms maps an ObjectTypeID to the operations the caller's roles
 	// grant on it (the union over the roles).
 	Perms map[int64]Op
@@ -128,6 +131,14 @@ func (p *Principal) CreationScopes() []string {
 	}
 	return out
 }
+
+// The ways a caller signs in: the HTTP authentication schemes, as the
+// audit trail records them.
+const (
+	SignInBearer    = "Bearer"    // an API token
+	SignInBasic     = "Basic"     // a user name and password
+	SignInNegotiate = "Negotiate" // a Kerberos ticket (Windows-integrated)
+)
 
 type principalKey struct{}
 

@@ -14,6 +14,7 @@ import (
 type auditEntry struct {
 	pr         *auth.Principal // nil: not authenticated
 	user, addr string          // when pr is nil
+	signIn     string          // when pr is nil: the scheme tried
 	action     string
 	class, key string
 	method     string
@@ -31,15 +32,16 @@ func (p *Provider) audit(ctx context.Context, tx store.Tx, e auditEntry) error {
 	rec := cim.NewInstance(p.sec.audit)
 	rec.Set("AuditID", id)
 	rec.Set("Time", cim.Now())
-	user, addr := e.user, e.addr
+	user, addr, signIn := e.user, e.addr, e.signIn
 	if e.pr != nil {
-		user, addr = e.pr.User, e.pr.Addr
+		user, addr, signIn = e.pr.User, e.pr.Addr, e.pr.SignIn
 	}
 	if e.method == "" {
 		e.method, _ = ctx.Value(methodKey{}).(string)
 	}
 	rec.Set("User", user)
 	rec.Set("Address", addr)
+	rec.Set("SignIn", signIn)
 	rec.Set("Action", e.action)
 	rec.Set("ClassName", e.class)
 	rec.Set("ObjectKey", e.key)

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -87,7 +88,7 @@ func (p *Provider) AuthenticateToken(ctx context.Context, token, addr string) (*
 	now := time.Now()
 	if pr, ok := p.tokens.get(hash, now); ok {
 		cp := *pr
-		cp.Addr = addr
+		cp.Addr, cp.SignIn = addr, auth.SignInBearer
 		return &cp, nil
 	}
 	gen := p.tokens.gen.Load()
@@ -124,13 +125,13 @@ func (p *Provider) AuthenticateToken(ctx context.Context, token, addr string) (*
 	})
 	if err != nil {
 		if errs.Is(err, errs.Unauthenticated) {
-			p.loginFailed(ctx, "", addr, detail)
+			p.loginFailed(ctx, auth.SignInBearer, "", addr, detail)
 		}
 		return nil, err
 	}
 	p.tokens.put(hash, pr, gen, expires, now)
 	cp := *pr
-	cp.Addr = addr
+	cp.Addr, cp.SignIn = addr, auth.SignInBearer
 	return &cp, nil
 }
 
@@ -170,17 +171,63 @@ func (p *Provider) AuthenticatePassword(ctx context.Context, user, password, add
 		// spend the same time as a real check, so that timing does not
 		// tell which users exist
 		_, _ = auth.VerifyPassword(dummyHash(), password)
-		p.loginFailed(ctx, user, addr, "unknown user or no password set")
+		p.loginFailed(ctx, auth.SignInBasic, user, addr, "unknown user or no password set")
 		return nil, errBadCredentials()
 	}
 	ok, err := auth.VerifyPassword(hash, password)
 	if err != nil || !ok {
-		p.loginFailed(ctx, user, addr, "wrong password")
+		p.loginFailed(ctx, auth.SignInBasic, user, addr, "wrong password")
 		return nil, errBadCredentials()
 	}
 	cp := *pr
-	cp.Addr = addr
+	cp.Addr, cp.SignIn = addr, auth.SignInBasic
 	return &cp, nil
+}
+
+// AuthenticateKerberos maps a Kerberos client principal, whose ticket
+// the caller has verified, to the administrative user whose LogonName is
+// the first of logonNames that one has (compared without regard to
+// case). Outcomes: the principal, signed in with Negotiate; an error of
+// kind Unauthenticated naming the logon names tried when no user has any
+// of them (recorded in the audit trail).
+func (p *Provider) AuthenticateKerberos(ctx context.Context, client string, logonNames []string, addr string) (*auth.Principal, error) {
+	var pr *auth.Principal
+	err := p.st.Read(ctx, func(tx store.ReadTx) error {
+		for _, name := range logonNames {
+			f, err := p.filter(p.sec.admin, "LogonName eq "+odataString(name))
+			if err != nil {
+				return err
+			}
+			recs, err := tx.List(ctx, p.sec.admin, store.ListOptions{Filter: f, Limit: 1})
+			if err != nil {
+				return err
+			}
+			if len(recs) > 0 {
+				pr, err = p.principalOf(ctx, tx, recs[0].Instance.Int("AdminID"))
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if pr == nil {
+		tried := strings.Join(logonNames, " or ")
+		p.loginFailed(ctx, auth.SignInNegotiate, client, addr, "no administrative user has the logon name "+tried)
+		return nil, errs.E(errs.Unauthenticated, "Kerberos sign-in as %s: no administrative user has the logon name %s", client, tried)
+	}
+	cp := *pr
+	cp.Addr, cp.SignIn = addr, auth.SignInNegotiate
+	return &cp, nil
+}
+
+// SignInFailed records in the audit trail a sign-in that failed before
+// the provider was asked (a Kerberos ticket the server refused): how the
+// caller tried (one of the auth.SignIn… schemes), as whom when known, and
+// why.
+func (p *Provider) SignInFailed(ctx context.Context, method, user, addr, detail string) {
+	p.loginFailed(ctx, method, user, addr, detail)
 }
 
 // dummyHash is verified against when the user does not exist; it is
@@ -194,9 +241,9 @@ var dummyHash = sync.OnceValue(func() string {
 })
 
 // loginFailed records a failed sign-in in a transaction of its own.
-func (p *Provider) loginFailed(ctx context.Context, user, addr, detail string) {
+func (p *Provider) loginFailed(ctx context.Context, method, user, addr, detail string) {
 	err := p.write(context.WithoutCancel(ctx), func(tx store.Tx) error {
-		return p.audit(ctx, tx, auditEntry{user: user, addr: addr, action: "LoginFailed", detail: detail})
+		return p.audit(ctx, tx, auditEntry{user: user, addr: addr, signIn: method, action: "LoginFailed", detail: detail})
 	})
 	if err != nil {
 		p.log.Error("audit a failed sign-in", "err", err)

@@ -26,6 +26,7 @@ import (
 	"github.com/tsprov/tsprov/internal/adminservice"
 	"github.com/tsprov/tsprov/internal/auth"
 	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/kerberos"
 	"github.com/tsprov/tsprov/internal/provider"
 )
 
@@ -96,10 +97,10 @@ func rateLimit(next http.Handler, lim *auth.RateLimiter, log *slog.Logger) http.
 }
 
 // authenticate lets a request through only with valid credentials (a
-// bearer token or HTTP Basic), carrying the caller's principal in its
-// context; only the health check answers without. Failed sign-ins are
-// throttled per client address.
-func authenticate(next http.Handler, prov *provider.Provider, throttle *auth.Throttle, log *slog.Logger) http.Handler {
+// bearer token, HTTP Basic, or with a keytab HTTP Negotiate), carrying
+// the caller's principal in its context; only the health check answers
+// without. Failed sign-ins are throttled per client address.
+func authenticate(next http.Handler, prov *provider.Provider, kerb *kerberos.Acceptor, throttle *auth.Throttle, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isHealthCheck(r) {
 			next.ServeHTTP(w, r)
@@ -110,12 +111,12 @@ func authenticate(next http.Handler, prov *provider.Provider, throttle *auth.Thr
 			tooMany(w, r, log, wait, errs.E(errs.RateLimited, "too many failed sign-ins from this address; try again in %d s", int(math.Ceil(wait.Seconds()))))
 			return
 		}
-		pr, err := signIn(r, prov, addr)
+		pr, err := signIn(r, prov, kerb, addr)
 		if err != nil {
 			if errs.Is(err, errs.Unauthenticated) && r.Header.Get("Authorization") != "" {
 				throttle.Fail(addr)
 			}
-			w.Header().Set("WWW-Authenticate", `Bearer realm="tsprov", Basic realm="tsprov", charset="UTF-8"`)
+			challenge(w.Header(), kerb != nil)
 			adminservice.WriteError(w, r, log, err)
 			return
 		}
@@ -123,11 +124,24 @@ func authenticate(next http.Handler, prov *provider.Provider, throttle *auth.Thr
 	})
 }
 
-func signIn(r *http.Request, prov *provider.Provider, addr string) (*auth.Principal, error) {
+// challenge offers the sign-in schemes on a 401: Negotiate first, on a
+// line of its own as Windows servers send it, when a keytab is set.
+func challenge(h http.Header, negotiate bool) {
+	if negotiate {
+		h.Add("WWW-Authenticate", kerberos.Scheme)
+	}
+	h.Add("WWW-Authenticate", `Bearer realm="tsprov", Basic realm="tsprov", charset="UTF-8"`)
+}
+
+func signIn(r *http.Request, prov *provider.Provider, kerb *kerberos.Acceptor, addr string) (*auth.Principal, error) {
 	values := r.Header.Values("Authorization")
 	switch {
 	case len(values) == 0:
-		return nil, errs.E(errs.Unauthenticated, "credentials required: send Authorization: Bearer <token> (tsprov --token or TSPROV_TOKEN) or HTTP Basic")
+		how := "send Authorization: Bearer <token> (tsprov --token or TSPROV_TOKEN) or HTTP Basic"
+		if kerb != nil {
+			how += ", or sign in with Kerberos (Negotiate)"
+		}
+		return nil, errs.E(errs.Unauthenticated, "credentials required: %s", how)
 	case len(values) > 1:
 		return nil, errs.E(errs.Invalid, "more than one Authorization header")
 	}
@@ -146,6 +160,16 @@ func signIn(r *http.Request, prov *provider.Provider, addr string) (*auth.Princi
 			return nil, errs.E(errs.Unauthenticated, "malformed HTTP Basic credentials")
 		}
 		return prov.AuthenticatePassword(r.Context(), user, pw, addr)
+	case "negotiate":
+		if kerb != nil {
+			return signInKerberos(r, prov, kerb, rest, addr)
+		}
+		return nil, errs.E(errs.Unauthenticated, "Windows-integrated sign-in (Negotiate) is not enabled on this server (tsprov serve --keytab): use Bearer or Basic")
+	case "ntlm":
+		return nil, errs.E(errs.Unauthenticated, "NTLM is not supported: use Kerberos (Negotiate), Bearer or Basic")
+	}
+	if kerb != nil {
+		return nil, errs.E(errs.Unauthenticated, "unsupported authorization scheme: use Negotiate, Bearer or Basic")
 	}
 	return nil, errs.E(errs.Unauthenticated, "unsupported authorization scheme: use Bearer or Basic")
 }

@@ -49,6 +49,11 @@ type Config struct {
 	// DataDir on first start, unless InsecureHTTP allows plain HTTP.
 	TLSCert, TLSKey string
 	InsecureHTTP    bool
+	// Keytab is a Kerberos keytab file: with it, clients may also sign in
+	// with HTTP Negotiate (Windows-integrated authentication). SPN, when
+	// set (HTTP/host), names the one service principal of the keytab to
+	// accept tickets for; empty: any principal the keytab holds.
+	Keytab, SPN string
 	// RateLimit is the requests per second allowed per client address
 	// (0: DefaultRateLimit; below 0: no limit).
 	RateLimit float64
@@ -188,6 +193,10 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 	if err != nil {
 		return err
 	}
+	kerb, err := negotiator(cfg)
+	if err != nil {
+		return err
+	}
 	tlsConf, selfSigned, fingerprint, err := transport(&cfg)
 	if err != nil {
 		return err
@@ -210,7 +219,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))
 	mux.Handle("/", api) // /AdminService/ in any casing, /tsprov/v1/, and the OData 404 for the rest
 
-	srv := newHTTPServer(observe(rateLimit(authenticate(adminservice.RefuseUncleanPaths(mux, log), prov, auth.NewThrottle(failedSignIns, failureWindow), log), limiter(cfg.RateLimit), log), metrics, log), log)
+	srv := newHTTPServer(observe(rateLimit(authenticate(adminservice.RefuseUncleanPaths(mux, log), prov, kerb, auth.NewThrottle(failedSignIns, failureWindow), log), limiter(cfg.RateLimit), log), metrics, log), log)
 	scheme := "http"
 	if tlsConf != nil {
 		scheme = "https"

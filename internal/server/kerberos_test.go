@@ -1,0 +1,253 @@
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jcmturner/gofork/encoding/asn1"
+	"github.com/jcmturner/gokrb5/v8/client"
+	"github.com/jcmturner/gokrb5/v8/config"
+	"github.com/jcmturner/gokrb5/v8/credentials"
+	"github.com/jcmturner/gokrb5/v8/gssapi"
+	"github.com/jcmturner/gokrb5/v8/messages"
+	"github.com/jcmturner/gokrb5/v8/spnego"
+	"github.com/jcmturner/gokrb5/v8/types"
+
+	"github.com/tsprov/tsprov/internal/kerberos/krbtest"
+)
+
+// negotiateClient runs curl --negotiate against a server, with the
+// Kerberos tickets of one credential cache of the test realm.
+type negotiateClient struct {
+	t     *testing.T
+	realm *krbtest.Realm
+	srv   *secureServer
+	port  string
+	curl  string
+}
+
+// curlAnswer is what curl received, and the Authorization header it sent
+// last.
+type curlAnswer struct {
+	status        int
+	body          map[string]any
+	raw           string
+	authorization string
+	trace         string
+}
+
+// do sends one request with curl --negotiate -u : to http://localhost:port
+// (pinned to 127.0.0.1), as the owner of the credential cache ccache.
+func (c *negotiateClient) do(ccache, method, path, body string) curlAnswer {
+	c.t.Helper()
+	out := filepath.Join(c.t.TempDir(), "body")
+	args := []string{"-sS", "-v", "--negotiate", "-u", ":", "--noproxy", "*",
+		"--resolve", "localhost:" + c.port + ":127.0.0.1", "-X", method, "-o", out, "-w", "%{http_code}"}
+	if body != "" {
+		args = append(args, "-H", "Content-Type: application/json", "--data-binary", body)
+	}
+	args = append(args, "http://localhost:"+c.port+path)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.curl, args...)
+	cmd.Env = append(c.realm.Env(), "KRB5CCNAME="+ccache)
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		c.t.Fatalf("curl %s: %v\n%s", path, err, stderr.String())
+	}
+	a := curlAnswer{trace: stderr.String()}
+	if _, err := fmt.Sscan(stdout.String(), &a.status); err != nil {
+		c.t.Fatalf("curl status %q: %v", stdout.String(), err)
+	}
+	raw, _ := os.ReadFile(out)
+	a.raw = string(raw)
+	_ = json.Unmarshal(raw, &a.body)
+	for _, m := range regexp.MustCompile(`(?m)^> Authorization: (Negotiate [A-Za-z0-9+/=]+)\r?$`).FindAllStringSubmatch(a.trace, -1) {
+		a.authorization = m[1]
+	}
+	return a
+}
+
+// names lists the Name of each instance of a collection answer.
+func names(body map[string]any) []string {
+	var out []string
+	vals, _ := body["value"].([]any)
+	for _, v := range vals {
+		out = append(out, fmt.Sprint(v.(map[string]any)["Name"]))
+	}
+	return out
+}
+
+// errorMessage is the message of an OData error envelope.
+func errorMessage(body map[string]any) string {
+	e, _ := body["error"].(map[string]any)
+	return fmt.Sprint(e["message"])
+}
+
+// TestKerberosSignInWithCurl signs in to a real server with tickets from
+// a real MIT KDC, sent by curl --negotiate as scripts send them.
+func TestKerberosSignInWithCurl(t *testing.T) {
+	realm := krbtest.Start(t)
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Fatal("curl not found")
+	}
+	keytab := realm.AddService("HTTP/localhost")
+	realm.AddUser("alice", "alice-password-1")
+	realm.AddUser("bob", "bob-password-12")
+	realm.AddUser("carol", "carol-password-1")
+
+	s := startSecureServer(t, func(c *Config) { c.Keytab, c.SPN = keytab, "HTTP/localhost" })
+	u, _ := url.Parse(s.url)
+	c := &negotiateClient{t: t, realm: realm, srv: s, port: u.Port(), curl: curl}
+
+	// The 401 offers Negotiate beside Bearer and Basic.
+	anon := s.do("", "GET", "/AdminService/wmi/SMS_TaskSequencePackage", nil)
+	if anon.status != 401 {
+		t.Fatalf("anonymous: %d", anon.status)
+	}
+	if got := anon.header.Values("WWW-Authenticate"); len(got) != 2 || got[0] != "Negotiate" || !strings.HasPrefix(got[1], "Bearer ") {
+		t.Errorf("WWW-Authenticate %q, want Negotiate then Bearer and Basic", got)
+	}
+
+	// alice is TSPROV\alice (the realm's first label as the domain), an
+	// OS Deployment Manager in the scope Kerberos only; carol is
+	// carol@tsprov.test (user@REALM, in other case), Read-only Analyst
+	// in All.
+	scope := s.must(201, s.admin, "POST", "/AdminService/wmi/SMS_SecuredCategory", map[string]any{"CategoryName": "Kerberos"}).body["CategoryID"].(string)
+	s.must(201, s.admin, "POST", "/AdminService/wmi/SMS_Admin", map[string]any{"LogonName": `TSPROV\alice`, "Roles": []string{"SMS0007R"}, "Categories": []string{scope}})
+	s.must(201, s.admin, "POST", "/AdminService/wmi/SMS_Admin", map[string]any{"LogonName": "carol@tsprov.test", "Roles": []string{"SMS0006R"}, "Categories": []string{"SMS00ALL"}})
+	s.must(201, s.admin, "POST", "/AdminService/wmi/SMS_TaskSequencePackage", map[string]any{"Name": "Outside alice's scope"})
+
+	alice := realm.Kinit("alice", "alice-password-1", "")
+	created := c.do(alice, "POST", "/AdminService/wmi/SMS_TaskSequencePackage", `{"Name": "Made by alice"}`)
+	if created.status != 201 {
+		t.Fatalf("alice creates: %d %s\n%s", created.status, created.raw, created.trace)
+	}
+	list := c.do(alice, "GET", "/AdminService/wmi/SMS_TaskSequencePackage?$select=Name", "")
+	if list.status != 200 || fmt.Sprint(names(list.body)) != "[Made by alice]" {
+		t.Errorf("alice lists %d %v, want only her scope's package\n%s", list.status, names(list.body), list.raw)
+	}
+	if list.authorization == "" {
+		t.Fatalf("curl sent no Negotiate token:\n%s", list.trace)
+	}
+	all := s.must(200, s.admin, "GET", "/AdminService/wmi/SMS_TaskSequencePackage?$select=Name", nil)
+	if len(names(all.body)) != 2 {
+		t.Errorf("the administrator sees %v", names(all.body))
+	}
+	// OS Deployment Managers may not create administrative users.
+	if a := c.do(alice, "POST", "/AdminService/wmi/SMS_Admin", `{"LogonName": "TSPROV\\mallory", "Roles": ["SMS0001R"], "Categories": ["SMS00ALL"]}`); a.status != 403 {
+		t.Errorf("alice creates a Full Administrator: %d %s", a.status, a.raw)
+	}
+
+	// The exact same Authorization header again: a replay.
+	replay := s.do("", "GET", "/AdminService/wmi/SMS_TaskSequencePackage", nil, "Authorization", list.authorization)
+	if replay.status != 401 || !strings.Contains(errorMessage(replay.body), "replay") {
+		t.Errorf("replayed authenticator: %d %s", replay.status, replay.raw)
+	}
+	envelope(t, "replayed authenticator", replay)
+
+	// carol maps through user@REALM, whatever the case.
+	carol := realm.Kinit("carol", "carol-password-1", "")
+	if a := c.do(carol, "GET", "/AdminService/wmi/SMS_TaskSequencePackage?$select=Name", ""); a.status != 200 || len(names(a.body)) != 2 {
+		t.Errorf("carol lists %d %v", a.status, names(a.body))
+	}
+	if a := c.do(carol, "POST", "/AdminService/wmi/SMS_TaskSequencePackage", `{"Name": "By an analyst"}`); a.status != 403 {
+		t.Errorf("carol (Read-only Analyst) creates: %d %s", a.status, a.raw)
+	}
+
+	// bob holds a good ticket but is no administrative user.
+	bob := realm.Kinit("bob", "bob-password-12", "")
+	unmapped := c.do(bob, "GET", "/AdminService/wmi/SMS_TaskSequencePackage", "")
+	if unmapped.status != 401 || !strings.Contains(errorMessage(unmapped.body), `TSPROV\bob or bob@TSPROV.TEST`) {
+		t.Errorf("unmapped principal: %d %s", unmapped.status, unmapped.raw)
+	}
+
+	// A ticket that ends: good before its end time, refused after it,
+	// even with a new authenticator.
+	short := realm.Kinit("alice", "alice-password-1", "6s")
+	if a := c.do(short, "GET", "/AdminService/wmi/SMS_TaskSequencePackage?$select=Name", ""); a.status != 200 {
+		t.Fatalf("short-lived ticket before its end: %d %s", a.status, a.raw)
+	}
+	tkt, key, end := serviceTicket(t, short, "HTTP/localhost")
+	time.Sleep(time.Until(end) + 1500*time.Millisecond)
+	expired := s.do("", "GET", "/AdminService/wmi/SMS_TaskSequencePackage", nil, "Authorization", negotiateHeader(t, "alice", tkt, key))
+	if expired.status != 401 || !strings.Contains(errorMessage(expired.body), "expired") {
+		t.Errorf("expired ticket, new authenticator: %d %s", expired.status, expired.raw)
+	}
+	if a := c.do(short, "GET", "/AdminService/wmi/SMS_TaskSequencePackage", ""); a.status != 401 {
+		t.Errorf("curl with an expired ticket cache: %d %s", a.status, a.raw)
+	}
+
+	// The audit trail says who did what, and how they signed in.
+	audit := s.must(200, s.admin, "GET", "/tsprov/v1/audit?$filter="+url.QueryEscape("ClassName eq 'SMS_TaskSequencePackage' and Action eq 'Create'"), nil)
+	signIns := map[string]string{}
+	for _, v := range audit.body["value"].([]any) {
+		r := v.(map[string]any)
+		signIns[fmt.Sprint(r["User"])] = fmt.Sprint(r["SignIn"])
+	}
+	if signIns[`TSPROV\alice`] != "Negotiate" || signIns["admin"] != "Bearer" {
+		t.Errorf("audit of creations by sign-in: %v", signIns)
+	}
+	failed := s.must(200, s.admin, "GET", "/tsprov/v1/audit?$filter="+url.QueryEscape("Action eq 'LoginFailed' and SignIn eq 'Negotiate'"), nil)
+	var details []string
+	for _, v := range failed.body["value"].([]any) {
+		details = append(details, fmt.Sprint(v.(map[string]any)["Detail"]))
+	}
+	for _, want := range []string{"replay", `TSPROV\bob`, "expired"} {
+		if !strings.Contains(strings.Join(details, "\n"), want) {
+			t.Errorf("no failed Negotiate sign-in recorded about %q: %q", want, details)
+		}
+	}
+}
+
+// serviceTicket reads the ticket for spn that curl left in a credential
+// cache, with its session key and end time.
+func serviceTicket(t *testing.T, ccache, spn string) (messages.Ticket, types.EncryptionKey, time.Time) {
+	t.Helper()
+	cc, err := credentials.LoadCCache(strings.TrimPrefix(ccache, "FILE:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, ok := cc.GetEntry(types.NewPrincipalName(2, spn))
+	if !ok {
+		t.Fatalf("no ticket for %s in %s", spn, ccache)
+	}
+	var tkt messages.Ticket
+	if err := tkt.Unmarshal(e.Ticket); err != nil {
+		t.Fatal(err)
+	}
+	return tkt, e.Key, e.EndTime
+}
+
+// negotiateHeader builds an Authorization: Negotiate value around a new
+// authenticator (the current time) for a ticket.
+func negotiateHeader(t *testing.T, user string, tkt messages.Ticket, key types.EncryptionKey) string {
+	t.Helper()
+	cl := client.NewWithPassword(user, krbtest.Name, "unused", config.New())
+	k5, err := spnego.NewKRB5TokenAPREQ(cl, tkt, key, []int{gssapi.ContextFlagInteg, gssapi.ContextFlagConf}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mech, err := k5.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := spnego.SPNEGOToken{Init: true, NegTokenInit: spnego.NegTokenInit{MechTypes: []asn1.ObjectIdentifier{gssapi.OIDKRB5.OID()}, MechTokenBytes: mech}}
+	b, err := tok.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "Negotiate " + base64.StdEncoding.EncodeToString(b)
+}
