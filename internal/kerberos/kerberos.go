@@ -11,9 +11,11 @@
 package kerberos
 
 import (
+	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"sort"
@@ -21,8 +23,15 @@ import (
 	"time"
 
 	"github.com/jcmturner/gofork/encoding/asn1"
+	"github.com/jcmturner/gokrb5/v8/asn1tools"
+	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/gssapi"
+	"github.com/jcmturner/gokrb5/v8/iana"
+	"github.com/jcmturner/gokrb5/v8/iana/asnAppTag"
 	"github.com/jcmturner/gokrb5/v8/iana/errorcode"
+	"github.com/jcmturner/gokrb5/v8/iana/flags"
+	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
+	"github.com/jcmturner/gokrb5/v8/iana/msgtype"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/service"
@@ -108,6 +117,11 @@ type Client struct {
 	Name  string    // the principal's name without the realm: "alice"
 	Realm string    // "CONTOSO.COM"
 	Until time.Time // the ticket's end time
+	// Reply is the WWW-Authenticate value of the answer ("Negotiate
+	// <token>") when the client asked the server to prove itself (mutual
+	// authentication): the Kerberos AP-REP in an SPNEGO accept-completed
+	// response. Empty when it did not ask.
+	Reply string
 }
 
 // String is the principal as Kerberos writes it: alice@CONTOSO.COM.
@@ -146,10 +160,11 @@ func (a *Acceptor) Accept(header, addr string) (Client, error) {
 	if isNTLM(raw) {
 		return Client{}, refused("NTLM is not supported: sign in with Kerberos (the client fell back to NTLM because it got no Kerberos ticket for this server; check that the server's SPN is registered and that you use its host name, not its address)")
 	}
-	req, err := apReq(raw)
+	o, err := apReq(raw)
 	if err != nil {
 		return Client{}, err
 	}
+	req := o.req
 	settings := []func(*service.Settings){service.DecodePAC(false), service.MaxClockSkew(MaxClockSkew)}
 	if host, _, err := net.SplitHostPort(addr); err == nil {
 		addr = host
@@ -170,7 +185,58 @@ func (a *Acceptor) Accept(header, addr string) (Client, error) {
 	if !time.Now().Before(until) {
 		return Client{}, refused("Kerberos ticket expired at %s: get a new one (kinit, or sign out and in again)", until.UTC().Format(time.RFC3339))
 	}
-	return Client{Name: creds.CName().PrincipalNameString(), Realm: creds.Domain(), Until: until}, nil
+	c := Client{Name: creds.CName().PrincipalNameString(), Realm: creds.Domain(), Until: until}
+	if types.IsFlagSet(&req.APOptions, flags.APOptionMutualRequired) {
+		if c.Reply, err = mutualReply(o); err != nil {
+			return Client{}, err
+		}
+	}
+	return c, nil
+}
+
+// mutualReply is the server's proof for mutual authentication (RFC 4120
+// 3.2.4, RFC 4121 4.1, RFC 4178 4.2.2): an AP-REP echoing the
+// authenticator's time, encrypted with the ticket's session key, framed
+// as a GSS-API token as the client framed its own, in a NegTokenResp
+// saying accept-completed for the mechanism the client chose (bare when
+// the client sent a bare token). Outcomes: the header value; an error
+// when the session key's type cannot encrypt (the ticket was decrypted
+// with it, so only a library fault gets there).
+func mutualReply(o offer) (string, error) {
+	req := o.req
+	seq, err := rand.Int(rand.Reader, big.NewInt(1<<31-1))
+	if err != nil {
+		return "", fmt.Errorf("sequence number: %w", err)
+	}
+	part, err := asn1.Marshal(messages.EncAPRepPart{
+		CTime:          req.Authenticator.CTime.UTC(),
+		Cusec:          req.Authenticator.Cusec,
+		SequenceNumber: seq.Int64() + 1,
+	})
+	if err != nil {
+		return "", fmt.Errorf("marshal AP-REP part: %w", err)
+	}
+	enc, err := crypto.GetEncryptedData(asn1tools.AddASNAppTag(part, asnAppTag.EncAPRepPart), req.Ticket.DecryptedEncPart.Key, keyusage.AP_REP_ENCPART, 0)
+	if err != nil {
+		return "", fmt.Errorf("encrypt AP-REP: %w", err)
+	}
+	rep, err := asn1.Marshal(messages.APRep{PVNO: iana.PVNO, MsgType: msgtype.KRB_AP_REP, EncPart: enc})
+	if err != nil {
+		return "", fmt.Errorf("marshal AP-REP: %w", err)
+	}
+	oid, err := asn1.Marshal(o.framed)
+	if err != nil {
+		return "", fmt.Errorf("marshal mechanism: %w", err)
+	}
+	// RFC 2743 3.1 framing; TOK_ID 02 00 is an AP-REP (RFC 4121 4.1)
+	token := asn1tools.AddASNAppTag(append(append(oid, 0x02, 0x00), asn1tools.AddASNAppTag(rep, asnAppTag.APREP)...), 0)
+	if o.mech != nil {
+		resp := spnego.NegTokenResp{NegState: asn1.Enumerated(spnego.NegStateAcceptCompleted), SupportedMech: o.mech, ResponseToken: token}
+		if token, err = resp.Marshal(); err != nil {
+			return "", fmt.Errorf("marshal NegTokenResp: %w", err)
+		}
+	}
+	return Scheme + " " + base64.StdEncoding.EncodeToString(token), nil
 }
 
 // isNTLM reports an NTLMSSP message, bare or as the mechanism token an
@@ -179,31 +245,43 @@ func isNTLM(raw []byte) bool {
 	return strings.HasPrefix(string(raw), "NTLMSSP\x00")
 }
 
+// offer is what a client's Negotiate token holds: the AP-REQ, the OID
+// its GSS-API framing names, and the mechanism it chose in SPNEGO (nil
+// for a bare Kerberos token, which gets a bare answer).
+type offer struct {
+	req    *messages.APReq
+	framed asn1.ObjectIdentifier
+	mech   asn1.ObjectIdentifier
+}
+
 // apReq finds the Kerberos AP-REQ in a token: an SPNEGO NegTokenInit
 // whose mechanism token is Kerberos, or a bare Kerberos GSS-API token.
-func apReq(raw []byte) (*messages.APReq, error) {
+func apReq(raw []byte) (offer, error) {
 	var st spnego.SPNEGOToken
+	var o offer
 	mech := raw
 	if err := st.Unmarshal(raw); err == nil {
 		if !st.Init {
-			return nil, refused("Negotiate token is not the start of a sign-in (NegTokenInit expected)")
+			return o, refused("Negotiate token is not the start of a sign-in (NegTokenInit expected)")
 		}
 		if !offersKerberos(st.NegTokenInit.MechTypes) {
-			return nil, refused("NTLM is not supported: the client offered no Kerberos token (it got no Kerberos ticket for this server; check the server's SPN and that you use its host name)")
+			return o, refused("NTLM is not supported: the client offered no Kerberos token (it got no Kerberos ticket for this server; check the server's SPN and that you use its host name)")
 		}
+		o.mech = st.NegTokenInit.MechTypes[0]
 		mech = st.NegTokenInit.MechTokenBytes
 		if len(mech) == 0 {
-			return nil, refused("the Negotiate token holds no Kerberos ticket")
+			return o, refused("the Negotiate token holds no Kerberos ticket")
 		}
 		if isNTLM(mech) {
-			return nil, refused("NTLM is not supported: sign in with Kerberos")
+			return o, refused("NTLM is not supported: sign in with Kerberos")
 		}
 	}
 	var kt spnego.KRB5Token
 	if err := kt.Unmarshal(mech); err != nil || !kt.IsAPReq() {
-		return nil, refused("the Negotiate token is neither SPNEGO nor a Kerberos AP-REQ")
+		return o, refused("the Negotiate token is neither SPNEGO nor a Kerberos AP-REQ")
 	}
-	return &kt.APReq, nil
+	o.req, o.framed = &kt.APReq, kt.OID
+	return o, nil
 }
 
 // offersKerberos reports whether the first mechanism a client offers (the

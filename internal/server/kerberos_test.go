@@ -18,7 +18,10 @@ import (
 	"github.com/jcmturner/gokrb5/v8/client"
 	"github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/credentials"
+	"github.com/jcmturner/gokrb5/v8/crypto"
 	"github.com/jcmturner/gokrb5/v8/gssapi"
+	"github.com/jcmturner/gokrb5/v8/iana/flags"
+	"github.com/jcmturner/gokrb5/v8/iana/keyusage"
 	"github.com/jcmturner/gokrb5/v8/messages"
 	"github.com/jcmturner/gokrb5/v8/spnego"
 	"github.com/jcmturner/gokrb5/v8/types"
@@ -181,8 +184,22 @@ func TestKerberosSignInWithCurl(t *testing.T) {
 		t.Fatalf("short-lived ticket before its end: %d %s", a.status, a.raw)
 	}
 	tkt, key, end := serviceTicket(t, short, "HTTP/localhost")
+	// A client that asks for mutual authentication gets the server's
+	// proof: an AP-REP that only the holder of the service key could
+	// make, echoing the authenticator's time.
+	header, authn := negotiateHeader(t, "alice", tkt, key, flags.APOptionMutualRequired)
+	mutual := s.do("", "GET", "/AdminService/wmi/SMS_TaskSequencePackage", nil, "Authorization", header)
+	if mutual.status != 200 {
+		t.Fatalf("mutual authentication asked: %d %s", mutual.status, mutual.raw)
+	}
+	checkMutualReply(t, mutual.header.Get("WWW-Authenticate"), key, authn)
+	header, _ = negotiateHeader(t, "alice", tkt, key)
+	if a := s.do("", "GET", "/AdminService/wmi/SMS_TaskSequencePackage", nil, "Authorization", header); a.status != 200 || a.header.Get("WWW-Authenticate") != "" {
+		t.Errorf("no mutual authentication asked: %d, WWW-Authenticate %q", a.status, a.header.Get("WWW-Authenticate"))
+	}
 	time.Sleep(time.Until(end) + 1500*time.Millisecond)
-	expired := s.do("", "GET", "/AdminService/wmi/SMS_TaskSequencePackage", nil, "Authorization", negotiateHeader(t, "alice", tkt, key))
+	header, _ = negotiateHeader(t, "alice", tkt, key)
+	expired := s.do("", "GET", "/AdminService/wmi/SMS_TaskSequencePackage", nil, "Authorization", header)
 	if expired.status != 401 || !strings.Contains(errorMessage(expired.body), "expired") {
 		t.Errorf("expired ticket, new authenticator: %d %s", expired.status, expired.raw)
 	}
@@ -232,11 +249,12 @@ func serviceTicket(t *testing.T, ccache, spn string) (messages.Ticket, types.Enc
 }
 
 // negotiateHeader builds an Authorization: Negotiate value around a new
-// authenticator (the current time) for a ticket.
-func negotiateHeader(t *testing.T, user string, tkt messages.Ticket, key types.EncryptionKey) string {
+// authenticator (the current time) for a ticket, and returns that
+// authenticator.
+func negotiateHeader(t *testing.T, user string, tkt messages.Ticket, key types.EncryptionKey, apOptions ...int) (string, types.Authenticator) {
 	t.Helper()
 	cl := client.NewWithPassword(user, krbtest.Name, "unused", config.New())
-	k5, err := spnego.NewKRB5TokenAPREQ(cl, tkt, key, []int{gssapi.ContextFlagInteg, gssapi.ContextFlagConf}, nil)
+	k5, err := spnego.NewKRB5TokenAPREQ(cl, tkt, key, []int{gssapi.ContextFlagInteg, gssapi.ContextFlagConf, gssapi.ContextFlagMutual}, apOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,5 +267,45 @@ func negotiateHeader(t *testing.T, user string, tkt messages.Ticket, key types.E
 	if err != nil {
 		t.Fatal(err)
 	}
-	return "Negotiate " + base64.StdEncoding.EncodeToString(b)
+	if err := k5.APReq.DecryptAuthenticator(key); err != nil {
+		t.Fatal(err)
+	}
+	return "Negotiate " + base64.StdEncoding.EncodeToString(b), k5.APReq.Authenticator
+}
+
+// checkMutualReply checks the server's answer to a request for mutual
+// authentication: an SPNEGO accept-completed for Kerberos carrying an
+// AP-REP that the session key decrypts, with the authenticator's time.
+func checkMutualReply(t *testing.T, header string, key types.EncryptionKey, authn types.Authenticator) {
+	t.Helper()
+	b64, ok := strings.CutPrefix(header, "Negotiate ")
+	if !ok {
+		t.Fatalf("mutual authentication: WWW-Authenticate %q", header)
+	}
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st spnego.SPNEGOToken
+	if err := st.Unmarshal(raw); err != nil || !st.Resp {
+		t.Fatalf("mutual authentication: not a NegTokenResp: %v", err)
+	}
+	if st.NegTokenResp.State() != spnego.NegStateAcceptCompleted || !st.NegTokenResp.SupportedMech.Equal(gssapi.OIDKRB5.OID()) {
+		t.Errorf("NegTokenResp state %v mechanism %v", st.NegTokenResp.State(), st.NegTokenResp.SupportedMech)
+	}
+	var k5 spnego.KRB5Token
+	if err := k5.Unmarshal(st.NegTokenResp.ResponseToken); err != nil || !k5.IsAPRep() {
+		t.Fatalf("response token is no Kerberos AP-REP: %v", err)
+	}
+	plain, err := crypto.DecryptEncPart(k5.APRep.EncPart, key, keyusage.AP_REP_ENCPART)
+	if err != nil {
+		t.Fatalf("AP-REP does not decrypt with the session key: %v", err)
+	}
+	var part messages.EncAPRepPart
+	if err := part.Unmarshal(plain); err != nil {
+		t.Fatal(err)
+	}
+	if !part.CTime.Equal(authn.CTime.Truncate(time.Second)) || part.Cusec != authn.Cusec {
+		t.Errorf("AP-REP time %v.%06d, want the authenticator's %v.%06d", part.CTime, part.Cusec, authn.CTime, authn.Cusec)
+	}
 }

@@ -30,12 +30,20 @@ func negotiator(cfg Config) (*kerberos.Acceptor, error) {
 // signInKerberos verifies a Negotiate token and maps its client principal
 // to an administrative user. A refused ticket is recorded in the audit
 // trail and answered 401 with the reason, which concerns the client's own
-// ticket only.
-func signInKerberos(r *http.Request, prov *provider.Provider, kerb *kerberos.Acceptor, token, addr string) (*auth.Principal, error) {
+// ticket only. A client that asked for mutual authentication gets the
+// server's proof in WWW-Authenticate of the answer.
+func signInKerberos(r *http.Request, h http.Header, prov *provider.Provider, kerb *kerberos.Acceptor, token, addr string) (*auth.Principal, error) {
 	client, err := kerb.Accept(token, addr)
 	if err != nil {
 		prov.SignInFailed(r.Context(), auth.SignInNegotiate, "", addr, errs.Message(err))
 		return nil, err
 	}
-	return prov.AuthenticateKerberos(r.Context(), client.String(), client.LogonNames(), addr)
+	pr, err := prov.AuthenticateKerberos(r.Context(), client.String(), client.LogonNames(), addr)
+	if err != nil {
+		return nil, err
+	}
+	if client.Reply != "" {
+		h.Set("WWW-Authenticate", client.Reply)
+	}
+	return pr, nil
 }

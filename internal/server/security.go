@@ -111,7 +111,7 @@ func authenticate(next http.Handler, prov *provider.Provider, kerb *kerberos.Acc
 			tooMany(w, r, log, wait, errs.E(errs.RateLimited, "too many failed sign-ins from this address; try again in %d s", int(math.Ceil(wait.Seconds()))))
 			return
 		}
-		pr, err := signIn(r, prov, kerb, addr)
+		pr, err := signIn(r, w.Header(), prov, kerb, addr)
 		if err != nil {
 			if errs.Is(err, errs.Unauthenticated) && r.Header.Get("Authorization") != "" {
 				throttle.Fail(addr)
@@ -133,7 +133,9 @@ func challenge(h http.Header, negotiate bool) {
 	h.Add("WWW-Authenticate", `Bearer realm="tsprov", Basic realm="tsprov", charset="UTF-8"`)
 }
 
-func signIn(r *http.Request, prov *provider.Provider, kerb *kerberos.Acceptor, addr string) (*auth.Principal, error) {
+// signIn resolves the caller of r. A sign-in that answers the client
+// (Kerberos's mutual authentication) sets headers of the response in h.
+func signIn(r *http.Request, h http.Header, prov *provider.Provider, kerb *kerberos.Acceptor, addr string) (*auth.Principal, error) {
 	values := r.Header.Values("Authorization")
 	switch {
 	case len(values) == 0:
@@ -145,8 +147,7 @@ func signIn(r *http.Request, prov *provider.Provider, kerb *kerberos.Acceptor, a
 	case len(values) > 1:
 		return nil, errs.E(errs.Invalid, "more than one Authorization header")
 	}
-	h := values[0]
-	scheme, rest, _ := strings.Cut(h, " ")
+	scheme, rest, _ := strings.Cut(values[0], " ")
 	switch strings.ToLower(scheme) {
 	case "bearer":
 		token := strings.TrimSpace(rest)
@@ -162,7 +163,7 @@ func signIn(r *http.Request, prov *provider.Provider, kerb *kerberos.Acceptor, a
 		return prov.AuthenticatePassword(r.Context(), user, pw, addr)
 	case "negotiate":
 		if kerb != nil {
-			return signInKerberos(r, prov, kerb, rest, addr)
+			return signInKerberos(r, h, prov, kerb, rest, addr)
 		}
 		return nil, errs.E(errs.Unauthenticated, "Windows-integrated sign-in (Negotiate) is not enabled on this server (tsprov serve --keytab): use Bearer or Basic")
 	case "ntlm":
