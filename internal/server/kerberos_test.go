@@ -26,6 +26,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/spnego"
 	"github.com/jcmturner/gokrb5/v8/types"
 
+	"github.com/tsprov/tsprov/internal/auth"
 	"github.com/tsprov/tsprov/internal/kerberos/krbtest"
 )
 
@@ -307,5 +308,40 @@ func checkMutualReply(t *testing.T, header string, key types.EncryptionKey, auth
 	}
 	if !part.CTime.Equal(authn.CTime.Truncate(time.Second)) || part.Cusec != authn.Cusec {
 		t.Errorf("AP-REP time %v.%06d, want the authenticator's %v.%06d", part.CTime, part.Cusec, authn.CTime, authn.Cusec)
+	}
+}
+
+// TestKeytabMistakesStopTheStart: a server told to accept Kerberos but
+// unable to does not start half-configured.
+func TestKeytabMistakesStopTheStart(t *testing.T) {
+	notKeytab := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(notKeytab, []byte("not a keytab at all"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ keytab, spn, want string }{
+		{"", "HTTP/localhost", "--spn needs --keytab"},
+		{filepath.Join(t.TempDir(), "absent.keytab"), "", "absent.keytab"},
+		{notKeytab, "", "not a keytab file"},
+	} {
+		token, _, _ := auth.NewToken()
+		_, err := launchSecureServer(t, token, func(c *Config) { c.Keytab, c.SPN = tc.keytab, tc.spn })
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("keytab %q spn %q: %v, want an error saying %q", tc.keytab, tc.spn, err, tc.want)
+		}
+	}
+}
+
+// TestNegotiateWithoutKeytab: a server without a keytab neither offers
+// Negotiate nor accepts it, and says why.
+func TestNegotiateWithoutKeytab(t *testing.T) {
+	s := startSecureServer(t, nil)
+	anon := s.do("", "GET", "/AdminService/wmi/SMS_TaskSequencePackage", nil)
+	if got := anon.header.Values("WWW-Authenticate"); len(got) != 1 || strings.Contains(got[0], "Negotiate") {
+		t.Errorf("WWW-Authenticate %q, want Bearer and Basic only", got)
+	}
+	a := s.do("", "GET", "/AdminService/wmi/SMS_TaskSequencePackage", nil, "Authorization", "Negotiate YIIBhAYGKwYBBQUC")
+	envelope(t, "Negotiate without a keytab", a)
+	if a.status != 401 || !strings.Contains(errorMessage(a.body), "--keytab") {
+		t.Errorf("Negotiate without a keytab: %d %s", a.status, a.raw)
 	}
 }
