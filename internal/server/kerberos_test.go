@@ -28,6 +28,7 @@ import (
 
 	"github.com/tsprov/tsprov/internal/auth"
 	"github.com/tsprov/tsprov/internal/kerberos/krbtest"
+	"github.com/tsprov/tsprov/internal/store/postgres/pgtest"
 )
 
 // negotiateClient runs curl --negotiate against a server, with the
@@ -99,22 +100,54 @@ func errorMessage(body map[string]any) string {
 	return fmt.Sprint(e["message"])
 }
 
-// TestKerberosSignInWithCurl signs in to a real server with tickets from
-// a real MIT KDC, sent by curl --negotiate as scripts send them.
-func TestKerberosSignInWithCurl(t *testing.T) {
+// kerberosUsers are the test realm's users and their passwords.
+var kerberosUsers = map[string]string{"alice": "alice-password-1", "bob": "bob-password-12", "carol": "carol-password-1"}
+
+// startKerberos starts a test realm with the service HTTP/localhost and
+// the users alice, bob and carol, and a server (Config changed by mod)
+// with the service's keytab, and returns a curl client of it.
+func startKerberos(t *testing.T, mod func(*Config)) (*krbtest.Realm, *negotiateClient) {
+	t.Helper()
 	realm := krbtest.Start(t)
 	curl, err := exec.LookPath("curl")
 	if err != nil {
 		t.Fatal("curl not found")
 	}
 	keytab := realm.AddService("HTTP/localhost")
-	realm.AddUser("alice", "alice-password-1")
-	realm.AddUser("bob", "bob-password-12")
-	realm.AddUser("carol", "carol-password-1")
-
-	s := startSecureServer(t, func(c *Config) { c.Keytab, c.SPN = keytab, "HTTP/localhost" })
+	for user, password := range kerberosUsers {
+		realm.AddUser(user, password)
+	}
+	s := startSecureServer(t, func(c *Config) {
+		c.Keytab, c.SPN = keytab, "HTTP/localhost"
+		if mod != nil {
+			mod(c)
+		}
+	})
 	u, _ := url.Parse(s.url)
-	c := &negotiateClient{t: t, realm: realm, srv: s, port: u.Port(), curl: curl}
+	return realm, &negotiateClient{t: t, realm: realm, srv: s, port: u.Port(), curl: curl}
+}
+
+// TestKerberosLogonNamesOnPostgres: principals map to logon names without
+// regard to case on PostgreSQL too.
+func TestKerberosLogonNamesOnPostgres(t *testing.T) {
+	db := pgtest.URL(t, t.Name())
+	realm, c := startKerberos(t, func(c *Config) { c.Database = db })
+	s := c.srv
+	s.must(201, s.admin, "POST", "/AdminService/wmi/SMS_Admin", map[string]any{"LogonName": `tsprov\ALICE`, "Roles": []string{"SMS0006R"}, "Categories": []string{"SMS00ALL"}})
+	s.must(201, s.admin, "POST", "/AdminService/wmi/SMS_Admin", map[string]any{"LogonName": "Carol@Tsprov.Test", "Roles": []string{"SMS0006R"}, "Categories": []string{"SMS00ALL"}})
+	for user, want := range map[string]int{"alice": 200, "carol": 200, "bob": 401} {
+		cc := realm.Kinit(user, kerberosUsers[user], "")
+		if a := c.do(cc, "GET", "/AdminService/wmi/SMS_TaskSequencePackage", ""); a.status != want {
+			t.Errorf("%s: %d, want %d: %s", user, a.status, want, a.raw)
+		}
+	}
+}
+
+// TestKerberosSignInWithCurl signs in to a real server with tickets from
+// a real MIT KDC, sent by curl --negotiate as scripts send them.
+func TestKerberosSignInWithCurl(t *testing.T) {
+	realm, c := startKerberos(t, nil)
+	s := c.srv
 
 	// The 401 offers Negotiate beside Bearer and Basic.
 	anon := s.do("", "GET", "/AdminService/wmi/SMS_TaskSequencePackage", nil)
@@ -134,7 +167,7 @@ func TestKerberosSignInWithCurl(t *testing.T) {
 	s.must(201, s.admin, "POST", "/AdminService/wmi/SMS_Admin", map[string]any{"LogonName": "carol@tsprov.test", "Roles": []string{"SMS0006R"}, "Categories": []string{"SMS00ALL"}})
 	s.must(201, s.admin, "POST", "/AdminService/wmi/SMS_TaskSequencePackage", map[string]any{"Name": "Outside alice's scope"})
 
-	alice := realm.Kinit("alice", "alice-password-1", "")
+	alice := realm.Kinit("alice", kerberosUsers["alice"], "")
 	created := c.do(alice, "POST", "/AdminService/wmi/SMS_TaskSequencePackage", `{"Name": "Made by alice"}`)
 	if created.status != 201 {
 		t.Fatalf("alice creates: %d %s\n%s", created.status, created.raw, created.trace)
@@ -163,7 +196,7 @@ func TestKerberosSignInWithCurl(t *testing.T) {
 	envelope(t, "replayed authenticator", replay)
 
 	// carol maps through user@REALM, whatever the case.
-	carol := realm.Kinit("carol", "carol-password-1", "")
+	carol := realm.Kinit("carol", kerberosUsers["carol"], "")
 	if a := c.do(carol, "GET", "/AdminService/wmi/SMS_TaskSequencePackage?$select=Name", ""); a.status != 200 || len(names(a.body)) != 2 {
 		t.Errorf("carol lists %d %v", a.status, names(a.body))
 	}
@@ -172,7 +205,7 @@ func TestKerberosSignInWithCurl(t *testing.T) {
 	}
 
 	// bob holds a good ticket but is no administrative user.
-	bob := realm.Kinit("bob", "bob-password-12", "")
+	bob := realm.Kinit("bob", kerberosUsers["bob"], "")
 	unmapped := c.do(bob, "GET", "/AdminService/wmi/SMS_TaskSequencePackage", "")
 	if unmapped.status != 401 || !strings.Contains(errorMessage(unmapped.body), `TSPROV\bob or bob@TSPROV.TEST`) {
 		t.Errorf("unmapped principal: %d %s", unmapped.status, unmapped.raw)
@@ -180,7 +213,7 @@ func TestKerberosSignInWithCurl(t *testing.T) {
 
 	// A ticket that ends: good before its end time, refused after it,
 	// even with a new authenticator.
-	short := realm.Kinit("alice", "alice-password-1", "6s")
+	short := realm.Kinit("alice", kerberosUsers["alice"], "6s")
 	if a := c.do(short, "GET", "/AdminService/wmi/SMS_TaskSequencePackage?$select=Name", ""); a.status != 200 {
 		t.Fatalf("short-lived ticket before its end: %d %s", a.status, a.raw)
 	}
