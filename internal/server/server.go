@@ -158,6 +158,10 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 	if err != nil {
 		return err
 	}
+	kerb, err := negotiator(cfg)
+	if err != nil {
+		return err
+	}
 	ln, err := listen(cfg.Listen)
 	if err != nil {
 		return err
@@ -190,10 +194,6 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 	prov, err := provider.New(provider.Config{
 		Registry: reg, Store: st, SiteCode: cfg.SiteCode, ServerName: cfg.ServerName, Logger: log, Secrets: box,
 	})
-	if err != nil {
-		return err
-	}
-	kerb, err := negotiator(cfg)
 	if err != nil {
 		return err
 	}
