@@ -16,11 +16,19 @@ import (
 	"github.com/tsprov/tsprov/internal/server"
 )
 
+// envInt reads a whole number from the environment variable name (0 when
+// unset or not a number).
+func envInt(name string) int {
+	n, _ := strconv.Atoi(os.Getenv(name))
+	return n
+}
+
 // runServe runs the server until SIGINT or SIGTERM. Settings come from the
 // environment (TSPROV_DATA, TSPROV_DATABASE, TSPROV_LISTEN,
-// TSPROV_SITE_CODE, TSPROV_PAGE_SIZE, TSPROV_PUBLIC_URL,
-// TSPROV_ALLOWED_HOSTS, TSPROV_LOG_LEVEL, TSPROV_LOG_FORMAT,
-// TSPROV_CUSTOM_ACTIONS, TSPROV_KEYTAB, TSPROV_SPN), then from flags.
+// TSPROV_SITE_CODE, TSPROV_PAGE_SIZE, TSPROV_PAGE_BYTES, TSPROV_METHOD_CALLS,
+// TSPROV_MEMORY_LIMIT, TSPROV_PUBLIC_URL, TSPROV_ALLOWED_HOSTS,
+// TSPROV_LOG_LEVEL, TSPROV_LOG_FORMAT, TSPROV_CUSTOM_ACTIONS, TSPROV_KEYTAB,
+// TSPROV_SPN), then from flags.
 func runServe(args []string, stdout io.Writer) error {
 	var cfg server.Config
 	pageSize, _ := strconv.Atoi(envOr("TSPROV_PAGE_SIZE", "0"))
@@ -39,6 +47,9 @@ func runServe(args []string, stdout io.Writer) error {
 	fs.Float64Var(&cfg.RateLimit, "rate-limit", 0, "requests per second allowed per client address (0: 200, AdminService's figure; -1: no limit)")
 	fs.StringVar(&cfg.PublicURL, "public-url", envOr("TSPROV_PUBLIC_URL", ""), "URL clients reach the server by (https://name[:port][/prefix]); it begins every URL in answers")
 	allowedHosts := fs.String("allowed-hosts", envOr("TSPROV_ALLOWED_HOSTS", ""), "comma-separated Host header values (name or name:port) that answers may repeat in their URLs; any other gets the listen address")
+	fs.IntVar(&cfg.MethodCalls, "method-calls", envInt("TSPROV_METHOD_CALLS"), "class method calls (ImportSequence, SetSequence …) that run at once; more wait up to 10 s, then 503 (0: one per CPU, at least 2)")
+	fs.IntVar(&cfg.PageBytes, "page-bytes", envInt("TSPROV_PAGE_BYTES"), "bytes of instances per collection page before @odata.nextLink (0: 4 MiB)")
+	memLimit := fs.String("memory-limit", envOr("TSPROV_MEMORY_LIMIT", ""), "memory budget, the Go runtime's soft limit, e.g. 512MiB or 1GiB; off for none (default 512MiB, or GOMEMLIMIT when set)")
 	cfg.AdminToken = os.Getenv("TSPROV_ADMIN_TOKEN")
 	cfg.Stdout = stdout
 	level := fs.String("log-level", envOr("TSPROV_LOG_LEVEL", "info"), "debug, info, warn or error")
@@ -50,6 +61,13 @@ func runServe(args []string, stdout io.Writer) error {
 		if h = strings.TrimSpace(h); h != "" {
 			cfg.AllowedHosts = append(cfg.AllowedHosts, h)
 		}
+	}
+	if *memLimit != "" {
+		n, err := server.ParseByteSize(*memLimit)
+		if err != nil {
+			return usageError{"--memory-limit: " + err.Error()}
+		}
+		cfg.MemoryLimit = n
 	}
 	var lvl slog.Level
 	if err := lvl.UnmarshalText([]byte(*level)); err != nil {

@@ -1,6 +1,7 @@
 package adminservice
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -105,22 +106,75 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 }
 
 // writeJSON writes v as the response body with the OData JSON media type.
+// An ordered object (*cim.JSONObject, every answer but errors) is streamed
+// to the client through a small buffer rather than built in memory whole:
+// a task sequence of 2 MB makes an answer of several.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	var b []byte
-	var err error
-	if o, ok := v.(*cim.JSONObject); ok {
-		b, err = o.MarshalJSON() // already compact; encoding/json would check it all again
-	} else {
-		b, err = json.Marshal(v)
+	o, ok := v.(*cim.JSONObject)
+	if !ok {
+		b, err := json.Marshal(v)
+		if err != nil {
+			b, _ = json.Marshal(internalErrorBody)
+			status = http.StatusInternalServerError
+		}
+		setJSONHeaders(w)
+		w.WriteHeader(status)
+		_, _ = w.Write(b)
+		return
 	}
-	if err != nil {
-		b, _ = json.Marshal(errorBody{Error: errorDetail{Code: "500", Message: "could not encode the response"}})
-		status = http.StatusInternalServerError
+	setJSONHeaders(w)
+	sw := &statusWriter{w: w, status: status}
+	bw := bufio.NewWriterSize(sw, streamBuffer)
+	err := o.WriteJSON(bw)
+	if err == nil {
+		err = bw.Flush()
 	}
+	switch {
+	case err == nil:
+	case !sw.started:
+		// nothing has reached the client yet: answer the error instead
+		b, _ := json.Marshal(internalErrorBody)
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write(b)
+	case sw.failed:
+		// the client went away; nothing more to do
+	default:
+		// half an answer has gone out: break the connection so that the
+		// client cannot take it for a whole one
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// streamBuffer is the buffer between a streamed answer and the client.
+const streamBuffer = 32 << 10
+
+var internalErrorBody = errorBody{Error: errorDetail{Code: "500", Message: "could not encode the response"}}
+
+func setJSONHeaders(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "application/json; odata.metadata=minimal; charset=utf-8")
 	w.Header().Set("OData-Version", "4.0")
-	w.WriteHeader(status)
-	_, _ = w.Write(b)
+}
+
+// statusWriter sends the status line with the first bytes of the body, so
+// that an answer that fails before any byte has gone out can still change
+// its status.
+type statusWriter struct {
+	w       http.ResponseWriter
+	status  int
+	started bool // the status and some bytes have been sent
+	failed  bool // writing to the client failed
+}
+
+func (s *statusWriter) Write(p []byte) (int, error) {
+	if !s.started {
+		s.started = true
+		s.w.WriteHeader(s.status)
+	}
+	n, err := s.w.Write(p)
+	if err != nil {
+		s.failed = true
+	}
+	return n, err
 }
 
 // methodNotAllowed answers 405 naming the allowed verbs, in the Allow

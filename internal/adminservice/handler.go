@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
@@ -27,11 +28,22 @@ const DefaultPageSize = 1000
 // DefaultMaxBody bounds request bodies (a task sequence may be 2 MB).
 const DefaultMaxBody = 8 << 20
 
+// DefaultPageBytes is how many bytes of instances one collection response
+// holds, at most, before the server pages with @odata.nextLink (a page
+// always holds at least one instance).
+const DefaultPageBytes = 4 << 20
+
 // Options configures the handler.
 type Options struct {
-	PageSize int   // 0: DefaultPageSize
-	MaxBody  int64 // 0: DefaultMaxBody
-	Logger   *slog.Logger
+	PageSize  int   // 0: DefaultPageSize
+	PageBytes int   // 0: DefaultPageBytes
+	MaxBody   int64 // 0: DefaultMaxBody
+	// MethodCalls is how many class method calls run at once (0:
+	// DefaultMethodCalls()); MethodWait how long one more waits for a turn
+	// before it is answered 503 with Retry-After (0: DefaultMethodWait).
+	MethodCalls int
+	MethodWait  time.Duration
+	Logger      *slog.Logger
 	// Origin decides how the absolute URLs in answers begin (zero: with
 	// "localhost", whatever the Host header says).
 	Origin Origin
@@ -39,28 +51,41 @@ type Options struct {
 
 // Handler serves AdminService for one provider.
 type Handler struct {
-	prov     *provider.Provider
-	reg      *cim.Registry
-	pageSize int
-	maxBody  int64
-	log      *slog.Logger
-	metadata []byte
-	origin   *origin
+	prov      *provider.Provider
+	reg       *cim.Registry
+	pageSize  int
+	pageBytes int
+	maxBody   int64
+	methods   *gate
+	log       *slog.Logger
+	metadata  []byte
+	origin    *origin
 }
 
 // NewHandler returns the AdminService handler, with every route in one
 // table.
 func NewHandler(prov *provider.Provider, opts Options) (http.Handler, error) {
 	h := &Handler{
-		prov:     prov,
-		reg:      prov.Registry(),
-		pageSize: opts.PageSize,
-		maxBody:  opts.MaxBody,
-		log:      opts.Logger,
+		prov:      prov,
+		reg:       prov.Registry(),
+		pageSize:  opts.PageSize,
+		pageBytes: opts.PageBytes,
+		maxBody:   opts.MaxBody,
+		log:       opts.Logger,
 	}
 	if h.pageSize <= 0 {
 		h.pageSize = DefaultPageSize
 	}
+	if h.pageBytes <= 0 {
+		h.pageBytes = DefaultPageBytes
+	}
+	if opts.MethodCalls <= 0 {
+		opts.MethodCalls = DefaultMethodCalls()
+	}
+	if opts.MethodWait <= 0 {
+		opts.MethodWait = DefaultMethodWait
+	}
+	h.methods = newGate(opts.MethodCalls, opts.MethodWait)
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBody
 	}

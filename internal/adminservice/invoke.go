@@ -16,7 +16,9 @@ const warningsAnnotation = "@tsprov.warnings"
 // invoke serves POST on a static method (Class.Method) or an instance
 // method (Class('KEY')/AdminService.Method). The [in] parameters are the
 // members of the JSON body; the answer carries ReturnValue and the [out]
-// parameters as top-level members.
+// parameters as top-level members. Calls take turns (see gate): a call
+// waits for its turn before its body is read, so that calls waiting hold
+// no memory.
 func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, t target) {
 	c, _ := h.prov.Class(t.class)
 	m, ok := c.Method(t.method)
@@ -24,6 +26,12 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, t target) {
 		h.writeError(w, r, errs.Target(errs.NotFound, t.method, "class %s has no method %s", c.Name, t.method))
 		return
 	}
+	release, err := h.methods.enter(r.Context())
+	if err != nil {
+		h.refuseBusy(w, r, err)
+		return
+	}
+	defer release()
 	raw, err := h.readJSON(w, r)
 	if err != nil {
 		h.writeError(w, r, err)

@@ -33,38 +33,92 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, t target) {
 }
 
 // writeCollection answers a collection request of class c with the query
-// options o: it asks list for one page (and one instance more, to know
-// whether another page follows) and writes it with @odata.count and
-// @odata.nextLink as asked.
+// options o and writes it with @odata.count and @odata.nextLink as asked.
+// A page ends at the page size or at the page's byte budget, whichever
+// comes first (see page).
 func (h *Handler) writeCollection(w http.ResponseWriter, r *http.Request, c *cim.Class, o queryOptions, list func(provider.ListOptions) (*provider.ListResult, error)) {
 	limit := h.pageSize
 	if o.hasTop && o.top < limit {
 		limit = o.top
 	}
-	res, err := list(provider.ListOptions{Filter: o.filter, OrderBy: o.orderBy, Skip: o.skip, Top: limit + 1, Count: o.count})
+	total := int64(-1)
+	values, served, more, err := h.page(limit, o.selected, func(skip, top int) ([]*provider.Object, error) {
+		res, err := list(provider.ListOptions{Filter: o.filter, OrderBy: o.orderBy, Skip: o.skip + skip, Top: top, Count: o.count && total < 0})
+		if err != nil {
+			return nil, err
+		}
+		if o.count && total < 0 {
+			total = res.Total
+		}
+		return res.Objects, nil
+	})
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	more := len(res.Objects) > limit
-	if more {
-		res.Objects = res.Objects[:limit]
-	}
-	enc := h.encoder()
-	values := make([]any, 0, len(res.Objects))
-	for _, obj := range res.Objects {
-		values = append(values, enc.entity(obj, false, o.selected))
-	}
 	body := cim.NewObject()
 	body.Set("@odata.context", h.baseURL(r)+"$metadata#"+c.Name)
 	if o.count {
-		body.Set("@odata.count", res.Total)
+		body.Set("@odata.count", total)
 	}
 	body.Set("value", values)
-	if more && (!o.hasTop || o.top > limit) {
-		body.Set("@odata.nextLink", h.origin.base(r)+nextLink(r, o, limit))
+	if more && (!o.hasTop || o.top > served) {
+		body.Set("@odata.nextLink", h.origin.base(r)+nextLink(r, o, served))
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// pageChunk is how many instances a collection page reads from the store
+// at a time: a page that its byte budget ends early has not read (and
+// held) its whole page size of instances.
+const pageChunk = 100
+
+// page encodes one collection page as a JSON array (lazy properties null,
+// selected as $select asks) and reports how many instances it holds and
+// whether more follow. It holds at most limit instances, and no more than
+// fit in the handler's byte budget, though always at least one. fetch
+// reads top instances from position skip of the collection; page reads a
+// chunk at a time, one instance ahead to learn whether more follow, and
+// lets each instance go once encoded, so that a page costs about its
+// encoded size.
+func (h *Handler) page(limit int, selected map[string]bool, fetch func(skip, top int) ([]*provider.Object, error)) (json.RawMessage, int, bool, error) {
+	enc := h.encoder()
+	var page, one bytes.Buffer
+	page.WriteByte('[')
+	served := 0
+	for {
+		top := min(limit-served+1, pageChunk)
+		objs, err := fetch(served, top)
+		if err != nil {
+			return nil, 0, false, err
+		}
+		for i := range objs {
+			if served == limit {
+				return closePage(&page), served, true, nil
+			}
+			one.Reset()
+			if err := enc.entity(objs[i], false, selected).WriteJSON(&one); err != nil {
+				return nil, 0, false, err
+			}
+			if served > 0 && page.Len()+1+one.Len() > h.pageBytes {
+				return closePage(&page), served, true, nil
+			}
+			if served > 0 {
+				page.WriteByte(',')
+			}
+			page.Write(one.Bytes())
+			objs[i] = nil
+			served++
+		}
+		if len(objs) < top {
+			return closePage(&page), served, false, nil
+		}
+	}
+}
+
+func closePage(page *bytes.Buffer) json.RawMessage {
+	page.WriteByte(']')
+	return page.Bytes()
 }
 
 // nextLink is the request's path and query with $skip moved past this
@@ -201,7 +255,7 @@ func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request) (json.RawMess
 		return nil, err
 	}
 	body := http.MaxBytesReader(w, r.Body, h.maxBody)
-	b, err := io.ReadAll(body)
+	b, err := readAll(body, r.ContentLength, h.maxBody)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -266,6 +320,19 @@ func bodyReadError(err error) error {
 		return &errs.Error{Kind: errs.Invalid, Msg: "the request body could not be read: the connection failed", Err: err}
 	}
 	return errs.E(errs.Invalid, "read request body: %w", err)
+}
+
+// readAll reads r whole into a buffer sized once from the request's
+// Content-Length (when it gives one, up to limit), rather than grown by
+// doubling, which for a body of a few megabytes allocates twice over.
+func readAll(r io.Reader, contentLength, limit int64) ([]byte, error) {
+	size := int64(512)
+	if contentLength > 0 {
+		size = min(contentLength, limit) + 1 // +1: room to see the end
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
 }
 
 // ifMatch returns the If-Match tag without quotes or weak mark.

@@ -58,25 +58,22 @@ func (h *Handler) wql(w http.ResponseWriter, r *http.Request) {
 			selected[strings.ToLower(p.Name)] = true
 		}
 	}
-	res, err := h.prov.List(r.Context(), c.Name, provider.ListOptions{Filter: stmt.Where, Skip: skip, Top: h.pageSize + 1})
+	values, served, more, err := h.page(h.pageSize, selected, func(from, top int) ([]*provider.Object, error) {
+		res, err := h.prov.List(r.Context(), c.Name, provider.ListOptions{Filter: stmt.Where, Skip: skip + from, Top: top})
+		if err != nil {
+			return nil, err
+		}
+		return res.Objects, nil
+	})
 	if err != nil {
 		h.writeError(w, r, err)
 		return
-	}
-	more := len(res.Objects) > h.pageSize
-	if more {
-		res.Objects = res.Objects[:h.pageSize]
-	}
-	enc := h.encoder()
-	values := make([]any, 0, len(res.Objects))
-	for _, obj := range res.Objects {
-		values = append(values, enc.entity(obj, false, selected))
 	}
 	body := cim.NewObject()
 	body.Set("@odata.context", h.baseURL(r)+"$metadata#"+c.Name)
 	body.Set("value", values)
 	if more {
-		q := url.Values{"q": {src}, "$skip": {strconv.Itoa(skip + h.pageSize)}}
+		q := url.Values{"q": {src}, "$skip": {strconv.Itoa(skip + served)}}
 		body.Set("@odata.nextLink", h.origin.base(r)+WQLPath+"?"+q.Encode())
 	}
 	writeJSON(w, http.StatusOK, body)

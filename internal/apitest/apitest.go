@@ -8,8 +8,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
+
+	"github.com/tsprov/tsprov/internal/taskseq"
 )
 
 // Do sends method url with body and returns the response with its body
@@ -64,4 +67,42 @@ func Do(t testing.TB, c *http.Client, method, url string, body any, headers ...s
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body) // a body cut short is what the test sees
 	return resp, raw
+}
+
+// BigSequence returns task sequence XML of at least min and at most max
+// bytes, made by repeating the top-level groups and steps of the real task
+// sequence in the corpus file at path (an exported object.xml or a bare
+// sequence). Tests use it for maximum-size sequences without committing one.
+func BigSequence(t testing.TB, path string, min, max int) []byte {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := taskseq.ReadDocument(src, taskseq.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var steps []*taskseq.Element
+	for _, c := range doc.Sequence.Children {
+		if e, ok := c.(*taskseq.Element); ok && (e.Name == "group" || e.Name == "step") {
+			steps = append(steps, e)
+		}
+	}
+	out := &taskseq.Element{Name: "sequence", Attrs: doc.Sequence.Attrs}
+	size := len(out.String())
+	for i := 0; size < min; i++ {
+		next := steps[i%len(steps)]
+		n := len(next.String())
+		if size+n > max {
+			break
+		}
+		out.Children = append(out.Children, next)
+		size += n
+	}
+	data := []byte(out.String())
+	if len(data) < min || len(data) > max {
+		t.Fatalf("built a sequence of %d bytes, want %d to %d", len(data), min, max)
+	}
+	return data
 }

@@ -41,6 +41,20 @@ func (p *Property) IsIndexed() bool { return p.Qualifiers.Has("Indexed") }
 
 // MaxElements returns the max(N) limit on an array's length.
 func (p *Property) MaxElements() (int, bool) {
+	if !p.Type.Array {
+		return 0, false
+	}
+	n, ok := p.Qualifiers.Int("max")
+	return int(n), ok
+}
+
+// MaxLength returns the max(N) limit on a string's length in characters
+// (UTF-16 code units), as the column of ConfigMgr's site database that
+// holds the property bounds it.
+func (p *Property) MaxLength() (int, bool) {
+	if p.Type.Array || (p.Type.Kind != String && p.Type.Kind != Char16) {
+		return 0, false
+	}
 	n, ok := p.Qualifiers.Int("max")
 	return int(n), ok
 }

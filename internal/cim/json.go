@@ -5,8 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -48,17 +50,29 @@ func (o *JSONObject) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// WriteJSON writes the object to w as MarshalJSON would, without holding
+// the whole text in memory. On error, part of the object may have been
+// written.
+func (o *JSONObject) WriteJSON(w JSONWriter) error { return o.appendTo(w) }
+
+// JSONWriter is where JSON text is written: a *bytes.Buffer or a
+// *bufio.Writer.
+type JSONWriter interface {
+	io.Writer
+	io.ByteWriter
+	io.StringWriter
+}
+
 // appendTo writes the object. Nested objects and arrays are written
 // directly rather than through encoding/json, which would validate and
 // compact the bytes of every nested MarshalJSON again.
-func (o *JSONObject) appendTo(buf *bytes.Buffer) error {
+func (o *JSONObject) appendTo(buf JSONWriter) error {
 	buf.WriteByte('{')
 	for i, k := range o.keys {
 		if i > 0 {
 			buf.WriteByte(',')
 		}
-		kb, _ := json.Marshal(k)
-		buf.Write(kb)
+		appendString(buf, k)
 		buf.WriteByte(':')
 		if err := appendValue(buf, o.vals[k]); err != nil {
 			return fmt.Errorf("member %s: %w", k, err)
@@ -68,10 +82,12 @@ func (o *JSONObject) appendTo(buf *bytes.Buffer) error {
 	return nil
 }
 
-func appendValue(buf *bytes.Buffer, v any) error {
+func appendValue(buf JSONWriter, v any) error {
 	switch x := v.(type) {
 	case *JSONObject:
 		return x.appendTo(buf)
+	case embedded:
+		return appendEmbedded(buf, x.in)
 	case []any:
 		buf.WriteByte('[')
 		for i, e := range x {
@@ -90,12 +106,66 @@ func appendValue(buf *bytes.Buffer, v any) error {
 	case string:
 		appendString(buf, x)
 		return nil
+	case json.RawMessage: // already encoded (and valid) JSON, written as is
+		buf.Write(x)
+		return nil
+	case bool:
+		buf.WriteString(strconv.FormatBool(x))
+		return nil
+	case int64:
+		var num [20]byte
+		buf.Write(strconv.AppendInt(num[:0], x, 10))
+		return nil
+	case int:
+		var num [20]byte
+		buf.Write(strconv.AppendInt(num[:0], int64(x), 10))
+		return nil
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
 	buf.Write(b)
+	return nil
+}
+
+// embedded is an embedded instance as JSONValue returns it: written in
+// AdminService form (as EmbeddedJSON builds it) straight from the
+// instance, without an intermediate tree, which for a task sequence of
+// thousands of steps would cost many times the size of the text.
+type embedded struct{ in *Instance }
+
+// MarshalJSON writes the instance as EmbeddedJSON would.
+func (e embedded) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	if err := appendEmbedded(&buf, e.in); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// appendEmbedded writes in as EmbeddedJSON renders it: "@odata.type",
+// the annotations in name order, then every property of the class.
+func appendEmbedded(buf JSONWriter, in *Instance) error {
+	buf.WriteString(`{"@odata.type":`)
+	appendString(buf, ODataType(in.Class.Name))
+	for _, k := range sortedKeys(in.Annotations) {
+		buf.WriteByte(',')
+		appendString(buf, k)
+		buf.WriteByte(':')
+		if err := appendValue(buf, in.Annotations[k]); err != nil {
+			return fmt.Errorf("member %s: %w", k, err)
+		}
+	}
+	for _, p := range in.Class.Properties {
+		buf.WriteByte(',')
+		appendString(buf, p.Name)
+		buf.WriteByte(':')
+		if err := appendValue(buf, JSONValue(p.Type, in.Values[p.Name])); err != nil {
+			return fmt.Errorf("member %s: %w", p.Name, err)
+		}
+	}
+	buf.WriteByte('}')
 	return nil
 }
 
@@ -120,7 +190,7 @@ func JSONValue(t Type, v any) any {
 		}
 		return out
 	case *Instance:
-		return EmbeddedJSON(x)
+		return embedded{x}
 	}
 	return v
 }
@@ -340,7 +410,7 @@ func sortedKeys(m map[string]any) []string {
 // appendString writes s as a JSON string. Unlike encoding/json it leaves
 // <, > and & as they are: task sequence XML stays readable and a third
 // smaller.
-func appendString(buf *bytes.Buffer, s string) {
+func appendString(buf JSONWriter, s string) {
 	if !utf8.ValidString(s) {
 		b, _ := json.Marshal(s) // replaces invalid bytes with U+FFFD
 		buf.Write(b)

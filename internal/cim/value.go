@@ -249,7 +249,8 @@ func fromLiteral(t Type, lit any) (any, error) {
 
 // Check verifies that v (already of the right Go type) obeys the
 // property's value rules: integer range of its kind, Range, ValueMap, bits
-// and max(N). The error is errs.Invalid and names the property.
+// and max(N) (elements of an array; characters of a string, counted in
+// UTF-16 code units as nvarchar(N) counts them). The error is errs.Invalid and names the property.
 func (p *Property) Check(v any) error {
 	if v == nil {
 		return nil
@@ -272,7 +273,27 @@ func (p *Property) Check(v any) error {
 	if err := p.checkScalar(v); err != nil {
 		return errs.Target(errs.Invalid, p.Name, "property %s: %w", p.Name, err)
 	}
+	if s, ok := v.(string); ok {
+		if n, ok := p.MaxLength(); ok {
+			if l := utf16Len(s); l > n {
+				return errs.Target(errs.Invalid, p.Name, "property %s is %d characters long; it holds at most %d (max(%d))", p.Name, l, n, n)
+			}
+		}
+	}
 	return nil
+}
+
+// utf16Len is the length of s in UTF-16 code units, as SQL Server's
+// nvarchar(N) counts them: a character beyond U+FFFF counts two.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n++
+		if r > 0xFFFF {
+			n++
+		}
+	}
+	return n
 }
 
 func arrayLen(v any) int {

@@ -23,8 +23,8 @@ type Client struct {
 	Base  string // e.g. http://127.0.0.1:8080
 	HTTP  *http.Client
 	Token string // API token sent as Authorization: Bearer (none when empty)
-	// Retries is how many times a request answered 429 (rate limited) is
-	// sent again after the Retry-After delay.
+	// Retries is how many times a request answered 429 (rate limited) or
+	// 503 with Retry-After (server busy) is sent again after that delay.
 	Retries int
 }
 
@@ -118,11 +118,11 @@ func (c *Client) do(ctx context.Context, method, u string, body any, out any) er
 		if err != nil {
 			return fmt.Errorf("read answer: %w", err)
 		}
-		if resp.StatusCode != http.StatusTooManyRequests || attempt >= c.Retries {
+		if (resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode != http.StatusServiceUnavailable) || attempt >= c.Retries {
 			break
 		}
-		// wait out a rate limit; a long wait (failed sign-ins throttled)
-		// is reported instead
+		// wait out a rate limit or a busy server; a long wait (failed
+		// sign-ins throttled) or none given is reported instead
 		n, err := strconv.Atoi(resp.Header.Get("Retry-After"))
 		if err != nil || n < 0 || n > maxRetryWait {
 			break

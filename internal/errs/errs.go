@@ -32,7 +32,8 @@ const (
 	Locked
 	// NotImplemented: the capability exists in the API but not yet here.
 	NotImplemented
-	// Unavailable: the server is shutting down or a dependency is down.
+	// Unavailable: the server is shutting down, a dependency is down, or
+	// the server is too busy to take the request now (try again later).
 	Unavailable
 	// Internal: a bug or an unexpected failure of a dependency.
 	Internal

@@ -64,14 +64,28 @@ func (p *Provider) parseSequence(param, xml string) (*cim.Instance, error) {
 	if strings.TrimSpace(xml) == "" {
 		return nil, errs.Target(errs.Invalid, param, "%s is empty: expected task sequence XML", param)
 	}
-	if len(xml) > taskseq.MaxSequenceBytes*4 {
-		return nil, errs.Target(errs.TooLarge, param, "%s is %d bytes; task sequences above 2 MB are refused (ConfigMgr's limit since version 2010)", param, len(xml))
+	if err := taskseq.CheckSize(param, len(xml)); err != nil {
+		return nil, err
 	}
 	ts, _, err := p.codec.Parse([]byte(xml))
 	if err != nil {
 		return nil, errs.Wrap(errs.Invalid, err, "%s", param)
 	}
 	return ts, nil
+}
+
+// writeSequence writes ts as task sequence XML under the size rule: XML
+// above 2 MB is refused (errs.TooLarge naming param) rather than returned
+// or stored.
+func (p *Provider) writeSequence(param string, ts *cim.Instance, opts taskseq.WriteOptions) ([]byte, error) {
+	xml, err := p.codec.Marshal(ts, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := taskseq.CheckSize(param, len(xml)); err != nil {
+		return nil, err
+	}
+	return xml, nil
 }
 
 // getSequence: GetSequence(TaskSequencePackage) → TaskSequence. The
@@ -200,12 +214,9 @@ func (p *Provider) applySequence(ctx context.Context, tx store.Tx, pkg, ts *cim.
 	}
 	p.sealSequence(ts, old)
 	refs := taskseq.References(ts)
-	xml, err := p.codec.Marshal(ts, taskseq.WriteOptions{References: refs})
+	xml, err := p.writeSequence("TaskSequence", ts, taskseq.WriteOptions{References: refs})
 	if err != nil {
 		return err
-	}
-	if len(xml) > taskseq.MaxSequenceBytes {
-		return errs.Target(errs.TooLarge, "TaskSequence", "the task sequence is %d bytes as XML; task sequences above 2 MB (%d bytes) are refused, as ConfigMgr refuses them since version 2010", len(xml), taskseq.MaxSequenceBytes)
 	}
 	pkg.Set(sequenceProperty, string(xml))
 	pkg.Set(typeProperty, taskseq.SequenceType(ts))
@@ -337,7 +348,7 @@ func (p *Provider) saveToXML(ctx context.Context, m *cim.Method, _ *Object, in m
 	ts = ts.Clone()
 	fillDefaults(ts)
 	refs := taskseq.References(ts)
-	xml, err := p.codec.Marshal(ts, taskseq.WriteOptions{References: refs})
+	xml, err := p.writeSequence("TaskSequence", ts, taskseq.WriteOptions{References: refs})
 	if err != nil {
 		return nil, 0, err
 	}
@@ -357,7 +368,7 @@ func (p *Provider) exportXML(ctx context.Context, m *cim.Method, _ *Object, in m
 	if err != nil {
 		return nil, 0, err
 	}
-	out, err := p.codec.Marshal(ts, taskseq.WriteOptions{StripSecrets: true})
+	out, err := p.writeSequence("Xml", ts, taskseq.WriteOptions{StripSecrets: true})
 	if err != nil {
 		return nil, 0, err
 	}

@@ -41,7 +41,7 @@ func hostileCases(s *secureServer, pkg, withSeq string) []hostile {
 	billion := `<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]><sequence version="3.00"><step name="&lol3;"/></sequence>`
 	xxe := `<?xml version="1.0"?><!DOCTYPE s [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><sequence version="3.00"><group name="&xxe;"/></sequence>`
 	deepXML := `<sequence version="3.00">` + nested(`<group name="g">`, `</group>`, 10000) + `</sequence>`
-	manyXML := `<sequence version=\"3.00\"><group name=\"g\">` + strings.Repeat(`<a/>`, 600000) + `</group></sequence>` // JSON-escaped
+	manyXML := `<sequence version=\"3.00\"><group name=\"g\">` + strings.Repeat(`<a/>`, 510000) + `</group></sequence>` // JSON-escaped
 	big := bytes.Repeat([]byte(" "), 50<<20)
 	bigJSON := append([]byte(`{"Name":"`), append(bytes.Repeat([]byte("x"), 50<<20), []byte(`"}`)...)...)
 	deepGroups := `{"@odata.type":"#AdminService.SMS_TaskSequence","Steps":[` + nested(`{"@odata.type":"#AdminService.SMS_TaskSequence_Group","Name":"g","Steps":[`, `]}`, 10000) + `]}`
@@ -65,7 +65,7 @@ func hostileCases(s *secureServer, pkg, withSeq string) []hostile {
 		{name: "external entity through LoadFromXml", method: "POST", path: "/AdminService/wmi/SMS_TaskSequence.LoadFromXml", body: map[string]any{"Xml": xxe}, want: 400, mention: "DTD"},
 		{name: "external entity through ExportXml", method: "POST", path: "/AdminService/wmi/SMS_TaskSequence.ExportXml", body: map[string]any{"Xml": xxe}, want: 400, mention: "DTD"},
 		{name: "10,000 nested groups as XML", method: "POST", path: ts + ".ImportSequence", body: map[string]any{"SequenceXML": deepXML}, want: 413, mention: "nests deeper"},
-		{name: "600,000 elements", method: "POST", path: ts + ".ImportSequence", body: `{"SequenceXML":"` + manyXML + `"}`, want: 413, mention: "elements"},
+		{name: "510,000 elements", method: "POST", path: ts + ".ImportSequence", body: `{"SequenceXML":"` + manyXML + `"}`, want: 413, mention: "elements"},
 		{name: "10,000 nested groups as JSON", method: "POST", path: ts + ".SetSequence", body: setSeq(deepGroups), want: 400, mention: "nests deeper"},
 		{name: "a task sequence above 2 MB", method: "POST", path: ts + ".SetSequence", body: setSeq(huge.String()), want: 413, mention: "2 MB"},
 		{name: "50 MB body", method: "POST", path: ts, body: bigJSON, want: 413, mention: "2 MB"},

@@ -57,6 +57,19 @@ type Config struct {
 	// RateLimit is the requests per second allowed per client address
 	// (0: DefaultRateLimit; below 0: no limit).
 	RateLimit float64
+	// MethodCalls is how many class method calls (ImportSequence,
+	// SetSequence, SaveToXml …) run at once; one more waits for a turn up
+	// to MethodWait, then is answered 503 with Retry-After (0:
+	// adminservice.DefaultMethodCalls() and DefaultMethodWait).
+	MethodCalls int
+	MethodWait  time.Duration
+	// PageBytes bounds the bytes of instances in one collection page
+	// (0: adminservice.DefaultPageBytes).
+	PageBytes int
+	// MemoryLimit is the server's memory budget in bytes, the Go runtime's
+	// soft limit (0: DefaultMemoryLimit, or GOMEMLIMIT when set; below 0:
+	// none).
+	MemoryLimit int64
 	// Stdout receives what the operator must see once: the first token,
 	// the certificate fingerprint (default os.Stdout; never the log).
 	Stdout io.Writer
@@ -154,6 +167,7 @@ func (c *Config) registry() (*cim.Registry, error) {
 func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 	cfg.applyDefaults()
 	log := cfg.Logger
+	memLimit := applyMemoryLimit(cfg.MemoryLimit, log)
 	reg, err := cfg.registry()
 	if err != nil {
 		return err
@@ -201,7 +215,10 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 	if err != nil {
 		return err
 	}
-	api, err := adminservice.NewHandler(prov, adminservice.Options{PageSize: cfg.PageSize, Logger: log, Origin: links})
+	api, err := adminservice.NewHandler(prov, adminservice.Options{
+		PageSize: cfg.PageSize, PageBytes: cfg.PageBytes, MethodCalls: cfg.MethodCalls, MethodWait: cfg.MethodWait,
+		Logger: log, Origin: links,
+	})
 	if err != nil {
 		return fmt.Errorf("build AdminService handler: %w", err)
 	}
@@ -238,7 +255,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 		log.Warn("serving plain HTTP beyond loopback (--insecure-http): credentials cross the network in clear text")
 	}
 	ln = envelopeListener{ln}
-	log.Info("tsprov serving", "url", scheme+"://"+ln.Addr().String()+adminservice.Prefix, "site", prov.SiteCode(), "data", cfg.DataDir, "store", where)
+	log.Info("tsprov serving", "url", scheme+"://"+ln.Addr().String()+adminservice.Prefix, "site", prov.SiteCode(), "data", cfg.DataDir, "store", where, "memory_limit", memLimit)
 	if ready != nil {
 		ready(ln.Addr().String())
 	}

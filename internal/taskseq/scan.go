@@ -35,6 +35,7 @@ type scanner struct {
 	pos   int
 	lim   Limits
 	count int
+	attrs []Attr // the attributes of the element being read, reused
 }
 
 func (s *scanner) fail(format string, args ...any) error {
@@ -210,6 +211,7 @@ func (s *scanner) element(depth int) (*Element, error) {
 		return nil, err
 	}
 	el := &Element{Name: name}
+	s.attrs = s.attrs[:0]
 	for {
 		sp := s.pos
 		s.skipSpace()
@@ -222,9 +224,11 @@ func (s *scanner) element(depth int) (*Element, error) {
 				return nil, s.fail("expected /> in <%s", name)
 			}
 			s.pos += 2
+			el.Attrs = s.takeAttrs()
 			return el, nil
 		case c == '>':
 			s.pos++
+			el.Attrs = s.takeAttrs()
 			if err := s.content(el, depth); err != nil {
 				return nil, err
 			}
@@ -237,9 +241,20 @@ func (s *scanner) element(depth int) (*Element, error) {
 			if err != nil {
 				return nil, err
 			}
-			el.Attrs = append(el.Attrs, a)
+			s.attrs = append(s.attrs, a)
 		}
 	}
+}
+
+// takeAttrs returns a copy, of exactly their number, of the attributes
+// read into s.attrs (nil for none): an element's list is allocated once
+// rather than grown by doubling, which for the thousands of steps of a
+// large sequence is most of what their attributes cost.
+func (s *scanner) takeAttrs() []Attr {
+	if len(s.attrs) == 0 {
+		return nil
+	}
+	return append(make([]Attr, 0, len(s.attrs)), s.attrs...)
 }
 
 func (s *scanner) attribute() (Attr, error) {

@@ -6,10 +6,23 @@ import (
 	"strings"
 
 	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/errs"
 )
 
 // MaxSequenceBytes is the largest Sequence ConfigMgr accepts (since 2010).
 const MaxSequenceBytes = 2 << 20
+
+// CheckSize is the one size rule for task sequence XML: n bytes of it,
+// named what in the error, are refused with errs.TooLarge above
+// MaxSequenceBytes. Every method that takes or returns sequence XML applies
+// it, before parsing what it takes and before returning or storing what it
+// writes.
+func CheckSize(what string, n int) error {
+	if n > MaxSequenceBytes {
+		return errs.Target(errs.TooLarge, what, "%s is %d bytes of task sequence XML; task sequences above 2 MB (%d bytes) are refused, as ConfigMgr refuses them since version 2010", what, n, MaxSequenceBytes)
+	}
+	return nil
+}
 
 // Problem is one rule a task sequence breaks.
 type Problem struct {
