@@ -40,7 +40,7 @@ func TestJSONBodiesNeedAJSONMediaType(t *testing.T) {
 		{"application/merge-patch+json", 415},
 		{"json", 415},
 	} {
-		r := s.do("POST", create, map[string]any{"Name": "sent as " + tc.contentType}, "Content-Type", tc.contentType)
+		r := s.do("POST", create, map[string]any{"Name": "sent as JSON", "Description": tc.contentType}, "Content-Type", tc.contentType)
 		if r.status != tc.want {
 			t.Errorf("Content-Type %q: %d, want %d\n%s", tc.contentType, r.status, tc.want, r.raw)
 			continue
