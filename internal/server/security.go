@@ -17,6 +17,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -122,6 +123,31 @@ func authenticate(next http.Handler, prov *provider.Provider, kerb *kerberos.Acc
 		}
 		next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), pr)))
 	})
+}
+
+// refuseCrossOrigin refuses a state-changing request (any method but GET,
+// HEAD and OPTIONS) that a browser sends from a page of another origin, as
+// its Sec-Fetch-Site or Origin header tells, before any credential is
+// looked at: Basic and Negotiate credentials are sent by browsers on their
+// own, so a page elsewhere could otherwise make a signed-in
+// administrator's browser write, even without a body or a Content-Type.
+// Clients that are not browsers send neither header and are not affected.
+// The public URL's origin (--public-url) is the server's own.
+func refuseCrossOrigin(next http.Handler, publicURL string, log *slog.Logger) (http.Handler, error) {
+	cop := http.NewCrossOriginProtection()
+	if publicURL != "" {
+		u, err := url.Parse(publicURL)
+		if err != nil {
+			return nil, fmt.Errorf("--public-url: %w", err)
+		}
+		if err := cop.AddTrustedOrigin(u.Scheme + "://" + u.Host); err != nil {
+			return nil, fmt.Errorf("--public-url: %w", err)
+		}
+	}
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		adminservice.WriteError(w, r, log, errs.E(errs.Forbidden, "a cross-origin request from a browser may not change anything: send it from the server's own origin, or from a client that is not a browser"))
+	}))
+	return cop.Handler(next), nil
 }
 
 // challenge offers the sign-in schemes on a 401: Negotiate first, on a

@@ -236,7 +236,12 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))
 	mux.Handle("/", api) // /AdminService/ in any casing, /tsprov/v1/, and the OData 404 for the rest
 
-	srv := newHTTPServer(observe(rateLimit(authenticate(adminservice.RefuseUncleanPaths(mux, log), prov, kerb, auth.NewThrottle(failedSignIns, failureWindow), log), limiter(cfg.RateLimit), log), metrics, log), log)
+	signedIn := authenticate(adminservice.RefuseUncleanPaths(mux, log), prov, kerb, auth.NewThrottle(failedSignIns, failureWindow), log)
+	sameOrigin, err := refuseCrossOrigin(signedIn, cfg.PublicURL, log)
+	if err != nil {
+		return err
+	}
+	srv := newHTTPServer(observe(rateLimit(sameOrigin, limiter(cfg.RateLimit), log), metrics, log), log)
 	scheme := "http"
 	if tlsConf != nil {
 		scheme = "https"
