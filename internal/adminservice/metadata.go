@@ -54,26 +54,16 @@ package adminservice
 //     real document.
 
 import (
-	"bytes"
-	"encoding/xml"
 	"errors"
 	"fmt"
-	"regexp"
-	"sort"
 	"strings"
 
 	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/csdl"
 )
 
-const (
-	// csdlNamespace is the OData namespace of every type in $metadata.
-	csdlNamespace = "AdminService"
-	// csdlContainer is the name of the EntityContainer (as AdminService).
-	csdlContainer = "Container"
-
-	csdlEdmxNS = "http://docs.oasis-open.org/odata/ns/edmx"
-	csdlEdmNS  = "http://docs.oasis-open.org/odata/ns/edm"
-)
+// csdlContainer is the name of the EntityContainer (as AdminService).
+const csdlContainer = "Container"
 
 // csdlSystemProperties are the WMI system properties that AdminService
 // declares on every root type.
@@ -92,183 +82,81 @@ var csdlSystemProperties = []struct{ name, typ string }{
 	{"__QUALIFIER_SECURITYVERBS", "Edm.Int32"},
 }
 
-// csdlIdentifier is a CSDL SimpleIdentifier.
-var csdlIdentifier = regexp.MustCompile(`^[\p{L}\p{Nl}_][\p{L}\p{Nl}\p{Nd}\p{Mn}\p{Mc}\p{Pc}\p{Cf}]{0,127}$`)
-
 // Metadata returns the OData v4 CSDL XML document ($metadata) that describes
 // every class of reg. The output depends only on reg and is deterministic.
-// It fails when the registry holds something that CSDL cannot express: a
-// name that is not an identifier, a key property that is not a single
-// primitive value, keys declared on a class that already inherits keys, or
-// an instance method whose name is also a type name.
+// It fails when the registry holds something that CSDL cannot express
+// (csdl.Model.Check), a property named like a WMI system property, or an
+// instance method whose name is also a type name.
 func Metadata(reg *cim.Registry) ([]byte, error) {
 	if reg == nil {
 		return nil, errors.New("metadata: no class registry")
 	}
-	m := newCSDLModel(reg)
-	if err := m.check(); err != nil {
+	m := csdl.NewModel(reg, csdl.Faithful)
+	if err := check(m); err != nil {
 		return nil, fmt.Errorf("metadata: %w", err)
 	}
-	w := &csdlWriter{}
-	w.b.WriteString(`<?xml version="1.0" encoding="utf-8"?>` + "\n")
-	w.open("edmx:Edmx", "Version", "4.0", "xmlns:edmx", csdlEdmxNS)
-	w.open("edmx:DataServices")
-
-	w.open("Schema", "Namespace", csdlNamespace, "xmlns", csdlEdmNS)
+	schema := csdl.E("Schema", "Namespace", csdl.Namespace, "xmlns", csdl.EdmNS)
 	for _, c := range reg.Classes() {
 		if c.IsPrivate() {
 			continue
 		}
-		m.writeType(w, c)
+		schema.Add(structuredType(m, c))
 		for _, meth := range c.Methods {
 			if !meth.IsStatic() && meth.Origin == c.Name {
-				m.writeAction(w, c, meth, true)
+				schema.Add(action(c, meth, true))
 			}
 		}
 	}
-	w.open("EntityContainer", "Name", csdlContainer)
+	container := csdl.E("EntityContainer", "Name", csdlContainer)
 	for _, c := range reg.Classes() {
 		if c.IsPrivate() {
 			continue
 		}
-		for _, meth := range staticMethods(c) {
+		for _, meth := range csdl.StaticMethods(c) {
 			name := c.Name + "." + meth.Name
-			w.empty("ActionImport", "Name", name, "Action", csdlNamespace+"."+name)
+			container.Add(csdl.E("ActionImport", "Name", name, "Action", csdl.Namespace+"."+name))
 		}
-		if m.hasEntitySet(c) {
-			w.empty("EntitySet", "Name", c.Name, "EntityType", m.qualified(c))
+		if m.HasEntitySet(c) {
+			container.Add(csdl.E("EntitySet", "Name", c.Name, "EntityType", csdl.Qualified(c)))
 		}
 	}
-	w.close("EntityContainer")
-	w.close("Schema")
-
+	schema.Add(container)
+	services := csdl.E("edmx:DataServices").Add(schema)
 	for _, c := range reg.Classes() {
-		statics := staticMethods(c)
+		statics := csdl.StaticMethods(c)
 		if len(statics) == 0 || c.IsPrivate() {
 			continue
 		}
-		w.open("Schema", "Namespace", csdlNamespace+"."+c.Name, "xmlns", csdlEdmNS)
+		s := csdl.E("Schema", "Namespace", csdl.Namespace+"."+c.Name, "xmlns", csdl.EdmNS)
 		for _, meth := range statics {
-			m.writeAction(w, c, meth, false)
+			s.Add(action(c, meth, false))
 		}
-		w.close("Schema")
+		services.Add(s)
 	}
-
-	w.close("edmx:DataServices")
-	w.close("edmx:Edmx")
-	return w.b.Bytes(), nil
-}
-
-type csdlModel struct {
-	reg    *cim.Registry
-	marker map[*cim.Class]bool
-}
-
-// isMarkerClass reports a root class that declares nothing but has
-// subclasses: it is written as an empty ComplexType and its subclasses are
-// written as roots.
-func newCSDLModel(reg *cim.Registry) *csdlModel {
-	m := &csdlModel{reg: reg, marker: map[*cim.Class]bool{}}
-	for _, c := range reg.Classes() {
-		m.marker[c] = isMarkerClass(reg, c)
-	}
-	return m
+	return csdl.E("edmx:Edmx", "Version", "4.0", "xmlns:edmx", csdl.EdmxNS).Add(services).XML(), nil
 }
 
 // EntitySets returns the classes served as entity sets, in registry order:
 // the one rule shared by $metadata and the service document.
 func EntitySets(reg *cim.Registry) []*cim.Class {
-	m := newCSDLModel(reg)
-	var sets []*cim.Class
-	for _, c := range reg.Classes() {
-		if m.hasEntitySet(c) && !c.IsPrivate() {
-			sets = append(sets, c)
-		}
-	}
-	return sets
+	return csdl.NewModel(reg, csdl.Faithful).EntitySets()
 }
 
-func isMarkerClass(reg *cim.Registry, c *cim.Class) bool {
-	return c.Superclass == "" && !c.IsEmbedded() && len(c.Properties) == 0 && len(c.Methods) == 0 &&
-		len(reg.Subclasses(c.Name)) > 0
-}
-
-func (m *csdlModel) isComplex(c *cim.Class) bool { return c.IsEmbedded() || m.marker[c] }
-
-// base returns the type written as c's BaseType, or nil when c is a root.
-func (m *csdlModel) base(c *cim.Class) *cim.Class {
-	if c.Superclass == "" || m.marker[c] {
-		return nil
+// check adds AdminService's own rules to the model's checks: a root's
+// properties must not take the names of the system properties every root
+// declares, and an instance method (a bound action in the schema that holds
+// the types) must not be named like a type.
+func check(m *csdl.Model) error {
+	if err := m.Check(); err != nil {
+		return err
 	}
-	s, ok := m.reg.Class(c.Superclass)
-	if !ok || m.marker[s] || m.isComplex(s) != m.isComplex(c) {
-		return nil
-	}
-	return s
-}
-
-// declared returns the properties that c's type declares itself: all of
-// them for a root, otherwise those that the base type does not have.
-func (m *csdlModel) declared(c *cim.Class) []*cim.Property {
-	b := m.base(c)
-	var out []*cim.Property
-	for _, p := range c.Properties {
-		if b != nil {
-			if _, inherited := b.Property(p.Name); inherited {
-				continue
-			}
-		}
-		out = append(out, p)
-	}
-	return sortedByName(out, func(p *cim.Property) string { return p.Name })
-}
-
-// keys returns the key properties that c's type declares (entity types only).
-func (m *csdlModel) keys(c *cim.Class) []*cim.Property {
-	if m.isComplex(c) {
-		return nil
-	}
-	var keys []*cim.Property
-	for _, p := range m.declared(c) {
-		if p.IsKey() {
-			keys = append(keys, p)
-		}
-	}
-	return keys
-}
-
-// hasKey reports whether c's entity type has a key, its own or inherited.
-func (m *csdlModel) hasKey(c *cim.Class) bool {
-	for t := c; t != nil; t = m.base(t) {
-		if len(m.keys(t)) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-func (m *csdlModel) hasEntitySet(c *cim.Class) bool {
-	return !m.isComplex(c) && !c.IsAbstract() && m.hasKey(c)
-}
-
-func (m *csdlModel) qualified(c *cim.Class) string { return csdlNamespace + "." + c.Name }
-
-// check rejects what CSDL cannot express, so that Metadata never writes an
-// invalid document silently.
-func (m *csdlModel) check() error {
 	types := map[string]bool{}
-	for _, c := range m.reg.Classes() {
-		if !csdlIdentifier.MatchString(c.Name) {
-			return fmt.Errorf("class name %q is not an OData identifier", c.Name)
-		}
+	for _, c := range m.Registry().Classes() {
 		types[c.Name] = true
 	}
-	for _, c := range m.reg.Classes() {
-		for _, p := range m.declared(c) {
-			if !csdlIdentifier.MatchString(p.Name) {
-				return fmt.Errorf("%s.%s: property name is not an OData identifier", c.Name, p.Name)
-			}
-			if m.base(c) == nil && !m.marker[c] {
+	for _, c := range m.Registry().Classes() {
+		if m.IsRoot(c) {
+			for _, p := range m.Declared(c) {
 				for _, sp := range csdlSystemProperties {
 					if strings.EqualFold(sp.name, p.Name) {
 						return fmt.Errorf("%s.%s: name of a WMI system property", c.Name, p.Name)
@@ -276,187 +164,70 @@ func (m *csdlModel) check() error {
 				}
 			}
 		}
-		keys := m.keys(c)
-		if len(keys) > 0 && m.base(c) != nil && m.hasKey(m.base(c)) {
-			return fmt.Errorf("%s declares key %s but inherits a key from %s", c.Name, keys[0].Name, m.base(c).Name)
-		}
-		for _, k := range keys {
-			if k.Type.Array || k.Type.Kind == cim.Object || k.Type.Kind == cim.Real32 || k.Type.Kind == cim.Real64 {
-				return fmt.Errorf("%s.%s: a key of type %s cannot be an OData key", c.Name, k.Name, k.Type)
-			}
-		}
 		for _, meth := range c.Methods {
-			if meth.Origin != c.Name && !meth.IsStatic() {
-				continue
-			}
-			if !csdlIdentifier.MatchString(meth.Name) {
-				return fmt.Errorf("%s.%s: method name is not an OData identifier", c.Name, meth.Name)
-			}
-			if !meth.IsStatic() && types[meth.Name] {
+			if meth.Origin == c.Name && !meth.IsStatic() && types[meth.Name] {
 				return fmt.Errorf("%s.%s: instance method named like a class", c.Name, meth.Name)
-			}
-			for _, prm := range meth.Params {
-				if prm.In && !csdlIdentifier.MatchString(prm.Name) {
-					return fmt.Errorf("%s.%s(%s): parameter name is not an OData identifier", c.Name, meth.Name, prm.Name)
-				}
-				if prm.In && !meth.IsStatic() && prm.Name == "bindingParameter" {
-					return fmt.Errorf("%s.%s(%s): parameter name is reserved", c.Name, meth.Name, prm.Name)
-				}
 			}
 		}
 	}
 	return nil
 }
 
-func (m *csdlModel) writeType(w *csdlWriter, c *cim.Class) {
+// structuredType is c's EntityType or ComplexType element.
+func structuredType(m *csdl.Model, c *cim.Class) *csdl.Element {
 	elem := "EntityType"
-	if m.isComplex(c) {
+	if m.IsComplex(c) {
 		elem = "ComplexType"
 	}
-	attrs := []string{"Name", c.Name}
-	if b := m.base(c); b != nil {
-		attrs = append(attrs, "BaseType", m.qualified(b))
+	t := csdl.E(elem, "Name", c.Name)
+	if b := m.Base(c); b != nil {
+		t.Attrs = append(t.Attrs, "BaseType", csdl.Qualified(b))
 	}
 	if elem == "EntityType" && c.IsAbstract() {
-		attrs = append(attrs, "Abstract", "true")
+		t.Attrs = append(t.Attrs, "Abstract", "true")
 	}
-	root := m.base(c) == nil && !m.marker[c]
-	props := m.declared(c)
-	if m.marker[c] || (!root && len(props) == 0) {
-		w.empty(elem, attrs...)
-		return
+	if m.IsMarker(c) {
+		return t
 	}
-	w.open(elem, attrs...)
-	keys := m.keys(c)
-	if len(keys) > 0 {
-		w.open("Key")
+	if keys := m.Keys(c); len(keys) > 0 {
+		key := csdl.E("Key")
 		for _, k := range keys {
-			w.empty("PropertyRef", "Name", k.Name)
+			key.Add(csdl.E("PropertyRef", "Name", k.Name))
 		}
-		w.close("Key")
+		t.Add(key)
 	}
-	if root {
+	if m.IsRoot(c) {
 		for _, sp := range csdlSystemProperties {
-			w.empty("Property", "Name", sp.name, "Type", sp.typ)
+			t.Add(csdl.E("Property", "Name", sp.name, "Type", sp.typ))
 		}
 	}
-	for _, p := range props {
-		a := []string{"Name", p.Name, "Type", edmType(p.Type)}
+	for _, p := range m.Declared(c) {
+		a := []string{"Name", p.Name, "Type", csdl.EdmType(p.Type)}
 		if p.Qualifiers.Has("Not_Null") || (elem == "EntityType" && p.IsKey()) {
 			a = append(a, "Nullable", "false")
 		}
-		w.empty("Property", a...)
+		t.Add(csdl.E("Property", a...))
 	}
-	w.close(elem)
+	return t
 }
 
-// writeAction writes meth as a bound action of c, or as an unbound action
-// (static methods, in the namespace AdminService.<Class>).
-func (m *csdlModel) writeAction(w *csdlWriter, c *cim.Class, meth *cim.Method, bound bool) {
-	attrs := []string{"Name", meth.Name}
+// action is meth as a bound action of c, or as an unbound action (static
+// methods, in the namespace AdminService.<Class>).
+func action(c *cim.Class, meth *cim.Method, bound bool) *csdl.Element {
+	a := csdl.E("Action", "Name", meth.Name)
 	if bound {
-		attrs = append(attrs, "IsBound", "true")
+		a.Attrs = append(a.Attrs, "IsBound", "true")
+		a.Add(csdl.E("Parameter", "Name", csdl.BindingParameter, "Type", csdl.Qualified(c)))
 	}
-	w.open("Action", attrs...)
-	if bound {
-		w.empty("Parameter", "Name", "bindingParameter", "Type", m.qualified(c))
-	}
-	var in []*cim.Parameter
-	for _, prm := range meth.Params {
-		if prm.In {
-			in = append(in, prm)
-		}
-	}
-	for _, prm := range sortedByName(in, func(p *cim.Parameter) string { return p.Name }) {
-		a := []string{"Name", prm.Name, "Type", edmType(prm.Type)}
+	for _, prm := range csdl.InParams(meth) {
+		p := []string{"Name", prm.Name, "Type", csdl.EdmType(prm.Type)}
 		if prm.Qualifiers.Has("Not_Null") {
-			a = append(a, "Nullable", "false")
+			p = append(p, "Nullable", "false")
 		}
-		w.empty("Parameter", a...)
+		a.Add(csdl.E("Parameter", p...))
 	}
-	if rt, ok := returnType(meth.Return); ok {
-		w.empty("ReturnType", "Type", rt)
+	if rt, ok := csdl.ReturnType(meth.Return); ok {
+		a.Add(csdl.E("ReturnType", "Type", rt))
 	}
-	w.close("Action")
-}
-
-// staticMethods returns the static methods of c, inherited ones included,
-// in the registry's order.
-func staticMethods(c *cim.Class) []*cim.Method {
-	var out []*cim.Method
-	for _, meth := range c.Methods {
-		if meth.IsStatic() {
-			out = append(out, meth)
-		}
-	}
-	return out
-}
-
-// edmType is t's OData type. An untyped embedded object ("object") becomes
-// the abstract Edm.ComplexType.
-func edmType(t cim.Type) string {
-	if t.Kind == cim.Object && t.Class == "" {
-		if t.Array {
-			return "Collection(Edm.ComplexType)"
-		}
-		return "Edm.ComplexType"
-	}
-	return t.EdmType(csdlNamespace)
-}
-
-// returnType is the OData return type of a method; void methods have none.
-func returnType(t cim.Type) (string, bool) {
-	switch {
-	case t.Kind == cim.Invalid:
-		return "", false
-	case t.Kind == cim.Object && strings.EqualFold(t.Class, "void"):
-		return "", false
-	}
-	return edmType(t), true
-}
-
-// sortedByName returns a copy of s in case-insensitive name order (ties keep
-// their order), the order in which AdminService lists members.
-func sortedByName[T any](s []T, name func(T) string) []T {
-	out := append([]T(nil), s...)
-	sort.SliceStable(out, func(i, j int) bool {
-		return strings.ToLower(name(out[i])) < strings.ToLower(name(out[j]))
-	})
-	return out
-}
-
-// csdlWriter writes indented XML elements with escaped attribute values.
-type csdlWriter struct {
-	b     bytes.Buffer
-	depth int
-}
-
-func (w *csdlWriter) start(name string, attrs []string) {
-	w.b.WriteString(strings.Repeat("  ", w.depth))
-	w.b.WriteByte('<')
-	w.b.WriteString(name)
-	for i := 0; i+1 < len(attrs); i += 2 {
-		w.b.WriteByte(' ')
-		w.b.WriteString(attrs[i])
-		w.b.WriteString(`="`)
-		_ = xml.EscapeText(&w.b, []byte(attrs[i+1])) // writes to a bytes.Buffer: cannot fail
-		w.b.WriteByte('"')
-	}
-}
-
-func (w *csdlWriter) open(name string, attrs ...string) {
-	w.start(name, attrs)
-	w.b.WriteString(">\n")
-	w.depth++
-}
-
-func (w *csdlWriter) empty(name string, attrs ...string) {
-	w.start(name, attrs)
-	w.b.WriteString(" />\n")
-}
-
-func (w *csdlWriter) close(name string) {
-	w.depth--
-	w.b.WriteString(strings.Repeat("  ", w.depth))
-	w.b.WriteString("</" + name + ">\n")
+	return a
 }

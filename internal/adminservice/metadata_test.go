@@ -17,6 +17,7 @@ import (
 	"testing/fstest"
 
 	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/csdl"
 	"github.com/tsprov/tsprov/schema"
 )
 
@@ -441,7 +442,7 @@ func mdCheckRegistry(t *testing.T, reg *cim.Registry, ix *mdIndex) {
 		}
 		st := ix.typ(t, c.Name)
 		wantKind := "EntityType"
-		marker := isMarkerClass(reg, c)
+		marker := csdl.NewModel(reg, csdl.Faithful).IsMarker(c)
 		if c.IsEmbedded() || marker {
 			wantKind = "ComplexType"
 		}
@@ -492,7 +493,7 @@ func mdCheckRegistry(t *testing.T, reg *cim.Registry, ix *mdIndex) {
 				t.Errorf("%s.%s: not declared", c.Name, p.Name)
 				continue
 			}
-			if want := edmType(p.Type); got.Type != want {
+			if want := csdl.EdmType(p.Type); got.Type != want {
 				t.Errorf("%s.%s: Type=%q, want %q", c.Name, p.Name, got.Type, want)
 			}
 			wantNull := ""
@@ -529,10 +530,10 @@ func mdCheckRegistry(t *testing.T, reg *cim.Registry, ix *mdIndex) {
 			var in []mdProperty
 			for _, p := range m.Params {
 				if p.In {
-					in = append(in, mdProperty{Name: p.Name, Type: edmType(p.Type)})
+					in = append(in, mdProperty{Name: p.Name, Type: csdl.EdmType(p.Type)})
 				}
 			}
-			in = sortedByName(in, func(p mdProperty) string { return p.Name })
+			in = csdl.SortedByName(in, func(p mdProperty) string { return p.Name })
 			if m.IsStatic() {
 				name := c.Name + "." + m.Name
 				if ix.imports[name] != "AdminService."+name {

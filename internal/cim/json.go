@@ -216,6 +216,35 @@ func EmbeddedJSON(in *Instance) *JSONObject {
 // are refused. where prefixes error targets (for nested objects). Every
 // error is errs.Invalid and names the property.
 func (r *Registry) DecodeObject(c *Class, raw json.RawMessage, where string) (*Instance, error) {
+	return decoder{r: r}.object(c, raw, where)
+}
+
+// DecodeOptions change how JSON values are read.
+type DecodeOptions struct {
+	// Int64Strings also accepts an Edm.Int64 value (UInt32, UInt64,
+	// SInt64) written as a JSON string of its digits, as OData clients
+	// send it when they ask for IEEE754Compatible=true.
+	Int64Strings bool
+}
+
+// DecodeObjectWith is DecodeObject with options.
+func (r *Registry) DecodeObjectWith(c *Class, raw json.RawMessage, where string, o DecodeOptions) (*Instance, error) {
+	return decoder{r: r, opts: o}.object(c, raw, where)
+}
+
+// DecodeValueWith is DecodeValue with options.
+func (r *Registry) DecodeValueWith(t Type, raw json.RawMessage, where string, o DecodeOptions) (any, error) {
+	return decoder{r: r, opts: o}.value(t, raw, where)
+}
+
+// decoder reads JSON into typed values of a registry's classes.
+type decoder struct {
+	r    *Registry
+	opts DecodeOptions
+}
+
+func (d decoder) object(c *Class, raw json.RawMessage, where string) (*Instance, error) {
+	r := d.r
 	var members map[string]json.RawMessage
 	if err := unmarshalStrict(raw, &members); err != nil || members == nil {
 		return nil, errs.Target(errs.Invalid, where, "%s: expected a JSON object", describe(where, c.Name))
@@ -257,7 +286,7 @@ func (r *Registry) DecodeObject(c *Class, raw json.RawMessage, where string) (*I
 		if _, twice := in.Values[p.Name]; twice {
 			return nil, errs.Target(errs.Invalid, join(where, p.Name), "property %s is given twice, under names that differ only in case", join(where, p.Name))
 		}
-		v, err := r.DecodeValue(p.Type, val, join(where, p.Name))
+		v, err := d.value(p.Type, val, join(where, p.Name))
 		if err != nil {
 			return nil, err
 		}
@@ -288,6 +317,11 @@ func unmarshalStrict(raw json.RawMessage, v any) error {
 
 // DecodeValue reads one JSON value as type t; where names it in errors.
 func (r *Registry) DecodeValue(t Type, raw json.RawMessage, where string) (any, error) {
+	return decoder{r: r}.value(t, raw, where)
+}
+
+func (d decoder) value(t Type, raw json.RawMessage, where string) (any, error) {
+	r := d.r
 	raw = bytes.TrimSpace(raw)
 	if bytes.Equal(raw, []byte("null")) {
 		return nil, nil
@@ -322,7 +356,7 @@ func (r *Registry) DecodeValue(t Type, raw json.RawMessage, where string) (any, 
 		}
 		out := make([]any, len(elems))
 		for i, e := range elems {
-			v, err := r.DecodeValue(t.Elem(), e, fmt.Sprintf("%s[%d]", where, i))
+			v, err := d.value(t.Elem(), e, fmt.Sprintf("%s[%d]", where, i))
 			if err != nil {
 				return nil, err
 			}
@@ -342,6 +376,13 @@ func (r *Registry) DecodeValue(t Type, raw json.RawMessage, where string) (any, 
 		return b, nil
 	case t.Kind.IsInteger():
 		var n json.Number
+		if raw[0] == '"' && d.opts.Int64Strings && t.Kind.IsInt64() {
+			var s string
+			if json.Unmarshal(raw, &s) != nil || s == "" || strings.TrimLeft(s, "-0123456789") != "" {
+				return nil, wrongType(where, "an integer", raw)
+			}
+			raw = json.RawMessage(s)
+		}
 		if raw[0] == '"' || unmarshalStrict(raw, &n) != nil {
 			return nil, wrongType(where, "an integer", raw)
 		}
@@ -385,7 +426,7 @@ func (r *Registry) DecodeValue(t Type, raw json.RawMessage, where string) (any, 
 		if !ok {
 			return nil, errs.Target(errs.Invalid, where, "property %s: untyped objects are not accepted", where)
 		}
-		return r.DecodeObject(c, raw, where)
+		return d.object(c, raw, where)
 	}
 	return nil, errs.Target(errs.Invalid, where, "property %s: unsupported type %v", where, t)
 }

@@ -67,6 +67,10 @@ func (k Kind) String() string {
 // IsInteger reports whether k is one of the integer kinds.
 func (k Kind) IsInteger() bool { return k >= UInt8 && k <= SInt64 }
 
+// IsInt64 reports whether k is written as Edm.Int64 (UInt32, UInt64,
+// SInt64): the kinds that OData clients may send as strings.
+func (k Kind) IsInt64() bool { return k == UInt32 || k == UInt64 || k == SInt64 }
+
 // IntRange returns the smallest and largest value of an integer kind.
 // UInt64 is limited to the largest SInt64: tsprov holds integers as int64.
 func (k Kind) IntRange() (lo, hi int64) {

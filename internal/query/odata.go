@@ -11,7 +11,8 @@ import (
 )
 
 // ParseFilter parses an OData $filter expression: eq ne gt ge lt le, and
-// or not, parentheses, in, null, true/false, numbers, 'strings' (” for a
+// or not, parentheses, in, null, true/false, numbers (an integer may end in
+// L, the Int64 literal of OData clients: 10L), 'strings' (” for a
 // quote), DateTimeOffset literals, and the functions contains, startswith,
 // endswith (also in the form "startswith(Name,'x') eq true"), tolower,
 // toupper, length, indexof, substring. Errors are errs.Invalid and give the
@@ -141,6 +142,11 @@ func (p *parser) lex() error {
 			kind := tNumber
 			if strings.ContainsAny(text, "T:") || strings.Count(text, "-") >= 2 && !strings.ContainsAny(text, "eE") {
 				kind = tDateTime
+			} else if i < len(s) && (s[i] == 'L' || s[i] == 'l') && (i+1 == len(s) || !isIdentByte(s[i+1])) {
+				if _, err := strconv.ParseInt(text, 10, 64); err != nil {
+					return p.lexFailed(start, "%sL is not an Int64", text)
+				}
+				i++ // the Int64 suffix
 			}
 			p.toks = append(p.toks, token{kind, text, start})
 		case c == '_' || unicode.IsLetter(rune(c)):
@@ -160,6 +166,10 @@ func (p *parser) lex() error {
 		return err
 	}
 	return nil
+}
+
+func isIdentByte(c byte) bool {
+	return c == '_' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
 }
 
 // lexFailed ends the tokens at pos and returns the error found there.

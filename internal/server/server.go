@@ -25,6 +25,7 @@ import (
 	"github.com/tsprov/tsprov/internal/adminservice"
 	"github.com/tsprov/tsprov/internal/auth"
 	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/odata"
 	"github.com/tsprov/tsprov/internal/provider"
 	"github.com/tsprov/tsprov/internal/secrets"
 	"github.com/tsprov/tsprov/schema"
@@ -222,6 +223,10 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 	if err != nil {
 		return fmt.Errorf("build AdminService handler: %w", err)
 	}
+	strict, err := odata.NewHandler(prov, odata.Options{PageSize: cfg.PageSize, Logger: log, Origin: links})
+	if err != nil {
+		return fmt.Errorf("build OData handler: %w", err)
+	}
 	if err := bootstrap(ctx, prov, cfg); err != nil {
 		return err
 	}
@@ -229,6 +234,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	mux := http.NewServeMux()
+	mux.Handle(odata.Prefix, strict)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))

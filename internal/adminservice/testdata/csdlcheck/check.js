@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Usage: node check.js FILE
+// Usage: node check.js [--strict] FILE [JSONFILE]
 //
 // Parses the OData CSDL XML document FILE with odata-csdl, the OASIS OData
 // TC's CSDL XML -> CSDL JSON converter, in strict mode: malformed XML, an
@@ -13,15 +13,20 @@
 // (2 for a usage error). Departures from strict CSDL that the real
 // AdminService $metadata makes too (dotted ActionImport names, keyless
 // entity types, entity-typed structural properties) are printed as "note:"
-// lines on stderr and do not fail the check.
+// lines on stderr and do not fail the check; with --strict they are errors.
+// With JSONFILE, the CSDL JSON document there must be the one the parser
+// makes of FILE, member for member.
 "use strict";
 
 const fs = require("fs");
 const { xml2json } = require("odata-csdl");
 
-const file = process.argv[2];
-if (!file || process.argv.length > 3) {
-  console.error("usage: node check.js FILE");
+const args = process.argv.slice(2);
+const strictMode = args[0] === "--strict";
+if (strictMode) args.shift();
+const [file, jsonFile] = args;
+if (!file || args.length > 2) {
+  console.error("usage: node check.js [--strict] FILE [JSONFILE]");
   process.exit(2);
 }
 
@@ -205,7 +210,25 @@ else {
   }
 }
 
-for (const n of notes) console.error(`note: ${n}`);
+if (jsonFile) {
+  const given = JSON.parse(fs.readFileSync(jsonFile, "utf8"));
+  const diffs = [];
+  const compare = (path, a, b) => {
+    if (diffs.length > 20) return;
+    if (typeof a !== typeof b || Array.isArray(a) !== Array.isArray(b) || (a === null) !== (b === null)) {
+      diffs.push(`${path}: ${JSON.stringify(b)} in ${jsonFile}, ${JSON.stringify(a)} parsed from ${file}`);
+    } else if (a !== null && typeof a === "object") {
+      for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) compare(`${path}/${k}`, a[k], b[k]);
+    } else if (a !== b) {
+      diffs.push(`${path}: ${JSON.stringify(b)} in ${jsonFile}, ${JSON.stringify(a)} parsed from ${file}`);
+    }
+  };
+  compare("", csdl, given);
+  for (const d of diffs) errors.push(`CSDL JSON differs at ${d}`);
+}
+
+if (strictMode) for (const n of notes) errors.push(`strict: ${n}`);
+else for (const n of notes) console.error(`note: ${n}`);
 if (errors.length > 0) {
   for (const e of errors) console.error(`${file}: ${e}`);
   console.error(`${file}: ${errors.length} error(s)`);

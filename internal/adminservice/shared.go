@@ -1,0 +1,82 @@
+package adminservice
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+
+	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/query"
+	"github.com/tsprov/tsprov/internal/store"
+)
+
+// What the strict OData root (internal/odata) shares with this one: the
+// reading of requests (paths, keys, query options, bodies, If-Match) is the
+// same on both roots; only the shapes of the answers differ.
+
+// Query holds the system query options of a collection request.
+type Query struct {
+	Filter   query.Expr
+	Selected map[string]bool // nil: all properties
+	OrderBy  []store.Order
+	Top      int
+	HasTop   bool
+	Skip     int
+	Count    bool
+}
+
+// ParseQuery reads $filter, $select, $orderby, $top, $skip, $count and
+// $format as this root does; every other system option is refused
+// (errs.NotImplemented for the standard ones this root lacks).
+func ParseQuery(q url.Values, c *cim.Class) (Query, error) {
+	o, err := parseQueryOptions(q, c)
+	return Query{Filter: o.filter, Selected: o.selected, OrderBy: o.orderBy, Top: o.top, HasTop: o.hasTop, Skip: o.skip, Count: o.count}, err
+}
+
+// ReadJSON reads a body of at most max bytes and checks that it is one
+// well-formed JSON value of bounded depth; an empty body gives nil.
+func ReadJSON(w http.ResponseWriter, r *http.Request, max int64) (json.RawMessage, error) {
+	return (&Handler{maxBody: max}).readJSON(w, r)
+}
+
+// ParseKeySegment reads a path segment Name, Name('KEY'), Name(KEY) or
+// Name(K1='a',K2='b') and, given the class, returns the name and the
+// instance key (named keys joined in the class's key order).
+func ParseKeySegment(seg string, class func(name string) (*cim.Class, error)) (name, key string, hasKey bool, err error) {
+	name, key, named, hasKey, err := splitKey(seg)
+	if err != nil || named == nil {
+		return name, key, hasKey, err
+	}
+	c, err := class(name)
+	if err != nil {
+		return name, "", hasKey, err
+	}
+	key, err = namedKey(c, named)
+	return name, key, hasKey, err
+}
+
+// IfMatch returns the request's If-Match tag without quotes or weak mark.
+func IfMatch(r *http.Request) string { return ifMatch(r) }
+
+// QuoteETag returns tag as an ETag header value.
+func QuoteETag(tag string) string { return quoteETag(tag) }
+
+// MethodNotAllowed answers 405 in the OData error envelope, naming the
+// allowed verbs in Allow.
+func MethodNotAllowed(w http.ResponseWriter, r *http.Request, allowed string) {
+	(&Handler{}).methodNotAllowed(w, r, allowed)
+}
+
+// Links is a checked Origin: how the absolute URLs of answers begin, the
+// same on every root.
+type Links struct{ o *origin }
+
+// NewLinks checks o as NewHandler does.
+func NewLinks(o Origin) (Links, error) {
+	checked, err := newOrigin(o)
+	return Links{checked}, err
+}
+
+// Base is the beginning of every absolute URL for r (scheme and host, or
+// the public URL), without a trailing slash.
+func (l Links) Base(r *http.Request) string { return l.o.base(r) }
