@@ -18,6 +18,12 @@ package odata
 //   - [read] properties carry Core.Computed (clients leave them out when
 //     they create or change an instance); [lazy] properties carry a
 //     Core.Description saying that collections leave them out.
+//   - The references between task sequences and packages are navigation
+//     properties, for $expand: SMS_TaskSequencePackage.ReferencedPackages,
+//     SMS_PackageBaseclass.ReferencedBy (the task sequences that use the
+//     package), SMS_TaskSequencePackageReference.TaskSequencePackage and
+//     .ReferencedPackage. They bind to no one entity set: a package may be
+//     of any package class.
 //   - Every method is an Action with its own simple name: a static method is
 //     bound to the collection of its class (Collection(AdminService.Class)),
 //     an instance method to the entity; static methods of a complex type
@@ -118,6 +124,11 @@ func (m *schemaModel) check() error {
 		if !m.served(c) {
 			continue
 		}
+		for _, n := range m.allNavigations(c) {
+			if _, clash := c.Property(n.name); clash {
+				return fmt.Errorf("%s.%s: a property and a navigation property", c.Name, n.name)
+			}
+		}
 		for _, meth := range declaredMethods(c) {
 			kind := "bound action"
 			if m.unbound(c, meth) {
@@ -194,6 +205,14 @@ func (m *schemaModel) structuredType(c *cim.Class) *csdl.Element {
 			prop.Add(csdl.E("Annotation", "Term", "Core.Description", "String", lazyNote))
 		}
 		t.Add(prop)
+	}
+	for _, n := range m.navigationsOf(c) {
+		typ := csdl.Namespace + "." + n.target
+		if n.many {
+			t.Add(csdl.E("NavigationProperty", "Name", n.name, "Type", "Collection("+typ+")"))
+		} else {
+			t.Add(csdl.E("NavigationProperty", "Name", n.name, "Type", typ, "Nullable", "true"))
+		}
 	}
 	return t
 }

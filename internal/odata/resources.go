@@ -16,7 +16,7 @@ import (
 // ($count=true), "@odata.nextLink" when more follow. The page size is the
 // server's, or smaller when the client prefers odata.maxpagesize.
 func (h *Handler) list(w http.ResponseWriter, r *http.Request, t target) {
-	f, o, err := h.request(r, t.class)
+	f, o, expand, err := h.request(r, t.class)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -43,7 +43,12 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, t target) {
 	enc := encoder{f}
 	values := make([]any, 0, len(res.Objects))
 	for _, obj := range res.Objects {
-		values = append(values, enc.entity(t.class, obj, false, o.Selected))
+		e := enc.entity(t.class, obj, false, o.Selected)
+		if err := h.expand(r.Context(), f, e, obj.Instance, expand); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		values = append(values, e)
 	}
 	body := cim.NewObject()
 	body.Set("@odata.context", h.serviceRoot(r)+"$metadata#"+t.class.Name+selectList(t.class, o.Selected))
@@ -57,14 +62,19 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, t target) {
 	f.write(w, http.StatusOK, body)
 }
 
-// request reads the format and the query options of a request on class c.
-func (h *Handler) request(r *http.Request, c *cim.Class) (format, adminservice.Query, error) {
+// request reads the format, the navigation properties to expand and the
+// other query options of a request on class c.
+func (h *Handler) request(r *http.Request, c *cim.Class) (format, adminservice.Query, []navigation, error) {
 	f, err := formatOf(r)
 	if err != nil {
-		return f, adminservice.Query{}, err
+		return f, adminservice.Query{}, nil, err
 	}
-	o, err := adminservice.ParseQuery(r.URL.Query(), c)
-	return f, o, err
+	expand, rest, err := h.model.parseExpand(r.URL.Query(), c)
+	if err != nil {
+		return f, adminservice.Query{}, nil, err
+	}
+	o, err := adminservice.ParseQuery(rest, c)
+	return f, o, expand, err
 }
 
 // selectList is the context URL's list of selected properties: "" for
@@ -102,7 +112,7 @@ func (h *Handler) nextLink(r *http.Request, o adminservice.Query, served int) st
 
 // count serves GET Class/$count (with an optional $filter) as plain text.
 func (h *Handler) count(w http.ResponseWriter, r *http.Request, t target) {
-	f, o, err := h.request(r, t.class)
+	f, o, _, err := h.request(r, t.class)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -119,7 +129,7 @@ func (h *Handler) count(w http.ResponseWriter, r *http.Request, t target) {
 
 // get serves GET by key: the entity itself, lazy properties filled.
 func (h *Handler) get(w http.ResponseWriter, r *http.Request, t target) {
-	f, o, err := h.request(r, t.class)
+	f, o, expand, err := h.request(r, t.class)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -130,6 +140,10 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, t target) {
 		return
 	}
 	body := h.entityBody(r, f, t.class, obj, o.Selected)
+	if err := h.expand(r.Context(), f, body, obj.Instance, expand); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
 	w.Header().Set("ETag", adminservice.QuoteETag(obj.ETag))
 	f.write(w, http.StatusOK, body)
 }
