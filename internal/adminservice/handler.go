@@ -43,7 +43,10 @@ type Options struct {
 	// before it is answered 503 with Retry-After (0: DefaultMethodWait).
 	MethodCalls int
 	MethodWait  time.Duration
-	Logger      *slog.Logger
+	// Turns, when not nil, are the turns method calls take, shared with
+	// the other roots (MethodCalls and MethodWait are then unused).
+	Turns  *Turns
+	Logger *slog.Logger
 	// Origin decides how the absolute URLs in answers begin (zero: with
 	// "localhost", whatever the Host header says).
 	Origin Origin
@@ -86,6 +89,9 @@ func NewHandler(prov *provider.Provider, opts Options) (http.Handler, error) {
 		opts.MethodWait = DefaultMethodWait
 	}
 	h.methods = newGate(opts.MethodCalls, opts.MethodWait)
+	if opts.Turns != nil {
+		h.methods = opts.Turns.g
+	}
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBody
 	}

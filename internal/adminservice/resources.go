@@ -83,6 +83,14 @@ const pageChunk = 100
 // encoded size.
 func (h *Handler) page(limit int, selected map[string]bool, fetch func(skip, top int) ([]*provider.Object, error)) (json.RawMessage, int, bool, error) {
 	enc := h.encoder()
+	return page(limit, h.pageBytes, fetch, func(o *provider.Object) (*cim.JSONObject, error) {
+		return enc.entity(o, false, selected), nil
+	})
+}
+
+// page is Handler.page with the byte budget pageBytes and the encoding of
+// one instance given.
+func page(limit, pageBytes int, fetch func(skip, top int) ([]*provider.Object, error), encode func(*provider.Object) (*cim.JSONObject, error)) (json.RawMessage, int, bool, error) {
 	var page, one bytes.Buffer
 	page.WriteByte('[')
 	served := 0
@@ -97,10 +105,14 @@ func (h *Handler) page(limit int, selected map[string]bool, fetch func(skip, top
 				return closePage(&page), served, true, nil
 			}
 			one.Reset()
-			if err := enc.entity(objs[i], false, selected).WriteJSON(&one); err != nil {
+			e, err := encode(objs[i])
+			if err != nil {
 				return nil, 0, false, err
 			}
-			if served > 0 && page.Len()+1+one.Len() > h.pageBytes {
+			if err := e.WriteJSON(&one); err != nil {
+				return nil, 0, false, err
+			}
+			if served > 0 && page.Len()+1+one.Len() > pageBytes {
 				return closePage(&page), served, true, nil
 			}
 			if served > 0 {

@@ -1,11 +1,15 @@
 package adminservice
 
 import (
+	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/provider"
 	"github.com/tsprov/tsprov/internal/query"
 	"github.com/tsprov/tsprov/internal/store"
 )
@@ -80,3 +84,40 @@ func NewLinks(o Origin) (Links, error) {
 // Base is the beginning of every absolute URL for r (scheme and host, or
 // the public URL), without a trailing slash.
 func (l Links) Base(r *http.Request) string { return l.o.base(r) }
+
+// Turns bound the class method calls that run at once, on every root
+// (see gate).
+type Turns struct{ g *gate }
+
+// NewTurns lets n calls run at once (0: DefaultMethodCalls()); one more
+// waits up to wait (0: DefaultMethodWait), then is refused.
+func NewTurns(n int, wait time.Duration) *Turns {
+	if n <= 0 {
+		n = DefaultMethodCalls()
+	}
+	if wait <= 0 {
+		wait = DefaultMethodWait
+	}
+	return &Turns{newGate(n, wait)}
+}
+
+// Enter waits for a turn; the caller calls release when done. A call
+// refused (errs.Unavailable) is answered with RefuseBusy.
+func (t *Turns) Enter(ctx context.Context) (release func(), err error) { return t.g.enter(ctx) }
+
+// RefuseBusy answers a call refused a turn: 503 with Retry-After.
+func RefuseBusy(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	(&Handler{log: log}).refuseBusy(w, r, err)
+}
+
+// Page encodes one collection page as a JSON array, as this root pages:
+// at most limit instances and no more than pageBytes of them (0:
+// DefaultPageBytes), though always one; it reports how many it holds and
+// whether more follow. fetch reads top instances from position skip;
+// encode renders one.
+func Page(limit, pageBytes int, fetch func(skip, top int) ([]*provider.Object, error), encode func(*provider.Object) (*cim.JSONObject, error)) (json.RawMessage, int, bool, error) {
+	if pageBytes <= 0 {
+		pageBytes = DefaultPageBytes
+	}
+	return page(limit, pageBytes, fetch, encode)
+}

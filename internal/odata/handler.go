@@ -26,9 +26,13 @@ const Prefix = "/odata/"
 
 // Options configures the handler.
 type Options struct {
-	PageSize int   // 0: adminservice.DefaultPageSize
-	MaxBody  int64 // 0: adminservice.DefaultMaxBody
-	Logger   *slog.Logger
+	PageSize  int   // 0: adminservice.DefaultPageSize
+	PageBytes int   // 0: adminservice.DefaultPageBytes
+	MaxBody   int64 // 0: adminservice.DefaultMaxBody
+	// Turns are the turns method calls take, shared with AdminService's
+	// root (nil: turns of this root's own, with the default bounds).
+	Turns  *adminservice.Turns
+	Logger *slog.Logger
 	// Origin decides how the absolute URLs in answers begin, as on
 	// AdminService (zero: with "localhost").
 	Origin adminservice.Origin
@@ -36,13 +40,15 @@ type Options struct {
 
 // Handler serves the strict root for one provider.
 type Handler struct {
-	prov     *provider.Provider
-	reg      *cim.Registry
-	model    *schemaModel
-	pageSize int
-	maxBody  int64
-	log      *slog.Logger
-	links    adminservice.Links
+	prov      *provider.Provider
+	reg       *cim.Registry
+	model     *schemaModel
+	pageSize  int
+	pageBytes int
+	maxBody   int64
+	turns     *adminservice.Turns
+	log       *slog.Logger
+	links     adminservice.Links
 
 	metadataXML  []byte
 	metadataJSON []byte
@@ -52,7 +58,10 @@ type Handler struct {
 
 // NewHandler returns the handler of the /odata/ routes.
 func NewHandler(prov *provider.Provider, opts Options) (http.Handler, error) {
-	h := &Handler{prov: prov, reg: prov.Registry(), pageSize: opts.PageSize, maxBody: opts.MaxBody, log: opts.Logger}
+	h := &Handler{prov: prov, reg: prov.Registry(), pageSize: opts.PageSize, pageBytes: opts.PageBytes, maxBody: opts.MaxBody, turns: opts.Turns, log: opts.Logger}
+	if h.turns == nil {
+		h.turns = adminservice.NewTurns(0, 0)
+	}
 	if h.pageSize <= 0 {
 		h.pageSize = adminservice.DefaultPageSize
 	}

@@ -25,6 +25,13 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, t target) {
 		return
 	}
 	c, m := t.class, t.method
+	// Calls take turns with those of every root, before the body is read.
+	release, err := h.turns.Enter(r.Context())
+	if err != nil {
+		adminservice.RefuseBusy(w, r, h.log, err)
+		return
+	}
+	defer release()
 	raw, err := adminservice.ReadJSON(w, r, h.maxBody)
 	if err != nil {
 		h.writeError(w, r, err)

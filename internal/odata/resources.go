@@ -13,8 +13,9 @@ import (
 )
 
 // list serves GET on an entity set: one page, "@odata.count" when asked
-// ($count=true), "@odata.nextLink" when more follow. The page size is the
-// server's, or smaller when the client prefers odata.maxpagesize.
+// ($count=true), "@odata.nextLink" when more follow. A page holds the
+// server's page size, or less when the client prefers odata.maxpagesize,
+// and no more bytes than AdminService's pages (adminservice.Page).
 func (h *Handler) list(w http.ResponseWriter, r *http.Request, t target) {
 	f, o, expand, err := h.request(r, t.class)
 	if err != nil {
@@ -31,33 +32,33 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, t target) {
 	if o.HasTop && o.Top < limit {
 		limit = o.Top
 	}
-	res, err := h.prov.List(r.Context(), t.class.Name, provider.ListOptions{Filter: o.Filter, OrderBy: o.OrderBy, Skip: o.Skip, Top: limit + 1, Count: o.Count})
+	total := int64(-1)
+	enc := encoder{f}
+	values, served, more, err := adminservice.Page(limit, h.pageBytes, func(skip, top int) ([]*provider.Object, error) {
+		res, err := h.prov.List(r.Context(), t.class.Name, provider.ListOptions{Filter: o.Filter, OrderBy: o.OrderBy, Skip: o.Skip + skip, Top: top, Count: o.Count && total < 0})
+		if err != nil {
+			return nil, err
+		}
+		if o.Count && total < 0 {
+			total = res.Total
+		}
+		return res.Objects, nil
+	}, func(obj *provider.Object) (*cim.JSONObject, error) {
+		e := enc.entity(t.class, obj, false, o.Selected)
+		return e, h.expand(r.Context(), f, e, obj.Instance, expand)
+	})
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	more := len(res.Objects) > limit
-	if more {
-		res.Objects = res.Objects[:limit]
-	}
-	enc := encoder{f}
-	values := make([]any, 0, len(res.Objects))
-	for _, obj := range res.Objects {
-		e := enc.entity(t.class, obj, false, o.Selected)
-		if err := h.expand(r.Context(), f, e, obj.Instance, expand); err != nil {
-			h.writeError(w, r, err)
-			return
-		}
-		values = append(values, e)
-	}
 	body := cim.NewObject()
 	body.Set("@odata.context", h.serviceRoot(r)+"$metadata#"+t.class.Name+selectList(t.class, o.Selected))
 	if o.Count {
-		body.Set("@odata.count", f.int64Value(res.Total))
+		body.Set("@odata.count", f.int64Value(total))
 	}
 	body.Set("value", values)
-	if more && (!o.HasTop || o.Top > limit) {
-		body.Set("@odata.nextLink", h.nextLink(r, o, limit))
+	if more && (!o.HasTop || o.Top > served) {
+		body.Set("@odata.nextLink", h.nextLink(r, o, served))
 	}
 	f.write(w, http.StatusOK, body)
 }

@@ -216,14 +216,17 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 	if err != nil {
 		return err
 	}
+	turns := adminservice.NewTurns(cfg.MethodCalls, cfg.MethodWait) // one bound for the method calls of both roots
 	api, err := adminservice.NewHandler(prov, adminservice.Options{
-		PageSize: cfg.PageSize, PageBytes: cfg.PageBytes, MethodCalls: cfg.MethodCalls, MethodWait: cfg.MethodWait,
+		PageSize: cfg.PageSize, PageBytes: cfg.PageBytes, Turns: turns,
 		Logger: log, Origin: links,
 	})
 	if err != nil {
 		return fmt.Errorf("build AdminService handler: %w", err)
 	}
-	strict, err := odata.NewHandler(prov, odata.Options{PageSize: cfg.PageSize, Logger: log, Origin: links})
+	strict, err := odata.NewHandler(prov, odata.Options{
+		PageSize: cfg.PageSize, PageBytes: cfg.PageBytes, Turns: turns, Logger: log, Origin: links,
+	})
 	if err != nil {
 		return fmt.Errorf("build OData handler: %w", err)
 	}
