@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/xml"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -18,30 +17,9 @@ import (
 
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/csdl"
+	"github.com/tsprov/tsprov/internal/golden"
 	"github.com/tsprov/tsprov/schema"
 )
-
-// The -update flag rewrites golden files. Another test file of the package
-// may declare it too (as a package-level flag.Bool, which runs before any
-// init): then this one is not declared again.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files in testdata/")
-	}
-}
-
-func mdUpdateGolden() bool {
-	f := flag.Lookup("update")
-	if f == nil {
-		return false
-	}
-	g, ok := f.Value.(flag.Getter)
-	if !ok {
-		return false
-	}
-	b, _ := g.Get().(bool)
-	return b
-}
 
 const (
 	mdGoldenFile   = "testdata/metadata.golden.xml"
@@ -213,16 +191,7 @@ func mdGenerate(t *testing.T, reg *cim.Registry) []byte {
 
 func TestMetadataGolden(t *testing.T) {
 	got := mdGenerate(t, mdRegistry(t))
-	if mdUpdateGolden() {
-		if err := os.WriteFile(mdGoldenFile, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(mdGoldenFile)
-	if err != nil {
-		t.Fatalf("%v (run: go test ./internal/adminservice -run Metadata -update)", err)
-	}
+	want := golden.Want(t, mdGoldenFile, got)
 	if !bytes.Equal(got, want) {
 		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
 		for i := 0; i < len(gl) || i < len(wl); i++ {

@@ -1,7 +1,6 @@
 package taskseq
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,28 +10,8 @@ import (
 	"testing"
 
 	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/golden"
 )
-
-// The -update flag rewrites golden files. Another test file of the package
-// may declare it too: then this one is not declared again.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files in testdata/")
-	}
-}
-
-func updateGolden() bool {
-	f := flag.Lookup("update")
-	if f == nil {
-		return false
-	}
-	g, ok := f.Value.(flag.Getter)
-	if !ok {
-		return false
-	}
-	b, _ := g.Get().(bool)
-	return b
-}
 
 func TestExpandCommandLine(t *testing.T) {
 	args := map[int]string{1: "PS100004", 2: "cmd /c echo 100%", 6: "0", 7: "1", 9: "OSDisk", 10: "False", 12: "twelve"}
@@ -114,17 +93,12 @@ func TestCorpusCommandLines(t *testing.T) {
 	c := testCodec(t)
 	var explained []string
 	matched := map[string]int{}
-	seen := map[string]bool{}
 	for _, f := range corpusFiles(t) {
 		name := filepath.Base(f)
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if seen[string(data)] {
-			continue // the same file in both corpus folders
-		}
-		seen[string(data)] = true
 		ts, _, err := c.Parse(data)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -163,16 +137,7 @@ func TestCorpusCommandLines(t *testing.T) {
 		t.Errorf("derived command lines matched for only %d classes: %v", len(matched), matched)
 	}
 	got := strings.Join(explained, "\n") + "\n"
-	if updateGolden() {
-		if err := os.WriteFile(explainedGolden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(explainedGolden)
-	if err != nil {
-		t.Fatalf("%v (run: go test ./internal/taskseq -run CorpusCommandLines -update)", err)
-	}
+	want := golden.Want(t, explainedGolden, []byte(got))
 	if got != string(want) {
 		t.Errorf("the steps whose <action> the template does not give differ from %s:\n%s\n(if intended: go test ./internal/taskseq -run CorpusCommandLines -update)",
 			explainedGolden, lineDiff(string(want), got))

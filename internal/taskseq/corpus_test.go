@@ -1,6 +1,7 @@
 package taskseq
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -15,16 +16,27 @@ import (
 // the project (all of it, when it is there).
 var corpusDirs = []string{"../../testdata/ts-corpus", "../../../shared/testdata/ts-corpus"}
 
-// corpusFiles lists the task sequence files of every corpus folder found.
+// corpusFiles lists the task sequence files of every corpus folder found,
+// each content once (the project's copy and the shared corpus overlap).
 func corpusFiles(t testing.TB) []string {
 	t.Helper()
 	var files []string
+	seen := map[[sha256.Size]byte]bool{}
 	for _, dir := range corpusDirs {
 		matches, _ := filepath.Glob(filepath.Join(dir, "*.xml"))
 		if len(matches) == 0 {
 			t.Logf("no corpus at %s (skipped)", dir)
 		}
-		files = append(files, matches...)
+		for _, f := range matches {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum := sha256.Sum256(data); !seen[sum] {
+				seen[sum] = true
+				files = append(files, f)
+			}
+		}
 	}
 	if len(files) == 0 {
 		t.Skip("no task sequence corpus found")
