@@ -26,9 +26,15 @@ var corpusDirs = []string{"../../testdata/ts-corpus", "../../../shared/testdata/
 func TestEveryCorpusFileGoesThroughSetSequence(t *testing.T) {
 	s := newTestServer(t, 0)
 	var files []string
+	seen := map[string]bool{}
 	for _, dir := range corpusDirs {
 		m, _ := filepath.Glob(filepath.Join(dir, "*.xml"))
-		files = append(files, m...)
+		for _, f := range m {
+			if xml := readCorpus(t, f); !seen[xml] { // the shared corpus overlaps the project's copy
+				seen[xml] = true
+				files = append(files, f)
+			}
+		}
 	}
 	if len(files) == 0 {
 		t.Fatal("no corpus")
