@@ -1,7 +1,6 @@
 package adminservice
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/tsprov/tsprov/internal/cim"
@@ -39,12 +38,13 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, t target) {
 	}
 	in := map[string]any{}
 	if raw != nil {
-		var members map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &members); err != nil || members == nil {
+		members, err := cim.Members(raw)
+		if err != nil {
 			h.writeError(w, r, errs.E(errs.Invalid, "the body of a method call must be a JSON object of its [in] parameters"))
 			return
 		}
-		for name, val := range members {
+		for _, member := range members {
+			name, val := member.Name, member.Value
 			prm, ok := m.Param(name)
 			if !ok || !prm.In {
 				h.writeError(w, r, errs.Target(errs.Invalid, name, "method %s.%s has no [in] parameter %s", c.Name, m.Name, name))

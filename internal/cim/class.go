@@ -204,3 +204,12 @@ func (c *Class) IsPrivate() bool { return c.Qualifiers.Has("Private") }
 // ObjectTypeID returns the ObjectTypeID class qualifier: the secured object
 // type that role permissions name for this class.
 func (c *Class) ObjectTypeID() (int64, bool) { return c.Qualifiers.Int("ObjectTypeID") }
+
+// propertyOf is Property for a name held as bytes; a name of the exact
+// case costs no allocation.
+func (c *Class) propertyOf(name []byte) (*Property, bool) {
+	if p, ok := c.exact[string(name)]; ok {
+		return p, true
+	}
+	return c.Property(string(name))
+}

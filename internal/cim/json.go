@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"math"
 	"sort"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/tsprov/tsprov/internal/errs"
@@ -211,12 +210,14 @@ func EmbeddedJSON(in *Instance) *JSONObject {
 
 // DecodeObject reads a JSON object into an instance of class c (or of the
 // subclass its "@odata.type" names). Members whose names start with "@" or
-// "__" (annotations and WMI system properties) are skipped. Property names
-// are read without regard to case, so two members that name one property
-// are refused. where prefixes error targets (for nested objects). Every
-// error is errs.Invalid and names the property.
+// "__" (annotations and WMI system properties) are skipped, but for
+// annotations of other vocabularies ("@tsprov.xml"), kept as the JSON text
+// they hold. Property names are read without regard to case, so two
+// members that name one property are refused. where prefixes error
+// targets (for nested objects). Every error is errs.Invalid and names the
+// property; text that is not one JSON object is "expected a JSON object".
 func (r *Registry) DecodeObject(c *Class, raw json.RawMessage, where string) (*Instance, error) {
-	return decoder{r: r}.object(c, raw, where)
+	return r.DecodeObjectWith(c, raw, where, DecodeOptions{})
 }
 
 // DecodeOptions change how JSON values are read.
@@ -229,70 +230,16 @@ type DecodeOptions struct {
 
 // DecodeObjectWith is DecodeObject with options.
 func (r *Registry) DecodeObjectWith(c *Class, raw json.RawMessage, where string, o DecodeOptions) (*Instance, error) {
-	return decoder{r: r, opts: o}.object(c, raw, where)
-}
-
-// DecodeValueWith is DecodeValue with options.
-func (r *Registry) DecodeValueWith(t Type, raw json.RawMessage, where string, o DecodeOptions) (any, error) {
-	return decoder{r: r, opts: o}.value(t, raw, where)
-}
-
-// decoder reads JSON into typed values of a registry's classes.
-type decoder struct {
-	r    *Registry
-	opts DecodeOptions
-}
-
-func (d decoder) object(c *Class, raw json.RawMessage, where string) (*Instance, error) {
-	r := d.r
-	var members map[string]json.RawMessage
-	if err := unmarshalStrict(raw, &members); err != nil || members == nil {
-		return nil, errs.Target(errs.Invalid, where, "%s: expected a JSON object", describe(where, c.Name))
+	d := &jsonDecoder{reg: r, b: raw, opts: o}
+	v, err := d.decodeWhole(func() (any, error) {
+		return d.object(c, &jsonPath{top: where})
+	}, func(*syntaxError) error {
+		return errs.Target(errs.Invalid, where, "%s: expected a JSON object", describe(where, c.Name))
+	})
+	if err != nil {
+		return nil, err
 	}
-	if t, ok := members["@odata.type"]; ok {
-		var name string
-		if err := json.Unmarshal(t, &name); err != nil {
-			return nil, errs.Target(errs.Invalid, where, "%s: @odata.type must be a string", describe(where, c.Name))
-		}
-		name = strings.TrimPrefix(strings.TrimPrefix(name, "#"), Namespace+".")
-		sub, ok := r.Class(name)
-		if !ok {
-			return nil, errs.Target(errs.Invalid, where, "%s: @odata.type names unknown class %q", describe(where, c.Name), name)
-		}
-		if !sub.IsA(c.Name) {
-			return nil, errs.Target(errs.Invalid, where, "%s: @odata.type %s is not a %s", describe(where, c.Name), sub.Name, c.Name)
-		}
-		c = sub
-	}
-	if c.IsAbstract() {
-		return nil, errs.Target(errs.Invalid, where, "%s: class %s is abstract; say which subclass with \"@odata.type\"", describe(where, c.Name), c.Name)
-	}
-	in := NewInstance(c)
-	for name, val := range members {
-		if strings.HasPrefix(name, "@") && !strings.HasPrefix(name, "@odata.") && strings.Contains(name[1:], ".") {
-			if in.Annotations == nil {
-				in.Annotations = map[string]any{}
-			}
-			in.Annotations[name] = val
-			continue
-		}
-		if strings.HasPrefix(name, "@") || strings.HasPrefix(name, "__") {
-			continue
-		}
-		p, ok := c.Property(name)
-		if !ok {
-			return nil, errs.Target(errs.Invalid, join(where, name), "unknown property %s: class %s has no such property", join(where, name), c.Name)
-		}
-		if _, twice := in.Values[p.Name]; twice {
-			return nil, errs.Target(errs.Invalid, join(where, p.Name), "property %s is given twice, under names that differ only in case", join(where, p.Name))
-		}
-		v, err := d.value(p.Type, val, join(where, p.Name))
-		if err != nil {
-			return nil, err
-		}
-		in.Values[p.Name] = v
-	}
-	return in, nil
+	return v.(*Instance), nil
 }
 
 func describe(where, class string) string {
@@ -309,135 +256,82 @@ func join(where, name string) string {
 	return where + "." + name
 }
 
-func unmarshalStrict(raw json.RawMessage, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	return dec.Decode(v)
-}
-
 // DecodeValue reads one JSON value as type t; where names it in errors.
+// Every error is errs.Invalid and names the value (or the element or
+// member of it that is wrong).
 func (r *Registry) DecodeValue(t Type, raw json.RawMessage, where string) (any, error) {
-	return decoder{r: r}.value(t, raw, where)
+	return r.DecodeValueWith(t, raw, where, DecodeOptions{})
 }
 
-func (d decoder) value(t Type, raw json.RawMessage, where string) (any, error) {
-	r := d.r
-	raw = bytes.TrimSpace(raw)
-	if bytes.Equal(raw, []byte("null")) {
-		return nil, nil
-	}
-	if t.IsBytes() {
-		var s string
-		if err := json.Unmarshal(raw, &s); err == nil {
-			b, err := base64.StdEncoding.DecodeString(s)
-			if err != nil {
-				return nil, errs.Target(errs.Invalid, where, "property %s: expected base64 (Edm.Binary): %w", where, err)
+// DecodeValueWith is DecodeValue with options.
+func (r *Registry) DecodeValueWith(t Type, raw json.RawMessage, where string, o DecodeOptions) (any, error) {
+	d := &jsonDecoder{reg: r, b: raw, opts: o}
+	return d.decodeWhole(func() (any, error) {
+		return d.value(t, &jsonPath{top: where})
+	}, func(se *syntaxError) error {
+		return errs.Target(errs.Invalid, where, "property %s: malformed JSON: %v", where, se)
+	})
+}
+
+// Members returns the members of the JSON object raw in order, each value
+// as the JSON text it is (sharing raw's bytes). Outcomes: the members (none
+// for {}); an error of kind errs.Invalid when raw is not one JSON object.
+func Members(raw []byte) ([]Member, error) {
+	d := &jsonDecoder{b: raw}
+	var out []Member
+	_, err := d.decodeWhole(func() (any, error) {
+		if d.peek() != '{' {
+			return nil, errNotObject
+		}
+		d.i++
+		if d.peek() == '}' {
+			d.i++
+			return nil, nil
+		}
+		for {
+			if d.peek() != '"' {
+				return nil, d.fail("expected a member name")
 			}
-			return b, nil
-		}
-		var nums []json.Number
-		if err := unmarshalStrict(raw, &nums); err != nil {
-			return nil, errs.Target(errs.Invalid, where, "property %s: expected a base64 string (Edm.Binary)", where)
-		}
-		b := make([]byte, len(nums))
-		for i, n := range nums {
-			x, err := n.Int64()
-			if err != nil || x < 0 || x > 255 {
-				return nil, errs.Target(errs.Invalid, where, "property %s: element %d is not a byte", where, i)
-			}
-			b[i] = byte(x)
-		}
-		return b, nil
-	}
-	if t.Array {
-		var elems []json.RawMessage
-		if err := json.Unmarshal(raw, &elems); err != nil {
-			return nil, errs.Target(errs.Invalid, where, "property %s: expected a JSON array of %v", where, t.Elem())
-		}
-		out := make([]any, len(elems))
-		for i, e := range elems {
-			v, err := d.value(t.Elem(), e, fmt.Sprintf("%s[%d]", where, i))
+			name, err := d.str()
 			if err != nil {
 				return nil, err
 			}
-			if v == nil {
-				return nil, errs.Target(errs.Invalid, where, "property %s: element %d is null", where, i)
+			if err := d.expect(':'); err != nil {
+				return nil, err
 			}
-			out[i] = v
-		}
-		return out, nil
-	}
-	switch {
-	case t.Kind == Boolean:
-		var b bool
-		if err := json.Unmarshal(raw, &b); err != nil {
-			return nil, wrongType(where, "a boolean (true or false)", raw)
-		}
-		return b, nil
-	case t.Kind.IsInteger():
-		var n json.Number
-		if raw[0] == '"' && d.opts.Int64Strings && t.Kind.IsInt64() {
-			var s string
-			if json.Unmarshal(raw, &s) != nil || s == "" || strings.TrimLeft(s, "-0123456789") != "" {
-				return nil, wrongType(where, "an integer", raw)
+			d.space()
+			start := d.i
+			if err := d.skip(); err != nil {
+				return nil, err
 			}
-			raw = json.RawMessage(s)
+			out = append(out, Member{Name: name, Value: raw[start:d.i]})
+			switch d.peek() {
+			case ',':
+				d.i++
+			case '}':
+				d.i++
+				return nil, nil
+			default:
+				return nil, d.fail("expected ',' or '}'")
+			}
 		}
-		if raw[0] == '"' || unmarshalStrict(raw, &n) != nil {
-			return nil, wrongType(where, "an integer", raw)
-		}
-		x, err := n.Int64()
-		if err != nil {
-			return nil, wrongType(where, "an integer", raw)
-		}
-		lo, hi := t.Kind.IntRange()
-		if x < lo || x > hi {
-			return nil, errs.Target(errs.Invalid, where, "property %s: %d is outside the %v range %d to %d", where, x, t.Kind, lo, hi)
-		}
-		return x, nil
-	case t.Kind == Real32 || t.Kind == Real64:
-		var n json.Number
-		if raw[0] == '"' || unmarshalStrict(raw, &n) != nil {
-			return nil, wrongType(where, "a number", raw)
-		}
-		f, err := n.Float64()
-		if err != nil || math.IsInf(f, 0) {
-			return nil, wrongType(where, "a number", raw)
-		}
-		return f, nil
-	case t.Kind == String || t.Kind == Char16:
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, wrongType(where, "a string", raw)
-		}
-		return s, nil
-	case t.Kind == DateTime:
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, wrongType(where, "an ISO 8601 date-time string (Edm.DateTimeOffset)", raw)
-		}
-		d, err := ParseDateTime(s)
-		if err != nil {
-			return nil, errs.Target(errs.Invalid, where, "property %s: %w", where, err)
-		}
-		return d, nil
-	case t.Kind == Object:
-		c, ok := r.Class(t.Class)
-		if !ok {
-			return nil, errs.Target(errs.Invalid, where, "property %s: untyped objects are not accepted", where)
-		}
-		return d.object(c, raw, where)
+	}, func(se *syntaxError) error {
+		return errs.E(errs.Invalid, "malformed JSON: %w", se)
+	})
+	if err == errNotObject {
+		return nil, errs.E(errs.Invalid, "expected a JSON object")
 	}
-	return nil, errs.Target(errs.Invalid, where, "property %s: unsupported type %v", where, t)
+	return out, err
 }
 
-func wrongType(where, want string, raw json.RawMessage) error {
-	got := string(raw)
-	if len(got) > 40 {
-		got = got[:40] + "…"
-	}
-	return errs.Target(errs.Invalid, where, "property %s: wrong type: expected %s, got %s", where, want, got)
+// Member is a member of a JSON object: its name (unescaped) and its value
+// as JSON text.
+type Member struct {
+	Name  string
+	Value json.RawMessage
 }
+
+var errNotObject = errors.New("not an object")
 
 func sortedKeys(m map[string]any) []string {
 	keys := make([]string, 0, len(m))
