@@ -143,6 +143,20 @@ func (e embedded) MarshalJSON() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// MarshalValue writes v, a value in one of the forms JSONValue gives (or
+// a *JSONObject), as JSON text, as MarshalJSON writes a member's value:
+// strings without encoding/json's escapes of <, > and &.
+func MarshalValue(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	if s, ok := v.(string); ok {
+		buf.Grow(len(s) + len(s)/16 + 2)
+	}
+	if err := appendValue(&buf, v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 // appendEmbedded writes in as EmbeddedJSON renders it: "@odata.type",
 // the annotations in name order, then every property of the class.
 func appendEmbedded(buf JSONWriter, in *Instance) error {

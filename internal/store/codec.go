@@ -6,7 +6,6 @@ package store
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -34,7 +33,7 @@ func EncodeJSON(t cim.Type, v any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := json.Marshal(j)
+	b, err := cim.MarshalValue(j)
 	if err != nil {
 		return nil, errs.E(errs.Invalid, "encode %v value: %w", t, err)
 	}

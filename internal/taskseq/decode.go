@@ -84,12 +84,6 @@ func rawVar(n Node) resVar {
 	return resVar{}
 }
 
-func escapeText(s string) string {
-	var b strings.Builder
-	textEscaper.WriteString(&b, s)
-	return b.String()
-}
-
 // stepAttr maps an attribute of <step>, <group> or <subtasksequence> to a
 // property of the step classes.
 type stepAttr struct {

@@ -25,6 +25,8 @@ func (c *Codec) Marshal(ts *cim.Instance, opts WriteOptions) ([]byte, error) {
 		return nil, err
 	}
 	var b bytes.Buffer
+	size := e.size()
+	b.Grow(size + size/16) // room for the escapes of a typical sequence
 	writeTree(&b, e)
 	return b.Bytes(), nil
 }

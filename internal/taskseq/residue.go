@@ -116,8 +116,8 @@ func getResidue(in *cim.Instance) (*residue, error) {
 	case *residue:
 		return v, nil
 	case json.RawMessage:
-		r := &residue{}
-		if err := json.Unmarshal(v, r); err != nil {
+		r, err := decodeResidue(v)
+		if err != nil {
 			return nil, fmt.Errorf("the %s annotation of a %s is malformed: %w", residueKey, in.Class.Name, err)
 		}
 		return r, nil

@@ -122,7 +122,7 @@ func writeElement(w *bytes.Buffer, e *Element, endTags bool) {
 		w.WriteByte(' ')
 		w.WriteString(a.Name)
 		w.WriteString(`="`)
-		writeEscaped(w, attrEscaper, a.Value, "&<>\"\r\n\t")
+		writeEscaped(w, &attrEscapes, a.Value)
 		w.WriteByte('"')
 	}
 	if len(e.Children) == 0 && !endTags {
@@ -135,7 +135,7 @@ func writeElement(w *bytes.Buffer, e *Element, endTags bool) {
 		case *Element:
 			writeElement(w, n, endTags)
 		case Text:
-			writeEscaped(w, textEscaper, string(n), "&<>\r")
+			writeEscaped(w, &textEscapes, string(n))
 		}
 	}
 	w.WriteString("</")
@@ -143,24 +143,64 @@ func writeElement(w *bytes.Buffer, e *Element, endTags bool) {
 	w.WriteByte('>')
 }
 
-// writeEscaped writes s, through the escaper only when it holds one of
-// the special characters.
-func writeEscaped(w *bytes.Buffer, esc *strings.Replacer, s, special string) {
-	if strings.ContainsAny(s, special) {
-		esc.WriteString(w, s)
-		return
+// writeEscaped writes s with each byte that escapes has a reference for
+// replaced by it.
+func writeEscaped(w *bytes.Buffer, escapes *[256]string, s string) {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if ref := escapes[s[i]]; ref != "" {
+			w.WriteString(s[start:i])
+			w.WriteString(ref)
+			start = i + 1
+		}
 	}
-	w.WriteString(s)
+	w.WriteString(s[start:])
 }
 
-var (
-	attrEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "\r", "&#xD;", "\n", "&#xA;", "\t", "&#x9;")
-	textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", "\r", "&#xD;")
-)
+// The references written for special characters: in text, & < > and
+// carriage returns (which a parser would read as line feeds); in
+// attribute values also quotes, line feeds and tabs (which a parser would
+// read as spaces).
+var textEscapes, attrEscapes = escapeTable(false), escapeTable(true)
+
+func escapeTable(attr bool) [256]string {
+	var t [256]string
+	t['&'], t['<'], t['>'], t['\r'] = "&amp;", "&lt;", "&gt;", "&#xD;"
+	if attr {
+		t['"'], t['\n'], t['\t'] = "&quot;", "&#xA;", "&#x9;"
+	}
+	return t
+}
+
+// escapeText returns s escaped as XML text.
+func escapeText(s string) string {
+	var b bytes.Buffer
+	writeEscaped(&b, &textEscapes, s)
+	return b.String()
+}
+
+// size estimates how many bytes e takes written compactly, escapes aside.
+func (e *Element) size() int {
+	n := 2*len(e.Name) + 5
+	for _, a := range e.Attrs {
+		n += len(a.Name) + len(a.Value) + 4
+	}
+	for _, c := range e.Children {
+		switch x := c.(type) {
+		case *Element:
+			n += x.size()
+		case Text:
+			n += len(x)
+		}
+	}
+	return n
+}
 
 // String renders e as compact XML.
 func (e *Element) String() string {
 	var b bytes.Buffer
+	size := e.size()
+	b.Grow(size + size/16)
 	writeTree(&b, e)
 	return b.String()
 }
@@ -227,7 +267,7 @@ func writeIndented(w *bytes.Buffer, e *Element, depth int) {
 			writeIndented(w, n, depth+1)
 		case Text:
 			w.WriteString(pad + "  ")
-			textEscaper.WriteString(w, string(n))
+			writeEscaped(w, &textEscapes, string(n))
 			w.WriteByte('\n')
 		}
 	}

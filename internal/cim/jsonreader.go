@@ -1,0 +1,93 @@
+package cim
+
+import "errors"
+
+// JSONReader reads JSON text of a shape known in advance, a value at a
+// time, for decoders that would otherwise go through encoding/json's
+// reflection: the same one-pass reader as DecodeObject's, with its
+// unescaping of strings. Each method reads the next value; a value of
+// another kind than the method reads is refused with ErrJSONShape and not
+// read.
+type JSONReader struct {
+	d jsonDecoder
+}
+
+// ErrJSONShape is the error of a value of another kind than the one read.
+var ErrJSONShape = errors.New("unexpected JSON value")
+
+// NewJSONReader returns a reader of the JSON text b.
+func NewJSONReader(b []byte) *JSONReader { return &JSONReader{d: jsonDecoder{b: b}} }
+
+// Null reads a null when one comes next, and reports whether it did.
+func (r *JSONReader) Null() bool { return r.d.peek() == 'n' && r.d.word("null") }
+
+// String reads a string.
+func (r *JSONReader) String() (string, error) {
+	if r.d.peek() != '"' {
+		return "", ErrJSONShape
+	}
+	return r.d.str()
+}
+
+// Object reads an object, calling member with the name of each member in
+// turn; member must read the member's value (Skip reads past it).
+func (r *JSONReader) Object(member func(name []byte) error) error {
+	return r.container('{', '}', func() error {
+		if r.d.peek() != '"' {
+			return r.d.fail("expected a member name")
+		}
+		name, err := r.d.strBytes()
+		if err != nil {
+			return err
+		}
+		if err := r.d.expect(':'); err != nil {
+			return err
+		}
+		return member(name)
+	})
+}
+
+// Array reads an array, calling elem for each element; elem must read the
+// element.
+func (r *JSONReader) Array(elem func() error) error { return r.container('[', ']', elem) }
+
+func (r *JSONReader) container(open, closer byte, each func() error) error {
+	if r.d.peek() != open {
+		return ErrJSONShape
+	}
+	if err := r.d.enter(); err != nil {
+		return err
+	}
+	r.d.i++
+	if r.d.peek() == closer {
+		r.d.i++
+		r.d.depth--
+		return nil
+	}
+	for {
+		if err := each(); err != nil {
+			return err
+		}
+		switch r.d.peek() {
+		case ',':
+			r.d.i++
+		case closer:
+			r.d.i++
+			r.d.depth--
+			return nil
+		default:
+			return r.d.fail("expected ',' or " + string(closer))
+		}
+	}
+}
+
+// Skip reads past one value of any kind.
+func (r *JSONReader) Skip() error { return r.d.skip() }
+
+// End checks that nothing but whitespace follows what has been read.
+func (r *JSONReader) End() error {
+	if r.d.peek() != 0 || r.d.i < len(r.d.b) {
+		return r.d.fail("more than one JSON value")
+	}
+	return nil
+}

@@ -1,0 +1,153 @@
+package taskseq
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/tsprov/tsprov/internal/cim"
+)
+
+// decodeResidue reads the JSON form of a residue (the @tsprov.xml
+// annotation a client sent back) as encoding/json reads it into the
+// struct: members matched to the fields' JSON names in any case, unknown
+// members skipped, a null leaving a field as it is (a pointer or a list
+// nil), a pair of more than two strings cut to two. It reads each byte
+// once, where encoding/json's reflection would cost as much as the rest
+// of a sequence's encoding.
+func decodeResidue(raw []byte) (*residue, error) {
+	jr := cim.NewJSONReader(raw)
+	r := &residue{}
+	if !jr.Null() {
+		err := jr.Object(func(name []byte) error {
+			switch {
+			case field(name, "element"):
+				return readString(jr, &r.Element)
+			case field(name, "attrs"):
+				return readPairs(jr, &r.Attrs)
+			case field(name, "children"):
+				return readStrings(jr, &r.Children)
+			case field(name, "action"):
+				return readOptional(jr, &r.Action)
+			case field(name, "derived"):
+				return readOptional(jr, &r.Derived)
+			case field(name, "actionBound"):
+				return readString(jr, &r.ActionBound)
+			case field(name, "vars"):
+				return readList(jr, &r.Vars, readVar)
+			case field(name, "varListAttrs"):
+				return readPairs(jr, &r.VarListAttrs)
+			case field(name, "other"):
+				return readStrings(jr, &r.Other)
+			case field(name, "platformKey"):
+				return readPairs(jr, &r.PlatformKey)
+			case field(name, "references"):
+				return readList(jr, &r.References, readPairs)
+			case field(name, "packageType"):
+				return readString(jr, &r.PackageType)
+			}
+			return jr.Skip()
+		})
+		if err != nil {
+			return nil, residueError(err)
+		}
+	}
+	if err := jr.End(); err != nil {
+		return nil, residueError(err)
+	}
+	return r, nil
+}
+
+func residueError(err error) error {
+	return fmt.Errorf("not the JSON form of what was read from XML: %w", err)
+}
+
+// field reports whether a member name names the field of that JSON name.
+func field(name []byte, json string) bool {
+	return string(name) == json || bytes.EqualFold(name, []byte(json))
+}
+
+func readVar(jr *cim.JSONReader, v *resVar) error {
+	if jr.Null() {
+		return nil
+	}
+	return jr.Object(func(name []byte) error {
+		switch {
+		case field(name, "attrs"):
+			return readPairs(jr, &v.Attrs)
+		case field(name, "bound"):
+			return readString(jr, &v.Bound)
+		case field(name, "value"):
+			return readOptional(jr, &v.Value)
+		case field(name, "raw"):
+			return readString(jr, &v.Raw)
+		}
+		return jr.Skip()
+	})
+}
+
+func readString(jr *cim.JSONReader, s *string) error {
+	if jr.Null() {
+		return nil
+	}
+	v, err := jr.String()
+	if err == nil {
+		*s = v
+	}
+	return err
+}
+
+func readOptional(jr *cim.JSONReader, s **string) error {
+	if jr.Null() {
+		*s = nil
+		return nil
+	}
+	v, err := jr.String()
+	if err == nil {
+		*s = &v
+	}
+	return err
+}
+
+func readStrings(jr *cim.JSONReader, list *[]string) error {
+	return readList(jr, list, readString)
+}
+
+// readPairs reads a list of name and value pairs.
+func readPairs(jr *cim.JSONReader, pairs *[][2]string) error {
+	return readList(jr, pairs, readPair)
+}
+
+func readPair(jr *cim.JSONReader, p *[2]string) error {
+	if jr.Null() {
+		return nil
+	}
+	i := 0
+	return jr.Array(func() error {
+		i++
+		if i > 2 {
+			return jr.Skip()
+		}
+		return readString(jr, &p[i-1])
+	})
+}
+
+// readList reads a list whose elements elem reads; null gives nil.
+func readList[T any](jr *cim.JSONReader, list *[]T, elem func(*cim.JSONReader, *T) error) error {
+	if jr.Null() {
+		*list = nil
+		return nil
+	}
+	out := []T{}
+	err := jr.Array(func() error {
+		var v T
+		if err := elem(jr, &v); err != nil {
+			return err
+		}
+		out = append(out, v)
+		return nil
+	})
+	if err == nil {
+		*list = out
+	}
+	return err
+}
