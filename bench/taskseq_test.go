@@ -114,3 +114,30 @@ func BenchmarkSetSequence2MB(b *testing.B) {
 	b.StopTimer()
 	report(b, t, r)
 }
+
+// BenchmarkTSFmt2MB: `tsprov ts fmt` of the 1.9 MB sequence, the whole
+// process (start, schema, parse, write to a file), next to `xmllint
+// --noout` on the same file, in turn.
+func BenchmarkTSFmt2MB(b *testing.B) {
+	path, data := bigSequence(b)
+	dir := b.TempDir()
+	tsprov := build(b, dir, "./cmd/tsprov")
+	ref := xmllint(b, path)
+	out, err := os.Create(filepath.Join(dir, "out.xml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer out.Close()
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	t, r := abab(b.N, func(int) {
+		var stderr bytes.Buffer
+		cmd := exec.Command(tsprov, "ts", "fmt", path)
+		cmd.Stdout, cmd.Stderr = out, &stderr
+		if err := cmd.Run(); err != nil {
+			b.Fatalf("tsprov ts fmt: %v %s", err, stderr.Bytes())
+		}
+	}, ref)
+	b.StopTimer()
+	report(b, t, r)
+}

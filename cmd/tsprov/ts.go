@@ -162,17 +162,20 @@ func tsFmt(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if !*indent {
+		xml, err := c.Marshal(ts, taskseq.WriteOptions{})
+		if err != nil {
+			return err
+		}
+		_, err = stdout.Write(append(xml, '\n'))
+		return err
+	}
 	el, err := c.Encode(ts, taskseq.WriteOptions{})
 	if err != nil {
 		return err
 	}
 	var b bytes.Buffer
-	if *indent {
-		taskseq.WriteIndented(&b, el)
-	} else {
-		b.WriteString(el.String())
-		b.WriteByte('\n')
-	}
+	taskseq.WriteIndented(&b, el)
 	_, err = stdout.Write(b.Bytes())
 	return err
 }
