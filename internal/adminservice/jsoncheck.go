@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"unicode/utf16"
 
+	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
 )
 
@@ -22,13 +23,13 @@ const maxJSONDepth = 128
 // valid UTF-8. Outcomes: nil; an error of kind errs.Invalid that says what
 // is wrong and where (a duplicate member's error names the member).
 func checkJSON(b []byte, maxDepth int) error {
-	if !json.Valid(b) {
+	if !cim.ValidJSON(b) {
 		return malformed(b, maxDepth)
 	}
 	return (&jsonScan{b: b, maxDepth: maxDepth}).run()
 }
 
-// malformed says what is wrong with b, which json.Valid refused: that it
+// malformed says what is wrong with b, which cim.ValidJSON refused: that it
 // nests too deep (encoding/json's own limit is far deeper than
 // maxDepth), or encoding/json's account.
 func malformed(b []byte, maxDepth int) error {
@@ -77,7 +78,7 @@ func nestsDeeper(b []byte, max int) bool {
 	return false
 }
 
-// jsonScan walks a body that json.Valid accepted, one byte at a time,
+// jsonScan walks a body that cim.ValidJSON accepted, one byte at a time,
 // without building anything but the member names of the objects open
 // at the point it has reached.
 type jsonScan struct {
@@ -90,7 +91,7 @@ type jsonScan struct {
 // members so far (in names, or in seen once it has many).
 type container struct {
 	object bool
-	names  []string
+	names  [][]byte // the body's bytes when a name holds no escape
 	seen   map[string]struct{}
 }
 
@@ -154,7 +155,7 @@ func (s *jsonScan) str(start int) (int, error) {
 	i, q := start+1, -1
 	for {
 		// The next quote not yet passed: the closing one unless an escape
-		// before it ends on it. json.Valid guarantees a closing quote.
+		// before it ends on it. cim.ValidJSON guarantees a closing quote.
 		// Each byte is searched once for a quote and once for a backslash.
 		if q < i {
 			q = i + bytes.IndexByte(b[i:], '"')
@@ -189,7 +190,7 @@ func loneSurrogate(esc []byte, at int) error {
 	return errs.E(errs.Invalid, "malformed JSON body: %s at byte %d is half of a UTF-16 surrogate pair, which encodes no character", esc, at)
 }
 
-// hex4 reads four hexadecimal digits (json.Valid has checked them).
+// hex4 reads four hexadecimal digits (cim.ValidJSON has checked them).
 func hex4(h []byte) rune {
 	var r rune
 	for _, c := range h {
@@ -212,20 +213,24 @@ func hex4(h []byte) rune {
 // name (compared after unescaping, as a decoder compares them).
 func (s *jsonScan) name(start, end int) error {
 	raw := s.b[start : end+1]
-	var name string
-	if bytes.IndexByte(raw, '\\') < 0 {
-		name = string(raw[1 : len(raw)-1])
-	} else if err := json.Unmarshal(raw, &name); err != nil {
-		return errs.E(errs.Invalid, "malformed JSON body: member name at byte %d: %w", start, err)
+	name := raw[1 : len(raw)-1]
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		var unescaped string
+		if err := json.Unmarshal(raw, &unescaped); err != nil {
+			return errs.E(errs.Invalid, "malformed JSON body: member name at byte %d: %w", start, err)
+		}
+		name = []byte(unescaped)
 	}
 	c := &s.open[len(s.open)-1]
 	dup := false
 	if c.seen != nil {
-		_, dup = c.seen[name]
-		c.seen[name] = struct{}{}
+		_, dup = c.seen[string(name)]
+		if !dup {
+			c.seen[string(name)] = struct{}{}
+		}
 	} else {
 		for _, n := range c.names {
-			if n == name {
+			if bytes.Equal(n, name) {
 				dup = true
 				break
 			}
@@ -234,12 +239,12 @@ func (s *jsonScan) name(start, end int) error {
 		if len(c.names) > manyMembers {
 			c.seen = make(map[string]struct{}, 2*manyMembers)
 			for _, n := range c.names {
-				c.seen[n] = struct{}{}
+				c.seen[string(n)] = struct{}{}
 			}
 		}
 	}
 	if dup {
-		return errs.Target(errs.Invalid, name, "malformed JSON body: an object names member %q twice (at byte %d); a strict JSON reader refuses that rather than keep one of the two", name, start)
+		return errs.Target(errs.Invalid, string(name), "malformed JSON body: an object names member %q twice (at byte %d); a strict JSON reader refuses that rather than keep one of the two", name, start)
 	}
 	return nil
 }

@@ -32,6 +32,9 @@ func FuzzDecodeString(f *testing.F) {
 
 func checkStringLikeEncodingJSON(t *testing.T, raw []byte) {
 	t.Helper()
+	if ValidJSON(raw) != json.Valid(raw) {
+		t.Errorf("%q: ValidJSON says %v, json.Valid %v", raw, ValidJSON(raw), json.Valid(raw))
+	}
 	reg := &Registry{}
 	var want *string
 	wantErr := json.Unmarshal(raw, &want)
