@@ -139,12 +139,9 @@ func readList[T any](jr *cim.JSONReader, list *[]T, elem func(*cim.JSONReader, *
 	}
 	out := []T{}
 	err := jr.Array(func() error {
-		var v T
-		if err := elem(jr, &v); err != nil {
-			return err
-		}
-		out = append(out, v)
-		return nil
+		var zero T
+		out = append(out, zero)
+		return elem(jr, &out[len(out)-1]) // read in place: no copy on the heap
 	})
 	if err == nil {
 		*list = out
