@@ -1,7 +1,6 @@
 package odata
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/tsprov/tsprov/internal/adminservice"
@@ -39,12 +38,13 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, t target) {
 	}
 	in := map[string]any{}
 	if raw != nil {
-		var members map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &members); err != nil || members == nil {
+		members, err := cim.Members(raw)
+		if err != nil {
 			h.writeError(w, r, errs.E(errs.Invalid, "the body of an action must be a JSON object of its parameters"))
 			return
 		}
-		for name, val := range members {
+		for _, member := range members {
+			name, val := member.Name, member.Value
 			if len(name) > 0 && name[0] == '@' {
 				continue // annotations
 			}
