@@ -44,7 +44,7 @@ func runServe(args []string, stdout io.Writer) error {
 	fs.StringVar(&cfg.CustomActions, "custom-actions", envOr("TSPROV_CUSTOM_ACTIONS", ""), "folder of custom action MOF files (*.mof) whose step classes join the schema")
 	fs.StringVar(&cfg.Keytab, "keytab", envOr("TSPROV_KEYTAB", ""), "Kerberos keytab: also accept Windows-integrated sign-in (HTTP Negotiate)")
 	fs.StringVar(&cfg.SPN, "spn", envOr("TSPROV_SPN", ""), "service principal of --keytab to accept tickets for, e.g. HTTP/tsprov.contoso.com (default: any in the keytab)")
-	fs.Float64Var(&cfg.RateLimit, "rate-limit", 0, "requests per second allowed per client address (0: 200, AdminService's figure; -1: no limit)")
+	fs.Float64Var(&cfg.RateLimit, "rate-limit", 0, "requests per second allowed per credential (API token or user), bursts of as many (0: 2000; -1: no limit)")
 	fs.StringVar(&cfg.PublicURL, "public-url", envOr("TSPROV_PUBLIC_URL", ""), "URL clients reach the server by (https://name[:port][/prefix]); it begins every URL in answers")
 	allowedHosts := fs.String("allowed-hosts", envOr("TSPROV_ALLOWED_HOSTS", ""), "comma-separated Host header values (name or name:port) that answers may repeat in their URLs; any other gets the listen address")
 	fs.IntVar(&cfg.MethodCalls, "method-calls", envInt("TSPROV_METHOD_CALLS"), "class method calls (ImportSequence, SetSequence …) that run at once; more wait up to 10 s, then 503 (0: one per CPU, at least 2)")

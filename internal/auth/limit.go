@@ -69,7 +69,7 @@ func (t *Throttle) Fail(addr string) {
 	}
 }
 
-// RateLimiter is a token bucket per client address: Rate requests per
+// RateLimiter is a token bucket per key (a credential): Rate requests per
 // second on average, Burst at once.
 type RateLimiter struct {
 	Rate  float64
@@ -85,13 +85,13 @@ type bucket struct {
 	last   time.Time
 }
 
-// NewRateLimiter returns a limiter of rate requests per second per
-// address, with bursts up to burst.
+// NewRateLimiter returns a limiter of rate requests per second per key,
+// with bursts up to burst.
 func NewRateLimiter(rate, burst float64) *RateLimiter {
 	return &RateLimiter{Rate: rate, Burst: burst, now: time.Now, buckets: map[string]*bucket{}}
 }
 
-// Allow takes one request from addr's bucket; when it is empty it reports
+// Allow takes one request from the bucket of key addr; when it is empty it reports
 // false and how long until the next request is allowed.
 func (l *RateLimiter) Allow(addr string) (bool, time.Duration) {
 	l.mu.Lock()

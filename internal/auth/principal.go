@@ -1,8 +1,8 @@
 // Package auth holds what tsprov needs to know who a caller is and what
 // that caller may do: the principal carried in a request's context, the
 // operation bits of security roles, API tokens (random, stored only as a
-// hash), passwords (argon2id), and per-address throttling of failed
-// sign-ins and of request rates. It does no I/O and knows nothing of HTTP
+// hash), passwords (argon2id), per-address throttling of failed sign-ins
+// and per-credential request budgets. It does no I/O and knows nothing of HTTP
 // handlers or of the store.
 package auth
 

@@ -33,9 +33,13 @@ import (
 
 // Limits of the HTTP front door.
 const (
-	// DefaultRateLimit is AdminService's published figure: 200 requests
-	// per second per client.
-	DefaultRateLimit = 200
+	// DefaultRateLimit is the requests per second allowed per credential
+	// (an API token; a user signing in with HTTP Basic or Negotiate), with
+	// bursts of as many: above what one client sending requests one after
+	// another can reach, and a fraction of what a small server serves, so
+	// that one runaway script cannot take a whole server from the others
+	// (docs/security.md).
+	DefaultRateLimit = 2000
 	// failedSignIns are allowed per address per failureWindow before the
 	// address must wait.
 	failedSignIns  = 10
@@ -80,28 +84,12 @@ func tooMany(w http.ResponseWriter, r *http.Request, log *slog.Logger, wait time
 	adminservice.WriteError(w, r, log, err)
 }
 
-// rateLimit refuses a client address that sends more than its share of
-// requests (the health check is never limited).
-func rateLimit(next http.Handler, lim *auth.RateLimiter, log *slog.Logger) http.Handler {
-	if lim == nil {
-		return next
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !isHealthCheck(r) {
-			if ok, wait := lim.Allow(clientAddr(r)); !ok {
-				tooMany(w, r, log, wait, errs.E(errs.RateLimited, "too many requests from this address: the limit is %g per second; try again shortly", lim.Rate))
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
 // authenticate lets a request through only with valid credentials (a
 // bearer token, HTTP Basic, or with a keytab HTTP Negotiate), carrying
 // the caller's principal in its context; only the health check answers
-// without. Failed sign-ins are throttled per client address.
-func authenticate(next http.Handler, prov *provider.Provider, kerb *kerberos.Acceptor, throttle *auth.Throttle, log *slog.Logger) http.Handler {
+// without. Failed sign-ins are throttled per client address; the requests
+// of each credential are limited by budget (none when nil).
+func authenticate(next http.Handler, prov *provider.Provider, kerb *kerberos.Acceptor, throttle *auth.Throttle, budget *auth.RateLimiter, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if isHealthCheck(r) {
 			next.ServeHTTP(w, r)
@@ -120,6 +108,12 @@ func authenticate(next http.Handler, prov *provider.Provider, kerb *kerberos.Acc
 			challenge(w.Header(), kerb != nil)
 			adminservice.WriteError(w, r, log, err)
 			return
+		}
+		if budget != nil {
+			if ok, wait := budget.Allow(credential(r, pr)); !ok {
+				tooMany(w, r, log, wait, errs.E(errs.RateLimited, "too many requests with this credential: the limit is %g per second; try again shortly", budget.Rate))
+				return
+			}
 		}
 		next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), pr)))
 	})
@@ -148,6 +142,16 @@ func refuseCrossOrigin(next http.Handler, publicURL string, log *slog.Logger) (h
 		adminservice.WriteError(w, r, log, errs.E(errs.Forbidden, "a cross-origin request from a browser may not change anything: send it from the server's own origin, or from a client that is not a browser"))
 	}))
 	return cop.Handler(next), nil
+}
+
+// credential names what signed r in, for the request budget: the bearer
+// token (by its hash), else the user (HTTP Basic, Negotiate).
+func credential(r *http.Request, pr *auth.Principal) string {
+	scheme, rest, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if strings.EqualFold(scheme, "bearer") {
+		return "token " + auth.HashToken(strings.TrimSpace(rest))
+	}
+	return "user " + strings.ToLower(pr.User)
 }
 
 // challenge offers the sign-in schemes on a 401: Negotiate first, on a

@@ -237,7 +237,7 @@ func TestExpiredTokenIsRefused(t *testing.T) {
 	}
 }
 
-// Requests beyond the per-address rate get 429 with the envelope.
+// Requests beyond a credential's rate get 429 with the envelope.
 func TestRateLimit(t *testing.T) {
 	s := startSecureServer(t, func(c *Config) { c.RateLimit = 5 })
 	limited := 0
@@ -256,6 +256,31 @@ func TestRateLimit(t *testing.T) {
 	}
 	if a := s.do("", "GET", "/healthz", nil); a.status != 200 {
 		t.Errorf("/healthz under the rate limit: %d", a.status)
+	}
+}
+
+// The budget is per credential: a token that has spent its budget does not
+// take another token's, even from the same address, and requests without
+// credentials are refused as unauthenticated, never counted.
+func TestRateLimitPerCredential(t *testing.T) {
+	s := startSecureServer(t, func(c *Config) { c.RateLimit = 5 })
+	second := s.must(201, s.admin, "POST", "/tsprov/v1/tokens", map[string]any{"Description": "second"}).body["Token"].(string)
+	limited := 0
+	for i := 0; i < 20; i++ {
+		if a := s.do(s.admin, "GET", tsPath+"?$top=1", nil); a.status == 429 {
+			limited++
+		}
+	}
+	if limited == 0 {
+		t.Fatalf("20 requests at once at 5 per second: none refused")
+	}
+	if a := s.do(second, "GET", tsPath+"?$top=1", nil); a.status != 200 {
+		t.Errorf("another token of the same user, from the same address, after the first spent its budget: %d, want 200", a.status)
+	}
+	for i := 0; i < 10; i++ {
+		if a := s.do("", "GET", tsPath+"?$top=1", nil); a.status != 401 {
+			t.Fatalf("a request without credentials: %d, want 401", a.status)
+		}
 	}
 }
 

@@ -55,8 +55,9 @@ type Config struct {
 	// set (HTTP/host), names the one service principal of the keytab to
 	// accept tickets for; empty: any principal the keytab holds.
 	Keytab, SPN string
-	// RateLimit is the requests per second allowed per client address
-	// (0: DefaultRateLimit; below 0: no limit).
+	// RateLimit is the requests per second allowed per credential (an
+	// API token; a user signing in with HTTP Basic or Negotiate), with
+	// bursts of as many (0: DefaultRateLimit; below 0: no limit).
 	RateLimit float64
 	// MethodCalls is how many class method calls (ImportSequence,
 	// SetSequence, SaveToXml …) run at once; one more waits for a turn up
@@ -245,12 +246,12 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))
 	mux.Handle("/", api) // /AdminService/ in any casing, /tsprov/v1/, and the OData 404 for the rest
 
-	signedIn := authenticate(adminservice.RefuseUncleanPaths(mux, log), prov, kerb, auth.NewThrottle(failedSignIns, failureWindow), log)
+	signedIn := authenticate(adminservice.RefuseUncleanPaths(mux, log), prov, kerb, auth.NewThrottle(failedSignIns, failureWindow), limiter(cfg.RateLimit), log)
 	sameOrigin, err := refuseCrossOrigin(signedIn, cfg.PublicURL, log)
 	if err != nil {
 		return err
 	}
-	srv := newHTTPServer(observe(rateLimit(sameOrigin, limiter(cfg.RateLimit), log), metrics, log), log)
+	srv := newHTTPServer(observe(sameOrigin, metrics, log), log)
 	scheme := "http"
 	if tlsConf != nil {
 		scheme = "https"
