@@ -26,7 +26,7 @@ func (e encoder) namespace() string { return `root\sms\site_` + e.site }
 func (e encoder) entity(obj *provider.Object, lazyFilled bool, selected map[string]bool) *cim.JSONObject {
 	in := obj.Instance
 	c := in.Class
-	o := cim.NewObject()
+	o := cim.NewObjectSize(entitySystemMembers + len(c.Properties))
 	o.Set("@odata.etag", obj.ETag)
 	rel := in.RelPath()
 	lazy := c.LazyNames()
@@ -60,6 +60,10 @@ func (e encoder) entity(obj *provider.Object, lazyFilled bool, selected map[stri
 	}
 	return o
 }
+
+// entitySystemMembers is how many members entity writes before the
+// properties: the etag and the WMI system properties.
+const entitySystemMembers = 12
 
 func nullIfEmpty(s string) any {
 	if s == "" {

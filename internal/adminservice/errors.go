@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
@@ -124,7 +125,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	}
 	setJSONHeaders(w)
 	sw := &statusWriter{w: w, status: status}
-	bw := bufio.NewWriterSize(sw, streamBuffer)
+	bw := streamWriters.Get().(*bufio.Writer)
+	bw.Reset(sw)
+	defer func() { bw.Reset(nil); streamWriters.Put(bw) }()
 	err := o.WriteJSON(bw)
 	if err == nil {
 		err = bw.Flush()
@@ -147,6 +150,10 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // streamBuffer is the buffer between a streamed answer and the client.
 const streamBuffer = 32 << 10
+
+// streamWriters holds the buffers of streamed answers, reused across
+// requests rather than allocated (and cleared) for each.
+var streamWriters = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, streamBuffer) }}
 
 var internalErrorBody = errorBody{Error: errorDetail{Code: "500", Message: "could not encode the response"}}
 

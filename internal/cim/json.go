@@ -26,6 +26,12 @@ type JSONObject struct {
 // NewObject returns an empty ordered JSON object.
 func NewObject() *JSONObject { return &JSONObject{vals: map[string]any{}} }
 
+// NewObjectSize returns an empty ordered JSON object with room for n
+// members.
+func NewObjectSize(n int) *JSONObject {
+	return &JSONObject{keys: make([]string, 0, n), vals: make(map[string]any, n)}
+}
+
 // Set adds or replaces a member (a replaced member keeps its place).
 func (o *JSONObject) Set(k string, v any) {
 	if _, ok := o.vals[k]; !ok {
@@ -118,6 +124,24 @@ func appendValue(buf JSONWriter, v any) error {
 	case int:
 		var num [20]byte
 		buf.Write(strconv.AppendInt(num[:0], int64(x), 10))
+		return nil
+	case uint64:
+		var num [20]byte
+		buf.Write(strconv.AppendUint(num[:0], x, 10))
+		return nil
+	case []string:
+		if x == nil {
+			buf.WriteString("null")
+			return nil
+		}
+		buf.WriteByte('[')
+		for i, e := range x {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			appendString(buf, e)
+		}
+		buf.WriteByte(']')
 		return nil
 	}
 	b, err := json.Marshal(v)

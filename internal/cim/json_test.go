@@ -158,3 +158,25 @@ func TestJSONObjectWritesValidJSON(t *testing.T) {
 		t.Errorf("< > & escaped needlessly: %s", b)
 	}
 }
+
+// The members an entity is built of are written as encoding/json writes
+// them, without going through it.
+func TestObjectJSONMatchesEncodingJSON(t *testing.T) {
+	values := []any{
+		nil, true, false, 0, 2, -7, int64(4294967295), int64(-9223372036854775808), uint64(18446744073709551615),
+		"plain", "quote \" and \\ and \n\t\r and \x01", "Zürich ✓", "",
+		[]string{"a", "B c"}, []string{}, []string(nil), 0.5, 1e21, []any{int64(1), "x", nil, true},
+	}
+	for _, v := range values {
+		o := NewObjectSize(1)
+		o.Set("@odata.member", v)
+		got, err := o.MarshalJSON()
+		if err != nil {
+			t.Fatalf("%#v: %v", v, err)
+		}
+		want, _ := json.Marshal(map[string]any{"@odata.member": v})
+		if string(got) != string(want) {
+			t.Errorf("%#v: wrote %s, want %s", v, got, want)
+		}
+	}
+}
