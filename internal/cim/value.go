@@ -41,6 +41,13 @@ func NewInstance(c *Class) *Instance {
 	return &Instance{Class: c, Values: map[string]any{}}
 }
 
+// NewInstanceSize returns an empty instance of c with room for n values,
+// for a reader that is about to set them (a map grown one value at a time
+// is rebuilt several times on the way).
+func NewInstanceSize(c *Class, n int) *Instance {
+	return &Instance{Class: c, Values: make(map[string]any, n)}
+}
+
 // Get returns the value of the property named name (any case).
 func (in *Instance) Get(name string) (any, bool) {
 	p, ok := in.Class.Property(name)

@@ -35,7 +35,8 @@ func observe(next http.Handler, reg *prometheus.Registry, log *slog.Logger) http
 		if rec.status >= 500 {
 			level = slog.LevelError
 		}
-		log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", d, "remote", r.RemoteAddr)
+		log.LogAttrs(r.Context(), level, "request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status), slog.Duration("duration", d), slog.String("remote", r.RemoteAddr))
 	})
 }
 

@@ -54,7 +54,7 @@ func ScanRecords(rows Rows, reg *cim.Registry, l *store.Layout, column func(c *c
 		}
 		key, _ := raw[0].(string)
 		version, _ := raw[1].(int64)
-		in := cim.NewInstance(l.Class)
+		in := cim.NewInstanceSize(l.Class, len(l.Class.Properties)) // the row, then its lazy values
 		for i, p := range l.Cols {
 			v, err := column(l.Class, p, raw[2+i])
 			if err != nil {
