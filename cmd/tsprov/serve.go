@@ -25,7 +25,7 @@ func envInt(name string) int {
 
 // runServe runs the server until SIGINT or SIGTERM. Settings come from the
 // environment (TSPROV_DATA, TSPROV_DATABASE, TSPROV_LISTEN,
-// TSPROV_SITE_CODE, TSPROV_PAGE_SIZE, TSPROV_PAGE_BYTES, TSPROV_METHOD_CALLS,
+// TSPROV_SITE_CODE, TSPROV_PARENT_SITE, TSPROV_PAGE_SIZE, TSPROV_PAGE_BYTES, TSPROV_METHOD_CALLS,
 // TSPROV_MEMORY_LIMIT, TSPROV_PUBLIC_URL, TSPROV_ALLOWED_HOSTS,
 // TSPROV_LOG_LEVEL, TSPROV_LOG_FORMAT, TSPROV_CUSTOM_ACTIONS, TSPROV_KEYTAB,
 // TSPROV_SPN), then from flags.
@@ -37,6 +37,7 @@ func runServe(args []string, stdout io.Writer) error {
 	fs.StringVar(&cfg.Database, "database", envOr("TSPROV_DATABASE", ""), "PostgreSQL URL (postgres://…) to keep the data in; empty: the SQLite file in the data folder")
 	fs.StringVar(&cfg.Listen, "listen", envOr("TSPROV_LISTEN", server.DefaultListen), "address to listen on")
 	fs.StringVar(&cfg.SiteCode, "site-code", envOr("TSPROV_SITE_CODE", server.DefaultSiteCode), "three-character site code")
+	fs.StringVar(&cfg.ParentSite, "parent-site", envOr("TSPROV_PARENT_SITE", ""), "site code of the parent site in a hierarchy on one database (its server must have started once)")
 	fs.IntVar(&cfg.PageSize, "page-size", pageSize, "instances per collection page before @odata.nextLink (0: 1000)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", envOr("TSPROV_TLS_CERT", ""), "PEM certificate to serve HTTPS with (with --tls-key)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", envOr("TSPROV_TLS_KEY", ""), "PEM private key of --tls-cert")

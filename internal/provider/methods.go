@@ -36,6 +36,8 @@ func (p *Provider) methodTable() map[string]methodFunc {
 		"sms_tasksequencepackage.getsequence":                  p.getSequence,
 		"sms_tasksequencepackage.setsequence":                  p.setSequence,
 		"sms_tasksequencepackage.gettsrelatedtodrivercategory": p.tsRelatedToDriverCategory,
+		"sms_tasksequencepackage.setsourcesite":                p.setSourceSite,
+		"sms_tasksequencepackage.unlock":                       p.unlock,
 		"sms_tasksequence.savetoxml":                           p.saveToXML,
 		"sms_tasksequence.exportxml":                           p.exportXML,
 		"sms_tasksequence.loadfromxml":                         p.loadFromXML,

@@ -37,7 +37,8 @@ const (
 //   - PackageID is <SiteCode><5 hex digits>, drawn from a per-site counter
 //     in the store, so an id is never handed out twice, even across
 //     restarts or after a delete; all package classes share the space;
-//   - SourceSite is this server's site code;
+//   - SourceSite is this server's site code, and only that site may change
+//     or delete the package (ownedHere; SetSourceSite and Unlock move it);
 //   - SourceVersion starts at 1 and goes up by one on every update;
 //   - SedoObjectVersion is new after every write (it is also the ETag);
 //   - SourceDate and LastRefreshTime are the creation time, and both move
@@ -67,6 +68,9 @@ func (r packageRules) beforeCreate(ctx context.Context, tx store.Tx, inst *cim.I
 }
 
 func (r packageRules) beforeUpdate(ctx context.Context, tx store.Tx, cur, next, sent *cim.Instance) error {
+	if err := r.p.ownedHere(cur); err != nil {
+		return err
+	}
 	next.Set(sourceVerProperty, cur.Int(sourceVerProperty)+1)
 	next.Set(sedoProperty, newObjectVersion())
 	return nil
@@ -111,6 +115,9 @@ func checkPackage(pkg *cim.Instance) error {
 }
 
 func (r packageRules) afterWrite(ctx context.Context, tx store.Tx, old, next *cim.Instance) error {
+	if next == nil { // a delete is a change too
+		return r.p.ownedHere(old)
+	}
 	return nil
 }
 

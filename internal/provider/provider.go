@@ -26,6 +26,9 @@ type Config struct {
 	// SiteCode is the three-character code of the site this server is
 	// (PS1 by default).
 	SiteCode string
+	// ParentSite is the code of the site this one reports to in a
+	// hierarchy ("" for none); it must be registered (RegisterSite).
+	ParentSite string
 	// ServerName is the name the server reports in __SERVER and __PATH.
 	ServerName string
 	Logger     *slog.Logger
@@ -40,6 +43,7 @@ type Provider struct {
 	reg       *cim.Registry
 	st        store.Store
 	site      string
+	parent    string
 	server    string
 	log       *slog.Logger
 	codec     *taskseq.Codec
@@ -62,6 +66,12 @@ func New(cfg Config) (*Provider, error) {
 	if !siteCodePattern.MatchString(cfg.SiteCode) {
 		return nil, errs.E(errs.Invalid, "site code %q must be three letters or digits", cfg.SiteCode)
 	}
+	if cfg.ParentSite != "" && !siteCodePattern.MatchString(cfg.ParentSite) {
+		return nil, errs.E(errs.Invalid, "parent site code %q must be three letters or digits", cfg.ParentSite)
+	}
+	if strings.EqualFold(cfg.ParentSite, cfg.SiteCode) {
+		return nil, errs.E(errs.Invalid, "site %s cannot be its own parent site", strings.ToUpper(cfg.SiteCode))
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -69,6 +79,7 @@ func New(cfg Config) (*Provider, error) {
 		reg:    cfg.Registry,
 		st:     cfg.Store,
 		site:   strings.ToUpper(cfg.SiteCode),
+		parent: strings.ToUpper(cfg.ParentSite),
 		server: cfg.ServerName,
 		log:    cfg.Logger,
 	}

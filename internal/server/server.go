@@ -37,6 +37,7 @@ type Config struct {
 	Database   string // PostgreSQL URL (postgres://…); empty: the SQLite file in DataDir
 	Listen     string // host:port (default 127.0.0.1:8080)
 	SiteCode   string // default PS1
+	ParentSite string // the site this one reports to in a hierarchy; "" for none
 	ServerName string // default: the host name
 	PageSize   int    // default adminservice.DefaultPageSize
 	Logger     *slog.Logger
@@ -208,9 +209,12 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 		log.Info("created the key that encrypts task sequence secrets; back it up with the database", "file", filepath.Join(cfg.DataDir, secrets.KeyFile))
 	}
 	prov, err := provider.New(provider.Config{
-		Registry: reg, Store: st, SiteCode: cfg.SiteCode, ServerName: cfg.ServerName, Logger: log, Secrets: box,
+		Registry: reg, Store: st, SiteCode: cfg.SiteCode, ParentSite: cfg.ParentSite, ServerName: cfg.ServerName, Logger: log, Secrets: box,
 	})
 	if err != nil {
+		return err
+	}
+	if err := prov.RegisterSite(ctx); err != nil {
 		return err
 	}
 	tlsConf, selfSigned, fingerprint, err := transport(&cfg)
