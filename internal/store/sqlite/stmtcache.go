@@ -65,18 +65,33 @@ func (c *stmtCache) close() {
 	c.stmts = nil
 }
 
-// stmt returns text prepared for this transaction: the cached statement,
-// or one prepared on the transaction's connection, noted so that it is
-// cached once the transaction is over (see cacheMissed).
+// stmt returns text prepared for this transaction: the one this
+// transaction used before, else the cached statement, else one prepared
+// on the transaction's connection, noted so that it is cached once the
+// transaction is over (see cacheMissed). database/sql keeps every
+// statement a transaction obtains (and SQLite the memory of each one it
+// prepares) until the transaction ends, so a transaction obtains each
+// text once, however many times it runs it: a long one (tsprov migrate
+// reads a whole store in one) would otherwise grow with every statement
+// it runs.
 func (x *txn) stmt(ctx context.Context, text string) (*sql.Stmt, error) {
-	if st, ok := x.s.stmts.lookup(x.db, text); ok {
-		return x.q.StmtContext(ctx, st), nil
+	if st, ok := x.stmts[text]; ok {
+		return st, nil
 	}
-	st, err := x.q.PrepareContext(ctx, text)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: prepare: %w", err)
+	var st *sql.Stmt
+	if cached, ok := x.s.stmts.lookup(x.db, text); ok {
+		st = x.q.StmtContext(ctx, cached)
+	} else {
+		var err error
+		if st, err = x.q.PrepareContext(ctx, text); err != nil {
+			return nil, fmt.Errorf("sqlite: prepare: %w", err)
+		}
+		x.missed = append(x.missed, text)
 	}
-	x.missed = append(x.missed, text)
+	if x.stmts == nil {
+		x.stmts = map[string]*sql.Stmt{}
+	}
+	x.stmts[text] = st
 	return st, nil
 }
 

@@ -18,7 +18,8 @@ type txn struct {
 	q        *sql.Tx
 	db       *sql.DB // the pool q belongs to: statements are prepared on it
 	writable bool
-	missed   []string // statements prepared in this transaction, to cache after it
+	stmts    map[string]*sql.Stmt // the statements this transaction obtained, by text (stmt)
+	missed   []string             // statements prepared in this transaction, to cache after it
 
 	lastEvent int64 // the feed position of the last change recorded, 0 if none
 }
