@@ -95,7 +95,16 @@ func EventsLimit(after int64, limit int) (int, error) {
 	return limit, nil
 }
 
-// CheckRestore checks the record Tx.Restore is given. Outcomes: nil; an
+// CheckScan checks the limit of ReadTx.Scan. Outcomes: nil; an error of
+// kind errs.Invalid naming "limit" when limit is less than 1.
+func CheckScan(c *cim.Class, limit int) error {
+	if limit < 1 {
+		return errs.Target(errs.Invalid, "limit", "scan %s: limit %d is not above 0", c.Name, limit)
+	}
+	return nil
+}
+
+// CheckRestore checks a record Tx.Restore is given. Outcomes: nil; an
 // error of kind errs.Invalid naming "Version" when rec is nil or its
 // version is less than 1.
 func CheckRestore(rec *Record) error {
@@ -111,6 +120,19 @@ func CheckRestore(rec *Record) error {
 func CheckRestoreCounter(name string, value int64) error {
 	if name == "" || value < 0 {
 		return errs.E(errs.Invalid, "restore counter %q: needs a name and a value of 0 or more, not %d", name, value)
+	}
+	return nil
+}
+
+// CheckRestoreEvents checks that evs, in order, may follow a feed whose
+// last position is last (CheckRestoreEvent for each, after the one
+// before). Outcomes: nil; the first event's error.
+func CheckRestoreEvents(evs []Event, last int64) error {
+	for _, ev := range evs {
+		if err := CheckRestoreEvent(ev, last); err != nil {
+			return err
+		}
+		last = ev.Seq
 	}
 	return nil
 }

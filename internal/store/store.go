@@ -77,6 +77,18 @@ type ReadTx interface {
 	// Counters returns the last value NextSequence gave for each counter
 	// name (none for a counter never drawn).
 	Counters(ctx context.Context) (map[string]int64, error)
+	// Scan returns the instances of class c (not of its subclasses) whose
+	// keys come after the key *after (nil: from the first), in key order
+	// (keys compare without regard to case, as Get looks them up, in the
+	// same order on every store), at most limit of them, every value filled
+	// as Get with lazy true fills it. Reading a whole class page by page,
+	// each page after the last key of the one before, costs the same for
+	// every page, and a page costs a fixed number of queries, however many
+	// instances it holds (tsprov migrate reads and compares stores so).
+	// Outcomes: the records (none after the last); an error of kind
+	// errs.Invalid when limit is less than 1; another error when the
+	// backend fails.
+	Scan(ctx context.Context, c *cim.Class, after *string, limit int) ([]*Record, error)
 }
 
 // Tx reads and writes within one transaction.
@@ -106,20 +118,29 @@ type Tx interface {
 	NextSequence(ctx context.Context, name string) (int64, error)
 
 	// Restore, RestoreCounter and RestoreEvent copy what another store
-	// holds, as it is there (tsprov migrate).
+	// holds, as it is there (tsprov migrate). Restore and RestoreEvent
+	// take many at once, in a fixed number of statements however many they
+	// are, so that copying a store costs little more than reading it.
 
-	// Restore stores rec like Insert, but keeps rec.Version and records no
-	// event. Outcomes: those of Insert; errs.Invalid when rec.Version < 1.
-	Restore(ctx context.Context, rec *Record) error
+	// Restore stores recs like Insert, each keeping its Version, and records
+	// no event. Every record is checked and encoded, and every key looked
+	// up, before anything is written: after errs.Invalid or errs.Conflict
+	// none of recs is stored and the transaction goes on. Outcomes: nil;
+	// those of Insert for the first record at fault; errs.Invalid when a
+	// record's Version < 1; errs.Conflict also when two of recs have the
+	// same key; another error when the backend fails.
+	Restore(ctx context.Context, recs ...*Record) error
 	// RestoreCounter makes the named counter's last value value, so that
 	// NextSequence goes on from there. Outcomes: nil; errs.Invalid when
 	// name is empty or value negative; another error.
 	RestoreCounter(ctx context.Context, name string, value int64) error
-	// RestoreEvent appends ev to the change feed with its position and time;
-	// events recorded later come after it. Outcomes: nil; errs.Invalid when
-	// ev.Seq < 1 or is not after every position the feed holds; another
-	// error.
-	RestoreEvent(ctx context.Context, ev Event) error
+	// RestoreEvent appends evs, in order, to the change feed with their
+	// positions and times; events recorded later come after them. They are
+	// checked before anything is written and appended all or none.
+	// Outcomes: nil; errs.Invalid when an event's Seq < 1 or is not after
+	// every position the feed holds and the events before it in evs, or
+	// its key is not text every store keeps; another error.
+	RestoreEvent(ctx context.Context, evs ...Event) error
 }
 
 // Record is a stored instance.

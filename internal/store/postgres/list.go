@@ -62,3 +62,47 @@ func orderKey(p *cim.Property, col string) string {
 	}
 	return col
 }
+
+// Scan implements store.ReadTx.Scan: one query for the page's rows (in
+// the order of the folded key's index), one for their apart values (a
+// range of the apart values' primary key, from the key after to the
+// page's last, both folded).
+func (x *txn) Scan(ctx context.Context, c *cim.Class, after *string, limit int) ([]*store.Record, error) {
+	t, err := x.table(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.CheckScan(t.Class, limit); err != nil {
+		return nil, err
+	}
+	key := foldFunc + "(t." + sqlstore.KeyColumn + ")"
+	rowsWhere, apartWhere, args := "", "", []any{fold(t.Class.Name)}
+	if after != nil {
+		rowsWhere = " WHERE " + key + " > $1"
+		apartWhere = " AND key > $2"
+		args = append(args, fold(*after))
+	}
+	rows, err := x.q.Query(ctx, t.selectSQL+rowsWhere+fmt.Sprintf(" ORDER BY %s LIMIT $%d", key, len(args)), append(args[1:], int64(limit))...)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", t.Class.Name, err)
+	}
+	recs, keys, err := sqlstore.ScanRecords(rows, x.s.reg, &t.Layout, x.s.fromColumn)
+	rows.Close()
+	if err != nil || len(recs) == 0 || len(t.Apart) == 0 {
+		return recs, err
+	}
+	byKey := make(map[string]*cim.Instance, len(recs))
+	for i, r := range recs {
+		byKey[fold(keys[i])] = r.Instance
+	}
+	args = append(args, fold(keys[len(keys)-1]))
+	rows, err = x.q.Query(ctx, fmt.Sprintf(`SELECT key, property, value FROM tsprov_apart_values WHERE class = $1%s AND key <= $%d`, apartWhere, len(args)), args...)
+	if err != nil {
+		return nil, fmt.Errorf("read apart values of %s: %w", t.Class.Name, err)
+	}
+	defer rows.Close()
+	if err := sqlstore.ScanApartPage(rows, x.s.reg, &t.Layout, byKey, func(k string) string { return k }, fold); err != nil {
+		return nil, err
+	}
+	return recs, nil
+}

@@ -2,9 +2,11 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/query"
 	"github.com/tsprov/tsprov/internal/store"
 	"github.com/tsprov/tsprov/internal/store/sqlstore"
 )
@@ -54,4 +56,42 @@ func (t *table) orderBy(orders []store.Order, props []*cim.Property) string {
 	}
 	parts = append(parts, "t."+sqlstore.KeyColumn+" ASC")
 	return strings.Join(parts, ", ")
+}
+
+// Scan implements store.ReadTx.Scan: one query for the page's rows (in
+// the order of the key's index), one for their apart values (a range of
+// the apart values' primary key, from the key after to the page's last).
+func (x *txn) Scan(ctx context.Context, c *cim.Class, after *string, limit int) ([]*store.Record, error) {
+	t, err := x.table(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.CheckScan(t.Class, limit); err != nil {
+		return nil, err
+	}
+	rowsWhere, apartWhere, args := "", "", []any{t.Class.Name}
+	if after != nil {
+		rowsWhere = " WHERE t." + sqlstore.KeyColumn + " > ?"
+		apartWhere = " AND key > ?"
+		args = append(args, *after)
+	}
+	recs, keys, err := x.query(ctx, t, t.selectSQL+rowsWhere+" ORDER BY t."+sqlstore.KeyColumn+" LIMIT ?",
+		append(append(append([]any{}, t.selectArgs...), args[1:]...), int64(limit)))
+	if err != nil || len(recs) == 0 || len(t.Apart) == 0 {
+		return recs, err
+	}
+	byKey := make(map[string]*cim.Instance, len(recs))
+	for i, r := range recs {
+		byKey[query.Fold(keys[i])] = r.Instance
+	}
+	rows, err := x.queryRows(ctx, `SELECT key, property, value FROM tsprov_apart_values WHERE class = ?`+apartWhere+` AND key <= ?`,
+		append(args, keys[len(keys)-1])...)
+	if err != nil {
+		return nil, fmt.Errorf("read apart values of %s: %w", t.Class.Name, err)
+	}
+	defer rows.Close()
+	if err := sqlstore.ScanApartPage(rows, x.s.reg, &t.Layout, byKey, query.Fold, strings.ToLower); err != nil {
+		return nil, err
+	}
+	return recs, nil
 }

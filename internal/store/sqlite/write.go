@@ -34,23 +34,29 @@ func (x *txn) insertRow(ctx context.Context, rec *store.Record, version int64) (
 	if err != nil {
 		return nil, "", err
 	}
-	key, cols, apart := row.Key, row.Cols, row.Apart
-	res, err := x.exec(ctx, t.insertSQL, append([]any{key, version}, cols...)...)
-	if err != nil {
-		return nil, "", fmt.Errorf("insert %s %q: %w", t.Class.Name, key, err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return nil, "", fmt.Errorf("insert %s %q: %w", t.Class.Name, key, err)
-	} else if n == 0 {
-		return nil, "", store.Exists(t.Class, key)
-	}
-	// No apart value is stored under a new key: Delete removed the last
-	// instance's in the same transaction as its row.
-	if err := x.writeApart(ctx, t, key, apart); err != nil {
+	if err := x.insertEncoded(ctx, t, row, version); err != nil {
 		return nil, "", err
 	}
 	rec.Version = version
-	return t, key, nil
+	return t, row.Key, nil
+}
+
+// insertEncoded stores row, an instance of t's class that target
+// encoded, at the given version; it records no event.
+func (x *txn) insertEncoded(ctx context.Context, t *table, row store.Row, version int64) error {
+	key, cols, apart := row.Key, row.Cols, row.Apart
+	res, err := x.exec(ctx, t.insertSQL, append([]any{key, version}, cols...)...)
+	if err != nil {
+		return fmt.Errorf("insert %s %q: %w", t.Class.Name, key, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("insert %s %q: %w", t.Class.Name, key, err)
+	} else if n == 0 {
+		return store.Exists(t.Class, key)
+	}
+	// No apart value is stored under a new key: Delete removed the last
+	// instance's in the same transaction as its row.
+	return x.writeApart(ctx, t, key, apart)
 }
 
 // Update implements store.Tx.Update. Values are encoded before anything is

@@ -152,28 +152,74 @@ func (Columns) Value(p *cim.Property, v any) any {
 // when a row does not scan; store.FromJSON's error when a value does not
 // read back.
 func ScanApart(rows Rows, reg *cim.Registry, l *store.Layout, key string, in *cim.Instance, fold func(string) string) error {
-	byName := make(map[string]*cim.Property, len(l.Apart))
-	for _, p := range l.Apart {
-		byName[fold(p.Name)] = p
-		in.Values[p.Name] = nil
-	}
+	fill := apartFiller(reg, l, fold, in)
 	for rows.Next() {
 		var name, text string
 		if err := rows.Scan(&name, &text); err != nil {
 			return fmt.Errorf("read apart values of %s %q: %w", l.Class.Name, key, err)
 		}
+		if err := fill(in, name, text); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read apart values of %s %q: %w", l.Class.Name, key, err)
+	}
+	return nil
+}
+
+// ScanApartPage does what ScanApart does for several instances at once:
+// rows of (stored key, property, value JSON text) hold the stored apart
+// values of the instances of byKey, which holds them by their stored keys
+// folded with foldKey; rows of other keys are ignored. Outcomes: nil; an
+// error "read apart values of <class>: …" when a row does not scan;
+// store.FromJSON's error when a value does not read back.
+func ScanApartPage(rows Rows, reg *cim.Registry, l *store.Layout, byKey map[string]*cim.Instance, foldKey, fold func(string) string) error {
+	ins := make([]*cim.Instance, 0, len(byKey))
+	for _, in := range byKey {
+		ins = append(ins, in)
+	}
+	fill := apartFiller(reg, l, fold, ins...)
+	for rows.Next() {
+		var key, name, text string
+		if err := rows.Scan(&key, &name, &text); err != nil {
+			return fmt.Errorf("read apart values of %s: %w", l.Class.Name, err)
+		}
+		if in, ok := byKey[foldKey(key)]; ok {
+			if err := fill(in, name, text); err != nil {
+				return err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read apart values of %s: %w", l.Class.Name, err)
+	}
+	return nil
+}
+
+// apartFiller sets every apart property of ins to nil and returns the
+// function that sets one of them from a stored value: the property's name
+// as stored (folded with fold to find it; a name the schema no longer
+// declares is ignored) and its JSON text. Its outcomes: nil;
+// store.FromJSON's error.
+func apartFiller(reg *cim.Registry, l *store.Layout, fold func(string) string, ins ...*cim.Instance) func(in *cim.Instance, name, text string) error {
+	byName := make(map[string]*cim.Property, len(l.Apart))
+	for _, p := range l.Apart {
+		byName[fold(p.Name)] = p
+		for _, in := range ins {
+			in.Values[p.Name] = nil
+		}
+	}
+	return func(in *cim.Instance, name, text string) error {
 		p, ok := byName[fold(name)]
 		if !ok {
-			continue
+			return nil
 		}
 		v, err := store.FromJSON(reg, l.Class, p, text)
 		if err != nil {
 			return err
 		}
 		in.Values[p.Name] = v
+		return nil
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read apart values of %s %q: %w", l.Class.Name, key, err)
-	}
-	return nil
 }

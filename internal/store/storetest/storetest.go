@@ -80,6 +80,8 @@ func Run(t *testing.T, open func(t *testing.T, dir string) store.Store) {
 		{"EventsConcurrent", testEventsConcurrent},
 		// restore.go
 		{"Restore", testRestore},
+		{"RestoreMany", testRestoreMany},
+		{"Scan", testScan},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
