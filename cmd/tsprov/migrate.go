@@ -63,7 +63,7 @@ func runMigrate(args []string, stdout io.Writer) error {
 		bars := mpb.NewWithContext(ctx, mpb.WithOutput(os.Stderr), mpb.WithWidth(40))
 		bar := bars.AddBar(0,
 			mpb.PrependDecorators(decor.Name("copy "), decor.CountersNoUnit("%d / %d")),
-			mpb.AppendDecorators(decor.Percentage(), decor.Name(" ETA "), decor.AverageETA(decor.ET_STYLE_GO)),
+			mpb.AppendDecorators(decor.Percentage(), decor.AverageSpeed(0, " %.0f objects/s"), decor.Name(" ETA "), decor.AverageETA(decor.ET_STYLE_GO)),
 		)
 		progress = func(done, total int64) {
 			bar.SetTotal(total, false)

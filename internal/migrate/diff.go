@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"slices"
 
 	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/query"
 	"github.com/tsprov/tsprov/internal/store"
 )
 
@@ -15,9 +15,11 @@ const maxDifferences = 20
 
 // Diff compares two stores: every instance of every stored class (key,
 // version, every property including lazy and large ones), the counters
-// and the change feed. Outcomes: the differences, one line each, at most
-// maxDifferences (none: the stores hold the same); an error when a store
-// fails.
+// and the change feed. It reads both stores side by side, a page at a
+// time (as Copy reads), so what it holds does not grow with the stores.
+// Outcomes: the differences, one line each, class by class in key order,
+// at most maxDifferences (none: the stores hold the same); an error when
+// a store fails.
 func Diff(ctx context.Context, reg *cim.Registry, a, b store.Store) ([]string, error) {
 	var out []string
 	add := func(format string, args ...any) bool {
@@ -49,76 +51,94 @@ func Diff(ctx context.Context, reg *cim.Registry, a, b store.Store) ([]string, e
 	return out, err
 }
 
+// diffClass compares the instances of c in both stores: it reads them
+// page by page from each, in key order (the same on every store), and
+// walks both in step, so that it holds a page of each at a time. The
+// differences come in key order.
 func diffClass(ctx context.Context, c *cim.Class, ta, tb store.ReadTx, add func(string, ...any) bool) (bool, error) {
-	ka, err := keys(ctx, c, ta)
-	if err != nil {
-		return false, err
-	}
-	kb, err := keys(ctx, c, tb)
-	if err != nil {
-		return false, err
-	}
-	inA, inB := set(ka), set(kb)
-	for _, k := range ka {
-		if !inB[k] && !add("%s %q only in the first store", c.Name, k) {
-			return false, nil
-		}
-	}
-	for _, k := range kb {
-		if !inA[k] && !add("%s %q only in the second store", c.Name, k) {
-			return false, nil
-		}
-	}
-	for _, k := range ka {
-		if !inB[k] {
-			continue
-		}
-		ra, err := ta.Get(ctx, c, k, true)
+	a, b := &cursor{pages: pager{tx: ta, c: c}}, &cursor{pages: pager{tx: tb, c: c}}
+	for {
+		ra, err := a.peek(ctx)
 		if err != nil {
 			return false, err
 		}
-		rb, err := tb.Get(ctx, c, k, true)
+		rb, err := b.peek(ctx)
 		if err != nil {
 			return false, err
 		}
-		if ra.Version != rb.Version && !add("%s %q: version %d and %d", c.Name, k, ra.Version, rb.Version) {
-			return false, nil
+		var order int
+		switch {
+		case ra == nil && rb == nil:
+			return true, nil
+		case ra == nil:
+			order = 1
+		case rb == nil:
+			order = -1
+		default:
+			order = query.CompareFold(ra.Instance.Key(), rb.Instance.Key())
 		}
-		for _, p := range c.Properties {
-			va, vb := ra.Instance.Values[p.Name], rb.Instance.Values[p.Name]
-			// values are not shown: they may be credentials
-			if !cim.Equal(va, vb) && !add("%s %q: %s differs", c.Name, k, p.Name) {
+		switch {
+		case order < 0:
+			a.pop()
+			if !add("%s %q only in the first store", c.Name, ra.Instance.Key()) {
+				return false, nil
+			}
+		case order > 0:
+			b.pop()
+			if !add("%s %q only in the second store", c.Name, rb.Instance.Key()) {
+				return false, nil
+			}
+		default:
+			a.pop()
+			b.pop()
+			if !diffRecords(c, ra, rb, add) {
 				return false, nil
 			}
 		}
 	}
-	return true, nil
 }
 
-func set(ks []string) map[string]bool {
-	m := make(map[string]bool, len(ks))
-	for _, k := range ks {
-		m[k] = true
+// diffRecords reports how two records of one key differ: version, then
+// each property, without its values (they may be credentials). It returns
+// false once add wants no more.
+func diffRecords(c *cim.Class, ra, rb *store.Record, add func(string, ...any) bool) bool {
+	k := ra.Instance.Key()
+	if ra.Version != rb.Version && !add("%s %q: version %d and %d", c.Name, k, ra.Version, rb.Version) {
+		return false
 	}
-	return m
+	for _, p := range c.Properties {
+		va, vb := ra.Instance.Values[p.Name], rb.Instance.Values[p.Name]
+		if !cim.Equal(va, vb) && !add("%s %q: %s differs", c.Name, k, p.Name) {
+			return false
+		}
+	}
+	return true
 }
 
-// keys lists the keys of c's instances, sorted.
-func keys(ctx context.Context, c *cim.Class, tx store.ReadTx) ([]string, error) {
-	var ks []string
-	for offset := 0; ; offset += batch {
-		recs, err := tx.List(ctx, c, store.ListOptions{Offset: offset, Limit: batch})
-		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", c.Name, err)
+// cursor walks the records of a pager one by one.
+type cursor struct {
+	pages pager
+	page  []*store.Record
+}
+
+// peek returns the record at the cursor, nil after the last.
+func (c *cursor) peek(ctx context.Context) (*store.Record, error) {
+	if len(c.page) == 0 {
+		var err error
+		if c.page, err = c.pages.next(ctx); err != nil {
+			return nil, err
 		}
-		if len(recs) == 0 {
-			slices.Sort(ks)
-			return ks, nil
-		}
-		for _, r := range recs {
-			ks = append(ks, r.Instance.Key())
+		if len(c.page) == 0 {
+			return nil, nil
 		}
 	}
+	return c.page[0], nil
+}
+
+// pop moves the cursor past the record peek returned.
+func (c *cursor) pop() {
+	c.page[0] = nil // the page's array stays: let the record go
+	c.page = c.page[1:]
 }
 
 func diffEvents(ctx context.Context, ta, tb store.ReadTx, add func(string, ...any) bool) error {

@@ -18,8 +18,20 @@ import (
 	"github.com/tsprov/tsprov/internal/store"
 )
 
-// batch is how many items the copy reads from the source at a time.
+// batch is how many instances, or events, the copy reads from the source
+// and writes to the destination at a time, at the most: each costs each
+// store a fixed number of queries (store.ReadTx.Scan, store.Tx.Restore),
+// and the copy holds one batch at a time, whatever the stores' size.
 const batch = 500
+
+// firstPage is how many instances of a class the first page holds; later
+// pages hold as many as fit in pageBytes, by the largest instance of the
+// page before, up to batch.
+const firstPage = 8
+
+// pageBytes bounds, roughly, the bytes of values one page of instances
+// holds (a task sequence may be megabytes: a page of them holds a few).
+const pageBytes = 8 << 20
 
 // Progress is told, as the copy goes, how many items (instances and feed
 // events) are copied of how many.
@@ -32,9 +44,11 @@ type Counts struct {
 	Counters  int
 }
 
-// Copy copies from into to: from is read in one snapshot, batch by batch,
-// and to is written in one transaction, so that to holds either the whole
-// copy or nothing of it. to must hold nothing (no instance, counter or
+// Copy copies from into to: from is read in one snapshot, page by page
+// (each class in key order, then the change feed), and each page is
+// written to to at once, in one transaction, so that to holds either the
+// whole copy or nothing of it, and the copy holds one page at a time
+// whatever the stores' size. to must hold nothing (no instance, counter or
 // event). Outcomes: what was copied; an error of kind errs.Conflict when
 // to is not empty; an error of kind errs.Invalid naming each instance and
 // property (the first maxDifferences) whose value to refuses (a string
@@ -196,42 +210,48 @@ func (r *refusals) err() error {
 	return errs.E(errs.Invalid, "%d %s that no store keeps: %s%s", r.n, what, strings.Join(r.shown, "; "), more)
 }
 
-// copyClass copies the instances of c, batch by batch, with their lazy
-// values and versions; the instances dst refuses as invalid go to refused.
+// copyClass copies the instances of c, page by page in key order, with
+// their lazy values and versions; the instances dst refuses as invalid go
+// to refused.
 func copyClass(ctx context.Context, c *cim.Class, src store.ReadTx, dst store.Tx, report func(int), refused *refusals) (int64, error) {
 	var copied int64
-	lazy := len(store.ApartProperties(c)) > 0
-	for offset := 0; ; offset += batch {
-		recs, err := src.List(ctx, c, store.ListOptions{Offset: offset, Limit: batch})
-		if err != nil {
-			return copied, fmt.Errorf("read %s: %w", c.Name, err)
+	pages := pager{tx: src, c: c}
+	for {
+		recs, err := pages.next(ctx)
+		if err != nil || len(recs) == 0 {
+			return copied, err
 		}
-		if len(recs) == 0 {
-			return copied, nil
-		}
-		if lazy {
-			for i, r := range recs {
-				full, err := src.Get(ctx, c, r.Instance.Key(), true)
-				if err != nil {
-					return copied, fmt.Errorf("read %s %q: %w", c.Name, r.Instance.Key(), err)
-				}
-				recs[i] = full
-			}
-		}
-		for _, r := range recs {
-			if err := dst.Restore(ctx, r); err != nil {
-				if err := refused.add(fmt.Sprintf("%s %q", c.Name, r.Instance.Key()), err); err != nil {
-					return copied, err
-				}
-			}
+		if err := restore(ctx, c, dst, recs, refused); err != nil {
+			return copied, err
 		}
 		copied += int64(len(recs))
 		report(len(recs))
 	}
 }
 
-// copyEvents copies the change feed, position by position; the events dst
-// refuses as invalid go to refused.
+// restore writes recs to dst in one Restore. When dst refuses one as
+// invalid it writes none of them; restore then writes them one by one, so
+// that refused names each one dst refuses.
+func restore(ctx context.Context, c *cim.Class, dst store.Tx, recs []*store.Record, refused *refusals) error {
+	err := dst.Restore(ctx, recs...)
+	if err == nil {
+		return nil
+	}
+	if errs.KindOf(err) != errs.Invalid {
+		return fmt.Errorf("copy %s: %w", c.Name, err)
+	}
+	for _, r := range recs {
+		if err := dst.Restore(ctx, r); err != nil {
+			if err := refused.add(fmt.Sprintf("%s %q", c.Name, r.Instance.Key()), err); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// copyEvents copies the change feed, batch by batch; the events dst
+// refuses as invalid go to refused (as restore does for instances).
 func copyEvents(ctx context.Context, src store.ReadTx, dst store.Tx, report func(int), refused *refusals) (int64, error) {
 	var copied, after int64
 	for {
@@ -242,10 +262,15 @@ func copyEvents(ctx context.Context, src store.ReadTx, dst store.Tx, report func
 		if len(evs) == 0 {
 			return copied, nil
 		}
-		for _, ev := range evs {
-			if err := dst.RestoreEvent(ctx, ev); err != nil {
-				if err := refused.add(fmt.Sprintf("change event %d", ev.Seq), err); err != nil {
-					return copied, err
+		if err := dst.RestoreEvent(ctx, evs...); err != nil {
+			if errs.KindOf(err) != errs.Invalid {
+				return copied, fmt.Errorf("copy change events %d to %d: %w", evs[0].Seq, evs[len(evs)-1].Seq, err)
+			}
+			for _, ev := range evs {
+				if err := dst.RestoreEvent(ctx, ev); err != nil {
+					if err := refused.add(fmt.Sprintf("change event %d", ev.Seq), err); err != nil {
+						return copied, err
+					}
 				}
 			}
 		}
@@ -253,4 +278,65 @@ func copyEvents(ctx context.Context, src store.ReadTx, dst store.Tx, report func
 		after = evs[len(evs)-1].Seq
 		report(len(evs))
 	}
+}
+
+// pager reads the instances of one class page by page, in key order
+// (store.ReadTx.Scan), each page sized so that it holds about pageBytes.
+type pager struct {
+	tx    store.ReadTx
+	c     *cim.Class
+	after *string // the last key read; nil before the first page
+	limit int     // the next page's size; 0 before the first page
+	done  bool
+}
+
+// next returns the next page: none after the last.
+func (p *pager) next(ctx context.Context) ([]*store.Record, error) {
+	if p.done {
+		return nil, nil
+	}
+	if p.limit == 0 {
+		p.limit = firstPage
+	}
+	recs, err := p.tx.Scan(ctx, p.c, p.after, p.limit)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", p.c.Name, err)
+	}
+	if len(recs) < p.limit {
+		p.done = true
+	}
+	if len(recs) == 0 {
+		return nil, nil
+	}
+	last := recs[len(recs)-1].Instance.Key()
+	p.after = &last
+	largest := 1
+	for _, r := range recs {
+		largest = max(largest, footprint(r.Instance))
+	}
+	p.limit = max(1, min(batch, pageBytes/largest))
+	return recs, nil
+}
+
+// footprint estimates the bytes the values of in take: their strings'
+// bytes and a word or two for each value.
+func footprint(v any) int {
+	const word = 16
+	switch x := v.(type) {
+	case string:
+		return word + len(x)
+	case []any:
+		n := word
+		for _, e := range x {
+			n += footprint(e)
+		}
+		return n
+	case *cim.Instance:
+		n := word
+		for _, e := range x.Values {
+			n += word + footprint(e)
+		}
+		return n
+	}
+	return word
 }
