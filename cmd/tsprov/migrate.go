@@ -57,26 +57,7 @@ func runMigrate(args []string, stdout io.Writer) error {
 	}
 	defer dst.Close()
 
-	var progress migrate.Progress
-	finish := func() {}
-	if !*quiet {
-		bars := mpb.NewWithContext(ctx, mpb.WithOutput(os.Stderr), mpb.WithWidth(40))
-		bar := bars.AddBar(0,
-			mpb.PrependDecorators(decor.Name("copy "), decor.CountersNoUnit("%d / %d")),
-			mpb.AppendDecorators(decor.Percentage(), decor.AverageSpeed(0, " %.0f objects/s"), decor.Name(" ETA "), decor.AverageETA(decor.ET_STYLE_GO)),
-		)
-		progress = func(done, total int64) {
-			bar.SetTotal(total, false)
-			bar.SetCurrent(done)
-			if done == total {
-				bar.SetTotal(total, true)
-			}
-		}
-		finish = func() {
-			bar.Abort(false) // a no-op once complete
-			bars.Wait()
-		}
-	}
+	progress, finish := progressBar(ctx, "copy    ", *quiet)
 	counts, err := migrate.Copy(ctx, reg, src, dst, progress)
 	finish()
 	if err != nil {
@@ -86,10 +67,9 @@ func runMigrate(args []string, stdout io.Writer) error {
 		}
 		return fmt.Errorf("copy %s into %s: %w; nothing was written to the destination%s", dbFile, where, err, hint)
 	}
-	if !*quiet {
-		fmt.Fprintln(os.Stderr, "comparing the copy with the source, object by object…")
-	}
-	diffs, err := migrate.Diff(ctx, reg, src, dst)
+	progress, finish = progressBar(ctx, "compare ", *quiet)
+	diffs, err := migrate.Compare(ctx, reg, src, dst, progress)
+	finish()
 	if err != nil {
 		return fmt.Errorf("compare the copy: %w", err)
 	}
@@ -102,4 +82,30 @@ func runMigrate(args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "secrets are sealed with the key in %s: give it to every server as %s\n", filepath.Join(*from, secrets.KeyFile), secrets.EnvKey)
 	}
 	return nil
+}
+
+// progressBar returns a migrate.Progress that draws a bar on stderr named
+// name: items done of the total, percentage, rate and time left; and the
+// function that ends it. With quiet, both do nothing.
+func progressBar(ctx context.Context, name string, quiet bool) (migrate.Progress, func()) {
+	if quiet {
+		return nil, func() {}
+	}
+	bars := mpb.NewWithContext(ctx, mpb.WithOutput(os.Stderr), mpb.WithWidth(40))
+	bar := bars.AddBar(0,
+		mpb.PrependDecorators(decor.Name(name), decor.CountersNoUnit("%d / %d")),
+		mpb.AppendDecorators(decor.Percentage(), decor.AverageSpeed(0, " %.0f objects/s"), decor.Name(" ETA "), decor.AverageETA(decor.ET_STYLE_GO)),
+	)
+	progress := func(done, total int64) {
+		bar.SetTotal(total, false)
+		bar.SetCurrent(done)
+		if done == total {
+			bar.SetTotal(total, true)
+		}
+	}
+	finish := func() {
+		bar.Abort(false) // a no-op once complete
+		bars.Wait()
+	}
+	return progress, finish
 }

@@ -102,9 +102,9 @@ func (x *watchedWrite) RestoreEvent(ctx context.Context, evs ...store.Event) err
 	return x.Tx.RestoreEvent(ctx, evs...)
 }
 
-// TestCopyStreams: Copy and Diff read each store a page at a time, never
+// TestCopyStreams: Copy and Compare (Diff) read each store a page at a time, never
 // one instance at a time, and Copy writes a page at a time: with 1,200
-// packages (1,029 live, 1,714 events) every page holds at most 500
+// packages (1,029 live, 1,771 events) every page holds at most 500
 // instances or events, and the number of reads and writes follows the
 // number of pages, not of instances; so what the copy holds at once does
 // not grow with the store. Pages of large task sequences (1 MB each) hold
@@ -119,11 +119,15 @@ func TestCopyStreams(t *testing.T) {
 	if _, err := migrate.Copy(t.Context(), reg, from, to, nil); err != nil {
 		t.Fatalf("Copy: %v", err)
 	}
-	diffs, err := migrate.Diff(t.Context(), reg, from, to)
+	const live, events, page = 1029, 1771, 500
+	var done, total int64
+	diffs, err := migrate.Compare(t.Context(), reg, from, to, func(d, all int64) { done, total = d, all })
 	if err != nil || len(diffs) > 0 {
-		t.Fatalf("Diff: %q, %v", diffs, err)
+		t.Fatalf("Compare: %q, %v", diffs, err)
 	}
-	const live, events, page = 1029, 1714, 500
+	if done != total || total != live+events {
+		t.Errorf("Compare's progress ended at %d of %d, want %d of %d", done, total, live+events, live+events)
+	}
 	classes := 0 // each is read, one page at least
 	for _, c := range reg.Classes() {
 		if c.IsStorable() {
@@ -134,7 +138,7 @@ func TestCopyStreams(t *testing.T) {
 		name  string
 		w     *watched
 		times int
-	}{{"source", from, 2}, {"destination", to, 1}} { // Copy and Diff read the source, Diff the destination
+	}{{"source", from, 2}, {"destination", to, 1}} { // Copy and Compare read the source, Compare the destination
 		w := read.w
 		if w.gets > 0 || w.lists > 0 {
 			t.Errorf("the %s was read instance by instance: %d Gets, %d Lists", read.name, w.gets, w.lists)

@@ -21,15 +21,27 @@ const maxDifferences = 20
 // at most maxDifferences (none: the stores hold the same); an error when
 // a store fails.
 func Diff(ctx context.Context, reg *cim.Registry, a, b store.Store) ([]string, error) {
+	return Compare(ctx, reg, a, b, nil)
+}
+
+// Compare is Diff that tells progress, as it goes, how many items
+// (instances and feed events) of a it has compared of how many.
+func Compare(ctx context.Context, reg *cim.Registry, a, b store.Store, progress Progress) ([]string, error) {
 	var out []string
 	add := func(format string, args ...any) bool {
 		out = append(out, fmt.Sprintf(format, args...))
 		return len(out) < maxDifferences
 	}
 	err := a.Read(ctx, func(ta store.ReadTx) error {
+		total, err := size(ctx, reg, ta)
+		if err != nil {
+			return err
+		}
+		done := &tally{progress: progress, total: total}
+		done.add(0)
 		return b.Read(ctx, func(tb store.ReadTx) error {
 			for _, c := range stored(reg) {
-				more, err := diffClass(ctx, c, ta, tb, add)
+				more, err := diffClass(ctx, c, ta, tb, add, done)
 				if err != nil || !more {
 					return err
 				}
@@ -45,7 +57,7 @@ func Diff(ctx context.Context, reg *cim.Registry, a, b store.Store) ([]string, e
 			if !maps.Equal(ca, cb) && !add("counters differ: %v and %v", ca, cb) {
 				return nil
 			}
-			return diffEvents(ctx, ta, tb, add)
+			return diffEvents(ctx, ta, tb, add, done)
 		})
 	})
 	return out, err
@@ -55,7 +67,7 @@ func Diff(ctx context.Context, reg *cim.Registry, a, b store.Store) ([]string, e
 // page by page from each, in key order (the same on every store), and
 // walks both in step, so that it holds a page of each at a time. The
 // differences come in key order.
-func diffClass(ctx context.Context, c *cim.Class, ta, tb store.ReadTx, add func(string, ...any) bool) (bool, error) {
+func diffClass(ctx context.Context, c *cim.Class, ta, tb store.ReadTx, add func(string, ...any) bool, done *tally) (bool, error) {
 	a, b := &cursor{pages: pager{tx: ta, c: c}}, &cursor{pages: pager{tx: tb, c: c}}
 	for {
 		ra, err := a.peek(ctx)
@@ -80,6 +92,7 @@ func diffClass(ctx context.Context, c *cim.Class, ta, tb store.ReadTx, add func(
 		switch {
 		case order < 0:
 			a.pop()
+			done.add(1)
 			if !add("%s %q only in the first store", c.Name, ra.Instance.Key()) {
 				return false, nil
 			}
@@ -91,6 +104,7 @@ func diffClass(ctx context.Context, c *cim.Class, ta, tb store.ReadTx, add func(
 		default:
 			a.pop()
 			b.pop()
+			done.add(1)
 			if !diffRecords(c, ra, rb, add) {
 				return false, nil
 			}
@@ -141,7 +155,7 @@ func (c *cursor) pop() {
 	c.page = c.page[1:]
 }
 
-func diffEvents(ctx context.Context, ta, tb store.ReadTx, add func(string, ...any) bool) error {
+func diffEvents(ctx context.Context, ta, tb store.ReadTx, add func(string, ...any) bool, done *tally) error {
 	var after int64
 	for {
 		ea, err := ta.Events(ctx, after, batch)
@@ -165,6 +179,7 @@ func diffEvents(ctx context.Context, ta, tb store.ReadTx, add func(string, ...an
 		if n == 0 {
 			return nil
 		}
+		done.add(n)
 		after = ea[n-1].Seq
 	}
 }

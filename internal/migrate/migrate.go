@@ -37,6 +37,20 @@ const pageBytes = 8 << 20
 // events) are copied of how many.
 type Progress func(done, total int64)
 
+// tally counts the items a copy or a comparison has gone through and
+// tells progress (when not nil).
+type tally struct {
+	progress    Progress
+	done, total int64
+}
+
+func (t *tally) add(n int) {
+	t.done += int64(n)
+	if t.progress != nil {
+		t.progress(t.done, t.total)
+	}
+}
+
 // Counts says what a copy moved.
 type Counts struct {
 	Instances int64
@@ -72,17 +86,11 @@ func Copy(ctx context.Context, reg *cim.Registry, from, to store.Store, progress
 			if err := mustBeEmpty(ctx, reg, dst); err != nil {
 				return err
 			}
-			var done int64
-			report := func(n int) {
-				done += int64(n)
-				if progress != nil {
-					progress(done, total)
-				}
-			}
-			report(0)
+			done := &tally{progress: progress, total: total}
+			done.add(0)
 			refused := &refusals{}
 			for _, c := range stored(reg) {
-				n, err := copyClass(ctx, c, src, dst, report, refused)
+				n, err := copyClass(ctx, c, src, dst, done, refused)
 				counts.Instances += n
 				if err != nil {
 					return err
@@ -98,7 +106,7 @@ func Copy(ctx context.Context, reg *cim.Registry, from, to store.Store, progress
 				}
 			}
 			counts.Counters = len(counters)
-			if counts.Events, err = copyEvents(ctx, src, dst, report, refused); err != nil {
+			if counts.Events, err = copyEvents(ctx, src, dst, done, refused); err != nil {
 				return err
 			}
 			return refused.err()
@@ -213,7 +221,7 @@ func (r *refusals) err() error {
 // copyClass copies the instances of c, page by page in key order, with
 // their lazy values and versions; the instances dst refuses as invalid go
 // to refused.
-func copyClass(ctx context.Context, c *cim.Class, src store.ReadTx, dst store.Tx, report func(int), refused *refusals) (int64, error) {
+func copyClass(ctx context.Context, c *cim.Class, src store.ReadTx, dst store.Tx, done *tally, refused *refusals) (int64, error) {
 	var copied int64
 	pages := pager{tx: src, c: c}
 	for {
@@ -225,7 +233,7 @@ func copyClass(ctx context.Context, c *cim.Class, src store.ReadTx, dst store.Tx
 			return copied, err
 		}
 		copied += int64(len(recs))
-		report(len(recs))
+		done.add(len(recs))
 	}
 }
 
@@ -252,7 +260,7 @@ func restore(ctx context.Context, c *cim.Class, dst store.Tx, recs []*store.Reco
 
 // copyEvents copies the change feed, batch by batch; the events dst
 // refuses as invalid go to refused (as restore does for instances).
-func copyEvents(ctx context.Context, src store.ReadTx, dst store.Tx, report func(int), refused *refusals) (int64, error) {
+func copyEvents(ctx context.Context, src store.ReadTx, dst store.Tx, done *tally, refused *refusals) (int64, error) {
 	var copied, after int64
 	for {
 		evs, err := src.Events(ctx, after, batch)
@@ -276,7 +284,7 @@ func copyEvents(ctx context.Context, src store.ReadTx, dst store.Tx, report func
 		}
 		copied += int64(len(evs))
 		after = evs[len(evs)-1].Seq
-		report(len(evs))
+		done.add(len(evs))
 	}
 }
 
