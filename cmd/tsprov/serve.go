@@ -28,7 +28,7 @@ func envInt(name string) int {
 // TSPROV_SITE_CODE, TSPROV_PARENT_SITE, TSPROV_PAGE_SIZE, TSPROV_PAGE_BYTES, TSPROV_METHOD_CALLS,
 // TSPROV_MEMORY_LIMIT, TSPROV_PUBLIC_URL, TSPROV_ALLOWED_HOSTS,
 // TSPROV_LOG_LEVEL, TSPROV_LOG_FORMAT, TSPROV_CUSTOM_ACTIONS, TSPROV_KEYTAB,
-// TSPROV_SPN), then from flags.
+// TSPROV_SPN, TSPROV_EVENT_RETENTION), then from flags.
 func runServe(args []string, stdout io.Writer) error {
 	var cfg server.Config
 	pageSize, _ := strconv.Atoi(envOr("TSPROV_PAGE_SIZE", "0"))
@@ -50,6 +50,7 @@ func runServe(args []string, stdout io.Writer) error {
 	allowedHosts := fs.String("allowed-hosts", envOr("TSPROV_ALLOWED_HOSTS", ""), "comma-separated Host header values (name or name:port) that answers may repeat in their URLs; any other gets the listen address")
 	fs.IntVar(&cfg.MethodCalls, "method-calls", envInt("TSPROV_METHOD_CALLS"), "class method calls (ImportSequence, SetSequence …) that run at once; more wait up to 10 s, then 503 (0: one per CPU, at least 2)")
 	fs.IntVar(&cfg.PageBytes, "page-bytes", envInt("TSPROV_PAGE_BYTES"), "bytes of instances per collection page before @odata.nextLink (0: 4 MiB)")
+	fs.Int64Var(&cfg.EventRetention, "event-retention", int64(envInt("TSPROV_EVENT_RETENTION")), "change events the feed keeps, the newest (0: 100000; -1: all); a reader behind them gets 410")
 	memLimit := fs.String("memory-limit", envOr("TSPROV_MEMORY_LIMIT", ""), "memory budget, the Go runtime's soft limit, e.g. 512MiB or 1GiB; off for none (default 512MiB, or GOMEMLIMIT when set)")
 	cfg.AdminToken = os.Getenv("TSPROV_ADMIN_TOKEN")
 	cfg.Stdout = stdout

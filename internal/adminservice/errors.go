@@ -27,6 +27,7 @@ var statusOf = map[errs.Kind]int{
 	errs.MethodNotAllowed:     http.StatusMethodNotAllowed,
 	errs.UnsupportedMediaType: http.StatusUnsupportedMediaType,
 	errs.Locked:               http.StatusLocked,
+	errs.Gone:                 http.StatusGone,
 	errs.NotImplemented:       http.StatusNotImplemented,
 	errs.Unavailable:          http.StatusServiceUnavailable,
 	errs.Internal:             http.StatusInternalServerError,

@@ -1,6 +1,7 @@
 package adminservice
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
@@ -12,21 +13,40 @@ import (
 // EventsPath is the change feed, an extension AdminService lacks.
 const EventsPath = "/tsprov/v1/events"
 
-// eventJSON is one change as the feed shows it: ids, never values.
+// eventJSON is one change as the feed shows it: the WMI event class it
+// raises, the instance's non-lazy values (store.EventValues: DateTime in
+// DMTF form, as WMI events carry them) and for a modification those
+// before it.
 type eventJSON struct {
-	Position  int64     `json:"Position"`
-	Time      time.Time `json:"Time"`
-	Operation string    `json:"Operation"`
-	Class     string    `json:"Class"`
-	Key       string    `json:"Key"`
-	Version   int64     `json:"Version"`
+	Position         int64           `json:"Position"`
+	Time             time.Time       `json:"Time"`
+	Operation        string          `json:"Operation"`
+	EventClass       string          `json:"EventClass"`
+	Class            string          `json:"Class"`
+	Key              string          `json:"Key"`
+	Version          int64           `json:"Version"`
+	Method           string          `json:"Method,omitempty"`
+	TargetInstance   json.RawMessage `json:"TargetInstance"`
+	PreviousInstance json.RawMessage `json:"PreviousInstance,omitempty"`
+}
+
+// newEventJSON shapes one change of the feed.
+func newEventJSON(ev store.Event) eventJSON {
+	target := ev.Target
+	if target == nil {
+		target = json.RawMessage("null")
+	}
+	return eventJSON{Position: ev.Seq, Time: ev.Time, Operation: string(ev.Op), EventClass: ev.Op.EventClass(),
+		Class: ev.Class, Key: ev.Key, Version: ev.Version, Method: ev.Method, TargetInstance: target, PreviousInstance: ev.Previous}
 }
 
 // events serves GET /tsprov/v1/events?after=N&limit=M&wait=S: the changes
 // after position N (default 0) in commit order, at most M (default and
 // most store.MaxEventsPage); with wait, it holds the request up to S
 // seconds until a change comes. "Position" is where to read on from; the
-// caller sees the changes of the objects it may read (provider.Events).
+// caller sees the changes of the objects it may read (provider.Events). A
+// reader behind the feed's retention gets 410 Gone naming the oldest
+// position kept (store.FeedTrimmed).
 func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	after, err := intParam(q.Get("after"), "after")
@@ -51,7 +71,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]eventJSON, len(page.Events))
 	for i, ev := range page.Events {
-		out[i] = eventJSON{Position: ev.Seq, Time: ev.Time, Operation: string(ev.Op), Class: ev.Class, Key: ev.Key, Version: ev.Version}
+		out[i] = newEventJSON(ev)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"value": out, "Position": page.Position})
 }

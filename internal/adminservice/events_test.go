@@ -2,10 +2,14 @@ package adminservice_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tsprov/tsprov/internal/adminservice"
+	"github.com/tsprov/tsprov/internal/store"
+	"github.com/tsprov/tsprov/internal/store/sqlite"
+	"github.com/tsprov/tsprov/schema"
 )
 
 // feed reads /tsprov/v1/events and returns "op class key vN" per event of
@@ -99,5 +103,96 @@ func TestEventsAfterTheEnd(t *testing.T) {
 	id := s.create(map[string]any{"Name": "after"})
 	if got, _ := s.feed(fmt.Sprintf("?after=%d", last)); len(got) != 1 || got[0] != "create "+tsClass+" "+id+" v1" {
 		t.Errorf("reading on from the answered position: %q, want the new package", got)
+	}
+}
+
+// rawFeed reads /tsprov/v1/events and returns the events of task
+// sequence packages as the feed shows them.
+func (s *testServer) rawFeed(query string) []map[string]any {
+	s.t.Helper()
+	r := s.must(200, "GET", adminservice.EventsPath+query, nil)
+	var out []map[string]any
+	for _, v := range r.body["value"].([]any) {
+		if ev := v.(map[string]any); ev["Class"] == tsClass {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// TestEventsCarryValues: each change names the WMI event class it raises
+// and carries the package's non-lazy values, a modification also those
+// before it, a deletion the last ones; SetSequence adds a
+// method-invocation event after its modification; lazy values stay out.
+func TestEventsCarryValues(t *testing.T) {
+	s := newTestServer(t, 0)
+	_, start := s.feed("")
+	id := s.create(map[string]any{"Name": "first", "Category": "lazy one"})
+	s.must(200, "PATCH", "/AdminService/wmi/"+tsClass+"('"+id+"')", map[string]any{"Name": "second"})
+	s.setSequence(pkgBody(map[string]any{"PackageID": id}), jsonOnlySequence("PS1FFFFE"))
+	s.must(204, "DELETE", "/AdminService/wmi/"+tsClass+"('"+id+"')", nil)
+	evs := s.rawFeed(fmt.Sprintf("?after=%d", start))
+	want := []struct{ class, method, name, previous string }{
+		{"__InstanceCreationEvent", "", "first", ""},
+		{"__InstanceModificationEvent", "", "second", "first"},
+		{"__InstanceModificationEvent", "", "second", "second"},
+		{"__MethodInvocationEvent", "SetSequence", "second", ""},
+		{"__InstanceDeletionEvent", "", "second", ""},
+	}
+	if len(evs) != len(want) {
+		t.Fatalf("feed holds %d package events, want %d: %v", len(evs), len(want), evs)
+	}
+	for i, w := range want {
+		ev := evs[i]
+		target, _ := ev["TargetInstance"].(map[string]any)
+		previous, _ := ev["PreviousInstance"].(map[string]any)
+		if ev["EventClass"] != w.class || fmt.Sprint(ev["Method"]) != fmt.Sprint(cmpOr(w.method, "<nil>")) {
+			t.Errorf("event %d: %v %v, want %s %q", i+1, ev["EventClass"], ev["Method"], w.class, w.method)
+		}
+		if target["Name"] != w.name || target["PackageID"] != id {
+			t.Errorf("event %d (%s): TargetInstance %v, want Name %q of %s", i+1, w.class, target, w.name, id)
+		}
+		if _, ok := target["Category"]; ok {
+			t.Errorf("event %d (%s): TargetInstance holds the lazy Category", i+1, w.class)
+		}
+		if w.previous == "" && previous != nil || w.previous != "" && previous["Name"] != w.previous {
+			t.Errorf("event %d (%s): PreviousInstance %v, want Name %q", i+1, w.class, previous, w.previous)
+		}
+	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// TestEventsBehindRetention: a reader whose position the feed no longer
+// keeps (it was trimmed to its retention) gets 410 with the envelope
+// naming the oldest position kept; reading on from just before it works.
+func TestEventsBehindRetention(t *testing.T) {
+	s := newTestServer(t, 0)
+	var id string
+	for i := range 4 {
+		id = s.create(map[string]any{"Name": fmt.Sprintf("p%d", i)})
+	}
+	_, last := s.feed("")
+	reg, err := schema.Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := sqlite.Open(t.Context(), s.db, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.Write(t.Context(), func(tx store.Tx) error { _, err := tx.TrimEvents(t.Context(), 2); return err }); err != nil {
+		t.Fatal(err)
+	}
+	oldest := last - 1
+	expectError(t, s.do("GET", adminservice.EventsPath+"?after=0", nil), 410, fmt.Sprintf("oldest is %d", oldest))
+	if evs, pos := s.feed(fmt.Sprintf("?after=%d", oldest-1)); pos != last || !strings.Contains(fmt.Sprint(evs), id) {
+		t.Errorf("reading on from %d: %q up to %d, want the kept events (creating %s) up to %d", oldest-1, evs, pos, id, last)
 	}
 }

@@ -32,6 +32,12 @@ func (p *Property) IsReadOnly() bool { return p.Qualifiers.Has("read") }
 // instance is read by key.
 func (p *Property) IsLazy() bool { return p.Qualifiers.Has("lazy") }
 
+// IsSecret reports the Secret and QuasiSecret qualifiers: a value that is
+// never returned to a caller.
+func (p *Property) IsSecret() bool {
+	return p.Qualifiers.Has("Secret") || p.Qualifiers.Has("QuasiSecret")
+}
+
 // IsLarge reports the large qualifier.
 func (p *Property) IsLarge() bool { return p.Qualifiers.Has("large") }
 

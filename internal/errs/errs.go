@@ -46,6 +46,9 @@ const (
 	// UnsupportedMediaType: the request body is not in a form the
 	// resource reads (its Content-Type).
 	UnsupportedMediaType
+	// Gone: what the request asks for existed but is no longer kept (a
+	// change feed position older than the feed's retention).
+	Gone
 )
 
 var kindNames = map[Kind]string{
@@ -64,6 +67,7 @@ var kindNames = map[Kind]string{
 	RateLimited:          "RateLimited",
 	MethodNotAllowed:     "MethodNotAllowed",
 	UnsupportedMediaType: "UnsupportedMediaType",
+	Gone:                 "Gone",
 }
 
 func (k Kind) String() string {

@@ -9,6 +9,7 @@ package migrate
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -264,6 +265,12 @@ func copyEvents(ctx context.Context, src store.ReadTx, dst store.Tx, done *tally
 	var copied, after int64
 	for {
 		evs, err := src.Events(ctx, after, batch)
+		var trimmed *store.FeedTrimmed
+		if copied == 0 && errors.As(err, &trimmed) {
+			// the source keeps its newest events only: copy those
+			after = trimmed.Oldest - 1
+			continue
+		}
 		if err != nil {
 			return copied, fmt.Errorf("read events: %w", err)
 		}

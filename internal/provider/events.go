@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tsprov/tsprov/internal/auth"
+	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/store"
 )
@@ -146,4 +147,38 @@ func (p *Provider) eventVisibility(ctx context.Context, tx store.ReadTx, pr *aut
 		return nil, err
 	}
 	return func(key string) bool { return keys[key] }, nil
+}
+
+// recordMethod adds to the feed the method-invocation event of the method
+// being invoked (Invoke puts its name in ctx) on the stored instance in,
+// with its values as the method left them. A state-changing method calls
+// it in the transaction of its change. Outcomes: nil; the store's error.
+func (p *Provider) recordMethod(ctx context.Context, tx store.Tx, in *cim.Instance) error {
+	method, _ := ctx.Value(methodKey{}).(string)
+	rec, err := tx.Get(ctx, in.Class, in.Key(), false)
+	if err != nil {
+		return fmt.Errorf("record %s of %s: %w", method, in.Key(), err)
+	}
+	return tx.RecordMethod(ctx, rec, method)
+}
+
+// TrimEvents removes the change events beyond the feed's retention
+// (Config.EventRetention), oldest first, and returns how many it removed;
+// a reader behind them then gets errs.Gone naming the oldest position
+// kept. The server calls it now and then; several servers on one
+// database may call it at once. Outcomes: the count; the store's error.
+func (p *Provider) TrimEvents(ctx context.Context) (int64, error) {
+	if p.retention < 0 {
+		return 0, nil
+	}
+	var removed int64
+	err := p.st.Write(ctx, func(tx store.Tx) error {
+		var err error
+		removed, err = tx.TrimEvents(ctx, p.retention)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("trim the change feed: %w", err)
+	}
+	return removed, nil
 }

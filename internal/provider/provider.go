@@ -36,7 +36,14 @@ type Config struct {
 	// before they are stored. Nil: a key that lives as long as the
 	// process (values sealed with it cannot be opened after a restart).
 	Secrets *secrets.Box
+	// EventRetention is how many of the newest change events TrimEvents
+	// keeps in the feed (0: DefaultEventRetention; below 0: all).
+	EventRetention int64
 }
+
+// DefaultEventRetention is the number of change events the feed keeps
+// when Config.EventRetention is 0.
+const DefaultEventRetention = 100_000
 
 // Provider serves the classes of a registry from a store.
 type Provider struct {
@@ -54,6 +61,7 @@ type Provider struct {
 	typeClass map[int64]*cim.Class // secured object type → its class
 	box       *secrets.Box
 	tokens    *principalCache
+	retention int64 // Config.EventRetention, defaults applied
 }
 
 var siteCodePattern = regexp.MustCompile(`^[A-Za-z0-9]{3}$`)
@@ -82,6 +90,10 @@ func New(cfg Config) (*Provider, error) {
 		parent: strings.ToUpper(cfg.ParentSite),
 		server: cfg.ServerName,
 		log:    cfg.Logger,
+	}
+	p.retention = cfg.EventRetention
+	if p.retention == 0 {
+		p.retention = DefaultEventRetention
 	}
 	codec, err := taskseq.NewCodec(cfg.Registry)
 	if err != nil {

@@ -14,9 +14,7 @@ import (
 )
 
 // isSecret reports the Secret and QuasiSecret qualifiers.
-func isSecret(p *cim.Property) bool {
-	return p.Qualifiers.Has("Secret") || p.Qualifiers.Has("QuasiSecret")
-}
+func isSecret(p *cim.Property) bool { return p.IsSecret() }
 
 // stripSealed empties every sealed value held in the string properties of
 // a stored instance (the Sequence XML of a task sequence package): secrets

@@ -166,7 +166,7 @@ func (p *Provider) setSequence(ctx context.Context, m *cim.Method, _ *Object, in
 			return err
 		}
 		path = stored.RelPath()
-		return nil
+		return p.recordMethod(ctx, tx, stored)
 	})
 	if err != nil {
 		return nil, 0, err

@@ -87,7 +87,15 @@ type Config struct {
 	// (ServerName and the port when listening on every interface).
 	PublicURL    string
 	AllowedHosts []string
+	// EventRetention is how many of the newest change events the feed
+	// keeps (0: provider.DefaultEventRetention; below 0: all); the server
+	// trims it every EventTrimInterval.
+	EventRetention int64
 }
+
+// EventTrimInterval is how often a server trims the change feed to its
+// retention.
+const EventTrimInterval = time.Minute
 
 // Defaults of Config.
 const (
@@ -210,6 +218,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 	}
 	prov, err := provider.New(provider.Config{
 		Registry: reg, Store: st, SiteCode: cfg.SiteCode, ParentSite: cfg.ParentSite, ServerName: cfg.ServerName, Logger: log, Secrets: box,
+		EventRetention: cfg.EventRetention,
 	})
 	if err != nil {
 		return err
@@ -280,6 +289,10 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	trimCtx, stopTrim := context.WithCancel(ctx)
+	trimmed := make(chan struct{})
+	go func() { defer close(trimmed); trimEvents(trimCtx, prov, log) }()
+	defer func() { stopTrim(); <-trimmed }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
@@ -295,6 +308,25 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return nil
+}
+
+// trimEvents trims the change feed to its retention at once and every
+// EventTrimInterval until ctx ends.
+func trimEvents(ctx context.Context, prov *provider.Provider, log *slog.Logger) {
+	tick := time.NewTicker(EventTrimInterval)
+	defer tick.Stop()
+	for {
+		if n, err := prov.TrimEvents(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("trimming the change feed failed", "err", err)
+		} else if n > 0 {
+			log.Info("trimmed the change feed to its retention", "removed", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // listen binds the server's address. A taken address is refused in one

@@ -68,7 +68,9 @@ type ReadTx interface {
 	// in commit order, at most limit of them (at most MaxEventsPage; 0:
 	// MaxEventsPage). Outcomes: the events (none when the feed has no
 	// more); an error of kind errs.Invalid when after or limit is
-	// negative; another error when the backend fails.
+	// negative; errs.Gone, naming the oldest position kept, when events
+	// after after were trimmed (TrimEvents, CheckFeedKept); another error
+	// when the backend fails.
 	Events(ctx context.Context, after int64, limit int) ([]Event, error)
 	// LastEvent returns the position of the change feed's last event, 0
 	// when the feed holds none: where a reader that has seen everything
@@ -112,6 +114,16 @@ type Tx interface {
 	// Delete removes the instance and its lazy values. Outcomes: nil;
 	// errs.NotFound when no such instance exists; another error.
 	Delete(ctx context.Context, c *cim.Class, key string) error
+	// RecordMethod adds an Invoked event to the change feed for the
+	// instance rec (its values as they are after the method ran), naming
+	// method, when rec's class is Recorded. Outcomes: nil; errs.Invalid
+	// when a value is not of its type; another error.
+	RecordMethod(ctx context.Context, rec *Record, method string) error
+	// TrimEvents removes the feed's events but the newest keep (keep < 1:
+	// none removed) and returns how many it removed. Positions are never
+	// reused: later events go on after the last. Outcomes: the count; an
+	// error when the backend fails.
+	TrimEvents(ctx context.Context, keep int64) (int64, error)
 	// NextSequence returns the next value of the named counter: 1 the
 	// first time, then one more each call, never the same value twice for
 	// a name once the transaction that drew it has committed.

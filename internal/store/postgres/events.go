@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/store"
 	"github.com/tsprov/tsprov/internal/store/sqlstore"
 )
@@ -23,10 +24,58 @@ import (
 // first Subscribe), which hands it to its subscribers.
 
 // record gathers the change for the feed when t's class is recorded.
-func (x *txn) record(t *table, op store.EventOp, key string, version int64) {
-	if store.Recorded(t.Class) {
-		x.pending = append(x.pending, store.Event{Time: time.Now().UTC(), Op: op, Class: t.Class.Name, Key: key, Version: version})
+// target and previous are the instance after and before the change (see
+// store.NewEvent).
+func (x *txn) record(t *table, op store.EventOp, key string, version int64, target, previous *cim.Instance, method string) error {
+	if !store.Recorded(t.Class) {
+		return nil
 	}
+	ev, err := store.NewEvent(op, t.Class, key, version, target, previous)
+	if err != nil {
+		return err
+	}
+	ev.Time, ev.Method = time.Now().UTC(), method
+	x.pending = append(x.pending, ev)
+	return nil
+}
+
+// RecordMethod implements store.Tx.RecordMethod.
+func (x *txn) RecordMethod(ctx context.Context, rec *store.Record, method string) error {
+	if err := x.mustWrite("record method"); err != nil {
+		return err
+	}
+	t, err := x.table(rec.Instance.Class)
+	if err != nil {
+		return err
+	}
+	key := rec.Instance.Key()
+	if err := store.CheckKey(t.Class, key); err != nil {
+		return err
+	}
+	return x.record(t, store.Invoked, key, rec.Version, rec.Instance, nil, method)
+}
+
+// TrimEvents implements store.Tx.TrimEvents.
+func (x *txn) TrimEvents(ctx context.Context, keep int64) (int64, error) {
+	if err := x.mustWrite("trim events"); err != nil {
+		return 0, err
+	}
+	last, err := x.LastEvent(ctx)
+	if err != nil {
+		return 0, err
+	}
+	through := store.EventsToTrim(last, keep)
+	if through == 0 {
+		return 0, nil
+	}
+	if _, err := x.q.Exec(ctx, `UPDATE tsprov_event_trim SET through = GREATEST(through, $1)`, through); err != nil {
+		return 0, fmt.Errorf("trim events through %d: %w", through, err)
+	}
+	tag, err := x.q.Exec(ctx, `DELETE FROM tsprov_events WHERE seq <= $1`, through)
+	if err != nil {
+		return 0, fmt.Errorf("trim events through %d: %w", through, err)
+	}
+	return tag.RowsAffected(), nil
 }
 
 // appendEvents numbers the gathered events and stores them, and notifies
@@ -42,7 +91,8 @@ func (x *txn) appendEvents(ctx context.Context) (int64, error) {
 	}
 	rows := make([][]any, n)
 	for i, ev := range x.pending {
-		rows[i] = []any{last - n + 1 + int64(i), ev.Time.UnixMicro(), string(ev.Op), ev.Class, ev.Key, ev.Version}
+		rows[i] = []any{last - n + 1 + int64(i), ev.Time.UnixMicro(), string(ev.Op), ev.Class, ev.Key, ev.Version,
+			ev.Method, sqlstore.EventText(ev.Target), sqlstore.EventText(ev.Previous)}
 	}
 	if _, err := x.q.CopyFrom(ctx, pgx.Identifier{"tsprov_events"}, eventColumns, pgx.CopyFromRows(rows)); err != nil {
 		return 0, fmt.Errorf("record change events: %w", err)
@@ -53,7 +103,7 @@ func (x *txn) appendEvents(ctx context.Context) (int64, error) {
 	return last, nil
 }
 
-var eventColumns = []string{"seq", "at", "op", "class", "key", "version"}
+var eventColumns = []string{"seq", "at", "op", "class", "key", "version", "method", "target", "previous"}
 
 // Events implements store.ReadTx.Events.
 func (x *txn) Events(ctx context.Context, after int64, limit int) ([]store.Event, error) {
@@ -67,7 +117,15 @@ func (x *txn) Events(ctx context.Context, after int64, limit int) ([]store.Event
 		return nil, fmt.Errorf("read events: %w", err)
 	}
 	defer rows.Close()
-	return sqlstore.ScanEvents(rows)
+	evs, err := sqlstore.ScanEvents(rows)
+	if err != nil {
+		return nil, err
+	}
+	return evs, store.CheckFeedKept(after, evs, func() (int64, error) {
+		var through int64
+		err := x.q.QueryRow(ctx, store.TrimmedQuery).Scan(&through)
+		return through, err
+	})
 }
 
 // LastEvent implements store.ReadTx.LastEvent.

@@ -152,7 +152,8 @@ func (x *txn) RestoreEvent(ctx context.Context, evs ...store.Event) error {
 	}
 	rows := make([][]any, len(evs))
 	for i, ev := range evs {
-		rows[i] = []any{ev.Seq, ev.Time.UnixMicro(), string(ev.Op), ev.Class, ev.Key, ev.Version}
+		rows[i] = []any{ev.Seq, ev.Time.UnixMicro(), string(ev.Op), ev.Class, ev.Key, ev.Version,
+			ev.Method, sqlstore.EventText(ev.Target), sqlstore.EventText(ev.Previous)}
 	}
 	if _, err := x.q.CopyFrom(ctx, pgx.Identifier{"tsprov_events"}, eventColumns, pgx.CopyFromRows(rows)); err != nil {
 		return fmt.Errorf("restore events %d to %d: %w", evs[0].Seq, evs[len(evs)-1].Seq, err)

@@ -27,8 +27,7 @@ func (x *txn) Insert(ctx context.Context, rec *store.Record) error {
 	if err != nil {
 		return err
 	}
-	x.record(t, store.Created, key, 1)
-	return nil
+	return x.record(t, store.Created, key, 1, rec.Instance, nil, "")
 }
 
 // insertRow stores rec's row and apart values at the given version; it
@@ -67,6 +66,10 @@ func (x *txn) Update(ctx context.Context, rec *store.Record) error {
 		return err
 	}
 	key, cols, apart := row.Key, row.Cols, row.Apart
+	previous, err := x.previous(ctx, t, key)
+	if err != nil {
+		return err
+	}
 	args := append(append([]any{key}, cols...), fold(key))
 	var version int64
 	err = x.q.QueryRow(ctx, t.updateSQL, args...).Scan(&version)
@@ -80,8 +83,7 @@ func (x *txn) Update(ctx context.Context, rec *store.Record) error {
 		return err
 	}
 	rec.Version = version
-	x.record(t, store.Modified, key, version)
-	return nil
+	return x.record(t, store.Modified, key, version, rec.Instance, previous, "")
 }
 
 // Delete implements store.Tx.Delete.
@@ -96,6 +98,10 @@ func (x *txn) Delete(ctx context.Context, c *cim.Class, key string) error {
 	if err := store.CheckKey(c, key); err != nil {
 		return err
 	}
+	deleted, err := x.previous(ctx, t, key)
+	if err != nil {
+		return err
+	}
 	tag, err := x.q.Exec(ctx, t.deleteSQL, fold(key))
 	if err != nil {
 		return fmt.Errorf("delete %s %q: %w", t.Class.Name, key, err)
@@ -106,8 +112,24 @@ func (x *txn) Delete(ctx context.Context, c *cim.Class, key string) error {
 	if err := x.deleteApart(ctx, t, fold(key)); err != nil {
 		return err
 	}
-	x.record(t, store.Deleted, key, 0)
-	return nil
+	return x.record(t, store.Deleted, key, 0, deleted, nil, "")
+}
+
+// previous returns the instance stored under key before a change, for the
+// change's event: nil when t's class is not recorded or no instance is
+// stored (the change then fails with errs.NotFound).
+func (x *txn) previous(ctx context.Context, t *table, key string) (*cim.Instance, error) {
+	if !store.Recorded(t.Class) {
+		return nil, nil
+	}
+	rec, err := x.Get(ctx, t.Class, key, false)
+	if errs.Is(err, errs.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return rec.Instance, nil
 }
 
 // NextSequence implements store.Tx.NextSequence with one upsert of the

@@ -104,8 +104,9 @@ func (x *txn) RestoreEvent(ctx context.Context, evs ...store.Event) error {
 	return x.savepoint(ctx, "restore events", func() error {
 		for _, ev := range evs {
 			_, err := x.exec(ctx,
-				`INSERT INTO tsprov_events (seq, at, op, class, key, version) VALUES (?, ?, ?, ?, ?, ?)`,
-				ev.Seq, ev.Time.UnixMicro(), string(ev.Op), ev.Class, ev.Key, ev.Version)
+				`INSERT INTO tsprov_events (seq, at, op, class, key, version, method, target, previous) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				ev.Seq, ev.Time.UnixMicro(), string(ev.Op), ev.Class, ev.Key, ev.Version, ev.Method,
+				sqlstore.EventText(ev.Target), sqlstore.EventText(ev.Previous))
 			if err != nil {
 				return fmt.Errorf("restore event %d: %w", ev.Seq, err)
 			}

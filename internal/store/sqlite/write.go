@@ -24,7 +24,7 @@ func (x *txn) Insert(ctx context.Context, rec *store.Record) error {
 	if err != nil {
 		return err
 	}
-	return x.record(ctx, t, store.Created, key, 1)
+	return x.record(ctx, t, store.Created, key, 1, rec.Instance, nil, "")
 }
 
 // insertRow stores rec's row and apart values at the given version; it
@@ -70,6 +70,10 @@ func (x *txn) Update(ctx context.Context, rec *store.Record) error {
 		return err
 	}
 	key, cols, apart := row.Key, row.Cols, row.Apart
+	previous, err := x.previous(ctx, t, key)
+	if err != nil {
+		return err
+	}
 	args := append(append([]any{key}, cols...), key)
 	var version int64
 	err = x.queryRow(ctx, t.updateSQL, args...).Scan(&version)
@@ -83,7 +87,7 @@ func (x *txn) Update(ctx context.Context, rec *store.Record) error {
 		return err
 	}
 	rec.Version = version
-	return x.record(ctx, t, store.Modified, key, version)
+	return x.record(ctx, t, store.Modified, key, version, rec.Instance, previous, "")
 }
 
 // Delete implements store.Tx.Delete.
@@ -98,6 +102,10 @@ func (x *txn) Delete(ctx context.Context, c *cim.Class, key string) error {
 	if err := store.CheckKey(c, key); err != nil {
 		return err
 	}
+	deleted, err := x.previous(ctx, t, key)
+	if err != nil {
+		return err
+	}
 	res, err := x.exec(ctx, t.deleteSQL, key)
 	if err != nil {
 		return fmt.Errorf("delete %s %q: %w", t.Class.Name, key, err)
@@ -110,7 +118,24 @@ func (x *txn) Delete(ctx context.Context, c *cim.Class, key string) error {
 	if err := x.deleteApart(ctx, t, key); err != nil {
 		return err
 	}
-	return x.record(ctx, t, store.Deleted, key, 0)
+	return x.record(ctx, t, store.Deleted, key, 0, deleted, nil, "")
+}
+
+// previous returns the instance stored under key before a change, for the
+// change's event: nil when t's class is not recorded or no instance is
+// stored (the change then fails with errs.NotFound).
+func (x *txn) previous(ctx context.Context, t *table, key string) (*cim.Instance, error) {
+	if !store.Recorded(t.Class) {
+		return nil, nil
+	}
+	rec, err := x.Get(ctx, t.Class, key, false)
+	if errs.Is(err, errs.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return rec.Instance, nil
 }
 
 // NextSequence implements store.Tx.NextSequence. Outcomes also: an error

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -83,7 +84,7 @@ func ScanRecords(rows Rows, reg *cim.Registry, l *store.Layout, column func(c *c
 
 // EventColumns are the columns of tsprov_events, in the order ScanEvents
 // reads them.
-const EventColumns = "seq, at, op, class, key, version"
+const EventColumns = "seq, at, op, class, key, version, method, target, previous"
 
 // LastEventQuery reads the position of the feed's last event (0: none).
 const LastEventQuery = "SELECT COALESCE(MAX(seq), 0) FROM tsprov_events"
@@ -96,15 +97,33 @@ func ScanEvents(rows Rows) ([]store.Event, error) {
 	var e store.Event
 	var at int64
 	var op string
+	var target, previous *string
 	err := Each(rows, func() error {
 		e.Time, e.Op = time.UnixMicro(at).UTC(), store.EventOp(op)
+		e.Target, e.Previous = rawJSON(target), rawJSON(previous)
 		evs = append(evs, e)
 		return nil
-	}, &e.Seq, &at, &op, &e.Class, &e.Key, &e.Version)
+	}, &e.Seq, &at, &op, &e.Class, &e.Key, &e.Version, &e.Method, &target, &previous)
 	if err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
 	}
 	return evs, nil
+}
+
+// rawJSON is the JSON text of a nullable text column (nil for NULL).
+func rawJSON(s *string) json.RawMessage {
+	if s == nil {
+		return nil
+	}
+	return json.RawMessage(*s)
+}
+
+// EventText is the text column value of event values (nil: NULL).
+func EventText(raw json.RawMessage) any {
+	if raw == nil {
+		return nil
+	}
+	return string(raw)
 }
 
 // ScanCounters reads rows of (name, value) of tsprov_counters. Outcomes:

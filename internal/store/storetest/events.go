@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -253,6 +254,124 @@ func receive(t *testing.T, ch <-chan int64) int64 {
 		return pos
 	case <-time.After(5 * time.Second):
 		t.Fatal("no position heard within 5 s")
+	}
+	return 0
+}
+
+// eventValue reads one property of an event's values (nil when absent).
+func eventValue(t *testing.T, e *env, raw json.RawMessage, name string) any {
+	t.Helper()
+	in, err := store.DecodeEventValues(e.reg, e.pkg, raw)
+	if err != nil {
+		t.Fatalf("DecodeEventValues(%s): %v", raw, err)
+	}
+	return in.Values[name]
+}
+
+// testEventsValues: each event carries the instance's non-lazy values
+// (the new ones, and for an Update the previous ones; for a Delete those
+// it had), never a lazy one; RecordMethod adds a method-invocation event.
+func testEventsValues(t *testing.T, e *env) {
+	first := e.newPkg("PS100001", "first name")
+	first.Set("Category", "lazy category")
+	e.insert(t, first)
+	e.update(t, e.newPkg("PS100001", "second name"))
+	e.write(t, func(tx store.Tx) error {
+		rec, err := tx.Get(t.Context(), e.pkg, "PS100001", false)
+		if err != nil {
+			return err
+		}
+		return tx.RecordMethod(t.Context(), rec, "AddChangeNotification")
+	})
+	e.write(t, func(tx store.Tx) error { return tx.Delete(t.Context(), e.pkg, "PS100001") })
+	evs := e.events(t, 0)
+	if len(evs) != 4 {
+		t.Fatalf("feed holds %d events, want 4: %v", len(evs), evs)
+	}
+	cases := []struct {
+		op             store.EventOp
+		class, method  string
+		target, before any
+	}{
+		{store.Created, store.CreationEventClass, "", "first name", nil},
+		{store.Modified, store.ModificationEventClass, "", "second name", "first name"},
+		{store.Invoked, store.MethodEventClass, "AddChangeNotification", "second name", nil},
+		{store.Deleted, store.DeletionEventClass, "", "second name", nil},
+	}
+	for i, tc := range cases {
+		ev := evs[i]
+		if ev.Op != tc.op || ev.Op.EventClass() != tc.class || ev.Method != tc.method {
+			t.Errorf("event %d: %s %s method %q, want %s %s method %q", i+1, ev.Op, ev.Op.EventClass(), ev.Method, tc.op, tc.class, tc.method)
+		}
+		if got := eventValue(t, e, ev.Target, "Name"); got != tc.target {
+			t.Errorf("event %d (%s): target Name %v, want %v", i+1, ev.Op, got, tc.target)
+		}
+		if got := eventValue(t, e, ev.Target, "PackageID"); got != "PS100001" {
+			t.Errorf("event %d (%s): target PackageID %v", i+1, ev.Op, got)
+		}
+		if got := eventValue(t, e, ev.Target, "Category"); got != nil {
+			t.Errorf("event %d (%s): holds the lazy Category %v", i+1, ev.Op, got)
+		}
+		if tc.before == nil {
+			if ev.Previous != nil {
+				t.Errorf("event %d (%s): previous instance %s, want none", i+1, ev.Op, ev.Previous)
+			}
+		} else if got := eventValue(t, e, ev.Previous, "Name"); got != tc.before {
+			t.Errorf("event %d (%s): previous Name %v, want %v", i+1, ev.Op, got, tc.before)
+		}
+	}
+}
+
+// testEventsTrim: TrimEvents keeps the newest events; a reader behind
+// them gets errs.Gone naming the oldest position kept, a reader within
+// them reads on, and positions go on after the last.
+func testEventsTrim(t *testing.T, e *env) {
+	for i := 1; i <= 6; i++ {
+		e.insert(t, e.newPkg(fmt.Sprintf("PS10000%d", i), "n"))
+	}
+	var removed int64
+	e.write(t, func(tx store.Tx) error {
+		var err error
+		removed, err = tx.TrimEvents(t.Context(), 2)
+		return err
+	})
+	if removed != 4 {
+		t.Errorf("TrimEvents(2) of 6 removed %d, want 4", removed)
+	}
+	for _, after := range []int64{0, 3} {
+		err := e.s.Read(t.Context(), func(tx store.ReadTx) error {
+			_, err := tx.Events(t.Context(), after, 0)
+			return err
+		})
+		if !errs.Is(err, errs.Gone) || oldestOf(err) != 5 {
+			t.Errorf("Events(%d) after a trim to 5..6: %v, want errs.Gone naming 5", after, err)
+		}
+	}
+	if evs := e.events(t, 4); len(evs) != 2 || evs[0].Seq != 5 {
+		t.Errorf("Events(4) after a trim: %v, want 5 and 6", evs)
+	}
+	if last := e.lastEvent(t); last != 6 {
+		t.Errorf("LastEvent after a trim: %d, want 6", last)
+	}
+	e.insert(t, e.newPkg("PS100007", "n"))
+	if evs := e.events(t, 6); len(evs) != 1 || evs[0].Seq != 7 {
+		t.Errorf("after a trim the feed goes on with %v, want position 7", evs)
+	}
+	e.write(t, func(tx store.Tx) error {
+		var err error
+		removed, err = tx.TrimEvents(t.Context(), 0)
+		return err
+	})
+	if removed != 0 {
+		t.Errorf("TrimEvents(0) removed %d, want none", removed)
+	}
+}
+
+// oldestOf is the oldest position a FeedTrimmed error names (0: none).
+func oldestOf(err error) int64 {
+	var trimmed *store.FeedTrimmed
+	if errors.As(err, &trimmed) {
+		return trimmed.Oldest
 	}
 	return 0
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"testing"
@@ -53,7 +54,8 @@ func testRestore(t *testing.T, e *env) {
 		if next, err = tx.NextSequence(t.Context(), "PS1"); err != nil {
 			return err
 		}
-		return tx.RestoreEvent(t.Context(), store.Event{Seq: 10, Time: when, Op: store.Modified, Class: e.pkg.Name, Key: "PS100007", Version: 42})
+		return tx.RestoreEvent(t.Context(), store.Event{Seq: 10, Time: when, Op: store.Modified, Class: e.pkg.Name, Key: "PS100007", Version: 42,
+			Method: "m", Target: json.RawMessage(`{"Name":"new"}`), Previous: json.RawMessage(`{"Name":"old"}`)})
 	})
 	if next != 8 {
 		t.Errorf("NextSequence after RestoreCounter 7 = %d, want 8", next)
@@ -63,6 +65,9 @@ func testRestore(t *testing.T, e *env) {
 	if len(evs) != 2 || evs[0].Seq != 10 || !evs[0].Time.Equal(when) || describe(evs[0]) != "update SMS_TaskSequencePackage PS100007 v42" ||
 		evs[1].Seq <= 10 || evs[1].Key != "PS100008" {
 		t.Errorf("feed after RestoreEvent(10) and an insert = %v", evs)
+	}
+	if len(evs) > 0 && (evs[0].Method != "m" || string(evs[0].Target) != `{"Name":"new"}` || string(evs[0].Previous) != `{"Name":"old"}`) {
+		t.Errorf("restored event values: method %q target %s previous %s", evs[0].Method, evs[0].Target, evs[0].Previous)
 	}
 	for _, bad := range []store.Event{{Seq: 10, Op: store.Created, Class: e.pkg.Name, Key: "X"}, {Seq: 0, Op: store.Created, Class: e.pkg.Name, Key: "X"}} {
 		err := e.s.Write(t.Context(), func(tx store.Tx) error { return tx.RestoreEvent(t.Context(), bad) })

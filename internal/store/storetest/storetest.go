@@ -76,6 +76,8 @@ func Run(t *testing.T, open func(t *testing.T, dir string) store.Store) {
 		// events.go
 		{"EventsRecordChanges", testEventsRecordChanges},
 		{"EventsPages", testEventsPages},
+		{"EventsValues", testEventsValues},
+		{"EventsTrim", testEventsTrim},
 		{"EventsSubscribe", testEventsSubscribe},
 		{"EventsConcurrent", testEventsConcurrent},
 		// restore.go
