@@ -119,18 +119,17 @@ func (c *Codec) decodeExpression(e *Element) (*cim.Instance, error) {
 }
 
 // condition writes <condition> and its operands.
-func (w *writer) condition(in *cim.Instance, where string) (*Element, error) {
+func (w *writer) condition(in *cim.Instance, where string) error {
 	return w.operandContainer(in, "condition", where)
 }
 
 // operandContainer writes a condition or an operator element: its
 // attributes, then its operands (and kept children) in the order read.
-func (w *writer) operandContainer(in *cim.Instance, name, where string) (*Element, error) {
+func (w *writer) operandContainer(in *cim.Instance, name, where string) error {
 	r, err := getResidue(in)
 	if err != nil {
-		return nil, errs.Target(errs.Invalid, where, "%s: %w", where, err)
+		return errs.Target(errs.Invalid, where, "%s: %w", where, err)
 	}
-	el := &Element{Name: name}
 	attrs := r.Attrs
 	if name != "condition" {
 		if t := in.String("OperatorType"); t != "" || hasPair(attrs, "type") {
@@ -142,8 +141,7 @@ func (w *writer) operandContainer(in *cim.Instance, name, where string) (*Elemen
 			}
 		}
 	}
-	el.Attrs = toAttrs(attrs)
-	defer dropLayoutWhitespace(el)
+	w.out.open(name, attrs, true)
 	ops, _ := in.Values["Operands"].([]any)
 	markers := r.Children
 	if !contains(markers, "operand") {
@@ -162,11 +160,9 @@ func (w *writer) operandContainer(in *cim.Instance, name, where string) (*Elemen
 			}
 			done = true
 			for i, op := range ops {
-				oe, err := w.operand(op, fmt.Sprintf("%s.Operands[%d]", where, i))
-				if err != nil {
-					return nil, err
+				if err := w.operand(op, fmt.Sprintf("%s.Operands[%d]", where, i)); err != nil {
+					return err
 				}
-				el.Children = append(el.Children, oe)
 			}
 		case "platformKey":
 			pk := r.PlatformKey
@@ -175,14 +171,16 @@ func (w *writer) operandContainer(in *cim.Instance, name, where string) (*Elemen
 					pk = keepOrSet(pk, m[0], v)
 				}
 			}
-			el.Children = append(el.Children, &Element{Name: "platformKey", Attrs: toAttrs(pk)})
+			w.out.open("platformKey", pk, false)
+			w.out.close()
 		case "other":
-			if err := appendKept(&el.Children, &other); err != nil {
-				return nil, err
+			if err := w.kept(&other); err != nil {
+				return err
 			}
 		}
 	}
-	return el, nil
+	w.out.close()
+	return nil
 }
 
 func hasPair(pairs [][2]string, name string) bool {
@@ -199,10 +197,10 @@ func keepOrSet(pairs [][2]string, name, v string) [][2]string {
 }
 
 // operand writes one operand: an expression or an operator.
-func (w *writer) operand(v any, where string) (*Element, error) {
+func (w *writer) operand(v any, where string) error {
 	in, ok := v.(*cim.Instance)
 	if !ok || !in.Class.IsA(classOperand) {
-		return nil, errs.Target(errs.Invalid, where, "%s is not an SMS_TaskSequence_ConditionOperand", where)
+		return errs.Target(errs.Invalid, where, "%s is not an SMS_TaskSequence_ConditionOperand", where)
 	}
 	switch {
 	case in.Class.IsA(classOSExprGroup):
@@ -214,7 +212,7 @@ func (w *writer) operand(v any, where string) (*Element, error) {
 	}
 	r, err := getResidue(in)
 	if err != nil {
-		return nil, errs.Target(errs.Invalid, where, "%s: %w", where, err)
+		return errs.Target(errs.Invalid, where, "%s: %w", where, err)
 	}
 	generic := in.Class.IsA(classGenericExpr)
 	typ := in.Class.Name
@@ -226,10 +224,5 @@ func (w *writer) operand(v any, where string) (*Element, error) {
 		attrs = [][2]string{{"type", typ}}
 	}
 	attrs = keepOrSet(attrs, "type", typ)
-	el, err := w.variables(in, r, "expression", generic, where)
-	if err != nil {
-		return nil, err
-	}
-	el.Attrs = toAttrs(attrs)
-	return el, nil
+	return w.variables(in, r, "expression", attrs, generic, where)
 }

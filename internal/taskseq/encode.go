@@ -18,16 +18,15 @@ type WriteOptions struct {
 	StripSecrets bool
 }
 
-// Marshal writes the sequence as compact XML, as ConfigMgr stores it.
+// Marshal writes the sequence as compact XML, as ConfigMgr stores it,
+// straight from the object model: the bytes are those of writing the
+// element Encode returns.
 func (c *Codec) Marshal(ts *cim.Instance, opts WriteOptions) ([]byte, error) {
-	e, err := c.Encode(ts, opts)
-	if err != nil {
+	var b bytes.Buffer
+	b.Grow(64 << 10)
+	if err := c.write(ts, opts, &bytesSink{w: &b}); err != nil {
 		return nil, err
 	}
-	var b bytes.Buffer
-	size := e.size()
-	b.Grow(size + size/16) // room for the escapes of a typical sequence
-	writeTree(&b, e)
 	return b.Bytes(), nil
 }
 
@@ -36,14 +35,23 @@ func (c *Codec) Marshal(ts *cim.Instance, opts WriteOptions) ([]byte, error) {
 // and layout aside); one built without XML is written as ConfigMgr writes
 // version 3.10.
 func (c *Codec) Encode(ts *cim.Instance, opts WriteOptions) (*Element, error) {
+	var t treeSink
+	if err := c.write(ts, opts, &t); err != nil {
+		return nil, err
+	}
+	return t.root, nil
+}
+
+// write writes the sequence to out.
+func (c *Codec) write(ts *cim.Instance, opts WriteOptions, out xmlSink) error {
 	if ts == nil || !ts.Class.IsA(classSequence) {
-		return nil, errs.E(errs.Invalid, "not an SMS_TaskSequence")
+		return errs.E(errs.Invalid, "not an SMS_TaskSequence")
 	}
 	r, err := getResidue(ts)
 	if err != nil {
-		return nil, errs.E(errs.Invalid, "%w", err)
+		return errs.E(errs.Invalid, "%w", err)
 	}
-	w := &writer{c: c, opts: opts}
+	w := &writer{c: c, opts: opts, out: out}
 	version := ts.String("SchemaVersion")
 	if version == "" {
 		version = "3.10"
@@ -52,8 +60,7 @@ func (c *Codec) Encode(ts *cim.Instance, opts WriteOptions) (*Element, error) {
 	if !hasResidue(ts) {
 		attrs = [][2]string{{"version", version}}
 	}
-	seq := &Element{Name: "sequence", Attrs: toAttrs(setPair(attrs, "version", version))}
-	defer dropLayoutWhitespace(seq)
+	out.open("sequence", setPair(attrs, "version", version), true)
 	markers := r.Children
 	refs := opts.References
 	hasRefList := contains(markers, "referenceList")
@@ -69,35 +76,30 @@ func (c *Codec) Encode(ts *cim.Instance, opts WriteOptions) (*Element, error) {
 	for mi, m := range markers {
 		switch m {
 		case "referenceList":
-			if list := w.referenceList(r, refs); list != nil {
-				seq.Children = append(seq.Children, list)
-			}
+			w.referenceList(r, refs)
 		case "globalVarList":
-			list := &Element{Name: "globalVarList", Attrs: toAttrs(r.VarListAttrs)}
+			out.open("globalVarList", r.VarListAttrs, false)
 			for _, v := range r.Vars {
-				if n, err := rawVarNode(v); err != nil {
-					return nil, err
-				} else if n != nil {
-					list.Children = append(list.Children, n)
+				if err := w.rawVar(v); err != nil {
+					return err
 				}
 			}
-			seq.Children = append(seq.Children, list)
+			out.close()
 		case "step":
 			upto := stepsFor(mi, lastStep, next, len(steps))
 			for ; next < upto; next++ {
-				el, err := w.step(steps[next], fmt.Sprintf("Steps[%d]", next))
-				if err != nil {
-					return nil, err
+				if err := w.writeStep(steps[next], fmt.Sprintf("Steps[%d]", next)); err != nil {
+					return err
 				}
-				seq.Children = append(seq.Children, el)
 			}
 		case "other":
-			if err := appendKept(&seq.Children, &other); err != nil {
-				return nil, err
+			if err := w.kept(&other); err != nil {
+				return err
 			}
 		}
 	}
-	return seq, nil
+	out.close()
+	return nil
 }
 
 // lastIndex is the position of the last s in list, or -1.
@@ -126,6 +128,7 @@ func stepsFor(mi, lastStep, next, total int) int {
 type writer struct {
 	c    *Codec
 	opts WriteOptions
+	out  xmlSink
 }
 
 func contains(list []string, s string) bool {
@@ -160,35 +163,37 @@ func removePair(pairs [][2]string, name string) [][2]string {
 }
 
 // referenceList writes the computed references, or the ones read.
-func (w *writer) referenceList(r *residue, refs []Reference) *Element {
-	list := &Element{Name: "referenceList"}
+func (w *writer) referenceList(r *residue, refs []Reference) {
+	if refs != nil && len(refs) == 0 {
+		return
+	}
+	w.out.open("referenceList", nil, false)
 	if refs == nil {
 		for _, attrs := range r.References {
-			list.Children = append(list.Children, &Element{Name: "reference", Attrs: toAttrs(attrs)})
+			w.out.open("reference", attrs, false)
+			w.out.close()
 		}
-		return list
-	}
-	if len(refs) == 0 {
-		return nil
 	}
 	for _, ref := range refs {
-		var attrs []Attr
+		var attrs [][2]string
 		if ref.Type == 1 {
-			attrs = append(attrs, Attr{"application", ref.Package})
+			attrs = [][2]string{{"application", ref.Package}}
 		} else {
-			attrs = append(attrs, Attr{"package", ref.Package})
+			attrs = [][2]string{{"package", ref.Package}}
 			if ref.Program != "" {
-				attrs = append(attrs, Attr{"program", ref.Program})
+				attrs = append(attrs, [2]string{"program", ref.Program})
 			}
 		}
-		list.Children = append(list.Children, &Element{Name: "reference", Attrs: attrs})
+		w.out.open("reference", attrs, false)
+		w.out.close()
 	}
-	return list
+	w.out.close()
 }
 
-// appendKept appends the next element kept in the annotation's Other
-// list (an unknown child, or text) and takes it off the list.
-func appendKept(children *[]Node, other *[]string) error {
+// kept writes the next element kept in the annotation's Other list (an
+// unknown child, or text) and takes it off the list. It is parsed first:
+// the annotation may come from a client, and only XML is written.
+func (w *writer) kept(other *[]string) error {
 	if len(*other) == 0 {
 		return nil
 	}
@@ -197,7 +202,9 @@ func appendKept(children *[]Node, other *[]string) error {
 		return err
 	}
 	*other = (*other)[1:]
-	*children = append(*children, n...)
+	for _, x := range n {
+		w.out.node(x)
+	}
 	return nil
 }
 
@@ -210,30 +217,43 @@ func parseFragment(s string) ([]Node, error) {
 	return wrapped.Children, nil
 }
 
-func rawVarNode(v resVar) (Node, error) {
+// rawVar writes a variable as it was read.
+func (w *writer) rawVar(v resVar) error {
 	if v.Raw != "" {
 		n, err := parseFragment(v.Raw)
 		if err != nil || len(n) == 0 {
-			return nil, err
+			return err
 		}
-		return n[0], nil
+		w.out.node(n[0])
+		return nil
 	}
-	el := &Element{Name: "variable", Attrs: toAttrs(v.Attrs)}
-	if v.Value != nil && *v.Value != "" {
-		el.Children = []Node{Text(*v.Value)}
+	w.out.open("variable", v.Attrs, false)
+	if v.Value != nil {
+		w.out.text(*v.Value)
 	}
-	return el, nil
+	w.out.close()
+	return nil
 }
 
-// step writes one step, group or subtasksequence.
+// step returns one step, group or subtasksequence as an element.
 func (w *writer) step(v any, where string) (*Element, error) {
+	var t treeSink
+	sw := &writer{c: w.c, opts: w.opts, out: &t}
+	if err := sw.writeStep(v, where); err != nil {
+		return nil, err
+	}
+	return t.root, nil
+}
+
+// writeStep writes one step, group or subtasksequence.
+func (w *writer) writeStep(v any, where string) error {
 	in, ok := v.(*cim.Instance)
 	if !ok || !in.Class.IsA(classStep) {
-		return nil, errs.Target(errs.Invalid, where, "%s is not an SMS_TaskSequence_Step", where)
+		return errs.Target(errs.Invalid, where, "%s is not an SMS_TaskSequence_Step", where)
 	}
 	r, err := getResidue(in)
 	if err != nil {
-		return nil, errs.Target(errs.Invalid, where, "%s: %w", where, err)
+		return errs.Target(errs.Invalid, where, "%s: %w", where, err)
 	}
 	cls := in.Class
 	generic := cls.IsA(classGenericAction)
@@ -247,7 +267,6 @@ func (w *writer) step(v any, where string) (*Element, error) {
 	if name == "" {
 		name = defaultElement(cls)
 	}
-	el := &Element{Name: name}
 	attrs := r.Attrs
 	if fresh {
 		attrs = defaultStepAttrs(cls, name)
@@ -270,8 +289,7 @@ func (w *writer) step(v any, where string) (*Element, error) {
 		}
 		attrs = w.stepAttr(attrs, a, p, in.Values[p.Name], fresh)
 	}
-	el.Attrs = toAttrs(attrs)
-	defer dropLayoutWhitespace(el)
+	w.out.open(name, attrs, true)
 
 	markers := r.Children
 	if fresh {
@@ -298,47 +316,39 @@ func (w *writer) step(v any, where string) (*Element, error) {
 		switch m {
 		case "condition":
 			if cond != nil {
-				ce, err := w.condition(cond, where+".Condition")
-				if err != nil {
-					return nil, err
+				if err := w.condition(cond, where+".Condition"); err != nil {
+					return err
 				}
-				el.Children = append(el.Children, ce)
 			}
 		case "action":
 			if isGroup && r.Action == nil {
 				continue
 			}
-			text := actionText(in, r)
-			a := &Element{Name: "action"}
-			if text != "" {
-				a.Children = []Node{Text(text)}
-			}
-			el.Children = append(el.Children, a)
+			w.out.open("action", nil, false)
+			w.out.text(actionText(in, r))
+			w.out.close()
 		case "defaultVarList":
-			list, err := w.variables(in, r, "defaultVarList", generic, where)
-			if err != nil {
-				return nil, err
+			if err := w.variables(in, r, "defaultVarList", r.VarListAttrs, generic, where); err != nil {
+				return err
 			}
-			el.Children = append(el.Children, list)
 		case "step":
 			if !isGroup {
 				continue
 			}
 			upto := stepsFor(mi, lastStep, next, len(steps))
 			for ; next < upto; next++ {
-				se, err := w.step(steps[next], fmt.Sprintf("%s.Steps[%d]", where, next))
-				if err != nil {
-					return nil, err
+				if err := w.writeStep(steps[next], fmt.Sprintf("%s.Steps[%d]", where, next)); err != nil {
+					return err
 				}
-				el.Children = append(el.Children, se)
 			}
 		case "other":
-			if err := appendKept(&el.Children, &other); err != nil {
-				return nil, err
+			if err := w.kept(&other); err != nil {
+				return err
 			}
 		}
 	}
-	return el, nil
+	w.out.close()
+	return nil
 }
 
 // actionText is the <action> a step is written with: the command line its
@@ -444,11 +454,12 @@ func hasVariables(in *cim.Instance, r *residue) bool {
 	return false
 }
 
-// variables writes defaultVarList (or an expression's variables): the
-// variables read, with bound values taken from the properties, then one
-// variable for every other property that has a value.
-func (w *writer) variables(in *cim.Instance, r *residue, listName string, generic bool, where string) (*Element, error) {
-	list := &Element{Name: listName, Attrs: toAttrs(r.VarListAttrs)}
+// variables writes defaultVarList (or an expression's variables) with
+// the attributes given: the variables read, with bound values taken from
+// the properties, then one variable for every other property that has a
+// value.
+func (w *writer) variables(in *cim.Instance, r *residue, listName string, listAttrs [][2]string, generic bool, where string) error {
+	w.out.open(listName, listAttrs, false)
 	written := map[string]bool{}
 	if r.ActionBound != "" {
 		written[strings.ToLower(r.ActionBound)] = true
@@ -461,12 +472,8 @@ func (w *writer) variables(in *cim.Instance, r *residue, listName string, generi
 	gi := 0
 	for _, rv := range r.Vars {
 		if rv.Bound == "" {
-			n, err := rawVarNode(rv)
-			if err != nil {
-				return nil, err
-			}
-			if n != nil {
-				list.Children = append(list.Children, n)
+			if err := w.rawVar(rv); err != nil {
+				return err
 			}
 			continue
 		}
@@ -479,7 +486,7 @@ func (w *writer) variables(in *cim.Instance, r *residue, listName string, generi
 			if gv == nil {
 				continue
 			}
-			list.Children = append(list.Children, textElem("variable", genericVariableAttrs(rv.Attrs, gv), gv.String("Value")))
+			w.textElem("variable", genericVariableAttrs(rv.Attrs, gv), gv.String("Value"))
 			continue
 		}
 		key, _ := pairValue(rv.Attrs, "property")
@@ -491,14 +498,14 @@ func (w *writer) variables(in *cim.Instance, r *residue, listName string, generi
 			rules, _ := in.Values[prop.Name].([]any)
 			text, err := w.rulesXML(rules, where+"."+prop.Name)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			if rv.Value != nil && !w.opts.StripSecrets {
 				if old, ok := w.c.parseRules(*rv.Value); ok && cim.Equal(old, rules) {
 					text = *rv.Value
 				}
 			}
-			list.Children = append(list.Children, textElem("variable", rv.Attrs, text))
+			w.textElem("variable", rv.Attrs, text)
 			continue
 		}
 		b, ok := bind(w.c.reg, in.Class, key)
@@ -514,16 +521,17 @@ func (w *writer) variables(in *cim.Instance, r *residue, listName string, generi
 		} else if rv.Value != nil && means(b.typ(), *rv.Value, v) {
 			text = *rv.Value
 		}
-		list.Children = append(list.Children, textElem("variable", rv.Attrs, text))
+		w.textElem("variable", rv.Attrs, text)
 	}
 	if generic {
 		for ; gi < len(genericVars); gi++ {
 			gv, _ := genericVars[gi].(*cim.Instance)
 			if gv != nil {
-				list.Children = append(list.Children, textElem("variable", genericVariableAttrs(nil, gv), gv.String("Value")))
+				w.textElem("variable", genericVariableAttrs(nil, gv), gv.String("Value"))
 			}
 		}
-		return list, nil
+		w.out.close()
+		return nil
 	}
 	// properties with a value that no variable held yet
 	for _, p := range in.Class.Properties {
@@ -540,15 +548,13 @@ func (w *writer) variables(in *cim.Instance, r *residue, listName string, generi
 			}
 			text, err := w.rulesXML(v.([]any), where+"."+p.Name)
 			if err != nil {
-				return nil, err
+				return err
 			}
-			list.Children = append(list.Children, textElem("variable", [][2]string{{"name", variableName(in.Class, p)}, {"property", p.Name}}, text))
+			w.textElem("variable", [][2]string{{"name", variableName(in.Class, p)}, {"property", p.Name}}, text)
 			continue
 		}
 		if p.Type.Array && p.Type.Kind == cim.Object {
-			if err := w.indexedVariables(list, p, v, written); err != nil {
-				return nil, err
-			}
+			w.indexedVariables(p, v, written)
 			continue
 		}
 		if !textual(p.Type) || written[strings.ToLower(p.Name)] {
@@ -564,14 +570,15 @@ func (w *writer) variables(in *cim.Instance, r *residue, listName string, generi
 		} else {
 			attrs = [][2]string{{"name", p.Name}}
 		}
-		list.Children = append(list.Children, textElem("variable", attrs, text))
+		w.textElem("variable", attrs, text)
 	}
-	return list, nil
+	w.out.close()
+	return nil
 }
 
 // indexedVariables writes the elements of an array of objects as
 // <Prop><i><Field> variables.
-func (w *writer) indexedVariables(list *Element, p *cim.Property, v any, written map[string]bool) error {
+func (w *writer) indexedVariables(p *cim.Property, v any, written map[string]bool) {
 	elems, _ := v.([]any)
 	for i, e := range elems {
 		el, ok := e.(*cim.Instance)
@@ -593,10 +600,9 @@ func (w *writer) indexedVariables(list *Element, p *cim.Property, v any, written
 			if w.opts.StripSecrets && isSecret(f) {
 				text = ""
 			}
-			list.Children = append(list.Children, textElem("variable", [][2]string{{"name", name}, {"property", prop}}, text))
+			w.textElem("variable", [][2]string{{"name", name}, {"property", prop}}, text)
 		}
 	}
-	return nil
 }
 
 // variableName is the TS variable a property is written as: its
@@ -609,10 +615,9 @@ func variableName(cls *cim.Class, p *cim.Property) string {
 	return cls.Qualifiers.String("VariablePrefix") + p.Name
 }
 
-func textElem(name string, attrs [][2]string, text string) *Element {
-	el := &Element{Name: name, Attrs: toAttrs(attrs)}
-	if text != "" {
-		el.Children = []Node{Text(text)}
-	}
-	return el
+// textElem writes an element that holds text only.
+func (w *writer) textElem(name string, attrs [][2]string, text string) {
+	w.out.open(name, attrs, false)
+	w.out.text(text)
+	w.out.close()
 }

@@ -103,21 +103,21 @@ func hasSecretValue(rules []any) bool {
 // end tag (<Variable Name="X" IsSecret="false"></Variable>, also inside
 // conditions), and a line feed after </Rules>.
 func (w *writer) rulesXML(rules []any, where string) (string, error) {
-	root := &Element{Name: "Rules"}
+	var b bytes.Buffer
+	rw := &writer{c: w.c, opts: w.opts, out: &bytesSink{w: &b, endTags: true}}
+	rw.out.open("Rules", nil, false)
 	for _, r := range rules {
 		rule, ok := r.(*cim.Instance)
 		if !ok {
 			continue
 		}
-		re := &Element{Name: "Rule"}
+		rw.out.open("Rule", nil, false)
 		if cond, ok := rule.Values["Condition"].(*cim.Instance); ok {
-			ce, err := w.condition(cond, where+".Condition")
-			if err != nil {
+			if err := rw.condition(cond, where+".Condition"); err != nil {
 				return "", err
 			}
-			re.Children = append(re.Children, ce)
 		}
-		vs := &Element{Name: "Variables"}
+		rw.out.open("Variables", nil, false)
 		vars, _ := rule.Values["Variables"].([]any)
 		for _, v := range vars {
 			vi, ok := v.(*cim.Instance)
@@ -129,13 +129,12 @@ func (w *writer) rulesXML(rules []any, where string) (string, error) {
 			if secret && w.opts.StripSecrets {
 				value = ""
 			}
-			vs.Children = append(vs.Children, textElem("Variable", [][2]string{{"Name", vi.String("Name")}, {"IsSecret", boolText(secret)}}, value))
+			rw.textElem("Variable", [][2]string{{"Name", vi.String("Name")}, {"IsSecret", boolText(secret)}}, value)
 		}
-		re.Children = append(re.Children, vs)
-		root.Children = append(root.Children, re)
+		rw.out.close()
+		rw.out.close()
 	}
-	var b bytes.Buffer
-	writeElement(&b, root, true)
+	rw.out.close()
 	b.WriteByte('\n')
 	return b.String(), nil
 }
