@@ -29,6 +29,15 @@ func (r *JSONReader) String() (string, error) {
 	return r.d.str()
 }
 
+// StringBytes reads a string and returns its value, which may share the
+// text's bytes: a caller that keeps it copies it.
+func (r *JSONReader) StringBytes() ([]byte, error) {
+	if r.d.peek() != '"' {
+		return nil, ErrJSONShape
+	}
+	return r.d.strBytes()
+}
+
 // Object reads an object, calling member with the name of each member in
 // turn; member must read the member's value (Skip reads past it).
 func (r *JSONReader) Object(member func(name []byte) error) error {

@@ -140,19 +140,30 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// setPair sets name's value, keeping its place, or appends it.
+// setPair sets name's value, keeping its place, or appends it. pairs is
+// not changed: a list that changes is a copy.
 func setPair(pairs [][2]string, name, value string) [][2]string {
-	out := append([][2]string(nil), pairs...)
-	for i := range out {
-		if out[i][0] == name {
+	for i := range pairs {
+		if pairs[i][0] == name {
+			if pairs[i][1] == value {
+				return pairs
+			}
+			out := append([][2]string(nil), pairs...)
 			out[i][1] = value
 			return out
 		}
 	}
+	out := make([][2]string, len(pairs), len(pairs)+1)
+	copy(out, pairs)
 	return append(out, [2]string{name, value})
 }
 
+// removePair removes name. pairs is not changed: a list that changes is a
+// copy.
 func removePair(pairs [][2]string, name string) [][2]string {
+	if _, ok := pairValue(pairs, name); !ok {
+		return pairs
+	}
 	var out [][2]string
 	for _, p := range pairs {
 		if p[0] != name {

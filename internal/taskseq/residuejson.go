@@ -89,12 +89,42 @@ func readString(jr *cim.JSONReader, s *string) error {
 	if jr.Null() {
 		return nil
 	}
-	v, err := jr.String()
+	v, err := jr.StringBytes()
 	if err == nil {
-		*s = v
+		*s = intern(v)
 	}
 	return err
 }
+
+// intern returns the string of b, the same string each time for the
+// names, markers and values that every element's annotation repeats, so
+// that reading an annotation does not allocate them again.
+func intern(b []byte) string {
+	if s, ok := commonStrings[string(b)]; ok {
+		return s
+	}
+	return string(b)
+}
+
+var commonStrings = func() map[string]string {
+	m := map[string]string{}
+	for _, s := range []string{
+		// element names and child markers
+		"step", "group", "subtasksequence", "condition", "action", "defaultVarList",
+		"operand", "platformKey", "referenceList", "globalVarList", "variable", "other",
+		"expression", "operator",
+		// attribute names
+		"type", "name", "description", "disable", "continueOnError", "runIn",
+		"timeout", "successCodeList", "retryCount", "runFromNet", "property",
+		"hidden", "version",
+		// attribute values ConfigMgr writes on most steps
+		"", "0", "1", "true", "false", "0 3010", "WinPEandFullOS", "WinPE", "FullOS",
+		"and", "or", "not", "equals",
+	} {
+		m[s] = s
+	}
+	return m
+}()
 
 func readOptional(jr *cim.JSONReader, s **string) error {
 	if jr.Null() {
@@ -137,7 +167,7 @@ func readList[T any](jr *cim.JSONReader, list *[]T, elem func(*cim.JSONReader, *
 		*list = nil
 		return nil
 	}
-	out := []T{}
+	out := make([]T, 0, 8) // most lists are short: one allocation
 	err := jr.Array(func() error {
 		var zero T
 		out = append(out, zero)
