@@ -153,10 +153,12 @@ func CheckRestoreEvent(ev Event, last int64) error {
 
 // CheckList checks opts for a List of class c: each order names a
 // property of c that is Sortable, and neither Offset nor Limit is
-// negative. Outcomes: the property each of opts.OrderBy names, in order;
+// negative, and After (when given) holds one value for each order.
+// Outcomes: the property each of opts.OrderBy names, in order;
 // an error of kind errs.Invalid naming the property when c has no such
 // property or it is not Sortable; an error of kind errs.Invalid naming
-// "Offset" or "Limit" when it is negative.
+// "Offset" or "Limit" when it is negative, or "After" when its values do
+// not match the order.
 func CheckList(c *cim.Class, opts ListOptions) ([]*cim.Property, error) {
 	props := make([]*cim.Property, len(opts.OrderBy))
 	for i, o := range opts.OrderBy {
@@ -168,6 +170,9 @@ func CheckList(c *cim.Class, opts ListOptions) ([]*cim.Property, error) {
 			return nil, errs.Target(errs.Invalid, p.Name, "order by %s: only scalar properties that are neither lazy nor large can order a list", p.Name)
 		}
 		props[i] = p
+	}
+	if opts.After != nil && len(opts.After.Values) != len(props) {
+		return nil, errs.Target(errs.Invalid, "After", "list %s: a position of %d values for an order by %d properties", c.Name, len(opts.After.Values), len(props))
 	}
 	if opts.Offset < 0 {
 		return nil, errs.Target(errs.Invalid, "Offset", "list %s: offset %d is negative", c.Name, opts.Offset)

@@ -169,8 +169,21 @@ type ListOptions struct {
 	// passed query.Check with Searchable; the store compiles it to SQL.
 	Filter  query.Expr
 	OrderBy []Order // empty: by key
-	Offset  int
-	Limit   int // 0: no limit
+	// After, when not nil, starts the list right after the instance at
+	// this place of the order (keyset paging): what comes before it and
+	// the instance itself are left out without being read, so a page far
+	// into a list costs what the first does. Offset counts from there.
+	After  *Position
+	Offset int
+	Limit  int // 0: no limit
+}
+
+// Position is the place of an instance in a list's order: the values of
+// its properties that OrderBy names, one each in that order (nil for
+// null), and its key (Instance.Key), which ends every order.
+type Position struct {
+	Values []any
+	Key    string
 }
 
 // Order is one sort key.

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"maps"
@@ -114,7 +115,12 @@ func columnType(t cim.Type) (string, error) {
 // keeps, its start and a hash of the whole (index names are per schema,
 // and a cut name could clash).
 func indexName(class, column string) string {
-	name := class + "_" + column + "_idx"
+	return shortIdent(sqlstore.IndexName(class, column))
+}
+
+// shortIdent quotes name as an identifier, cut to maxIdent bytes with a
+// hash of the whole when it is longer, so that long names stay apart.
+func shortIdent(name string) string {
 	if len(name) > maxIdent {
 		h := fnv.New32a()
 		h.Write([]byte(name))
@@ -234,17 +240,34 @@ func record(ctx context.Context, tx pgx.Tx, c *cim.Class, p *cim.Property) error
 	return nil
 }
 
-// createIndex indexes the class's Name column and each column the schema
-// marks Indexed, when they are in its row, in the form lists order by and
-// filters compare (orderKey).
+// createIndex builds the index of each row column sqlstore.Indexed
+// names: on the form lists order by and filters compare (orderKey), nulls
+// first as lists order them, then the folded key, so that an equality on
+// it reads its rows in key order and an order by it is the index's
+// order. An index of the name on the column alone, which earlier
+// versions built, is built again.
 func createIndex(ctx context.Context, tx pgx.Tx, t *table) error {
 	for _, p := range t.Cols {
 		if !sqlstore.Indexed(p) {
 			continue
 		}
-		stmt := "CREATE INDEX IF NOT EXISTS " + indexName(t.Class.Name, p.Name) + " ON " + t.ident + " (" + orderKey(p, sqlstore.Quote(p.Name)) + ")"
-		if _, err := tx.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("index %s.%s: %w", t.Class.Name, p.Name, err)
+		name := indexName(t.Class.Name, p.Name)
+		var width int
+		err := tx.QueryRow(ctx, `SELECT indnatts FROM pg_index WHERE indexrelid = to_regclass($1)`, name).Scan(&width)
+		switch {
+		case err == nil && width == sqlstore.IndexColumns:
+			continue
+		case err != nil && !errors.Is(err, pgx.ErrNoRows):
+			return fmt.Errorf("read index %s: %w", name, err)
+		}
+		stmts := []string{
+			"DROP INDEX IF EXISTS " + name,
+			"CREATE INDEX " + name + " ON " + t.ident + " (" + orderKey(p, "") + " NULLS FIRST, " + foldFunc + "(" + sqlstore.KeyColumn + "))",
+		}
+		for _, stmt := range stmts {
+			if _, err := tx.Exec(ctx, stmt); err != nil {
+				return fmt.Errorf("index %s.%s: %w", t.Class.Name, p.Name, err)
+			}
 		}
 	}
 	return nil

@@ -17,14 +17,37 @@ func (x *txn) List(ctx context.Context, c *cim.Class, opts store.ListOptions) ([
 	if err != nil {
 		return nil, err
 	}
-	props, err := store.CheckList(t.Class, opts)
+	stmt, args, err := t.listSQL(opts)
 	if err != nil {
 		return nil, err
+	}
+	return x.query(ctx, t, stmt, args)
+}
+
+// listSQL is the statement and parameters of a List of t's class.
+// Outcomes: those of List's checks (store.CheckList, the filter's
+// compilation, the position's values).
+func (t *table) listSQL(opts store.ListOptions) (string, []any, error) {
+	props, err := store.CheckList(t.Class, opts)
+	if err != nil {
+		return "", nil, err
 	}
 	order := t.orderBy(opts.OrderBy, props)
 	where, args, err := t.where(opts.Filter)
 	if err != nil {
-		return nil, err
+		return "", nil, err
+	}
+	if opts.After != nil {
+		cond, condArgs, err := t.after(opts, props, len(args))
+		if err != nil {
+			return "", nil, err
+		}
+		if where == "" {
+			where = " WHERE " + cond
+		} else {
+			where += " AND " + cond
+		}
+		args = append(args, condArgs...)
 	}
 	var limit any // null: no limit
 	if opts.Limit > 0 {
@@ -32,7 +55,38 @@ func (x *txn) List(ctx context.Context, c *cim.Class, opts store.ListOptions) ([
 	}
 	page := fmt.Sprintf(" LIMIT $%d OFFSET $%d", len(args)+1, len(args)+2)
 	args = append(args, limit, int64(opts.Offset))
-	return x.query(ctx, t, t.selectSQL+where+" ORDER BY "+order+page, args)
+	return t.selectSQL + where + " ORDER BY " + order + page, args, nil
+}
+
+// after is the condition (on alias t) that keeps the rows after
+// opts.After in the order orderBy writes, and its parameters, numbered
+// after the first n.
+func (t *table) after(opts store.ListOptions, props []*cim.Property, n int) (string, []any, error) {
+	var args []any
+	param := func(v any, typ string) func() string {
+		return func() string {
+			args = append(args, v)
+			return fmt.Sprintf("$%d::%s", n+len(args), typ)
+		}
+	}
+	keys := make([]sqlstore.SortKey, 0, len(props)+1)
+	for i, p := range props {
+		v, err := sqlstore.PositionValue(t.Class, p, opts.After.Values[i], store.ToColumn)
+		if err != nil {
+			return "", nil, err
+		}
+		typ, _ := columnType(p.Type)      // checked by newTable
+		typ, _, _ = strings.Cut(typ, " ") // without its collation
+		k := sqlstore.SortKey{Expr: orderKey(p, "t."), Desc: opts.OrderBy[i].Desc, Null: v == nil, Param: param(v, typ)}
+		if p.Type.Kind == cim.String || p.Type.Kind == cim.Char16 {
+			k.Param = func() string { return foldSQL(param(v, "text")()) }
+		}
+		keys = append(keys, k)
+	}
+	key := param(opts.After.Key, "text")
+	keys = append(keys, sqlstore.SortKey{Expr: foldFunc + "(t." + sqlstore.KeyColumn + ")",
+		Param: func() string { return foldFunc + "(" + key() + ")" }})
+	return sqlstore.After(keys), args, nil
 }
 
 // orderBy returns the ORDER BY list for orders, whose properties
@@ -48,15 +102,17 @@ func (t *table) orderBy(orders []store.Order, props []*cim.Property) string {
 		if o.Desc {
 			dir = " DESC NULLS LAST"
 		}
-		parts = append(parts, orderKey(p, "t."+sqlstore.Quote(p.Name))+dir)
+		parts = append(parts, orderKey(p, "t.")+dir)
 	}
 	parts = append(parts, foldFunc+"(t."+sqlstore.KeyColumn+") ASC")
 	return strings.Join(parts, ", ")
 }
 
-// orderKey is what a column of property p orders by: strings folded
-// (foldSQL), other values as they are.
-func orderKey(p *cim.Property, col string) string {
+// orderKey is what the column of property p (its name prefixed with
+// qualifier, "t." or "") orders by and its index holds: strings folded
+// (foldSQL), other values in their compared form (sqlstore.ColumnExpr).
+func orderKey(p *cim.Property, qualifier string) string {
+	col := sqlstore.ColumnExpr(p, qualifier)
 	if p.Type.Kind == cim.String || p.Type.Kind == cim.Char16 {
 		return foldSQL(col)
 	}

@@ -193,16 +193,32 @@ func record(ctx context.Context, tx *sql.Tx, c *cim.Class, p *cim.Property) erro
 	return nil
 }
 
-// createIndex indexes the class's Name column and each column the schema
-// marks Indexed, when they are in its row.
+// createIndex builds the index of each row column sqlstore.Indexed
+// names: on the column's compared form (sqlstore.ColumnExpr) and the key,
+// so that an equality on it reads its rows in key order and an order by
+// it is the index's order. An index of the name on the column alone,
+// which earlier versions built, is built again.
 func createIndex(ctx context.Context, tx *sql.Tx, t *table) error {
 	for _, p := range t.Cols {
 		if !sqlstore.Indexed(p) {
 			continue
 		}
-		stmt := "CREATE INDEX IF NOT EXISTS " + sqlstore.Quote(t.Class.Name+"_"+p.Name+"_idx") + " ON " + t.ident + " (" + sqlstore.Quote(p.Name) + ")"
-		if _, err := tx.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("index %s.%s: %w", t.Class.Name, p.Name, err)
+		name := sqlstore.IndexName(t.Class.Name, p.Name)
+		var width int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM pragma_index_info(?)`, name).Scan(&width); err != nil {
+			return fmt.Errorf("read index %s: %w", name, err)
+		}
+		if width == sqlstore.IndexColumns {
+			continue
+		}
+		stmts := []string{
+			"DROP INDEX IF EXISTS " + sqlstore.Quote(name),
+			"CREATE INDEX " + sqlstore.Quote(name) + " ON " + t.ident + " (" + sqlstore.ColumnExpr(p, "") + ", " + sqlstore.KeyColumn + ")",
+		}
+		for _, stmt := range stmts {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("index %s.%s: %w", t.Class.Name, p.Name, err)
+			}
 		}
 	}
 	return nil

@@ -18,9 +18,24 @@ func (x *txn) List(ctx context.Context, c *cim.Class, opts store.ListOptions) ([
 	if err != nil {
 		return nil, err
 	}
-	props, err := store.CheckList(t.Class, opts)
+	stmt, args, err := t.listSQL(opts)
 	if err != nil {
 		return nil, err
+	}
+	recs, _, err := x.query(ctx, t, stmt, args)
+	if err != nil {
+		return nil, err
+	}
+	return recs, nil
+}
+
+// listSQL is the statement and parameters of a List of t's class.
+// Outcomes: those of List's checks (store.CheckList, the filter's
+// compilation, the position's values).
+func (t *table) listSQL(opts store.ListOptions) (string, []any, error) {
+	props, err := store.CheckList(t.Class, opts)
+	if err != nil {
+		return "", nil, err
 	}
 	order := t.orderBy(opts.OrderBy, props)
 	limit := int64(opts.Limit)
@@ -29,14 +44,43 @@ func (x *txn) List(ctx context.Context, c *cim.Class, opts store.ListOptions) ([
 	}
 	where, whereArgs, err := t.where(opts.Filter)
 	if err != nil {
-		return nil, err
+		return "", nil, err
+	}
+	if opts.After != nil {
+		cond, condArgs, err := t.after(opts, props)
+		if err != nil {
+			return "", nil, err
+		}
+		where, whereArgs = andWhere(where, cond), append(whereArgs, condArgs...)
 	}
 	args := append(append(append([]any{}, t.selectArgs...), whereArgs...), limit, int64(opts.Offset))
-	recs, _, err := x.query(ctx, t, t.selectSQL+where+" ORDER BY "+order+" LIMIT ? OFFSET ?", args)
-	if err != nil {
-		return nil, err
+	return t.selectSQL + where + " ORDER BY " + order + " LIMIT ? OFFSET ?", args, nil
+}
+
+// after is the condition (on alias t) that keeps the rows after
+// opts.After in the order orderBy writes, and its parameters.
+func (t *table) after(opts store.ListOptions, props []*cim.Property) (string, []any, error) {
+	var args []any
+	keys := make([]sqlstore.SortKey, 0, len(props)+1)
+	for i, p := range props {
+		v, err := sqlstore.PositionValue(t.Class, p, opts.After.Values[i], toColumn)
+		if err != nil {
+			return "", nil, err
+		}
+		keys = append(keys, sqlstore.SortKey{Expr: sqlstore.ColumnExpr(p, "t."), Desc: opts.OrderBy[i].Desc, Null: v == nil,
+			Param: func() string { args = append(args, v); return "?" }})
 	}
-	return recs, nil
+	keys = append(keys, sqlstore.SortKey{Expr: "t." + sqlstore.KeyColumn,
+		Param: func() string { args = append(args, opts.After.Key); return "?" }})
+	return sqlstore.After(keys), args, nil
+}
+
+// andWhere adds cond to where (" WHERE …" or nothing).
+func andWhere(where, cond string) string {
+	if where == "" {
+		return " WHERE " + cond
+	}
+	return where + " AND " + cond
 }
 
 // orderBy returns the ORDER BY list for orders, whose properties
@@ -52,7 +96,7 @@ func (t *table) orderBy(orders []store.Order, props []*cim.Property) string {
 		if o.Desc {
 			dir = " DESC"
 		}
-		parts = append(parts, "t."+sqlstore.Quote(p.Name)+dir)
+		parts = append(parts, sqlstore.ColumnExpr(p, "t.")+dir)
 	}
 	parts = append(parts, "t."+sqlstore.KeyColumn+" ASC")
 	return strings.Join(parts, ", ")

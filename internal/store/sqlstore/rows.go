@@ -145,11 +145,18 @@ type Columns struct{}
 
 // Column: a DateTime compares by its first store.DateTimeKeyLen
 // characters, without the unknown-zone mark (store.DateTimeText).
-func (Columns) Column(p *cim.Property) string {
+func (Columns) Column(p *cim.Property) string { return ColumnExpr(p, "t.") }
+
+// ColumnExpr is the SQL expression of property p's column that
+// comparisons, orders and indexes read, the column's name prefixed with
+// qualifier ("t." or ""): a DateTime its first store.DateTimeKeyLen
+// characters (its instant, without the unknown-zone mark), any other
+// property its column.
+func ColumnExpr(p *cim.Property, qualifier string) string {
 	if p.Type.Kind == cim.DateTime && !p.Type.Array {
-		return "substr(t." + Quote(p.Name) + ", 1, " + strconv.Itoa(store.DateTimeKeyLen) + ")"
+		return "substr(" + qualifier + Quote(p.Name) + ", 1, " + strconv.Itoa(store.DateTimeKeyLen) + ")"
 	}
-	return "t." + Quote(p.Name)
+	return qualifier + Quote(p.Name)
 }
 
 // Value converts a constant to the column's form: a DateTime to the part

@@ -67,10 +67,23 @@ func CheckColumns(l *store.Layout, columnType func(cim.Type) (string, error)) er
 }
 
 // Indexed reports whether row property p gets an index: it is
-// store.Sortable and the schema marks it Indexed or it is IndexedProperty.
+// store.Sortable and it is a key property, the schema marks it Indexed,
+// or it is IndexedProperty. Each backend builds the index on the
+// property's compared form (ColumnExpr) followed by the key column, so
+// that an equality on the property answers in key order (a list's
+// default order) and an order by the property is the index's order.
 func Indexed(p *cim.Property) bool {
-	return store.Sortable(p) && (p.IsIndexed() || strings.EqualFold(p.Name, IndexedProperty))
+	return store.Sortable(p) && (p.IsKey() || p.IsIndexed() || strings.EqualFold(p.Name, IndexedProperty))
 }
+
+// IndexName is the name of the index of property prop of class (Indexed),
+// before a backend shortens it to its identifier limit.
+func IndexName(class, prop string) string { return class + "_" + prop + "_idx" }
+
+// IndexColumns is how many columns the index of a property has: the
+// property's and the key. Earlier versions indexed the property alone; a
+// backend rebuilds an index of another width.
+const IndexColumns = 2
 
 // CheckRecorded compares what a database recorded about property p of
 // class c (its CIM type's name and whether it is stored apart) with the

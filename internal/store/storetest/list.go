@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -144,4 +145,61 @@ func testListNulls(t *testing.T, e *env) {
 		{"by Version", store.ListOptions{OrderBy: []store.Order{{Property: "Version"}}}, []string{"PS100002", "PS100003", "PS100001"}},
 		{"by Version desc", store.ListOptions{OrderBy: []store.Order{{Property: "Version", Desc: true}}}, []string{"PS100001", "PS100003", "PS100002"}},
 	})
+}
+
+// testListAfter: walking a list page by page with After (each page
+// starting after the last instance of the one before) gives the whole
+// list in its order, for every kind of order: by key, strings without
+// regard to case, nulls, repeated values, DateTimes by instant, ascending
+// and descending, several properties.
+func testListAfter(t *testing.T, e *env) {
+	names := []string{"delta", "Alpha", "charlie", "BRAVO", "alpha", "Echo", "delta", "foxtrot", "Golf", "echo", "Hotel", "india"}
+	versions := []any{"2", nil, "1", "2", nil, "10", "1", nil, "3", "2", "1", nil}
+	dates := []any{"20240101100000.000000+060", nil, "20240101093000.000000+000", "20240101080000.000000-120", nil,
+		"20240101100000.000000+060", "20231231235959.999999-600", "20240101090000.000000+000", nil, "20240101093000.000000+000",
+		"20250101000000.000000+000", "20240101090000.000000+000"}
+	for i, name := range names {
+		in := e.newPkg(fmt.Sprintf("PS1%05d", 12-i), name)
+		in.Set("Version", versions[i])
+		in.Set("Duration", int64(i%3*10))
+		if d, ok := dates[i].(string); ok {
+			in.Set("SourceDate", dmtf(t, d))
+		}
+		e.insert(t, in)
+	}
+	for _, orders := range [][]store.Order{
+		nil,
+		{{Property: "Name"}},
+		{{Property: "Name", Desc: true}},
+		{{Property: "Version"}},
+		{{Property: "Version", Desc: true}},
+		{{Property: "Duration", Desc: true}, {Property: "Name"}},
+		{{Property: "Version"}, {Property: "Duration", Desc: true}},
+		{{Property: "SourceDate"}},
+		{{Property: "SourceDate", Desc: true}},
+		{{Property: "Version", Desc: true}, {Property: "SourceDate"}, {Property: "Name", Desc: true}},
+	} {
+		want := ids(e.list(t, store.ListOptions{OrderBy: orders}))
+		for _, limit := range []int{1, 3, 5} {
+			var got []string
+			var after *store.Position
+			for page := 0; page <= len(names); page++ {
+				recs := e.list(t, store.ListOptions{OrderBy: orders, After: after, Limit: limit})
+				got = append(got, ids(recs)...)
+				if len(recs) < limit {
+					break
+				}
+				last := recs[len(recs)-1].Instance
+				after = &store.Position{Key: last.Key()}
+				for _, o := range orders {
+					after.Values = append(after.Values, last.Values[o.Property])
+				}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("order %v, pages of %d through After: %v, want %v", orders, limit, got, want)
+			}
+		}
+	}
+	_, err := e.tryList(t, store.ListOptions{OrderBy: []store.Order{{Property: "Name"}}, After: &store.Position{Key: "PS100001"}})
+	wantKind(t, "List with a position that lacks the order's value", err, errs.Invalid, "After")
 }

@@ -65,6 +65,7 @@ func Run(t *testing.T, open func(t *testing.T, dir string) store.Store) {
 		{"ListIgnoresCase", testListIgnoresCase},
 		{"ListDateTimeByInstant", testListDateTime},
 		{"ListNulls", testListNulls},
+		{"ListAfter", testListAfter},
 		// tx.go
 		{"FailingWriteKeepsNothing", testFailingWrite},
 		{"CanceledWriteKeepsNothing", testCanceledWrite},
