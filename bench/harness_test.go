@@ -51,8 +51,8 @@ type target struct {
 // over the SQLite file in dataDir (a new temporary folder when empty), or
 // over the PostgreSQL database at database when not empty. The log is
 // written in JSON, as `tsprov serve --log-format json` writes it, and
-// discarded.
-func startTsprov(b *testing.B, dataDir, database string) target {
+// discarded. Each of with changes the configuration first.
+func startTsprov(b *testing.B, dataDir, database string, with ...func(*server.Config)) target {
 	b.Helper()
 	if dataDir == "" {
 		dataDir = b.TempDir()
@@ -64,6 +64,9 @@ func startTsprov(b *testing.B, dataDir, database string) target {
 	cfg := server.Config{
 		DataDir: dataDir, Database: database, Listen: "127.0.0.1:0", ServerName: "BENCH",
 		AdminToken: adminToken(), RateLimit: benchRateLimit, Logger: log, Stdout: io.Discard,
+	}
+	for _, f := range with {
+		f(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	addrs := make(chan string, 1)

@@ -107,18 +107,28 @@ func queryStorePath(b *testing.B) string {
 // makes one on Create: the class defaults, then what the server assigns,
 // then the values a client sends.
 func buildQueryStore(path string) error {
-	ctx := context.Background()
 	reg, err := schema.Registry()
 	if err != nil {
 		return err
 	}
+	st, err := sqlite.Open(context.Background(), path, reg)
+	if err != nil {
+		return err
+	}
+	if err := fillQueryStore(st, reg); err != nil {
+		st.Close()
+		return err
+	}
+	return st.Close()
+}
+
+// fillQueryStore writes queryPackages packages into st (see
+// buildQueryStore).
+func fillQueryStore(st store.Store, reg *cim.Registry) error {
+	ctx := context.Background()
 	c, ok := reg.Class(queryClass)
 	if !ok {
 		return fmt.Errorf("no class %s", queryClass)
-	}
-	st, err := sqlite.Open(ctx, path, reg)
-	if err != nil {
-		return err
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	base := time.Date(2023, 1, 2, 8, 0, 0, 0, time.UTC)
@@ -152,11 +162,10 @@ func buildQueryStore(path string) error {
 			return nil
 		})
 		if err != nil {
-			st.Close()
 			return fmt.Errorf("build query store: %w", err)
 		}
 	}
-	return st.Close()
+	return nil
 }
 
 // queryGUID is a SedoObjectVersion in the provider's form.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/provider"
 	"github.com/tsprov/tsprov/internal/query"
 	"github.com/tsprov/tsprov/internal/store"
 )
@@ -20,6 +21,10 @@ type queryOptions struct {
 	hasTop   bool
 	skip     int
 	count    bool
+	// skipToken is $skiptoken as given (skiptoken.go); resolve decodes
+	// it once the order is known.
+	skipToken string
+	after     *provider.Position
 }
 
 // maxTop bounds $top; larger pages are served through @odata.nextLink.
@@ -63,7 +68,9 @@ func parseQueryOptions(q url.Values, c *cim.Class) (queryOptions, error) {
 			if !strings.EqualFold(v, "json") && !strings.HasPrefix(strings.ToLower(v), "application/json") {
 				err = errs.Target(errs.Invalid, name, "$format %q is not supported: only json", v)
 			}
-		case "$expand", "$search", "$apply", "$compute", "$levels", "$skiptoken", "$deltatoken", "$index", "$schemaversion":
+		case "$skiptoken":
+			o.skipToken = v
+		case "$expand", "$search", "$apply", "$compute", "$levels", "$deltatoken", "$index", "$schemaversion":
 			err = errs.Target(errs.NotImplemented, name, "query option %s is not supported", name)
 		default:
 			err = errs.Target(errs.Invalid, name, "unknown system query option %s", name)
@@ -73,6 +80,20 @@ func parseQueryOptions(q url.Values, c *cim.Class) (queryOptions, error) {
 		}
 	}
 	return o, nil
+}
+
+// resolveSkipToken decodes o's $skiptoken, if any, for a list of class c
+// in o's order.
+func (h *Handler) resolveSkipToken(o *queryOptions, c *cim.Class) error {
+	if o.skipToken == "" {
+		return nil
+	}
+	pos, err := h.decodeSkipToken(o.skipToken, c, o.orderBy)
+	if err != nil {
+		return err
+	}
+	o.after = pos
+	return nil
 }
 
 func parseCount(name, v string) (int, error) {

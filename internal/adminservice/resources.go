@@ -37,13 +37,21 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, t target) {
 // A page ends at the page size or at the page's byte budget, whichever
 // comes first (see page).
 func (h *Handler) writeCollection(w http.ResponseWriter, r *http.Request, c *cim.Class, o queryOptions, list func(provider.ListOptions) (*provider.ListResult, error)) {
+	if err := h.resolveSkipToken(&o, c); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
 	limit := h.pageSize
 	if o.hasTop && o.top < limit {
 		limit = o.top
 	}
 	total := int64(-1)
-	values, served, more, err := h.page(limit, o.selected, func(skip, top int) ([]*provider.Object, error) {
-		res, err := list(provider.ListOptions{Filter: o.filter, OrderBy: o.orderBy, Skip: o.skip + skip, Top: top, Count: o.count && total < 0})
+	values, served, last, more, err := h.page(limit, o.selected, func(last *cim.Instance, _, top int) ([]*provider.Object, error) {
+		after, skip := o.after, o.skip
+		if last != nil { // the next chunk: after the last instance served
+			after, skip = provider.PositionOf(last, o.orderBy), 0
+		}
+		res, err := list(provider.ListOptions{Filter: o.filter, OrderBy: o.orderBy, After: after, Skip: skip, Top: top, Count: o.count && total < 0})
 		if err != nil {
 			return nil, err
 		}
@@ -63,7 +71,7 @@ func (h *Handler) writeCollection(w http.ResponseWriter, r *http.Request, c *cim
 	}
 	body.Set("value", values)
 	if more && (!o.hasTop || o.top > served) {
-		body.Set("@odata.nextLink", h.origin.base(r)+nextLink(r, o, served))
+		body.Set("@odata.nextLink", h.origin.base(r)+nextLink(r, o, served, encodeSkipToken(c, last, o.orderBy)))
 	}
 	writeJSON(w, http.StatusOK, body)
 }
@@ -74,14 +82,17 @@ func (h *Handler) writeCollection(w http.ResponseWriter, r *http.Request, c *cim
 const pageChunk = 100
 
 // page encodes one collection page as a JSON array (lazy properties null,
-// selected as $select asks) and reports how many instances it holds and
-// whether more follow. It holds at most limit instances, and no more than
-// fit in the handler's byte budget, though always at least one. fetch
-// reads top instances from position skip of the collection; page reads a
-// chunk at a time, one instance ahead to learn whether more follow, and
-// lets each instance go once encoded, so that a page costs about its
-// encoded size.
-func (h *Handler) page(limit int, selected map[string]bool, fetch func(skip, top int) ([]*provider.Object, error)) (json.RawMessage, int, bool, error) {
+// selected as $select asks) and reports how many instances it holds, the
+// last of them, and whether more follow. It holds at most limit
+// instances, and no more than fit in the handler's byte budget, though
+// always at least one. fetch reads the next top instances of the
+// collection: those after last, the last instance served (nil for the
+// first chunk), having served so many; page reads a chunk at a time, one
+// instance ahead to learn whether more follow, and lets each instance go
+// once encoded, so that a page costs about its encoded size. A fetch that
+// lists after last's position (keyset) never reads the instances before
+// it again.
+func (h *Handler) page(limit int, selected map[string]bool, fetch func(last *cim.Instance, served, top int) ([]*provider.Object, error)) (json.RawMessage, int, *cim.Instance, bool, error) {
 	enc := h.encoder()
 	return page(limit, h.pageBytes, fetch, func(o *provider.Object) (*cim.JSONObject, error) {
 		return enc.entity(o, false, selected), nil
@@ -90,40 +101,42 @@ func (h *Handler) page(limit int, selected map[string]bool, fetch func(skip, top
 
 // page is Handler.page with the byte budget pageBytes and the encoding of
 // one instance given.
-func page(limit, pageBytes int, fetch func(skip, top int) ([]*provider.Object, error), encode func(*provider.Object) (*cim.JSONObject, error)) (json.RawMessage, int, bool, error) {
+func page(limit, pageBytes int, fetch func(last *cim.Instance, served, top int) ([]*provider.Object, error), encode func(*provider.Object) (*cim.JSONObject, error)) (json.RawMessage, int, *cim.Instance, bool, error) {
 	var page, one bytes.Buffer
 	page.WriteByte('[')
 	served := 0
+	var last *cim.Instance
 	for {
 		top := min(limit-served+1, pageChunk)
-		objs, err := fetch(served, top)
+		objs, err := fetch(last, served, top)
 		if err != nil {
-			return nil, 0, false, err
+			return nil, 0, nil, false, err
 		}
 		for i := range objs {
 			if served == limit {
-				return closePage(&page), served, true, nil
+				return closePage(&page), served, last, true, nil
 			}
 			one.Reset()
 			e, err := encode(objs[i])
 			if err != nil {
-				return nil, 0, false, err
+				return nil, 0, nil, false, err
 			}
 			if err := e.WriteJSON(&one); err != nil {
-				return nil, 0, false, err
+				return nil, 0, nil, false, err
 			}
 			if served > 0 && page.Len()+1+one.Len() > pageBytes {
-				return closePage(&page), served, true, nil
+				return closePage(&page), served, last, true, nil
 			}
 			if served > 0 {
 				page.WriteByte(',')
 			}
 			page.Write(one.Bytes())
+			last = objs[i].Instance
 			objs[i] = nil
 			served++
 		}
 		if len(objs) < top {
-			return closePage(&page), served, false, nil
+			return closePage(&page), served, last, false, nil
 		}
 	}
 }
@@ -133,16 +146,17 @@ func closePage(page *bytes.Buffer) json.RawMessage {
 	return page.Bytes()
 }
 
-// nextLink is the request's path and query with $skip moved past this
-// page and $top reduced by it.
-func nextLink(r *http.Request, o queryOptions, served int) string {
+// nextLink is the request's path and query with $skiptoken set to token,
+// the position of the page's last instance (skiptoken.go), $skip dropped
+// (the position is past it) and $top reduced by the served instances.
+func nextLink(r *http.Request, o queryOptions, served int, token string) string {
 	q := r.URL.Query()
 	for k := range q {
-		if strings.EqualFold(k, "$skip") || strings.EqualFold(k, "$top") {
+		if strings.EqualFold(k, "$skip") || strings.EqualFold(k, "$top") || strings.EqualFold(k, "$skiptoken") {
 			q.Del(k)
 		}
 	}
-	q.Set("$skip", strconv.Itoa(o.skip+served))
+	q.Set("$skiptoken", token)
 	if o.hasTop {
 		q.Set("$top", strconv.Itoa(o.top-served))
 	}
@@ -159,14 +173,14 @@ func (h *Handler) count(w http.ResponseWriter, r *http.Request, t target) {
 		h.writeError(w, r, err)
 		return
 	}
-	res, err := h.prov.List(r.Context(), t.class, provider.ListOptions{Filter: o.filter, Top: 1, Count: true})
+	n, err := h.prov.Count(r.Context(), t.class, o.filter)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("OData-Version", "4.0")
-	_, _ = fmt.Fprint(w, res.Total)
+	_, _ = fmt.Fprint(w, n)
 }
 
 // get serves GET by key. The body is collection-shaped, a "value" array

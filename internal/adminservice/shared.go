@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/provider"
 	"github.com/tsprov/tsprov/internal/query"
 	"github.com/tsprov/tsprov/internal/store"
@@ -34,6 +35,9 @@ type Query struct {
 // (errs.NotImplemented for the standard ones this root lacks).
 func ParseQuery(q url.Values, c *cim.Class) (Query, error) {
 	o, err := parseQueryOptions(q, c)
+	if err == nil && o.skipToken != "" { // this root's next links carry $skip
+		err = errs.Target(errs.NotImplemented, "$skiptoken", "query option $skiptoken is not supported here: follow @odata.nextLink")
+	}
 	return Query{Filter: o.filter, Selected: o.selected, OrderBy: o.orderBy, Top: o.top, HasTop: o.hasTop, Skip: o.skip, Count: o.count}, err
 }
 
@@ -119,5 +123,8 @@ func Page(limit, pageBytes int, fetch func(skip, top int) ([]*provider.Object, e
 	if pageBytes <= 0 {
 		pageBytes = DefaultPageBytes
 	}
-	return page(limit, pageBytes, fetch, encode)
+	values, served, _, more, err := page(limit, pageBytes, func(_ *cim.Instance, served, top int) ([]*provider.Object, error) {
+		return fetch(served, top)
+	}, encode)
+	return values, served, more, err
 }

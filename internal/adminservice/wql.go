@@ -22,9 +22,10 @@ const maxWQL = 64 << 10
 // wql serves GET /tsprov/v1/wql?q=SELECT… and POST with {"query": "…"}:
 // the answer has the shape of a collection (lazy properties null; a
 // SELECT list keeps those properties, the keys and the system
-// properties), paged past the page size with @odata.nextLink ($skip).
+// properties), paged past the page size with @odata.nextLink
+// ($skiptoken, in key order; $skip is read too).
 func (h *Handler) wql(w http.ResponseWriter, r *http.Request) {
-	src, skip, err := h.wqlRequest(w, r)
+	src, skip, token, err := h.wqlRequest(w, r)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -58,8 +59,19 @@ func (h *Handler) wql(w http.ResponseWriter, r *http.Request) {
 			selected[strings.ToLower(p.Name)] = true
 		}
 	}
-	values, served, more, err := h.page(h.pageSize, selected, func(from, top int) ([]*provider.Object, error) {
-		res, err := h.prov.List(r.Context(), c.Name, provider.ListOptions{Filter: stmt.Where, Skip: skip + from, Top: top})
+	var after *provider.Position
+	if token != "" {
+		if after, err = h.decodeSkipToken(token, c, nil); err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+	}
+	values, _, last, more, err := h.page(h.pageSize, selected, func(last *cim.Instance, _, top int) ([]*provider.Object, error) {
+		after, skip := after, skip
+		if last != nil { // the next chunk: after the last instance served
+			after, skip = provider.PositionOf(last, nil), 0
+		}
+		res, err := h.prov.List(r.Context(), c.Name, provider.ListOptions{Filter: stmt.Where, After: after, Skip: skip, Top: top})
 		if err != nil {
 			return nil, err
 		}
@@ -73,44 +85,42 @@ func (h *Handler) wql(w http.ResponseWriter, r *http.Request) {
 	body.Set("@odata.context", h.baseURL(r)+"$metadata#"+c.Name)
 	body.Set("value", values)
 	if more {
-		q := url.Values{"q": {src}, "$skip": {strconv.Itoa(skip + served)}}
+		q := url.Values{"q": {src}, "$skiptoken": {encodeSkipToken(c, last, nil)}}
 		body.Set("@odata.nextLink", h.origin.base(r)+WQLPath+"?"+q.Encode())
 	}
 	writeJSON(w, http.StatusOK, body)
 }
 
-// wqlRequest reads the query (and $skip) of a WQL request.
-func (h *Handler) wqlRequest(w http.ResponseWriter, r *http.Request) (string, int, error) {
-	var src string
+// wqlRequest reads the query, $skip and $skiptoken of a WQL request.
+func (h *Handler) wqlRequest(w http.ResponseWriter, r *http.Request) (src string, skip int, token string, err error) {
 	switch r.Method {
 	case http.MethodGet:
 		src = r.URL.Query().Get("q")
 	case http.MethodPost:
 		raw, err := h.readJSON(w, r)
 		if err != nil {
-			return "", 0, err
+			return "", 0, "", err
 		}
 		var body struct {
 			Query string `json:"query"`
 		}
 		if raw == nil || json.Unmarshal(raw, &body) != nil {
-			return "", 0, errs.E(errs.Invalid, `the body of a WQL request is {"query": "SELECT …"}`)
+			return "", 0, "", errs.E(errs.Invalid, `the body of a WQL request is {"query": "SELECT …"}`)
 		}
 		src = body.Query
 	}
 	if strings.TrimSpace(src) == "" {
-		return "", 0, errs.E(errs.Invalid, "no WQL query: give it as ?q=SELECT… or a JSON body {\"query\": …}")
+		return "", 0, "", errs.E(errs.Invalid, "no WQL query: give it as ?q=SELECT… or a JSON body {\"query\": …}")
 	}
 	if len(src) > maxWQL {
-		return "", 0, errs.E(errs.TooLarge, "the WQL query is %d bytes; the limit is %d", len(src), maxWQL)
+		return "", 0, "", errs.E(errs.TooLarge, "the WQL query is %d bytes; the limit is %d", len(src), maxWQL)
 	}
-	skip := 0
 	if s := r.URL.Query().Get("$skip"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 {
-			return "", 0, errs.Target(errs.Invalid, "$skip", "$skip must be a whole number of 0 or more")
+			return "", 0, "", errs.Target(errs.Invalid, "$skip", "$skip must be a whole number of 0 or more")
 		}
 		skip = n
 	}
-	return src, skip, nil
+	return src, skip, r.URL.Query().Get("$skiptoken"), nil
 }

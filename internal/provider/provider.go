@@ -237,9 +237,31 @@ type ListOptions struct {
 	// checks it against the class.
 	Filter  query.Expr
 	OrderBy []store.Order
-	Skip    int
-	Top     int // 0: no limit
-	Count   bool
+	// After, when not nil, starts the list right after the instance at
+	// this place of the order (keyset paging; Position); Skip counts from
+	// there.
+	After *Position
+	Skip  int
+	Top   int // 0: no limit
+	Count bool
+
+	countOnly bool // Count: the total alone, no instances
+}
+
+// Position is the place of an instance in a list's order: the values of
+// its properties that OrderBy names, in that order (nil for null), and
+// its key (cim.Instance.Key). A page that ends at an instance lets the
+// next start after it (ListOptions.After) at the cost of the first page,
+// however far into the list.
+type Position = store.Position
+
+// PositionOf is the position of instance in in the order orders.
+func PositionOf(in *cim.Instance, orders []store.Order) *Position {
+	pos := &Position{Key: in.Key(), Values: make([]any, len(orders))}
+	for i, o := range orders {
+		pos.Values[i], _ = in.Get(o.Property)
+	}
+	return pos
 }
 
 // ListResult is a page of instances and, when asked, the total count.
@@ -256,6 +278,22 @@ func (p *Provider) List(ctx context.Context, className string, opts ListOptions)
 		return nil, err
 	}
 	return p.list(ctx, c, opts)
+}
+
+// Count returns how many instances of a class the caller may see (its
+// security scopes) match filter (nil: all). It costs what counting costs:
+// no instance is read, except where List would evaluate the filter or
+// the caller's scopes on each instance.
+func (p *Provider) Count(ctx context.Context, className string, filter query.Expr) (int64, error) {
+	c, _, err := p.readable(ctx, className, "")
+	if err != nil {
+		return 0, err
+	}
+	res, err := p.list(ctx, c, ListOptions{Filter: filter, Count: true, countOnly: true})
+	if err != nil {
+		return 0, err
+	}
+	return res.Total, nil
 }
 
 // readable returns the class named className, served and with instances
@@ -326,12 +364,14 @@ func (p *Provider) list(ctx context.Context, c *cim.Class, opts ListOptions) (*L
 		if rest != nil || keep != nil {
 			return p.listEvaluated(ctx, tx, c, push, rest, keep, opts, res)
 		}
-		recs, err := tx.List(ctx, c, store.ListOptions{Filter: push, OrderBy: opts.OrderBy, Offset: opts.Skip, Limit: opts.Top})
-		if err != nil {
-			return err
-		}
-		for _, r := range recs {
-			res.Objects = append(res.Objects, p.object(r))
+		if !opts.countOnly {
+			recs, err := tx.List(ctx, c, store.ListOptions{Filter: push, OrderBy: opts.OrderBy, After: opts.After, Offset: opts.Skip, Limit: opts.Top})
+			if err != nil {
+				return err
+			}
+			for _, r := range recs {
+				res.Objects = append(res.Objects, p.object(r))
+			}
 		}
 		if opts.Count {
 			res.Total, err = tx.Count(ctx, c, push)
@@ -360,7 +400,7 @@ func (p *Provider) list(ctx context.Context, c *cim.Class, opts ListOptions) (*L
 // (keep) are dropped; the rest of the filter is evaluated on each
 // candidate with its lazy values loaded; then skip and top apply.
 func (p *Provider) listEvaluated(ctx context.Context, tx store.ReadTx, c *cim.Class, push, rest query.Expr, keep func(*cim.Instance) bool, opts ListOptions, res *ListResult) error {
-	recs, err := tx.List(ctx, c, store.ListOptions{Filter: push, OrderBy: opts.OrderBy})
+	recs, err := tx.List(ctx, c, store.ListOptions{Filter: push, OrderBy: opts.OrderBy, After: opts.After})
 	if err != nil {
 		return err
 	}
@@ -383,7 +423,7 @@ func (p *Provider) listEvaluated(ctx context.Context, tx store.ReadTx, c *cim.Cl
 			}
 		}
 		matched++
-		if matched <= int64(opts.Skip) || (opts.Top > 0 && len(res.Objects) >= opts.Top) {
+		if opts.countOnly || matched <= int64(opts.Skip) || (opts.Top > 0 && len(res.Objects) >= opts.Top) {
 			continue
 		}
 		res.Objects = append(res.Objects, p.object(r))
