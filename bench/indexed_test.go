@@ -63,22 +63,16 @@ func sqliteDialect(c *cim.Class) sqlDialect {
 
 func postgresDialect(c *cim.Class) sqlDialect {
 	sel := "SELECT t.*"
-	var joins string
-	n := 0
 	for _, p := range store.ApartProperties(c) {
-		if p.IsLazy() {
-			continue
+		if !p.IsLazy() {
+			sel += fmt.Sprintf(", (SELECT a.value FROM tsprov_apart_values AS a WHERE a.class = %s AND a.key = tsprov_fold(t._key) AND a.property = %s)",
+				sqlString(strings.ToLower(c.Name)), sqlString(strings.ToLower(p.Name)))
 		}
-		a := fmt.Sprintf("l%d", n)
-		n++
-		sel += ", " + a + ".value"
-		joins += fmt.Sprintf(" LEFT JOIN tsprov_apart_values AS %[1]s ON %[1]s.class = %[2]s AND %[1]s.key = tsprov_fold(t._key) AND %[1]s.property = %[3]s",
-			a, sqlString(strings.ToLower(c.Name)), sqlString(strings.ToLower(p.Name)))
 	}
 	fold := func(e string) string { return "tsprov_fold((" + e + ")::text) COLLATE \"C\"" }
 	return sqlDialect{
 		name:    "Postgres",
-		sel:     sel + ` FROM "` + c.Name + `" AS t` + joins,
+		sel:     sel + ` FROM "` + c.Name + `" AS t`,
 		param:   func(n int) string { return "$" + strconv.Itoa(n) + "::text" },
 		foldEq:  func(col, p string) string { return fold(col) + " = " + fold(p) },
 		like:    func(col, p string) string { return fold(col) + " LIKE " + fold(p) + ` ESCAPE '\'` },
