@@ -35,6 +35,7 @@ var commands = map[string]command{
 	"query":   {"run a WQL query on the server (table, JSON or CSV)", runQuery},
 	"admin":   {"manage administrative users and API tokens (user …, token …)", runAdmin},
 	"audit":   {"show the server's audit trail", runAudit},
+	"lock":    {"list SEDO locks (ls) or release one whoever holds it (release)", runLock},
 	"migrate": {"copy a SQLite data folder into a PostgreSQL database, then compare them", runMigrate},
 
 	// the binary itself

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/mattn/go-isatty"
 
@@ -25,7 +27,7 @@ func envInt(name string) int {
 
 // runServe runs the server until SIGINT or SIGTERM. Settings come from the
 // environment (TSPROV_DATA, TSPROV_DATABASE, TSPROV_LISTEN,
-// TSPROV_SITE_CODE, TSPROV_PARENT_SITE, TSPROV_PAGE_SIZE, TSPROV_PAGE_BYTES, TSPROV_METHOD_CALLS,
+// TSPROV_SITE_CODE, TSPROV_PARENT_SITE, TSPROV_LOCK_TIMEOUT, TSPROV_PAGE_SIZE, TSPROV_PAGE_BYTES, TSPROV_METHOD_CALLS,
 // TSPROV_MEMORY_LIMIT, TSPROV_PUBLIC_URL, TSPROV_ALLOWED_HOSTS,
 // TSPROV_LOG_LEVEL, TSPROV_LOG_FORMAT, TSPROV_CUSTOM_ACTIONS, TSPROV_KEYTAB,
 // TSPROV_SPN, TSPROV_EVENT_RETENTION), then from flags.
@@ -38,6 +40,11 @@ func runServe(args []string, stdout io.Writer) error {
 	fs.StringVar(&cfg.Listen, "listen", envOr("TSPROV_LISTEN", server.DefaultListen), "address to listen on")
 	fs.StringVar(&cfg.SiteCode, "site-code", envOr("TSPROV_SITE_CODE", server.DefaultSiteCode), "three-character site code")
 	fs.StringVar(&cfg.ParentSite, "parent-site", envOr("TSPROV_PARENT_SITE", ""), "site code of the parent site in a hierarchy on one database (its server must have started once)")
+	lockTimeout, err := time.ParseDuration(envOr("TSPROV_LOCK_TIMEOUT", "30m"))
+	if err != nil {
+		return fmt.Errorf("TSPROV_LOCK_TIMEOUT: %w", err)
+	}
+	fs.DurationVar(&cfg.LockTimeout, "lock-timeout", lockTimeout, "how long a SEDO lock lives after its holder's last activity")
 	fs.IntVar(&cfg.PageSize, "page-size", pageSize, "instances per collection page before @odata.nextLink (0: 1000)")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", envOr("TSPROV_TLS_CERT", ""), "PEM certificate to serve HTTPS with (with --tls-key)")
 	fs.StringVar(&cfg.TLSKey, "tls-key", envOr("TSPROV_TLS_KEY", ""), "PEM private key of --tls-cert")

@@ -119,6 +119,7 @@ func NewHandler(prov *provider.Provider, opts Options) (http.Handler, error) {
 	h.handle(mux, AuditPath, map[string]http.HandlerFunc{"GET": h.audit})
 	h.handle(mux, TokensPath, map[string]http.HandlerFunc{"GET": h.listTokens, "POST": h.createToken})
 	h.handle(mux, TokensPath+"/{id}", map[string]http.HandlerFunc{"DELETE": h.revokeToken})
+	h.handle(mux, LocksPath, map[string]http.HandlerFunc{"GET": h.listLocks, "DELETE": h.releaseLock})
 	h.handle(mux, AdminsPath+"/{id}/password", map[string]http.HandlerFunc{"PUT": h.setPassword})
 	mux.HandleFunc("/", h.notFound)
 	return RefuseUncleanPaths(canonicalPrefix(mux), h.log), nil

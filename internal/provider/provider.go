@@ -9,10 +9,12 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/tsprov/tsprov/internal/auth"
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/lock"
 	"github.com/tsprov/tsprov/internal/query"
 	"github.com/tsprov/tsprov/internal/secrets"
 	"github.com/tsprov/tsprov/internal/store"
@@ -39,6 +41,11 @@ type Config struct {
 	// EventRetention is how many of the newest change events TrimEvents
 	// keeps in the feed (0: DefaultEventRetention; below 0: all).
 	EventRetention int64
+	// LockTimeout is how long a SEDO lock lives after its holder's last
+	// activity (0: lock.DefaultTTL, 30 minutes).
+	LockTimeout time.Duration
+	// Clock tells the time for lock expiry (nil: time.Now).
+	Clock func() time.Time
 }
 
 // DefaultEventRetention is the number of change events the feed keeps
@@ -62,6 +69,9 @@ type Provider struct {
 	box       *secrets.Box
 	tokens    *principalCache
 	retention int64 // Config.EventRetention, defaults applied
+	locks     lockClasses
+	lockTTL   time.Duration
+	clock     func() time.Time
 }
 
 var siteCodePattern = regexp.MustCompile(`^[A-Za-z0-9]{3}$`)
@@ -108,6 +118,16 @@ func New(cfg Config) (*Provider, error) {
 		p.box = secrets.Ephemeral()
 	}
 	p.tokens = newPrincipalCache()
+	if p.locks, err = lookupLockClasses(cfg.Registry); err != nil {
+		return nil, err
+	}
+	p.lockTTL, p.clock = cfg.LockTimeout, cfg.Clock
+	if p.lockTTL <= 0 {
+		p.lockTTL = lock.DefaultTTL
+	}
+	if p.clock == nil {
+		p.clock = time.Now
+	}
 	p.opClass, _ = cfg.Registry.Class("SMS_ARoleOperation")
 	p.typeClass = map[int64]*cim.Class{}
 	for _, c := range cfg.Registry.Classes() {
@@ -115,7 +135,7 @@ func New(cfg Config) (*Provider, error) {
 			p.typeClass[t] = c
 		}
 	}
-	p.rules = []classRules{packageRules{p}, referenceRules{p}, securityRules{p}}
+	p.rules = []classRules{packageRules{p}, lockRules{p}, referenceRules{p}, securityRules{p}}
 	p.calls = p.methodTable()
 	return p, nil
 }

@@ -153,6 +153,9 @@ func (p *Provider) moveSource(ctx context.Context, target *Object, site string, 
 				return err
 			}
 		}
+		if err := p.writeUnderLock(ctx, tx, cur.Instance, false); err != nil {
+			return err
+		}
 		if site != p.site { // this server's own site is always known
 			if _, err := tx.Get(ctx, sites, site, false); errs.Is(err, errs.NotFound) {
 				return errs.Target(errs.Invalid, sourceSiteArg, "site %s is not registered in this hierarchy (see SMS_Site)", site)

@@ -28,6 +28,7 @@ import (
 	"github.com/tsprov/tsprov/internal/auth"
 	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/kerberos"
+	"github.com/tsprov/tsprov/internal/lock"
 	"github.com/tsprov/tsprov/internal/provider"
 )
 
@@ -115,7 +116,12 @@ func authenticate(next http.Handler, prov *provider.Provider, kerb *kerberos.Acc
 				return
 			}
 		}
-		next.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), pr)))
+		session, err := lockSession(r, pr)
+		if err != nil {
+			adminservice.WriteError(w, r, log, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(lock.WithSession(auth.WithPrincipal(r.Context(), pr), session)))
 	})
 }
 

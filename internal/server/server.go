@@ -38,9 +38,12 @@ type Config struct {
 	Listen     string // host:port (default 127.0.0.1:8080)
 	SiteCode   string // default PS1
 	ParentSite string // the site this one reports to in a hierarchy; "" for none
-	ServerName string // default: the host name
-	PageSize   int    // default adminservice.DefaultPageSize
-	Logger     *slog.Logger
+	// LockTimeout is how long a SEDO lock lives after its holder's last
+	// activity (0: 30 minutes).
+	LockTimeout time.Duration
+	ServerName  string // default: the host name
+	PageSize    int    // default adminservice.DefaultPageSize
+	Logger      *slog.Logger
 
 	// AdminToken, when set, is the API token of the first Full
 	// Administrator created on first start (TSPROV_ADMIN_TOKEN), instead
@@ -217,7 +220,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 		log.Info("created the key that encrypts task sequence secrets; back it up with the database", "file", filepath.Join(cfg.DataDir, secrets.KeyFile))
 	}
 	prov, err := provider.New(provider.Config{
-		Registry: reg, Store: st, SiteCode: cfg.SiteCode, ParentSite: cfg.ParentSite, ServerName: cfg.ServerName, Logger: log, Secrets: box,
+		Registry: reg, Store: st, SiteCode: cfg.SiteCode, ParentSite: cfg.ParentSite, LockTimeout: cfg.LockTimeout, ServerName: cfg.ServerName, Logger: log, Secrets: box,
 		EventRetention: cfg.EventRetention,
 	})
 	if err != nil {
