@@ -36,6 +36,7 @@ func (p *Provider) methodTable() map[string]methodFunc {
 		"sms_tasksequencepackage.getsequence":                  p.getSequence,
 		"sms_tasksequencepackage.setsequence":                  p.setSequence,
 		"sms_tasksequencepackage.gettsrelatedtodrivercategory": p.tsRelatedToDriverCategory,
+		"sms_tasksequencepackage.addchangenotification":        p.addChangeNotification,
 		"sms_tasksequencepackage.setsourcesite":                p.setSourceSite,
 		"sms_tasksequencepackage.unlock":                       p.unlock,
 		"sms_objectlock.requestlock":                           p.objectLockRequestLock,

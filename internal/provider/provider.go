@@ -46,6 +46,8 @@ type Config struct {
 	LockTimeout time.Duration
 	// Clock tells the time for lock expiry (nil: time.Now).
 	Clock func() time.Time
+	// Listeners are the components AddChangeNotification wakes.
+	Listeners []ChangeListener
 }
 
 // DefaultEventRetention is the number of change events the feed keeps
@@ -72,6 +74,7 @@ type Provider struct {
 	locks     lockClasses
 	lockTTL   time.Duration
 	clock     func() time.Time
+	listeners []ChangeListener
 }
 
 var siteCodePattern = regexp.MustCompile(`^[A-Za-z0-9]{3}$`)
@@ -128,6 +131,7 @@ func New(cfg Config) (*Provider, error) {
 	if p.clock == nil {
 		p.clock = time.Now
 	}
+	p.listeners = cfg.Listeners
 	p.opClass, _ = cfg.Registry.Class("SMS_ARoleOperation")
 	p.typeClass = map[int64]*cim.Class{}
 	for _, c := range cfg.Registry.Classes() {
