@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -84,5 +86,47 @@ func TestLocksHoldAcrossServers(t *testing.T) {
 	}
 	if code, _, _ = runCLI("lock", "release", "--server="+srv[1].url, "not a path"); code == 0 {
 		t.Fatal("lock release of a malformed path succeeded")
+	}
+}
+
+// Sessions racing for one free lock through two servers: exactly one is
+// granted, every other is denied with the winner named, none fails.
+func TestLockRaceAcrossServers(t *testing.T) {
+	srv := twoServers(t)
+	a, err := call(t, "POST", srv[0].url+pkgPath, map[string]any{"Name": "raced"}, "")
+	if err != nil || a.status != http.StatusCreated {
+		t.Fatalf("create: %v %v", a, err)
+	}
+	path := `SMS_TaskSequencePackage.PackageID="` + a.body["PackageID"].(string) + `"`
+	const racers = 8
+	answers := make(chan answer, racers)
+	var wg sync.WaitGroup
+	for i := 0; i < racers; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			answers <- callAs(t, "POST", srv[i%2].url+"/AdminService/wmi/SMS_ObjectLock.RequestLock", map[string]any{"ObjectRelPath": path}, fmt.Sprintf("console-%d", i), "PC")
+		}(i)
+	}
+	wg.Wait()
+	close(answers)
+	granted, denied := 0, 0
+	winners := map[any]bool{}
+	for got := range answers {
+		if got.status != http.StatusOK {
+			t.Fatalf("RequestLock failed: %d %v", got.status, got.body)
+		}
+		switch got.body["RequestState"] {
+		case float64(10):
+			granted++
+		case float64(20):
+			denied++
+		default:
+			t.Fatalf("RequestState %v", got.body["RequestState"])
+		}
+		winners[got.body["AssignedObjectLockContext"]] = true
+	}
+	if granted != 1 || denied != racers-1 || len(winners) != 1 {
+		t.Fatalf("%d granted, %d denied, holders named %v: want one holder", granted, denied, winners)
 	}
 }
