@@ -136,6 +136,9 @@ type wqlParser struct {
 	tok   wqlToken // current token
 	depth int
 	tests int
+	// event: an event query, whose property names may be paths
+	// (TargetInstance.Name).
+	event bool
 }
 
 func wqlError(pos int, format string, args ...any) error {
@@ -243,6 +246,9 @@ func (p *wqlParser) advance() error {
 		return nil
 	case isIdentStart(s, i):
 		i += len(identAt(s, i))
+		for p.event && i+1 < len(s) && s[i] == '.' && isIdentStart(s, i+1) {
+			i += 1 + len(identAt(s, i+1))
+		}
 		p.tok, p.off = wqlToken{wIdent, s[start:i], start}, i
 		return nil
 	}
