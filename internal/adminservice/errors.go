@@ -71,6 +71,13 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) 
 // shared with the server's authentication and rate limiting). Internal
 // errors are logged on log and answered with a generic message.
 func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	status, body := envelope(r, log, err)
+	writeJSON(w, status, body)
+}
+
+// envelope is the HTTP status and OData error body of err (WriteError;
+// also the data of an event stream's last "error" event).
+func envelope(r *http.Request, log *slog.Logger, err error) (int, errorBody) {
 	status := ToStatus(err)
 	kind := errs.KindOf(err)
 	msg := errs.Message(err)
@@ -104,7 +111,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 		}
 		body.Error.InnerError = map[string]any{"ReturnValue": wbemInvalidParameter, "SMS_ExtendedStatus": statuses}
 	}
-	writeJSON(w, status, body)
+	return status, body
 }
 
 // writeJSON writes v as the response body with the OData JSON media type.

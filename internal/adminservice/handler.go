@@ -116,6 +116,7 @@ func NewHandler(prov *provider.Provider, opts Options) (http.Handler, error) {
 	mux.HandleFunc("/AdminService/wmi/{seg}/{sub}/{op}", h.route)
 	h.handle(mux, WQLPath, map[string]http.HandlerFunc{"GET": h.wql, "POST": h.wql})
 	h.handle(mux, EventsPath, map[string]http.HandlerFunc{"GET": h.events})
+	h.handle(mux, SubscribePath, map[string]http.HandlerFunc{"GET": h.subscribe})
 	h.handle(mux, AuditPath, map[string]http.HandlerFunc{"GET": h.audit})
 	h.handle(mux, TokensPath, map[string]http.HandlerFunc{"GET": h.listTokens, "POST": h.createToken})
 	h.handle(mux, TokensPath+"/{id}", map[string]http.HandlerFunc{"DELETE": h.revokeToken})

@@ -3,11 +3,14 @@ package provider
 import (
 	"context"
 	"fmt"
+	"math"
+	"strings"
 	"time"
 
 	"github.com/tsprov/tsprov/internal/auth"
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/events"
 	"github.com/tsprov/tsprov/internal/store"
 )
 
@@ -181,4 +184,24 @@ func (p *Provider) TrimEvents(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("trim the change feed: %w", err)
 	}
 	return removed, nil
+}
+
+// EventQuery parses and checks a WQL event query (events.Parse) for
+// Subscribe's caller to match feed events with. Outcomes: the query;
+// events.Parse's errors.
+func (p *Provider) EventQuery(src string) (*events.Query, error) {
+	if strings.TrimSpace(src) == "" {
+		return nil, errs.Target(errs.Invalid, "query", "an event query is required: SELECT * FROM __InstanceOperationEvent WHERE TargetInstance ISA '<class>' …")
+	}
+	return events.Parse(p.reg, src)
+}
+
+// FeedEnd returns the position of the feed's last event: where a
+// subscriber that wants only the changes still to come starts.
+func (p *Provider) FeedEnd(ctx context.Context) (int64, error) {
+	page, err := p.Events(ctx, math.MaxInt64, 1, 0)
+	if err != nil {
+		return 0, err
+	}
+	return page.Position, nil
 }

@@ -2,8 +2,12 @@ package server
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/tsprov/tsprov/internal/apitest"
 )
 
 // route is one request of the authorization matrix; {id} in the path and
@@ -292,5 +296,32 @@ func TestAnonymousRequestsGet401(t *testing.T) {
 	}
 	if a := s.do("", "HEAD", "/healthz", nil); a.status != 200 {
 		t.Errorf("HEAD /healthz without credentials: %d", a.status)
+	}
+}
+
+// A subscriber receives nothing about an object outside its scopes: Bob
+// (scope Default) streams every package event while Alice (scope Lab)
+// creates and changes hers; the first event Bob gets is the
+// administrator's later package in Default, Alice gets her own.
+func TestSubscribersSeeOnlyTheirScopes(t *testing.T) {
+	s := startSecureServer(t, nil)
+	lab := s.must(201, s.admin, "POST", "/AdminService/wmi/SMS_SecuredCategory", map[string]any{"CategoryName": "Lab"}).body["CategoryID"].(string)
+	alice := s.addUser("alice", []string{"SMS0007R"}, []string{lab})
+	bob := s.addUser("bob", []string{"SMS0007R"}, []string{"SMS00UNA"})
+	subscribe := func(token string) <-chan apitest.Event {
+		q := url.QueryEscape("SELECT * FROM __InstanceOperationEvent WHERE TargetInstance ISA 'SMS_TaskSequencePackage'")
+		return apitest.Stream(t, t.Context(), s.http, s.url+"/tsprov/v1/subscribe?query="+q, "Authorization", "Bearer "+token)
+	}
+	bobs, alices := subscribe(bob), subscribe(alice)
+	hers := s.must(201, alice, "POST", tsPath, map[string]any{"Name": "Lab only"}).body["PackageID"].(string)
+	s.must(200, alice, "PATCH", tsPath+"('"+hers+"')", map[string]any{"Description": "changed"})
+	public := s.must(201, s.admin, "POST", tsPath, map[string]any{"Name": "Default"}).body["PackageID"].(string)
+	ev := apitest.Next(t, bobs, 20*time.Second)
+	if target, _ := ev.Data["TargetInstance"].(map[string]any); target["PackageID"] != public {
+		t.Errorf("Bob's first event is about %v, want only %s (Alice's %s is outside his scopes)", target["PackageID"], public, hers)
+	}
+	ev = apitest.Next(t, alices, 20*time.Second)
+	if target, _ := ev.Data["TargetInstance"].(map[string]any); target["PackageID"] != hers || ev.Event != "__InstanceCreationEvent" {
+		t.Errorf("Alice's first event: %s about %v, want the creation of %s", ev.Event, target["PackageID"], hers)
 	}
 }
