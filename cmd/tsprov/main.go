@@ -33,6 +33,7 @@ var commands = map[string]command{
 	"delete":  {"delete instances by key", runDelete},
 	"ts":      {"work with task sequence files offline: show, validate, fmt, refs", runTS},
 	"query":   {"run a WQL query on the server (table, JSON or CSV)", runQuery},
+	"watch":   {"print the changes a WQL event query selects as they happen", runWatch},
 	"admin":   {"manage administrative users and API tokens (user …, token …)", runAdmin},
 	"audit":   {"show the server's audit trail", runAudit},
 	"lock":    {"list SEDO locks (ls) or release one whoever holds it (release)", runLock},

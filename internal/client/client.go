@@ -3,11 +3,13 @@
 package client
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -253,4 +255,108 @@ func (c *Client) Collection(ctx context.Context, path string) ([]Entity, error) 
 // Query runs a WQL query, following @odata.nextLink until done.
 func (c *Client) Query(ctx context.Context, wql string) ([]Entity, error) {
 	return c.pages(ctx, c.Base+"/tsprov/v1/wql?"+url.Values{"q": {wql}}.Encode())
+}
+
+// StreamEvent is one event of a subscription: its feed position, WMI
+// event class and the event as the server's feed shows it.
+type StreamEvent struct {
+	ID    int64
+	Event string
+	Data  json.RawMessage
+}
+
+// reconnectWait is how long Watch waits before it reconnects a stream
+// that broke.
+const reconnectWait = time.Second
+
+// Watch subscribes to the WQL event query (GET /tsprov/v1/subscribe) and
+// calls fn with each event, in commit order, from after position after
+// (below 0: from now). A stream that breaks is opened again after the
+// last event received (Last-Event-ID), so no event is missed or repeated.
+// It returns when ctx ends (nil), when fn returns an error (that error,
+// or nil for ErrStop), or with the server's refusal (*Error).
+func (c *Client) Watch(ctx context.Context, query string, after int64, fn func(StreamEvent) error) error {
+	if err := CheckBase(c.Base); err != nil {
+		return err
+	}
+	hc := *c.HTTP
+	hc.Timeout = 0 // a stream lasts
+	for {
+		err := c.watchOnce(ctx, &hc, query, &after, fn)
+		var refused *Error
+		switch {
+		case errors.Is(err, ErrStop):
+			return nil
+		case ctx.Err() != nil:
+			return nil
+		case errors.As(err, &refused), err != nil && !isStreamBreak(err):
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(reconnectWait):
+		}
+	}
+}
+
+// ErrStop, returned by a Watch callback, ends the watch without error.
+var ErrStop = errors.New("stop watching")
+
+// errStreamBroke marks a stream that ended or broke: Watch reconnects.
+var errStreamBroke = errors.New("the event stream broke")
+
+func isStreamBreak(err error) bool {
+	var ne *NetworkError
+	return errors.Is(err, errStreamBroke) || errors.As(err, &ne)
+}
+
+func (c *Client) watchOnce(ctx context.Context, hc *http.Client, query string, after *int64, fn func(StreamEvent) error) error {
+	u := c.Base + "/tsprov/v1/subscribe?query=" + url.QueryEscape(query)
+	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
+	if err != nil {
+		return fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	if *after >= 0 {
+		req.Header.Set("Last-Event-ID", strconv.FormatInt(*after, 10))
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return c.networkError(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		data, _ := io.ReadAll(resp.Body)
+		return &Error{Status: resp.StatusCode, Message: errorMessage(data)}
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	var ev StreamEvent
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if ev.Event == "error" {
+				return &Error{Status: http.StatusInternalServerError, Message: errorMessage(ev.Data)}
+			}
+			if ev.Event != "" {
+				if err := fn(ev); err != nil {
+					return err
+				}
+				*after = ev.ID
+			}
+			ev = StreamEvent{}
+		case strings.HasPrefix(line, "id: "):
+			ev.ID, _ = strconv.ParseInt(line[4:], 10, 64)
+		case strings.HasPrefix(line, "event: "):
+			ev.Event = line[7:]
+		case strings.HasPrefix(line, "data: "):
+			ev.Data = json.RawMessage(line[6:])
+		}
+	}
+	return errStreamBroke
 }
