@@ -196,3 +196,22 @@ func TestEventsBehindRetention(t *testing.T) {
 		t.Errorf("reading on from %d: %q up to %d, want the kept events (creating %s) up to %d", oldest-1, evs, pos, id, last)
 	}
 }
+
+// TestOwnershipMethodsRaiseMethodEvents: Unlock and SetSourceSite change a
+// package's SourceSite: each adds its modification, then a
+// method-invocation event naming it.
+func TestOwnershipMethodsRaiseMethodEvents(t *testing.T) {
+	s := newTestServer(t, 0)
+	id := s.create(map[string]any{"Name": "owned"})
+	_, start := s.feed("")
+	s.must(200, "POST", "/AdminService/wmi/"+tsClass+"('"+id+"')/AdminService.Unlock", map[string]any{})
+	s.must(200, "POST", "/AdminService/wmi/"+tsClass+"('"+id+"')/AdminService.SetSourceSite", map[string]any{"SourceSite": "PS1"})
+	var got []string
+	for _, ev := range s.rawFeed(fmt.Sprintf("?after=%d", start)) {
+		got = append(got, fmt.Sprint(ev["EventClass"], " ", ev["Method"]))
+	}
+	want := []string{"__InstanceModificationEvent <nil>", "__MethodInvocationEvent Unlock", "__InstanceModificationEvent <nil>", "__MethodInvocationEvent SetSourceSite"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("events of Unlock and SetSourceSite: %q, want %q", got, want)
+	}
+}

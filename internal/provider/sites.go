@@ -170,6 +170,9 @@ func (p *Provider) moveSource(ctx context.Context, target *Object, site string, 
 		if err := tx.Update(ctx, &store.Record{Instance: next}); err != nil {
 			return err
 		}
+		if err := p.recordMethod(ctx, tx, next); err != nil {
+			return err
+		}
 		return p.audit(ctx, tx, auditEntry{pr: pr, action: "Update", class: c.Name, key: key,
 			properties: changedProperties(cur.Instance, next), detail: fmt.Sprintf("SourceSite %s -> %s", from, site)})
 	})
