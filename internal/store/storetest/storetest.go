@@ -81,6 +81,8 @@ func Run(t *testing.T, open func(t *testing.T, dir string) store.Store) {
 		{"EventsTrim", testEventsTrim},
 		{"EventsSubscribe", testEventsSubscribe},
 		{"EventsConcurrent", testEventsConcurrent},
+		// locks.go
+		{"Locks", testLocks},
 		// restore.go
 		{"Restore", testRestore},
 		{"RestoreMany", testRestoreMany},
