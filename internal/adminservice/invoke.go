@@ -36,31 +36,10 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, t target) {
 		h.writeError(w, r, err)
 		return
 	}
-	in := map[string]any{}
-	if raw != nil {
-		members, err := cim.Members(raw)
-		if err != nil {
-			h.writeError(w, r, errs.E(errs.Invalid, "the body of a method call must be a JSON object of its [in] parameters"))
-			return
-		}
-		for _, member := range members {
-			name, val := member.Name, member.Value
-			prm, ok := m.Param(name)
-			if !ok || !prm.In {
-				h.writeError(w, r, errs.Target(errs.Invalid, name, "method %s.%s has no [in] parameter %s", c.Name, m.Name, name))
-				return
-			}
-			if _, twice := in[prm.Name]; twice {
-				h.writeError(w, r, errs.Target(errs.Invalid, prm.Name, "parameter %s is given twice, under names that differ only in case", prm.Name))
-				return
-			}
-			v, err := h.reg.DecodeValue(prm.Type, val, prm.Name)
-			if err != nil {
-				h.writeError(w, r, err)
-				return
-			}
-			in[prm.Name] = v
-		}
+	in, err := h.reg.DecodeParams(c.Name, m, raw, cim.DecodeOptions{})
+	if err != nil {
+		h.writeError(w, r, err)
+		return
 	}
 	key := ""
 	if t.hasKey {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"sort"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/tsprov/tsprov/internal/errs"
@@ -360,6 +361,43 @@ func Members(raw []byte) ([]Member, error) {
 		return nil, errs.E(errs.Invalid, "expected a JSON object")
 	}
 	return out, err
+}
+
+// DecodeParams reads the [in] parameters of method m of class className
+// from raw, a JSON object of them by name (names compare without regard
+// to case, as WMI's do). Instance annotations (members that start with @)
+// are skipped. Outcomes: the values by declared name; errs.Invalid naming
+// the member when raw is not an object, a member is no [in] parameter of
+// m, one is given twice under names that differ only in case, or a value
+// does not decode.
+func (r *Registry) DecodeParams(className string, m *Method, raw []byte, o DecodeOptions) (map[string]any, error) {
+	in := map[string]any{}
+	if raw == nil {
+		return in, nil
+	}
+	members, err := Members(raw)
+	if err != nil {
+		return nil, errs.E(errs.Invalid, "the body of a method call must be a JSON object of its [in] parameters")
+	}
+	for _, member := range members {
+		name := member.Name
+		if strings.HasPrefix(name, "@") {
+			continue
+		}
+		prm, ok := m.Param(name)
+		if !ok || !prm.In {
+			return nil, errs.Target(errs.Invalid, name, "method %s.%s has no parameter %s among its [in] parameters", className, m.Name, name)
+		}
+		if _, twice := in[prm.Name]; twice {
+			return nil, errs.Target(errs.Invalid, prm.Name, "parameter %s is given twice, under names that differ only in case", prm.Name)
+		}
+		v, err := r.DecodeValueWith(prm.Type, member.Value, prm.Name, o)
+		if err != nil {
+			return nil, err
+		}
+		in[prm.Name] = v
+	}
+	return in, nil
 }
 
 // Member is a member of a JSON object: its name (unescaped) and its value

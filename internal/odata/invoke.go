@@ -6,7 +6,6 @@ import (
 	"github.com/tsprov/tsprov/internal/adminservice"
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/csdl"
-	"github.com/tsprov/tsprov/internal/errs"
 )
 
 // warningsAnnotation is the instance annotation of a method result that
@@ -36,30 +35,10 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, t target) {
 		h.writeError(w, r, err)
 		return
 	}
-	in := map[string]any{}
-	if raw != nil {
-		members, err := cim.Members(raw)
-		if err != nil {
-			h.writeError(w, r, errs.E(errs.Invalid, "the body of an action must be a JSON object of its parameters"))
-			return
-		}
-		for _, member := range members {
-			name, val := member.Name, member.Value
-			if len(name) > 0 && name[0] == '@' {
-				continue // annotations
-			}
-			prm, ok := m.Param(name)
-			if !ok || !prm.In {
-				h.writeError(w, r, errs.Target(errs.Invalid, name, "action %s has no parameter %s", m.Name, name))
-				return
-			}
-			v, err := h.reg.DecodeValueWith(prm.Type, val, prm.Name, f.decodeOptions())
-			if err != nil {
-				h.writeError(w, r, err)
-				return
-			}
-			in[prm.Name] = v
-		}
+	in, err := h.reg.DecodeParams(c.Name, m, raw, f.decodeOptions())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
 	}
 	res, err := h.prov.Invoke(r.Context(), c.Name, t.key, m.Name, in)
 	if err != nil {

@@ -255,6 +255,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"static action on an entity", "POST", entity + "/AdminService.ImportSequence", map[string]any{"SequenceXML": "<sequence/>"}, nil, 400, "bound to the collection"},
 		{"instance action on the collection", "POST", "/odata/" + tsClass + "/AdminService.RefreshPkgSource", map[string]any{}, nil, 400, "bound to an entity"},
 		{"unknown parameter", "POST", "/odata/" + tsClass + "/AdminService.ImportSequence", map[string]any{"Xml": "x"}, nil, 400, "no parameter Xml"},
+		{"a parameter named twice in two cases", "POST", "/odata/" + tsClass + "/AdminService.ImportSequence", map[string]any{"SequenceXML": "<sequence/>", "sequencexml": "<sequence/>"}, nil, 400, "given twice"},
 		{"bad sequence XML", "POST", "/odata/" + tsClass + "/AdminService.SetSequence", map[string]any{"TaskSequencePackage": map[string]any{"PackageID": id}, "TaskSequence": map[string]any{"Steps": "no"}}, nil, 400, "Steps"},
 		{"action with GET", "GET", "/odata/" + tsClass + "/AdminService.ImportSequence", nil, nil, 405, "POST"},
 		{"PUT on a collection", "PUT", "/odata/" + tsClass, map[string]any{}, nil, 405, "GET, HEAD, POST"},
