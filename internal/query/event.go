@@ -117,16 +117,11 @@ func (p *wqlParser) eventStatement() (*EventStatement, error) {
 			return nil, err
 		}
 	}
-	if p.is("where") {
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		w, err := p.or()
-		if err != nil {
-			return nil, err
-		}
-		st.Where = w
+	where, err := p.where()
+	if err != nil {
+		return nil, err
 	}
+	st.Where = where
 	t = p.tok
 	switch {
 	case t.kind == wEnd:

@@ -360,16 +360,11 @@ func (p *wqlParser) statement() (*Statement, error) {
 	if err := p.advance(); err != nil {
 		return nil, err
 	}
-	if p.is("where") {
-		if err := p.advance(); err != nil {
-			return nil, err
-		}
-		w, err := p.or()
-		if err != nil {
-			return nil, err
-		}
-		st.Where = w
+	where, err := p.where()
+	if err != nil {
+		return nil, err
 	}
+	st.Where = where
 	t = p.tok
 	switch {
 	case t.kind == wEnd:
@@ -674,4 +669,16 @@ func wqlNumber(t wqlToken) (any, error) {
 		return nil, wqlError(t.pos, "the number %s is out of range", t.text)
 	}
 	return f, nil
+}
+
+// where reads an optional WHERE clause: its condition, or nil when the
+// statement has none.
+func (p *wqlParser) where() (Expr, error) {
+	if !p.is("where") {
+		return nil, nil
+	}
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	return p.or()
 }
