@@ -30,6 +30,10 @@ type eventJSON struct {
 	PreviousInstance json.RawMessage `json:"PreviousInstance,omitempty"`
 }
 
+// EncodeEvent is the JSON of one change as the feed, the event stream and
+// webhook deliveries show it.
+func EncodeEvent(ev store.Event) ([]byte, error) { return json.Marshal(newEventJSON(ev)) }
+
 // newEventJSON shapes one change of the feed.
 func newEventJSON(ev store.Event) eventJSON {
 	target := ev.Target

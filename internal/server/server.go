@@ -94,7 +94,19 @@ type Config struct {
 	// keeps (0: provider.DefaultEventRetention; below 0: all); the server
 	// trims it every EventTrimInterval.
 	EventRetention int64
+	// Webhook delivery: the first retry delay, doubled each consecutive
+	// failure (0: 1s); the consecutive failures that put a webhook in the
+	// dead-letter state (0: 10); how often the stored webhooks are read
+	// again and their leases renewed (0: DefaultWebhookRescan; a lease
+	// lasts three of them).
+	WebhookBackoff     time.Duration
+	WebhookMaxFailures int
+	WebhookRescan      time.Duration
 }
+
+// DefaultWebhookRescan is how often a server reads the stored webhooks
+// again by default.
+const DefaultWebhookRescan = 5 * time.Second
 
 // EventTrimInterval is how often a server trims the change feed to its
 // retention.
@@ -296,6 +308,9 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 	trimmed := make(chan struct{})
 	go func() { defer close(trimmed); trimEvents(trimCtx, prov, log) }()
 	defer func() { stopTrim(); <-trimmed }()
+	delivered := make(chan struct{})
+	go func() { defer close(delivered); newDeliverer(prov, cfg, log).Run(trimCtx) }()
+	defer func() { stopTrim(); <-delivered }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
