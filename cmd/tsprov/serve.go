@@ -58,6 +58,8 @@ func runServe(args []string, stdout io.Writer) error {
 	fs.IntVar(&cfg.MethodCalls, "method-calls", envInt("TSPROV_METHOD_CALLS"), "class method calls (ImportSequence, SetSequence …) that run at once; more wait up to 10 s, then 503 (0: one per CPU, at least 2)")
 	fs.IntVar(&cfg.PageBytes, "page-bytes", envInt("TSPROV_PAGE_BYTES"), "bytes of instances per collection page before @odata.nextLink (0: 4 MiB)")
 	fs.Int64Var(&cfg.EventRetention, "event-retention", int64(envInt("TSPROV_EVENT_RETENTION")), "change events the feed keeps, the newest (0: 100000; -1: all); a reader behind them gets 410")
+	fs.DurationVar(&cfg.WebhookBackoff, "webhook-backoff", 0, "wait before a webhook's first retry, doubled each consecutive failure up to 5m (0: 1s)")
+	fs.IntVar(&cfg.WebhookMaxFailures, "webhook-max-failures", 0, "consecutive failed deliveries that dead-letter a webhook (0: 10)")
 	memLimit := fs.String("memory-limit", envOr("TSPROV_MEMORY_LIMIT", ""), "memory budget, the Go runtime's soft limit, e.g. 512MiB or 1GiB; off for none (default 512MiB, or GOMEMLIMIT when set)")
 	cfg.AdminToken = os.Getenv("TSPROV_ADMIN_TOKEN")
 	cfg.Stdout = stdout
