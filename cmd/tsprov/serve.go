@@ -59,6 +59,7 @@ func runServe(args []string, stdout io.Writer) error {
 	fs.IntVar(&cfg.PageBytes, "page-bytes", envInt("TSPROV_PAGE_BYTES"), "bytes of instances per collection page before @odata.nextLink (0: 4 MiB)")
 	fs.Int64Var(&cfg.EventRetention, "event-retention", int64(envInt("TSPROV_EVENT_RETENTION")), "change events the feed keeps, the newest (0: 100000; -1: all); a reader behind them gets 410")
 	fs.DurationVar(&cfg.WebhookBackoff, "webhook-backoff", 0, "wait before a webhook's first retry, doubled each consecutive failure up to 5m (0: 1s)")
+	webhookHosts := fs.String("webhook-hosts", envOr("TSPROV_WEBHOOK_HOSTS", ""), "comma-separated host names or IP addresses webhooks may POST to (default: any)")
 	fs.IntVar(&cfg.WebhookMaxFailures, "webhook-max-failures", 0, "consecutive failed deliveries that dead-letter a webhook (0: 10)")
 	memLimit := fs.String("memory-limit", envOr("TSPROV_MEMORY_LIMIT", ""), "memory budget, the Go runtime's soft limit, e.g. 512MiB or 1GiB; off for none (default 512MiB, or GOMEMLIMIT when set)")
 	cfg.AdminToken = os.Getenv("TSPROV_ADMIN_TOKEN")
@@ -71,6 +72,11 @@ func runServe(args []string, stdout io.Writer) error {
 	for _, h := range strings.Split(*allowedHosts, ",") {
 		if h = strings.TrimSpace(h); h != "" {
 			cfg.AllowedHosts = append(cfg.AllowedHosts, h)
+		}
+	}
+	for _, h := range strings.Split(*webhookHosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			cfg.WebhookHosts = append(cfg.WebhookHosts, h)
 		}
 	}
 	if *memLimit != "" {

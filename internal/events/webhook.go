@@ -10,11 +10,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/store"
 )
 
@@ -59,6 +62,7 @@ type Delivery struct {
 	Rescan      time.Duration // how often the stored webhooks are read again (default 5s)
 	Timeout     time.Duration // of one POST (default 10s)
 	Client      *http.Client
+	Allow       Destinations // checked again before each POST
 	Encode      func(store.Event) ([]byte, error)
 	Logger      *slog.Logger
 }
@@ -222,6 +226,13 @@ func (d *Deliverer) failed(ctx context.Context, h Hook, failures *int, msg strin
 
 // post sends one event; nil only for a 2xx answer.
 func (d *Deliverer) post(ctx context.Context, h Hook, ev store.Event) error {
+	u, err := url.Parse(h.URL)
+	if err != nil {
+		return fmt.Errorf("POST %s: %w", h.URL, err)
+	}
+	if err := d.cfg.Allow.Allow(u); err != nil {
+		return err
+	}
 	body, err := d.cfg.Encode(ev)
 	if err != nil {
 		return fmt.Errorf("encode event %d: %w", ev.Seq, err)
@@ -245,4 +256,24 @@ func (d *Deliverer) post(ctx context.Context, h Hook, ev store.Event) error {
 		return fmt.Errorf("POST %s: %s", h.URL, resp.Status)
 	}
 	return nil
+}
+
+// Destinations is the allow rule for webhook URLs: the host names or IP
+// addresses (no port) a webhook may POST to, compared without regard to
+// case. Empty allows every destination.
+type Destinations []string
+
+// Allow reports whether u may receive webhooks; the error, of kind
+// errs.Invalid, names the hosts allowed.
+func (d Destinations) Allow(u *url.URL) error {
+	if len(d) == 0 {
+		return nil
+	}
+	host := u.Hostname()
+	for _, h := range d {
+		if strings.EqualFold(h, host) {
+			return nil
+		}
+	}
+	return errs.Target(errs.Invalid, "URL", "webhooks: %s is not an allowed destination (allowed: %s)", host, strings.Join(d, ", "))
 }

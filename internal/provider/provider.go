@@ -14,6 +14,7 @@ import (
 	"github.com/tsprov/tsprov/internal/auth"
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/events"
 	"github.com/tsprov/tsprov/internal/lock"
 	"github.com/tsprov/tsprov/internal/query"
 	"github.com/tsprov/tsprov/internal/secrets"
@@ -41,6 +42,8 @@ type Config struct {
 	// EventRetention is how many of the newest change events TrimEvents
 	// keeps in the feed (0: DefaultEventRetention; below 0: all).
 	EventRetention int64
+	// WebhookHosts are the destinations webhooks may POST to (empty: any).
+	WebhookHosts events.Destinations
 	// LockTimeout is how long a SEDO lock lives after its holder's last
 	// activity (0: lock.DefaultTTL, 30 minutes).
 	LockTimeout time.Duration
@@ -71,6 +74,7 @@ type Provider struct {
 	box       *secrets.Box
 	tokens    *principalCache
 	retention int64 // Config.EventRetention, defaults applied
+	hookHosts events.Destinations
 	locks     lockClasses
 	lockTTL   time.Duration
 	clock     func() time.Time
@@ -105,6 +109,7 @@ func New(cfg Config) (*Provider, error) {
 		log:    cfg.Logger,
 	}
 	p.retention = cfg.EventRetention
+	p.hookHosts = cfg.WebhookHosts
 	if p.retention == 0 {
 		p.retention = DefaultEventRetention
 	}

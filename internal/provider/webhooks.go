@@ -55,7 +55,7 @@ func (p *Provider) webhookClass() (*cim.Class, error) {
 
 // CreateWebhook stores a webhook of the caller: the changes query (a WQL
 // event query) selects among those the caller may read, POSTed to target
-// (an http or https URL) and signed with secret, from the feed's end on.
+// (an http or https URL the WebhookHosts allow) and signed with secret, from the feed's end on.
 // Outcomes: the webhook; errs.Invalid for a bad URL, query or an empty
 // secret.
 func (p *Provider) CreateWebhook(ctx context.Context, target, wql, secret string) (Webhook, error) {
@@ -66,6 +66,9 @@ func (p *Provider) CreateWebhook(ctx context.Context, target, wql, secret string
 	u, err := url.Parse(target)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return Webhook{}, errs.Target(errs.Invalid, "URL", "webhooks: URL must be an absolute http or https URL, not %q", target)
+	}
+	if err := p.hookHosts.Allow(u); err != nil {
+		return Webhook{}, err
 	}
 	if secret == "" {
 		return Webhook{}, errs.Target(errs.Invalid, "Secret", "webhooks: a Secret is required: it signs every delivery")

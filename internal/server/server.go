@@ -102,6 +102,9 @@ type Config struct {
 	WebhookBackoff     time.Duration
 	WebhookMaxFailures int
 	WebhookRescan      time.Duration
+	// WebhookHosts are the host names or IP addresses webhooks may POST
+	// to (empty: any).
+	WebhookHosts []string
 }
 
 // DefaultWebhookRescan is how often a server reads the stored webhooks
@@ -233,7 +236,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 	}
 	prov, err := provider.New(provider.Config{
 		Registry: reg, Store: st, SiteCode: cfg.SiteCode, ParentSite: cfg.ParentSite, LockTimeout: cfg.LockTimeout, ServerName: cfg.ServerName, Logger: log, Secrets: box,
-		EventRetention: cfg.EventRetention,
+		EventRetention: cfg.EventRetention, WebhookHosts: cfg.WebhookHosts,
 	})
 	if err != nil {
 		return err

@@ -60,6 +60,6 @@ func newDeliverer(prov *provider.Provider, cfg Config, log *slog.Logger) *events
 	hooks := webhookStore{prov: prov, holder: prov.ServerName() + "/" + hex.EncodeToString(id[:]), lease: 3 * rescan}
 	return events.NewDeliverer(prov.Registry(), hooks, events.Delivery{
 		Backoff: cfg.WebhookBackoff, MaxFailures: cfg.WebhookMaxFailures, Rescan: rescan,
-		Encode: adminservice.EncodeEvent, Logger: log,
+		Encode: adminservice.EncodeEvent, Logger: log, Allow: cfg.WebhookHosts,
 	})
 }

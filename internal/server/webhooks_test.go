@@ -122,6 +122,7 @@ func (r *receiver) packages(t *testing.T, n int) []string {
 
 func fastWebhooks(c *Config) {
 	c.WebhookBackoff, c.WebhookRescan, c.WebhookMaxFailures = 20*time.Millisecond, 100*time.Millisecond, 1000
+	c.WebhookHosts = []string{"127.0.0.1"} // the receivers' host, allowed
 }
 
 func (s *secureServer) createWebhook(token, url, query, secret string) string {
@@ -259,6 +260,18 @@ func TestWebhookBadInput(t *testing.T) {
 	if list := s.must(200, s.admin, "GET", "/tsprov/v1/webhooks", nil); len(list.body["value"].([]any)) != 0 {
 		t.Errorf("after refused requests: %s", list.raw)
 	}
+}
+
+// With --webhook-hosts, a webhook to any other host is refused, naming
+// the allowed ones.
+func TestWebhookDestinationsAllowed(t *testing.T) {
+	s := startSecureServer(t, func(c *Config) { c.WebhookHosts = []string{"hooks.example"} })
+	a := s.do(s.admin, "POST", "/tsprov/v1/webhooks", map[string]any{"URL": "http://127.0.0.1:9/x", "Query": packageCreations, "Secret": "k"})
+	envelope(t, "POST /tsprov/v1/webhooks", a)
+	if a.status != 400 || !strings.Contains(string(a.raw), "hooks.example") {
+		t.Errorf("a webhook to a host not allowed: %d %s, want 400 naming hooks.example", a.status, a.raw)
+	}
+	s.must(201, s.admin, "POST", "/tsprov/v1/webhooks", map[string]any{"URL": "https://HOOKS.example/x", "Query": packageCreations, "Secret": "k"})
 }
 
 // Two servers on one PostgreSQL database: one of them delivers the
