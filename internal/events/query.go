@@ -86,6 +86,9 @@ func Parse(reg *cim.Registry, src string) (*Query, error) {
 	if bad != nil {
 		return nil, bad
 	}
+	if err := query.DateTimeLiterals(st.Where); err != nil {
+		return nil, errs.Wrap(errs.Invalid, err, "WQL")
+	}
 	return q, nil
 }
 

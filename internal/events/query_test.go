@@ -1,6 +1,7 @@
 package events_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/tsprov/tsprov/internal/cim"
@@ -23,6 +24,15 @@ func TestQueryMatch(t *testing.T) {
 		in := cim.NewInstance(pkgClass)
 		in.Set("PackageID", "PS100001")
 		in.Set("Name", name)
+		when := "20250601000000.000000+000"
+		if strings.HasSuffix(name, "v2") {
+			when = "20260601000000.000000+000"
+		}
+		d, err := cim.ParseDateTime(when)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.Set("SourceDate", d)
 		return in
 	}
 	ev := func(op store.EventOp, target, previous *cim.Instance) store.Event {
@@ -58,6 +68,10 @@ func TestQueryMatch(t *testing.T) {
 			[]bool{false, true, true, false, false}},
 		{"SELECT * FROM __InstanceDeletionEvent WHERE TargetInstance ISA 'SMS_TaskSequencePackage' AND TargetInstance.Name = 'Windows 10'",
 			[]bool{false, false, false, true, false}},
+		{"SELECT * FROM __InstanceModificationEvent WHERE TargetInstance ISA 'SMS_TaskSequencePackage' AND TargetInstance.SourceDate > '20260101000000.000000+000'",
+			[]bool{false, true, false, false, false}},
+		{"SELECT * FROM __InstanceOperationEvent WHERE TargetInstance ISA 'SMS_TaskSequencePackage' AND TargetInstance.SourceDate = '20250601000000.000000+000'",
+			[]bool{true, false, true, true, false}},
 		{"SELECT * FROM __MethodInvocationEvent", []bool{false, false, false, false, true}},
 		{"SELECT * FROM __InstanceCreationEvent", []bool{true, false, false, false, false}},
 	} {

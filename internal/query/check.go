@@ -281,3 +281,34 @@ func comparable(x *Compare, lk, rk kind) error {
 	}
 	return errAt(x.At, "cannot compare %s with %s", kindNames[lk], kindNames[rk])
 }
+
+// DateTimeLiterals turns each string constant that a comparison sets
+// against a resolved DateTime property (Prop.Property set) into the
+// date-time it writes, as Check does for a class's own properties: for
+// conditions whose properties another checker resolved (event queries'
+// TargetInstance.<property>). Errors name a string that is no date-time.
+func DateTimeLiterals(e Expr) error {
+	var bad error
+	Walk(e, func(n Expr) {
+		x, ok := n.(*Compare)
+		if !ok || bad != nil {
+			return
+		}
+		for _, pair := range [][2]Expr{{x.Left, x.Right}, {x.Right, x.Left}} {
+			p, isProp := pair[0].(*Prop)
+			lit, isLit := pair[1].(*Literal)
+			if !isProp || !isLit || p.Property == nil || p.Property.Type.Kind != cim.DateTime || p.Property.Type.Array {
+				continue
+			}
+			if s, ok := lit.Value.(string); ok {
+				d, err := cim.ParseDateTime(s)
+				if err != nil {
+					bad = errs.Target(errs.Invalid, "query", "at position %d: %q is not a date-time", lit.At+1, s)
+					return
+				}
+				lit.Value = d
+			}
+		}
+	})
+	return bad
+}
