@@ -227,6 +227,24 @@ const MaxEventsPage = 1000
 // the audit trail), whose keys must not leave the server.
 func Recorded(c *cim.Class) bool { return !c.IsPrivate() }
 
+// Previous returns the instance stored under key before a change, for the
+// change's event (both backends read it in the changing transaction):
+// nil when c is not Recorded or no instance is stored (the change then
+// fails with errs.NotFound); an error when the read fails.
+func Previous(ctx context.Context, tx ReadTx, c *cim.Class, key string) (*cim.Instance, error) {
+	if !Recorded(c) {
+		return nil, nil
+	}
+	rec, err := tx.Get(ctx, c, key, false)
+	if errs.Is(err, errs.NotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return rec.Instance, nil
+}
+
 // Fanout hands feed positions to the subscribers of one process
 // (Store.Subscribe): each subscriber holds at most one position, the
 // newest, so a slow subscriber never blocks a writer and never loses more

@@ -70,7 +70,7 @@ func (x *txn) Update(ctx context.Context, rec *store.Record) error {
 		return err
 	}
 	key, cols, apart := row.Key, row.Cols, row.Apart
-	previous, err := x.previous(ctx, t, key)
+	previous, err := store.Previous(ctx, x, t.Class, key)
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func (x *txn) Delete(ctx context.Context, c *cim.Class, key string) error {
 	if err := store.CheckKey(c, key); err != nil {
 		return err
 	}
-	deleted, err := x.previous(ctx, t, key)
+	deleted, err := store.Previous(ctx, x, t.Class, key)
 	if err != nil {
 		return err
 	}
@@ -119,23 +119,6 @@ func (x *txn) Delete(ctx context.Context, c *cim.Class, key string) error {
 		return err
 	}
 	return x.record(ctx, t, store.Deleted, key, 0, deleted, nil, "")
-}
-
-// previous returns the instance stored under key before a change, for the
-// change's event: nil when t's class is not recorded or no instance is
-// stored (the change then fails with errs.NotFound).
-func (x *txn) previous(ctx context.Context, t *table, key string) (*cim.Instance, error) {
-	if !store.Recorded(t.Class) {
-		return nil, nil
-	}
-	rec, err := x.Get(ctx, t.Class, key, false)
-	if errs.Is(err, errs.NotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	return rec.Instance, nil
 }
 
 // NextSequence implements store.Tx.NextSequence. Outcomes also: an error
