@@ -17,15 +17,15 @@ import (
 // They read any shape of task sequence file and need no server.
 func runTS(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"ts takes a command: show, validate, fmt or refs"}
+		return usageError{"ts takes a command: show, validate, fmt, refs or policy-size"}
 	}
 	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-		fmt.Fprintln(stdout, "usage: tsprov ts show|validate|fmt|refs FILE (- for standard input)")
+		fmt.Fprintln(stdout, "usage: tsprov ts show|validate|fmt|refs|policy-size FILE (- for standard input)")
 		return nil
 	}
 	fn, ok := tsCommands[args[0]]
 	if !ok {
-		return usageError{fmt.Sprintf("unknown ts command %q (show, validate, fmt, refs)", args[0])}
+		return usageError{fmt.Sprintf("unknown ts command %q (show, validate, fmt, refs, policy-size)", args[0])}
 	}
 	return fn(args[1:], stdout)
 }
@@ -36,6 +36,8 @@ var tsCommands = map[string]func([]string, io.Writer) error{
 	"validate": tsValidate,
 	"fmt":      tsFmt,
 	"refs":     tsRefs,
+	// policy-size reads a file offline, or a package's Sequence from the server.
+	"policy-size": tsPolicySize,
 }
 
 // customActionsFlag declares --custom-actions on a ts command's flags.
