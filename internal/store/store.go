@@ -91,6 +91,18 @@ type ReadTx interface {
 	// errs.Invalid when limit is less than 1; another error when the
 	// backend fails.
 	Scan(ctx context.Context, c *cim.Class, after *string, limit int) ([]*Record, error)
+	// Revisions returns the revisions of the instance of class c with the
+	// given key (history.go) numbered after after, oldest first, at most
+	// limit of them (at most MaxRevisionsPage; 0: MaxRevisionsPage), each
+	// without its Instance. They are kept after the instance is deleted.
+	// Outcomes: the revisions (none for an instance without history); an
+	// error of kind errs.Invalid when after or limit is negative; another
+	// error when the backend fails.
+	Revisions(ctx context.Context, c *cim.Class, key string, after int64, limit int) ([]Revision, error)
+	// Revision returns one revision with its Instance. Outcomes: the
+	// revision; an error of kind errs.NotFound when it is not kept;
+	// another error when the backend fails.
+	Revision(ctx context.Context, c *cim.Class, key string, rev int64) (*Revision, error)
 }
 
 // Tx reads and writes within one transaction.
@@ -128,6 +140,21 @@ type Tx interface {
 	// first time, then one more each call, never the same value twice for
 	// a name once the transaction that drew it has committed.
 	NextSequence(ctx context.Context, name string) (int64, error)
+	// AddRevision adds rev to the history of rev.Instance (history.go),
+	// numbered one after the last revision the instance has had, and sets
+	// rev.Class, rev.Key, rev.Rev, rev.Time and rev.Size. Outcomes: nil;
+	// errs.Invalid when CheckRevision refuses rev or a value is not of its
+	// type; another error when the backend fails.
+	AddRevision(ctx context.Context, rev *Revision) error
+	// TrimRevisions removes the revisions of an instance but the newest
+	// keep (keep < 1: none removed) and returns how many it removed.
+	// Numbers are not reused. Outcomes: the count; an error when the
+	// backend fails.
+	TrimRevisions(ctx context.Context, c *cim.Class, key string, keep int64) (int64, error)
+	// PurgeRevisions removes every revision of an instance and returns how
+	// many it removed; numbering starts again from 1. Outcomes: the count;
+	// an error when the backend fails.
+	PurgeRevisions(ctx context.Context, c *cim.Class, key string) (int64, error)
 
 	// Restore, RestoreCounter and RestoreEvent copy what another store
 	// holds, as it is there (tsprov migrate). Restore and RestoreEvent

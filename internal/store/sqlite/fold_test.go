@@ -130,7 +130,7 @@ func TestFoldReindexesOldFile(t *testing.T) {
 	}
 	// as a file of the release before the rebuild: its migrations end at 2
 	// (and the later ones are undone)
-	script.WriteString("DROP TABLE tsprov_event_trim; ALTER TABLE tsprov_events DROP COLUMN previous; ALTER TABLE tsprov_events DROP COLUMN target; ALTER TABLE tsprov_events DROP COLUMN method;\n")
+	script.WriteString("DROP TABLE tsprov_revisions; DROP TABLE tsprov_event_trim; ALTER TABLE tsprov_events DROP COLUMN previous; ALTER TABLE tsprov_events DROP COLUMN target; ALTER TABLE tsprov_events DROP COLUMN method;\n")
 	script.WriteString("DELETE FROM tsprov_goose_version WHERE version_id > 2;\n")
 	cmd := exec.Command(tool, filepath.Join(dir, dbFile))
 	cmd.Stdin = strings.NewReader(script.String())

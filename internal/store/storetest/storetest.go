@@ -87,6 +87,11 @@ func Run(t *testing.T, open func(t *testing.T, dir string) store.Store) {
 		{"Restore", testRestore},
 		{"RestoreMany", testRestoreMany},
 		{"Scan", testScan},
+		// history.go
+		{"History", testHistory},
+		{"HistoryPages", testHistoryPages},
+		{"HistoryTransactions", testHistoryTransactions},
+		{"HistoryRetention", testHistoryRetention},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,107 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/store"
+	"github.com/tsprov/tsprov/internal/store/sqlstore"
+)
+
+// AddRevision implements store.Tx.AddRevision. Writers of one instance
+// are serialised by the row lock of the change the revision records
+// (the caller writes the instance first, in the same transaction); the
+// statement then reads the last number at READ COMMITTED, after the
+// other writer committed. The primary key refuses a number drawn twice.
+func (x *txn) AddRevision(ctx context.Context, rev *store.Revision) error {
+	if err := x.mustWrite("add revision"); err != nil {
+		return err
+	}
+	if err := store.CheckRevision(rev); err != nil {
+		return err
+	}
+	data, err := store.EncodeRevision(rev.Instance)
+	if err != nil {
+		return err
+	}
+	c := rev.Instance.Class
+	rev.Class, rev.Key, rev.Time, rev.Size = c.Name, rev.Instance.Key(), time.Now().UTC(), int64(len(data))
+	err = x.q.QueryRow(ctx, `INSERT INTO tsprov_revisions (class, key, fold_key, rev, at, op, method, user_name, server, comment, restored_from, size, instance)
+SELECT $1, $2, $3, COALESCE(MAX(rev), 0) + 1, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM tsprov_revisions WHERE class = $1 AND fold_key = $3 RETURNING rev`,
+		rev.Class, rev.Key, fold(rev.Key), rev.Time.UnixMicro(), string(rev.Op), rev.Method, rev.User, rev.Server, rev.Comment,
+		rev.RestoredFrom, rev.Size, string(data)).Scan(&rev.Rev)
+	if err != nil {
+		return fmt.Errorf("add a revision of %s %q: %w", rev.Class, rev.Key, err)
+	}
+	return nil
+}
+
+// TrimRevisions implements store.Tx.TrimRevisions.
+func (x *txn) TrimRevisions(ctx context.Context, c *cim.Class, key string, keep int64) (int64, error) {
+	if err := x.mustWrite("trim revisions"); err != nil {
+		return 0, err
+	}
+	if keep < 1 || store.CheckKey(c, key) != nil {
+		return 0, nil
+	}
+	tag, err := x.q.Exec(ctx, `DELETE FROM tsprov_revisions WHERE class = $1 AND fold_key = $2 AND rev <= (SELECT MAX(rev) FROM tsprov_revisions WHERE class = $1 AND fold_key = $2) - $3`,
+		c.Name, fold(key), keep)
+	if err != nil {
+		return 0, fmt.Errorf("trim the revisions of %s %q: %w", c.Name, key, err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// PurgeRevisions implements store.Tx.PurgeRevisions.
+func (x *txn) PurgeRevisions(ctx context.Context, c *cim.Class, key string) (int64, error) {
+	if err := x.mustWrite("purge revisions"); err != nil {
+		return 0, err
+	}
+	if store.CheckKey(c, key) != nil {
+		return 0, nil
+	}
+	tag, err := x.q.Exec(ctx, `DELETE FROM tsprov_revisions WHERE class = $1 AND fold_key = $2`, c.Name, fold(key))
+	if err != nil {
+		return 0, fmt.Errorf("purge the revisions of %s %q: %w", c.Name, key, err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// Revisions implements store.ReadTx.Revisions.
+func (x *txn) Revisions(ctx context.Context, c *cim.Class, key string, after int64, limit int) ([]store.Revision, error) {
+	limit, err := store.RevisionsLimit(after, limit)
+	if err != nil {
+		return nil, err
+	}
+	if store.CheckKey(c, key) != nil {
+		return nil, nil
+	}
+	rows, err := x.q.Query(ctx, `SELECT `+sqlstore.RevisionColumns+` FROM tsprov_revisions WHERE class = $1 AND fold_key = $2 AND rev > $3 ORDER BY rev LIMIT $4`,
+		c.Name, fold(key), after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read the revisions of %s %q: %w", c.Name, key, err)
+	}
+	defer rows.Close()
+	var out []store.Revision
+	for rows.Next() {
+		r, err := sqlstore.ScanRevision(rows, nil)
+		if err != nil {
+			return nil, fmt.Errorf("read the revisions of %s %q: %w", c.Name, key, err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Revision implements store.ReadTx.Revision.
+func (x *txn) Revision(ctx context.Context, c *cim.Class, key string, rev int64) (*store.Revision, error) {
+	if store.CheckKey(c, key) != nil {
+		return nil, store.RevisionNotFound(c, key, rev)
+	}
+	row := x.q.QueryRow(ctx, `SELECT `+sqlstore.RevisionColumns+`, instance FROM tsprov_revisions WHERE class = $1 AND fold_key = $2 AND rev = $3`, c.Name, fold(key), rev)
+	return sqlstore.ReadRevision(row, pgx.ErrNoRows, x.s.reg, c, key, rev)
+}

@@ -1,0 +1,100 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/store"
+	"github.com/tsprov/tsprov/internal/store/sqlstore"
+)
+
+// AddRevision implements store.Tx.AddRevision. The one writer connection
+// serialises writers, so the next number read is the one stored.
+func (x *txn) AddRevision(ctx context.Context, rev *store.Revision) error {
+	if err := x.mustWrite("add revision"); err != nil {
+		return err
+	}
+	if err := store.CheckRevision(rev); err != nil {
+		return err
+	}
+	data, err := store.EncodeRevision(rev.Instance)
+	if err != nil {
+		return err
+	}
+	c := rev.Instance.Class
+	rev.Class, rev.Key, rev.Time, rev.Size = c.Name, rev.Instance.Key(), time.Now().UTC(), int64(len(data))
+	err = x.queryRow(ctx, `INSERT INTO tsprov_revisions (class, key, rev, at, op, method, user_name, server, comment, restored_from, size, instance)
+SELECT ?, ?, COALESCE(MAX(rev), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM tsprov_revisions WHERE class = ? AND key = ? RETURNING rev`,
+		rev.Class, rev.Key, rev.Time.UnixMicro(), string(rev.Op), rev.Method, rev.User, rev.Server, rev.Comment,
+		rev.RestoredFrom, rev.Size, string(data), rev.Class, rev.Key).Scan(&rev.Rev)
+	if err != nil {
+		return fmt.Errorf("add a revision of %s %q: %w", rev.Class, rev.Key, err)
+	}
+	return nil
+}
+
+// TrimRevisions implements store.Tx.TrimRevisions.
+func (x *txn) TrimRevisions(ctx context.Context, c *cim.Class, key string, keep int64) (int64, error) {
+	if err := x.mustWrite("trim revisions"); err != nil {
+		return 0, err
+	}
+	if keep < 1 {
+		return 0, nil
+	}
+	res, err := x.exec(ctx, `DELETE FROM tsprov_revisions WHERE class = ? AND key = ? AND rev <= (SELECT MAX(rev) FROM tsprov_revisions WHERE class = ? AND key = ?) - ?`,
+		c.Name, key, c.Name, key, keep)
+	if err != nil {
+		return 0, fmt.Errorf("trim the revisions of %s %q: %w", c.Name, key, err)
+	}
+	return res.RowsAffected()
+}
+
+// PurgeRevisions implements store.Tx.PurgeRevisions.
+func (x *txn) PurgeRevisions(ctx context.Context, c *cim.Class, key string) (int64, error) {
+	if err := x.mustWrite("purge revisions"); err != nil {
+		return 0, err
+	}
+	res, err := x.exec(ctx, `DELETE FROM tsprov_revisions WHERE class = ? AND key = ?`, c.Name, key)
+	if err != nil {
+		return 0, fmt.Errorf("purge the revisions of %s %q: %w", c.Name, key, err)
+	}
+	return res.RowsAffected()
+}
+
+// Revisions implements store.ReadTx.Revisions.
+func (x *txn) Revisions(ctx context.Context, c *cim.Class, key string, after int64, limit int) ([]store.Revision, error) {
+	limit, err := store.RevisionsLimit(after, limit)
+	if err != nil {
+		return nil, err
+	}
+	if store.CheckKey(c, key) != nil {
+		return nil, nil
+	}
+	rows, err := x.queryRows(ctx, `SELECT `+sqlstore.RevisionColumns+` FROM tsprov_revisions WHERE class = ? AND key = ? AND rev > ? ORDER BY rev LIMIT ?`,
+		c.Name, key, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read the revisions of %s %q: %w", c.Name, key, err)
+	}
+	defer rows.Close()
+	var out []store.Revision
+	for rows.Next() {
+		r, err := sqlstore.ScanRevision(rows, nil)
+		if err != nil {
+			return nil, fmt.Errorf("read the revisions of %s %q: %w", c.Name, key, err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Revision implements store.ReadTx.Revision.
+func (x *txn) Revision(ctx context.Context, c *cim.Class, key string, rev int64) (*store.Revision, error) {
+	if store.CheckKey(c, key) != nil {
+		return nil, store.RevisionNotFound(c, key, rev)
+	}
+	row := x.queryRow(ctx, `SELECT `+sqlstore.RevisionColumns+`, instance FROM tsprov_revisions WHERE class = ? AND key = ? AND rev = ?`, c.Name, key, rev)
+	return sqlstore.ReadRevision(row, sql.ErrNoRows, x.s.reg, c, key, rev)
+}

@@ -1,0 +1,53 @@
+package sqlstore
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/store"
+)
+
+// RevisionColumns are the columns of tsprov_revisions ScanRevision reads,
+// without the instance.
+const RevisionColumns = `class, key, rev, at, op, method, user_name, server, comment, restored_from, size`
+
+// Scanner is a row to scan (database/sql and pgx rows both are).
+type Scanner interface{ Scan(dest ...any) error }
+
+// ScanRevision reads RevisionColumns, then, when data is not nil, the
+// instance's stored form into it.
+func ScanRevision(row Scanner, data *string) (store.Revision, error) {
+	var r store.Revision
+	var at int64
+	var op string
+	dest := []any{&r.Class, &r.Key, &r.Rev, &at, &op, &r.Method, &r.User, &r.Server, &r.Comment, &r.RestoredFrom, &r.Size}
+	if data != nil {
+		dest = append(dest, data)
+	}
+	if err := row.Scan(dest...); err != nil {
+		return store.Revision{}, err
+	}
+	r.Time, r.Op = time.UnixMicro(at).UTC(), store.EventOp(op)
+	return r, nil
+}
+
+// ReadRevision reads one revision: its row (RevisionColumns then the
+// instance) decoded; noRows is the driver's error for a missing row.
+// Outcomes: the revision; the NotFound error of store.RevisionNotFound
+// when the row is absent; another error.
+func ReadRevision(row Scanner, noRows error, reg *cim.Registry, c *cim.Class, key string, rev int64) (*store.Revision, error) {
+	var data string
+	r, err := ScanRevision(row, &data)
+	if errors.Is(err, noRows) {
+		return nil, store.RevisionNotFound(c, key, rev)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read revision %d of %s %q: %w", rev, c.Name, key, err)
+	}
+	if r.Instance, err = store.DecodeRevision(reg, c, []byte(data)); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}

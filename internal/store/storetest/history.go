@@ -1,0 +1,231 @@
+package storetest
+
+import (
+	"testing"
+
+	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/store"
+)
+
+// addRevision stores in and adds its revision in one Write (op Created
+// for a new key, else Modified) and returns the revision.
+func (e *env) addRevision(t *testing.T, in *cim.Instance, user, comment string) store.Revision {
+	t.Helper()
+	var rev store.Revision
+	e.write(t, func(tx store.Tx) error {
+		op := store.Modified
+		rec := &store.Record{Instance: in}
+		if _, err := tx.Get(t.Context(), in.Class, in.Key(), false); errs.Is(err, errs.NotFound) {
+			op = store.Created
+			if err := tx.Insert(t.Context(), rec); err != nil {
+				return err
+			}
+		} else if err := tx.Update(t.Context(), rec); err != nil {
+			return err
+		}
+		rev = store.Revision{Instance: in, Op: op, User: user, Server: "srv1", Comment: comment}
+		return tx.AddRevision(t.Context(), &rev)
+	})
+	return rev
+}
+
+func (e *env) revisions(t *testing.T, key string, after int64, limit int) ([]store.Revision, error) {
+	t.Helper()
+	var out []store.Revision
+	var err error
+	if rerr := e.s.Read(t.Context(), func(tx store.ReadTx) error {
+		out, err = tx.Revisions(t.Context(), e.pkg, key, after, limit)
+		return nil
+	}); rerr != nil {
+		t.Fatalf("Read: %v", rerr)
+	}
+	return out, err
+}
+
+func (e *env) revision(t *testing.T, key string, rev int64) (*store.Revision, error) {
+	t.Helper()
+	var out *store.Revision
+	var err error
+	if rerr := e.s.Read(t.Context(), func(tx store.ReadTx) error {
+		out, err = tx.Revision(t.Context(), e.pkg, key, rev)
+		return nil
+	}); rerr != nil {
+		t.Fatalf("Read: %v", rerr)
+	}
+	return out, err
+}
+
+// testHistory: revisions are numbered per instance from 1, listed oldest
+// first without their instance, and read back whole (lazy, large and
+// every kind of value) by number, the key without regard to case; they
+// survive a reopen.
+func testHistory(t *testing.T, e *env) {
+	full := e.fullPkg(t, "PS100001")
+	first := e.addRevision(t, full, "alice", "first")
+	second := full.Clone()
+	second.Set("Name", "second")
+	second.Set("Sequence", `<sequence version="3.10"/>`)
+	e.addRevision(t, second, "bob", "")
+	other := e.addRevision(t, e.newPkg("PS100002", "other"), "carol", "")
+	if first.Rev != 1 || other.Rev != 1 {
+		t.Errorf("first numbers: %d and %d, want 1 and 1", first.Rev, other.Rev)
+	}
+	if first.Key != "PS100001" || first.Class != e.pkg.Name || first.Time.IsZero() || first.Size <= 0 {
+		t.Errorf("AddRevision left %+v", first)
+	}
+	e.reopen(t)
+	list, err := e.revisions(t, "ps100001", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].Rev != 1 || list[1].Rev != 2 {
+		t.Fatalf("Revisions: %+v", list)
+	}
+	for i, want := range []struct{ user, comment string }{{"alice", "first"}, {"bob", ""}} {
+		r := list[i]
+		if r.User != want.user || r.Comment != want.comment || r.Server != "srv1" || r.Instance != nil || r.Key != "PS100001" {
+			t.Errorf("revision %d: %+v", i+1, r)
+		}
+	}
+	if list[0].Op != store.Created || list[1].Op != store.Modified {
+		t.Errorf("ops %s, %s", list[0].Op, list[1].Op)
+	}
+	if list[1].Time.Before(list[0].Time) {
+		t.Errorf("times go back: %v then %v", list[0].Time, list[1].Time)
+	}
+	for _, tc := range []struct {
+		rev  int64
+		want *cim.Instance
+	}{{1, full}, {2, second}} {
+		r, err := e.revision(t, "Ps100001", tc.rev)
+		if err != nil {
+			t.Fatalf("Revision %d: %v", tc.rev, err)
+		}
+		for _, p := range e.pkg.Properties {
+			if !cim.Equal(r.Instance.Values[p.Name], tc.want.Values[p.Name]) {
+				t.Errorf("revision %d: %s = %#v, want %#v", tc.rev, p.Name, r.Instance.Values[p.Name], tc.want.Values[p.Name])
+			}
+		}
+	}
+	_, err = e.revision(t, "PS100001", 3)
+	wantKind(t, "Revision 3", err, errs.NotFound, "")
+	if none, err := e.revisions(t, "PS199999", 0, 0); err != nil || len(none) != 0 {
+		t.Errorf("Revisions of an unknown key: %v, %v", none, err)
+	}
+}
+
+// testHistoryPages: after and limit page through the revisions; negative
+// arguments are errs.Invalid naming them.
+func testHistoryPages(t *testing.T, e *env) {
+	in := e.newPkg("PS100001", "v")
+	for i := 0; i < 7; i++ {
+		in.Set("Name", string(rune('a'+i)))
+		e.addRevision(t, in, "u", "")
+	}
+	var got []int64
+	after := int64(0)
+	for {
+		page, err := e.revisions(t, "PS100001", after, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		if len(page) > 3 {
+			t.Fatalf("page of %d", len(page))
+		}
+		for _, r := range page {
+			got = append(got, r.Rev)
+		}
+		after = page[len(page)-1].Rev
+	}
+	if len(got) != 7 || got[0] != 1 || got[6] != 7 {
+		t.Errorf("pages gave %v", got)
+	}
+	_, err := e.revisions(t, "PS100001", -1, 0)
+	wantKind(t, "after -1", err, errs.Invalid, "after")
+	_, err = e.revisions(t, "PS100001", 0, -1)
+	wantKind(t, "limit -1", err, errs.Invalid, "limit")
+}
+
+// testHistoryTransactions: a revision commits with its change; a Write
+// that fails keeps neither; a class without History is refused.
+func testHistoryTransactions(t *testing.T, e *env) {
+	in := e.newPkg("PS100001", "kept")
+	e.addRevision(t, in, "u", "")
+	err := e.s.Write(t.Context(), func(tx store.Tx) error {
+		next := in.Clone()
+		next.Set("Name", "lost")
+		if err := tx.Update(t.Context(), &store.Record{Instance: next}); err != nil {
+			return err
+		}
+		if err := tx.AddRevision(t.Context(), &store.Revision{Instance: next, Op: store.Modified}); err != nil {
+			return err
+		}
+		return errSentinel
+	})
+	if err != errSentinel {
+		t.Fatalf("Write: %v", err)
+	}
+	if list, _ := e.revisions(t, "PS100001", 0, 0); len(list) != 1 {
+		t.Errorf("after a failed Write: %d revisions, want 1", len(list))
+	}
+	if got := e.get(t, "PS100001", false).Instance.String("Name"); got != "kept" {
+		t.Errorf("Name %q", got)
+	}
+	site, ok := e.reg.Class("SMS_Site")
+	if !ok {
+		t.Skip("no SMS_Site class")
+	}
+	err = e.s.Write(t.Context(), func(tx store.Tx) error {
+		s := cim.NewInstance(site)
+		s.Set("SiteCode", "PS1")
+		return tx.AddRevision(t.Context(), &store.Revision{Instance: s, Op: store.Created})
+	})
+	wantKind(t, "AddRevision of SMS_Site", err, errs.Invalid, "")
+	err = e.s.Write(t.Context(), func(tx store.Tx) error {
+		return tx.AddRevision(t.Context(), &store.Revision{Instance: in, Op: "rename"})
+	})
+	wantKind(t, "AddRevision with op rename", err, errs.Invalid, "")
+}
+
+// testHistoryRetention: revisions outlive the instance; TrimRevisions
+// keeps the newest and numbering goes on; PurgeRevisions removes them all.
+func testHistoryRetention(t *testing.T, e *env) {
+	in := e.newPkg("PS100001", "v")
+	for i := 0; i < 5; i++ {
+		e.addRevision(t, in, "u", "")
+	}
+	e.write(t, func(tx store.Tx) error {
+		if err := tx.Delete(t.Context(), e.pkg, "PS100001"); err != nil {
+			return err
+		}
+		return tx.AddRevision(t.Context(), &store.Revision{Instance: in, Op: store.Deleted})
+	})
+	if list, _ := e.revisions(t, "PS100001", 0, 0); len(list) != 6 || list[5].Op != store.Deleted {
+		t.Fatalf("after Delete: %+v", list)
+	}
+	var removed int64
+	e.write(t, func(tx store.Tx) error {
+		var err error
+		removed, err = tx.TrimRevisions(t.Context(), e.pkg, "ps100001", 2)
+		return err
+	})
+	list, _ := e.revisions(t, "PS100001", 0, 0)
+	if removed != 4 || len(list) != 2 || list[0].Rev != 5 || list[1].Rev != 6 {
+		t.Errorf("TrimRevisions(2) removed %d, left %+v", removed, list)
+	}
+	if r := e.addRevision(t, in, "u", ""); r.Rev != 7 {
+		t.Errorf("after a trim the next revision is %d, want 7", r.Rev)
+	}
+	e.write(t, func(tx store.Tx) error {
+		var err error
+		removed, err = tx.PurgeRevisions(t.Context(), e.pkg, "PS100001")
+		return err
+	})
+	if list, _ := e.revisions(t, "PS100001", 0, 0); removed != 3 || len(list) != 0 {
+		t.Errorf("PurgeRevisions removed %d, left %d", removed, len(list))
+	}
+}
