@@ -210,3 +210,52 @@ func inSequenceCategory(step *cim.Instance, category string) bool {
 	}
 	return false
 }
+
+// RemapReferences rewrites every step property that names a package, a
+// child task sequence or an application, by the qualifiers References
+// reads (TaskSequencePackage, TaskSequencePackageList,
+// tasksequenceapplication, the Run Task Sequence step's TsPackageID), in
+// every step, disabled ones and those of disabled groups included. to
+// returns the new value of an id (and false to keep it); Type 1 names an
+// application. It returns how many values changed. Variables (%…%) and
+// the "no package" placeholder are never passed to to.
+func RemapReferences(ts *cim.Instance, to func(id string, typ int64) (string, bool)) int {
+	changed := 0
+	mapOne := func(id string, typ int64) string {
+		trimmed := strings.TrimSpace(id)
+		if !refersToSomething(trimmed) {
+			return id
+		}
+		if n, ok := to(trimmed, typ); ok && n != trimmed {
+			changed++
+			return n
+		}
+		return id
+	}
+	mapList := func(list string, typ int64) string {
+		parts := strings.Split(list, ",")
+		for i, p := range parts {
+			parts[i] = mapOne(p, typ)
+		}
+		return strings.Join(parts, ",")
+	}
+	Walk(ts, func(step *cim.Instance, _ []int) bool {
+		c := step.Class
+		for _, p := range c.Properties {
+			v, ok := step.Values[p.Name].(string)
+			if !ok || v == "" {
+				continue
+			}
+			switch {
+			case p.Qualifiers.Has(qualPackage) || (c.IsA(classSubTS) && p.Name == subTSPackageID):
+				step.Values[p.Name] = mapOne(v, 0)
+			case p.Qualifiers.Has(qualPackageList):
+				step.Values[p.Name] = mapList(v, 0)
+			case p.Qualifiers.Has(qualApplication):
+				step.Values[p.Name] = mapList(v, 1)
+			}
+		}
+		return true
+	})
+	return changed
+}

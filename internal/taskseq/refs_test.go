@@ -163,3 +163,49 @@ func parseFile(t *testing.T, c *Codec, f string) (*cim.Instance, *Document) {
 	}
 	return ts, doc
 }
+
+// RemapReferences moves every reference of a real sequence, disabled
+// steps included, to new ids, and References then lists only those.
+func TestRemapReferencesMovesEveryReference(t *testing.T) {
+	c := testCodec(t)
+	for _, f := range exportFiles(t) {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			ts, _ := parseFile(t, c, f)
+			var before []Reference
+			Walk(ts, func(step *cim.Instance, _ []int) bool {
+				before = appendStepReferences(before, step)
+				return true
+			})
+			before = dedupe(before)
+			mapped := map[string]string{}
+			n := RemapReferences(ts, func(id string, typ int64) (string, bool) {
+				if typ == 1 {
+					return "", false
+				}
+				to := fmt.Sprintf("NEW%05d", len(mapped))
+				if m, ok := mapped[strings.ToUpper(id)]; ok {
+					to = m
+				}
+				mapped[strings.ToUpper(id)] = to
+				return to, true
+			})
+			var after []Reference
+			Walk(ts, func(step *cim.Instance, _ []int) bool {
+				after = appendStepReferences(after, step)
+				return true
+			})
+			after = dedupe(after)
+			if len(after) != len(before) {
+				t.Fatalf("%d references before, %d after", len(before), len(after))
+			}
+			for i, r := range after {
+				if r.Type == 0 && (!strings.HasPrefix(r.Package, "NEW") || mapped[strings.ToUpper(before[i].Package)] != r.Package) {
+					t.Errorf("reference %d: %s became %s", i, before[i].Package, r.Package)
+				}
+			}
+			if len(mapped) > 0 && n == 0 {
+				t.Errorf("mapped %d ids but no value changed", len(mapped))
+			}
+		})
+	}
+}

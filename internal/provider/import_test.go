@@ -1,0 +1,221 @@
+package provider_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tsprov/tsprov/internal/auth/authtest"
+	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/cmexport"
+	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/provider"
+	"github.com/tsprov/tsprov/internal/taskseq"
+	"github.com/tsprov/tsprov/schema"
+)
+
+func readExport(t *testing.T, data []byte) *cmexport.Archive {
+	t.Helper()
+	a, err := cmexport.Read(bytes.NewReader(data), int64(len(data)), cmexport.DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func realExports(t *testing.T) map[string][]byte {
+	t.Helper()
+	files, _ := filepath.Glob("../../testdata/export-zips/*.zip")
+	if len(files) != 6 {
+		t.Fatalf("want 6 real exports, found %d", len(files))
+	}
+	out := map[string][]byte{}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[filepath.Base(f)] = data
+	}
+	return out
+}
+
+func exportZip(t *testing.T, p *provider.Provider, opts provider.ExportOptions, ids ...string) []byte {
+	t.Helper()
+	a, err := p.Export(authtest.Context(), ids, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := cmexport.Write(&buf, a, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// writableSame compares what an import keeps of an object: every schema
+// property a client may write (read-only ones are the exporting site's
+// facts: ids, dates, versions, references), the task sequence's steps
+// compared as the codec reads them, with source ids mapped to target ids.
+func writableSame(t *testing.T, what string, reg *cim.Registry, codec *taskseq.Codec, a, b *cmexport.Instance) {
+	t.Helper()
+	ia, _, err := cmexport.ToCIM(reg, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ib, _, err := cmexport.ToCIM(reg, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ia.Class.Properties {
+		if p.IsReadOnly() || p.IsKey() || p.Name == "TaskSequenceFlags" { // DANGLING_REF: this site's fact
+			continue
+		}
+		if !cim.Equal(ia.Values[p.Name], ib.Values[p.Name]) {
+			t.Errorf("%s: %s was %s, is %s", what, p.Name, cim.FormatScalar(ia.Values[p.Name]), cim.FormatScalar(ib.Values[p.Name]))
+		}
+	}
+	sa, sb := ia.String("Sequence"), ib.String("Sequence")
+	ta, _, err := codec.Parse([]byte(sa))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, _, err := codec.Parse([]byte(sb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	xa, _ := codec.Marshal(ta, taskseq.WriteOptions{})
+	xb, _ := codec.Marshal(tb, taskseq.WriteOptions{})
+	if !bytes.Equal(xa, xb) {
+		t.Errorf("%s: the sequence changed", what)
+	}
+	ra, rb := refSet(ia), refSet(ib)
+	if strings.Join(ra, " ") != strings.Join(rb, " ") {
+		t.Errorf("%s: references were %v, are %v", what, ra, rb)
+	}
+}
+
+func refSet(in *cim.Instance) []string {
+	var out []string
+	list, _ := in.Values["References"].([]any)
+	for _, v := range list {
+		r := v.(*cim.Instance)
+		out = append(out, strings.ToUpper(r.String("Package"))+"/"+r.String("Program"))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Every real export imports; exported again, it holds the same object
+// with the same writable properties, the same steps and the references
+// ConfigMgr exported (which this site does not have: they dangle, and
+// the import says so).
+func TestRealExportsImportAndExportAgain(t *testing.T) {
+	reg, _ := schema.Registry()
+	codec, err := taskseq.NewCodec(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := siteServer(t, openStore(t), "LAB", "")
+	for name, data := range realExports(t) {
+		t.Run(name, func(t *testing.T) {
+			src := readExport(t, data)
+			res, err := p.Import(authtest.Context(), src, provider.ImportOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Objects) != 1 || res.Objects[0].Outcome != "created" || !strings.HasPrefix(res.Objects[0].TargetID, "LAB") {
+				t.Fatalf("objects: %+v", res.Objects)
+			}
+			id := res.Objects[0].TargetID
+			out := readExport(t, exportZip(t, p, provider.ExportOptions{WithDependence: true}, id))
+			if len(out.Problems) > 0 || len(out.Objects) != 1 {
+				t.Fatalf("re-export: %d objects, problems %v", len(out.Objects), out.Problems)
+			}
+			writableSame(t, name, reg, codec, src.Objects[0].XML, out.Objects[0].XML)
+			refs := refSet(mustCIM(t, reg, src.Objects[0].XML))
+			missing := map[string]bool{}
+			for _, e := range res.Plan {
+				if e.Rule == provider.RuleMissing && e.TargetID == provider.TargetWouldDangle {
+					missing[strings.ToUpper(e.SourceID)] = true
+				}
+			}
+			for _, r := range refs {
+				if id, _, _ := strings.Cut(r, "/"); !missing[id] {
+					t.Errorf("reference %s is not planned as missing: %+v", id, res.Plan)
+				}
+			}
+			obj, err := p.Get(authtest.Context(), "SMS_TaskSequencePackage", id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if flags := obj.Instance.Int("TaskSequenceFlags"); (flags&1 == 1) != (len(refs) > 0) {
+				t.Errorf("DANGLING_REF %v with %d references none of which exist here", flags&1 == 1, len(refs))
+			}
+			// the same zip again: the default links the task sequence it made
+			again, err := p.Import(authtest.Context(), src, provider.ImportOptions{})
+			if err != nil || again.Objects[0].Outcome != "linked" || again.Objects[0].TargetID != id {
+				t.Fatalf("second import: %+v %v", again, err)
+			}
+		})
+	}
+}
+
+func mustCIM(t *testing.T, reg *cim.Registry, x *cmexport.Instance) *cim.Instance {
+	t.Helper()
+	in, _, err := cmexport.ToCIM(reg, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+// A zip with a broken object writes nothing unless the import is
+// partial; then the broken object is reported and the rest imports.
+func TestImportIsAllOrNothingUnlessPartial(t *testing.T) {
+	p := siteServer(t, openStore(t), "LAB", "")
+	data := realExports(t)["gwblok__garytown__hardware_HP_HPIA-RefFileTS_HPIA_Task_Sequence.zip"]
+	good := readExport(t, data)
+	broken := readExport(t, data)
+	bad := *broken.Objects[0]
+	bad.PackageID = "MEM99999"
+	x := *bad.XML
+	x.Properties = append([]*cmexport.Property(nil), x.Properties...)
+	for i, pr := range x.Properties {
+		if pr.Name == "Duration" {
+			c := *pr
+			c.Value = "forty"
+			x.Properties[i] = &c
+		}
+	}
+	bad.XML = &x
+	broken.Objects = append(broken.Objects, &bad)
+	_, err := p.Import(authtest.Context(), broken, provider.ImportOptions{})
+	if !errs.Is(err, errs.Invalid) || !strings.Contains(err.Error(), "Duration") || !strings.Contains(err.Error(), "MEM99999") {
+		t.Fatalf("err = %v, want Invalid naming the object and property", err)
+	}
+	if n := countPackages(t, p); n != 0 {
+		t.Fatalf("a refused import left %d packages", n)
+	}
+	res, err := p.Import(authtest.Context(), broken, provider.ImportOptions{Partial: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Objects[0].Outcome != "created" || res.Objects[1].Outcome != "failed" || countPackages(t, p) != 1 {
+		t.Fatalf("partial: %+v", res.Objects)
+	}
+	_ = good
+}
+
+func countPackages(t *testing.T, p *provider.Provider) int {
+	t.Helper()
+	res, err := p.List(authtest.Context(), "SMS_TaskSequencePackage", provider.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(res.Objects)
+}
