@@ -38,6 +38,8 @@ var commands = map[string]command{
 	"audit":   {"show the server's audit trail", runAudit},
 	"lock":    {"list SEDO locks (ls) or release one whoever holds it (release)", runLock},
 	"migrate": {"copy a SQLite data folder into a PostgreSQL database, then compare them", runMigrate},
+	"export":  {"write task sequences (and what they use) to a ConfigMgr export zip", runExport},
+	"import":  {"import a ConfigMgr export zip, mapping its references to this site (--dry-run: the plan)", runImport},
 
 	// the binary itself
 	"version":    {"print the version and the commit this binary was built from", runVersion},

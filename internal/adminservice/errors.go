@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/cmexport"
 	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/provider"
 )
@@ -92,6 +93,17 @@ func envelope(r *http.Request, log *slog.Logger, err error) (int, errorBody) {
 		Target:  target,
 		Details: []errorDetail{{Code: kind.String(), Message: msg, Target: target}},
 	}}
+	var pe *cmexport.ProblemsError
+	if errors.As(err, &pe) {
+		body.Error.Details = nil
+		for _, p := range pe.Problems {
+			target := p.Part
+			if target == "" {
+				target = p.Object
+			}
+			body.Error.Details = append(body.Error.Details, errorDetail{Code: kind.String(), Message: p.String(), Target: target})
+		}
+	}
 	var me *provider.MethodError
 	if errors.As(err, &me) {
 		body.Error.Details = nil

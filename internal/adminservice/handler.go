@@ -125,6 +125,8 @@ func NewHandler(prov *provider.Provider, opts Options) (http.Handler, error) {
 	h.handle(mux, TokensPath+"/{id}", map[string]http.HandlerFunc{"DELETE": h.revokeToken})
 	h.handle(mux, LocksPath, map[string]http.HandlerFunc{"GET": h.listLocks, "DELETE": h.releaseLock})
 	h.handle(mux, AdminsPath+"/{id}/password", map[string]http.HandlerFunc{"PUT": h.setPassword})
+	h.handle(mux, ExportPath, map[string]http.HandlerFunc{"POST": h.export})
+	h.handle(mux, ImportPath, map[string]http.HandlerFunc{"POST": h.importZip})
 	mux.HandleFunc("/", h.notFound)
 	return RefuseUncleanPaths(canonicalPrefix(mux), h.log), nil
 }

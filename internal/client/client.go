@@ -66,6 +66,9 @@ func (c *Client) Call(ctx context.Context, method, path string, body, out any) e
 type Error struct {
 	Status  int
 	Message string
+	// Details are the messages of the envelope's details, when an answer
+	// lists several problems (an import's).
+	Details []string
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("server answered %d: %s", e.Status, e.Message) }

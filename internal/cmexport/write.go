@@ -8,7 +8,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"net/url"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -25,14 +26,21 @@ func FolderOf(class, packageID, programName string) string {
 	return class + "/" + packageID
 }
 
-// escapePart writes a part name as OPC stores it: each segment
-// %xx-escaped (a space is %20).
+// escapePart writes a part name as OPC stores it in the zip: a space,
+// "%", "#", "?", control and non-ASCII characters %xx-escaped
+// (SMS_Program/TST0000D_Multiplatform%20x64), the rest as is
+// ([Content_Types].xml keeps its brackets).
 func escapePart(name string) string {
-	segs := strings.Split(name, "/")
-	for i, s := range segs {
-		segs[i] = url.PathEscape(s)
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= ' ' || c >= 0x7f || c == '%' || c == '#' || c == '?' {
+			fmt.Fprintf(&b, "%%%02X", c)
+			continue
+		}
+		b.WriteByte(c)
 	}
-	return strings.Join(segs, "/")
+	return b.String()
 }
 
 // relID is the relationship Id of an object: <Class>-<64 upper hex>, a
@@ -125,7 +133,7 @@ func Write(w io.Writer, a *Archive, when time.Time) error {
 				return err
 			}
 		}
-		for _, name := range sortedKeys(o.Parts) {
+		for _, name := range slices.Sorted(maps.Keys(o.Parts)) {
 			if err := put(dir+"/"+name, o.Parts[name]); err != nil {
 				return err
 			}
@@ -156,17 +164,4 @@ func dosTime(t time.Time) (date, tm uint16) {
 	date = uint16(t.Day() + int(t.Month())<<5 + (t.Year()-1980)<<9)
 	tm = uint16(t.Second()/2 + t.Minute()<<5 + t.Hour()<<11)
 	return date, tm
-}
-
-func sortedKeys(m map[string][]byte) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	for i := 1; i < len(keys); i++ {
-		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
-			keys[j], keys[j-1] = keys[j-1], keys[j]
-		}
-	}
-	return keys
 }

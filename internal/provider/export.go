@@ -169,6 +169,25 @@ func (x *exporter) addSequence(ts *cim.Instance) error {
 			}
 		}
 	}
+	// packages only disabled steps name: listed too, so that an import
+	// maps them as well (the steps keep them)
+	seq, err := x.p.sequenceOf(ts)
+	if err != nil {
+		return err
+	}
+	for _, r := range taskseq.DisabledReferences(seq) {
+		if r.Type == 1 {
+			continue
+		}
+		obj, err := x.p.findPackage(x.ctx, r.Package)
+		if errs.Is(err, errs.NotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		infos = append(infos, refInfo(ts, obj, r.Program))
+	}
 	delete(x.done, k)
 	x.add(ts)
 	o := x.a.Objects[len(x.a.Objects)-1]

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/mattn/go-isatty"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+)
+
+const (
+	exportUsage = "usage: tsprov export PACKAGEID… -o FILE.zip [--no-dependence] [--comment TEXT]"
+	importUsage = "usage: tsprov import FILE.zip [--map FILE] [--dry-run] [--partial] [--action [CLASS=]ACTION]… [--output table|json]"
+)
+
+// runExport writes the Export-CMTaskSequence zip of task sequence
+// packages, as the console's Export Task Sequence wizard does.
+func runExport(args []string, stdout io.Writer) error {
+	fs, cf := connectionFlags("export")
+	out := fs.String("o", "", "the zip file to write")
+	noDeps := fs.Bool("no-dependence", false, "leave out the packages, programs, boot images and child task sequences the sequences refer to")
+	withContent := fs.Bool("with-content", false, "export the packages' content too (needs a content library on the server)")
+	comment := fs.String("comment", "", "administrator comment, shown at import")
+	ids, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(ids) == 0 || *out == "" {
+		return usageError{exportUsage}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(*out), ".tsprov-export-*.zip")
+	if err != nil {
+		return fmt.Errorf("create %s: %w", *out, err)
+	}
+	defer os.Remove(tmp.Name())
+	req := map[string]any{"PackageIDs": ids, "WithDependence": !*noDeps, "WithContent": *withContent, "Comment": *comment}
+	w, done := transferBar(tmp, "export", -1)
+	n, err := cf.client().Export(context.Background(), req, w)
+	done()
+	if err == nil {
+		err = tmp.Close()
+	} else {
+		tmp.Close()
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), *out); err != nil {
+		return fmt.Errorf("write %s: %w", *out, err)
+	}
+	fmt.Fprintf(stdout, "exported %s to %s (%d bytes)\n", strings.Join(ids, ", "), *out, n)
+	return nil
+}
+
+// importResult is the server's answer to an import.
+type importResult struct {
+	DryRun  bool `json:"DryRun"`
+	Objects []struct {
+		Class, SourceID, ProgramName, Name, Action, TargetID, Outcome string
+		Problems                                                      []string
+	} `json:"Objects"`
+	Plan []struct {
+		SourceID, Name string
+		Type           int64
+		Version        string
+		TargetID, Rule string
+	} `json:"Plan"`
+	Problems []struct {
+		Object, Part, Message string
+		Warning               bool
+	} `json:"Problems"`
+}
+
+// runImport imports an export zip; with --dry-run it prints the plan (how
+// each reference maps to this site) and changes nothing.
+func runImport(args []string, stdout io.Writer) error {
+	fs, cf := connectionFlags("import")
+	mapFile := fs.String("map", "", "map file: lines \"SOURCEID TARGETID\" (or a JSON object) naming the target package of a source package")
+	dryRun := fs.Bool("dry-run", false, "print the plan and the outcome of each object; change nothing")
+	partial := fs.Bool("partial", false, "import what can be, leaving out objects with problems (default: all or nothing)")
+	output := fs.String("output", "table", "table or json")
+	var actions stringList
+	fs.Var(&actions, "action", "ImportActionType for every object, or CLASS=ACTION for one class (repeatable): NotSet, Skip, DirectImport, Rename, Overwrite, ImportFail, IgnoreDependencyFailure, OverwriteIgnoreDependencyFailure")
+	rest, err := parseArgs(fs, args, 1, importUsage)
+	if err != nil {
+		return err
+	}
+	if *output != "table" && *output != "json" {
+		return usageError{"--output must be table or json"}
+	}
+	var mapData []byte
+	if *mapFile != "" {
+		if mapData, err = os.ReadFile(*mapFile); err != nil {
+			return fmt.Errorf("read the map file: %w", err)
+		}
+	}
+	f, err := os.Open(rest[0])
+	if err != nil {
+		return fmt.Errorf("open %s: %w", rest[0], err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	q := url.Values{}
+	if *dryRun {
+		q.Set("dryRun", "true")
+	}
+	if *partial {
+		q.Set("partial", "true")
+	}
+	for _, a := range actions {
+		q.Add("action", a)
+	}
+	r, done := transferReader(f, "import", st.Size())
+	var res importResult
+	err = cf.client().Import(context.Background(), r, mapData, q, &res)
+	done()
+	if err != nil {
+		return err
+	}
+	if *output == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	return printImport(stdout, &res)
+}
+
+func printImport(w io.Writer, res *importResult) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLASS\tSOURCE ID\tNAME\tACTION\tOUTCOME\tTARGET ID")
+	for _, o := range res.Objects {
+		src := o.SourceID
+		if o.ProgramName != "" {
+			src += "/" + o.ProgramName
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", o.Class, src, o.Name, o.Action, o.Outcome, o.TargetID)
+	}
+	fmt.Fprintln(tw)
+	fmt.Fprintln(tw, "SOURCE ID\tNAME\tTYPE\tVERSION\tTARGET ID\tRULE")
+	for _, e := range res.Plan {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", e.SourceID, e.Name, e.Type, e.Version, e.TargetID, e.Rule)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, p := range res.Problems {
+		var where []string
+		if p.Object != "" {
+			where = append(where, p.Object)
+		}
+		if p.Part != "" {
+			where = append(where, "part "+p.Part)
+		}
+		kind := "problem"
+		if p.Warning {
+			kind = "warning"
+		}
+		fmt.Fprintf(w, "%s: %s: %s\n", kind, strings.Join(where, ", "), p.Message)
+	}
+	if res.DryRun {
+		fmt.Fprintln(w, "dry run: nothing was changed")
+	}
+	return nil
+}
+
+// onTerminal reports whether standard error is a terminal (progress bars
+// are drawn only there).
+func onTerminal() bool {
+	fd := os.Stderr.Fd()
+	return isatty.IsTerminal(fd) || isatty.IsCygwinTerminal(fd)
+}
+
+// transferBar wraps w with a progress bar of the bytes written (size -1:
+// unknown) on a terminal; done ends the bar.
+func transferBar(w io.Writer, name string, size int64) (io.Writer, func()) {
+	if !onTerminal() {
+		return w, func() {}
+	}
+	p := mpb.New(mpb.WithOutput(os.Stderr), mpb.WithWidth(40))
+	bar := p.AddBar(max(size, 0), mpb.PrependDecorators(decor.Name(name+" "), decor.Current(decor.SizeB1024(0), "% .1f")),
+		mpb.AppendDecorators(decor.AverageSpeed(decor.SizeB1024(0), " % .1f")))
+	pw, err := bar.ProxyWriter(w)
+	if err != nil {
+		p.Shutdown()
+		return w, func() {}
+	}
+	return pw, func() { bar.SetTotal(-1, true); p.Wait() }
+}
+
+// transferReader wraps r with a progress bar of the bytes read on a
+// terminal; done ends the bar.
+func transferReader(r io.Reader, name string, size int64) (io.Reader, func()) {
+	if !onTerminal() {
+		return r, func() {}
+	}
+	p := mpb.New(mpb.WithOutput(os.Stderr), mpb.WithWidth(40))
+	bar := p.AddBar(size, mpb.PrependDecorators(decor.Name(name+" "), decor.CountersKibiByte("% .1f / % .1f")),
+		mpb.AppendDecorators(decor.Percentage(), decor.AverageSpeed(decor.SizeB1024(0), " % .1f")))
+	pr, err := bar.ProxyReader(r)
+	if err != nil {
+		p.Shutdown()
+		return r, func() {}
+	}
+	return pr, func() { bar.SetTotal(-1, true); p.Wait() }
+}
