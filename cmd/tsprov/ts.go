@@ -169,7 +169,10 @@ func tsFmt(args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		_, err = stdout.Write(append(xml, '\n'))
+		if _, err := stdout.Write(xml); err != nil {
+			return err
+		}
+		_, err = io.WriteString(stdout, "\n")
 		return err
 	}
 	el, err := c.Encode(ts, taskseq.WriteOptions{})

@@ -1,6 +1,7 @@
 package cim
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -91,6 +92,38 @@ func TestMembersKeepsOrderAndText(t *testing.T) {
 	for _, bad := range []string{`[1]`, `null`, `{"a": 1`, `{"a" 1}`} {
 		if _, err := Members([]byte(bad)); errs.KindOf(err) != errs.Invalid {
 			t.Errorf("%s: got %v, want an Invalid error", bad, err)
+		}
+	}
+}
+
+// TestPlainRun holds the word-at-a-time scan to the byte-at-a-time rule at
+// every length and position of each byte that ends a run.
+func TestPlainRun(t *testing.T) {
+	naive := func(b []byte) int {
+		for i, c := range b {
+			if c == '"' || c == '\\' || c < 0x20 || c >= 0x80 {
+				return i
+			}
+		}
+		return len(b)
+	}
+	stops := []byte{'"', '\\', 0, 0x1f, '\n', 0x80, 0xc3, 0xff}
+	passes := []byte{' ', '!', '#', '[', ']', 'a', 0x7f, '~', 0x21, 0x5b}
+	for n := 0; n <= 24; n++ {
+		for _, fill := range passes {
+			b := bytes.Repeat([]byte{fill}, n)
+			if got, want := plainRun(b), naive(b); got != want {
+				t.Fatalf("plainRun(%q) = %d, want %d", b, got, want)
+			}
+			for at := 0; at < n; at++ {
+				for _, stop := range stops {
+					c := bytes.Clone(b)
+					c[at] = stop
+					if got, want := plainRun(c), naive(c); got != want {
+						t.Fatalf("plainRun(%q) = %d, want %d", c, got, want)
+					}
+				}
+			}
 		}
 	}
 }

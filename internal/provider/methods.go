@@ -62,6 +62,10 @@ func (p *Provider) methodTable() map[string]methodFunc {
 // unknown class, method or instance; errs.Invalid when a static method is
 // called on an instance or the other way round, or for a missing or
 // unknown parameter; errs.NotImplemented for a method not built yet.
+// Invoke takes in over: a method may change the values it holds
+// (SetSequence fills in defaults and seals the sequence it stores rather
+// than copy 2 MB of it first), so a caller passes values it does not use
+// again, as the HTTP handlers do with the parameters they decode.
 func (p *Provider) Invoke(ctx context.Context, className, key, methodName string, in map[string]any) (*MethodResult, error) {
 	c, err := p.Class(className)
 	if err != nil {

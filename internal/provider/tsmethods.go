@@ -77,13 +77,13 @@ func (p *Provider) parseSequence(param, xml string) (*cim.Instance, error) {
 // writeSequence writes ts as task sequence XML under the size rule: XML
 // above 2 MB is refused (errs.TooLarge naming param) rather than returned
 // or stored.
-func (p *Provider) writeSequence(param string, ts *cim.Instance, opts taskseq.WriteOptions) ([]byte, error) {
-	xml, err := p.codec.Marshal(ts, opts)
+func (p *Provider) writeSequence(param string, ts *cim.Instance, opts taskseq.WriteOptions) (string, error) {
+	xml, err := p.codec.MarshalString(ts, opts)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	if err := taskseq.CheckSize(param, len(xml)); err != nil {
-		return nil, err
+		return "", err
 	}
 	return xml, nil
 }
@@ -146,7 +146,8 @@ func (p *Provider) setSequence(ctx context.Context, m *cim.Method, _ *Object, in
 	if !ok {
 		return nil, 0, errs.Target(errs.Invalid, "TaskSequence", "TaskSequence is required")
 	}
-	ts = ts.Clone()
+	// ts is this call's own (see Invoke): defaults and sealing change it
+	// in place.
 	fillDefaults(ts)
 	problems := taskseq.Validate(ts)
 	if errors := taskseq.Errors(problems); len(errors) > 0 {
@@ -218,7 +219,7 @@ func (p *Provider) applySequence(ctx context.Context, tx store.Tx, pkg, ts *cim.
 	if err != nil {
 		return err
 	}
-	pkg.Set(sequenceProperty, string(xml))
+	pkg.Set(sequenceProperty, xml)
 	pkg.Set(typeProperty, taskseq.SequenceType(ts))
 	return p.setReferences(ctx, tx, pkg, refs)
 }
@@ -345,8 +346,7 @@ func (p *Provider) saveToXML(ctx context.Context, m *cim.Method, _ *Object, in m
 	if !ok {
 		return nil, 0, errs.Target(errs.Invalid, "TaskSequence", "TaskSequence is required")
 	}
-	ts = ts.Clone()
-	fillDefaults(ts)
+	fillDefaults(ts) // ts is this call's own (see Invoke)
 	refs := taskseq.References(ts)
 	xml, err := p.writeSequence("TaskSequence", ts, taskseq.WriteOptions{References: refs})
 	if err != nil {
@@ -356,7 +356,7 @@ func (p *Provider) saveToXML(ctx context.Context, m *cim.Method, _ *Object, in m
 	if taskseq.DeploysOS(ts) {
 		flags = 1
 	}
-	return map[string]any{"ReturnValue": string(xml), "References": p.referenceInstances(refs), "Flags": flags}, 0, nil
+	return map[string]any{"ReturnValue": xml, "References": p.referenceInstances(refs), "Flags": flags}, 0, nil
 }
 
 // exportXML: SMS_TaskSequence.ExportXml(Xml) → the XML with every Secret
@@ -372,7 +372,7 @@ func (p *Provider) exportXML(ctx context.Context, m *cim.Method, _ *Object, in m
 	if err != nil {
 		return nil, 0, err
 	}
-	return map[string]any{"ReturnValue": string(out)}, 0, nil
+	return map[string]any{"ReturnValue": out}, 0, nil
 }
 
 // tsRelatedToDriverCategory: GetTSRelatedToDriverCategory(CategoryUniqueId)

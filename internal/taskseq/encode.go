@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
@@ -22,12 +23,55 @@ type WriteOptions struct {
 // straight from the object model: the bytes are those of writing the
 // element Encode returns.
 func (c *Codec) Marshal(ts *cim.Instance, opts WriteOptions) ([]byte, error) {
-	var b bytes.Buffer
-	b.Grow(64 << 10)
-	if err := c.write(ts, opts, &bytesSink{w: &b}); err != nil {
+	b, err := c.marshal(ts, opts)
+	if err != nil {
 		return nil, err
 	}
-	return b.Bytes(), nil
+	defer putMarshalBuffer(b)
+	return bytes.Clone(b.Bytes()), nil
+}
+
+// MarshalString is Marshal giving a string, for a caller that stores or
+// returns the XML as one (without a second copy of it).
+func (c *Codec) MarshalString(ts *cim.Instance, opts WriteOptions) (string, error) {
+	b, err := c.marshal(ts, opts)
+	if err != nil {
+		return "", err
+	}
+	defer putMarshalBuffer(b)
+	return b.String(), nil
+}
+
+// marshal writes the sequence into a buffer of marshalBuffers, which the
+// caller copies the XML out of and then puts back.
+func (c *Codec) marshal(ts *cim.Instance, opts WriteOptions) (*bytes.Buffer, error) {
+	b := marshalBuffers.Get().(*bytes.Buffer)
+	b.Reset()
+	if err := c.write(ts, opts, &bytesSink{w: b}); err != nil {
+		putMarshalBuffer(b)
+		return nil, err
+	}
+	return b, nil
+}
+
+// marshalBuffers are the buffers Marshal writes into, reused from call to
+// call: a buffer grown by doubling to the size of a large sequence (2 MB)
+// allocates and clears about twice that on the way, for every call, while
+// copying the finished XML out once costs its size.
+var marshalBuffers = sync.Pool{New: func() any {
+	b := new(bytes.Buffer)
+	b.Grow(64 << 10)
+	return b
+}}
+
+// maxPooledBuffer bounds the buffers kept for reuse: one that grew beyond
+// the largest sequence the size rule lets through (and some) is dropped.
+const maxPooledBuffer = 4 << 20
+
+func putMarshalBuffer(b *bytes.Buffer) {
+	if b.Cap() <= maxPooledBuffer {
+		marshalBuffers.Put(b)
+	}
 }
 
 // Encode turns an SMS_TaskSequence instance into a <sequence> element. An
