@@ -31,12 +31,7 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, t target) {
 		return
 	}
 	defer release()
-	raw, err := h.readJSON(w, r)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	in, err := h.reg.DecodeParams(c.Name, m, raw, cim.DecodeOptions{})
+	in, err := h.readParams(w, r, c, m)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -62,4 +57,34 @@ func (h *Handler) invoke(w http.ResponseWriter, r *http.Request, t target) {
 		}
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// readParams reads the body of a method call and decodes its [in]
+// parameters, with readJSON's checks and errors. It reads the body in one
+// pass (cim.DecodeOptions.Strict, which refuses all that checkJSON
+// refuses); only when that fails does it check the body and decode it
+// again, so that every error is the one readJSON or the decoding would
+// give.
+func (h *Handler) readParams(w http.ResponseWriter, r *http.Request, c *cim.Class, m *cim.Method) (map[string]any, error) {
+	raw, err := h.readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	return decodeParams(h.reg, c, m, raw)
+}
+
+// decodeParams decodes a body that readBody read as readJSON's check
+// (checkJSON) and then cim.Registry.DecodeParams would: the same values,
+// or the same error.
+func decodeParams(reg *cim.Registry, c *cim.Class, m *cim.Method, raw []byte) (map[string]any, error) {
+	in, err := reg.DecodeParams(c.Name, m, raw, cim.DecodeOptions{Strict: true, MaxDepth: maxJSONDepth})
+	if err == nil {
+		return in, nil
+	}
+	if raw != nil {
+		if err := checkJSON(raw, maxJSONDepth); err != nil {
+			return nil, err
+		}
+	}
+	return reg.DecodeParams(c.Name, m, raw, cim.DecodeOptions{})
 }

@@ -3,10 +3,14 @@ package adminservice
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
+	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/schema"
 )
 
 // TestCheckJSON: checkJSON takes what a strict JSON reader takes and
@@ -115,4 +119,90 @@ func BenchmarkCheckJSON(b *testing.B) {
 			}
 		}
 	})
+}
+
+// paramBodies are method call bodies (SMS_TaskSequencePackage.SetSequence)
+// that checkJSON accepts or refuses for each of its reasons, inside
+// decoded parameters, skipped annotations and skipped members, and bodies
+// that only the decoding refuses.
+func paramBodies() []string {
+	pkg := `{"@odata.type":"#AdminService.SMS_TaskSequencePackage","Name":"p"}`
+	step := func(extra string) string {
+		return `{"@odata.type":"#AdminService.SMS_TaskSequence_RunCommandLineAction","Name":"s","CommandLine":"cmd"` + extra + `}`
+	}
+	ts := func(steps ...string) string {
+		return `{"@odata.type":"#AdminService.SMS_TaskSequence","Steps":[` + strings.Join(steps, ",") + `]}`
+	}
+	body := func(ts string) string { return `{"TaskSequencePackage":` + pkg + `,"TaskSequence":` + ts + `}` }
+	deep := strings.Repeat("[", 130) + strings.Repeat("]", 130)
+	return []string{
+		body(ts(step(""))),
+		body(ts(step(`,"@tsprov.xml":{"attrs":[["name","s"]],"children":["action"],"action":"cmd"}`))),
+		body(ts(step(`,"@tsprov.xml":{"attrs":[],"attrs":[]}`))),
+		body(ts(step(`,"@tsprov.xml":{"vars":[{"attrs":[],"bound":"x","bound":"y"}]}`))),
+		body(ts(step(`,"@tsprov.xml":{"action":"\ud800"}`))),
+		body(ts(step(`,"@tsprov.xml":{"action":"\ud83d\ude80"}`))),
+		body(ts(step(`,"@tsprov.xml":` + deep))),
+		body(ts(step(`,"@tsprov.xml":1,"@tsprov.xml":2`))),
+		body(ts(step(`,"__CLASS":"a","__CLASS":"b"`))),
+		body(ts(step(`,"@odata.type":"#AdminService.SMS_TaskSequence_RunCommandLineAction"`))),
+		body(ts(step(`,"Name":"again"`))),
+		body(ts(step(`,"name":"again"`))),
+		body(ts(step(`,"CommandLine":"\udc00"`))),
+		body(ts(step(`,"NoSuchProperty":1`))),
+		body(ts(step(`,"Enabled":"yes"`))),
+		body(ts(step(`,"Timeout":01`))),
+		body(ts(step(""))) + ` {}`,
+		`{"TaskSequencePackage":` + pkg + `,"TaskSequencePackage":` + pkg + `}`,
+		`{"TaskSequencePackage":` + pkg + `,"tasksequencepackage":` + pkg + `}`,
+		`{"@odata.context":"x","@odata.context":"y"}`,
+		`{"NoSuchParameter":1}`,
+		`{"TaskSequence":` + ts(step(""), step(`,"Enabled":true,"Enabled":false`)) + `}`,
+		`{"TaskSequence":` + strings.Repeat(`{"a":[`, 70) + strings.Repeat("]}", 70) + `}`,
+		`[]`, `{}`, `{"TaskSequence":null}`, `{"TaskSequence":`, `"x"`,
+	}
+}
+
+// TestDecodeParamsAsReadJSON: decodeParams (one strict pass, and the
+// check only when it fails) gives for every body what checkJSON followed
+// by DecodeParams gives: the same values, or the same error.
+func TestDecodeParamsAsReadJSON(t *testing.T) {
+	for _, body := range paramBodies() {
+		compareDecodeParams(t, []byte(body))
+	}
+}
+
+func FuzzDecodeParamsAsReadJSON(f *testing.F) {
+	for _, body := range paramBodies() {
+		f.Add([]byte(body))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if !utf8.Valid(body) { // readBody refuses it before
+			return
+		}
+		compareDecodeParams(t, body)
+	})
+}
+
+func compareDecodeParams(t *testing.T, raw []byte) {
+	t.Helper()
+	reg, err := schema.Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := reg.Class("SMS_TaskSequencePackage")
+	m, _ := c.Method("SetSequence")
+	want, wantErr := func() (map[string]any, error) {
+		if err := checkJSON(raw, maxJSONDepth); err != nil {
+			return nil, err
+		}
+		return reg.DecodeParams(c.Name, m, raw, cim.DecodeOptions{})
+	}()
+	got, gotErr := decodeParams(reg, c, m, raw)
+	if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || errs.KindOf(gotErr) != errs.KindOf(wantErr) || errs.TargetOf(gotErr) != errs.TargetOf(wantErr) {
+		t.Fatalf("%.200s:\ngot error  %v\nwant error %v", raw, gotErr, wantErr)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%.200s:\ngot  %#v\nwant %#v", raw, got, want)
+	}
 }

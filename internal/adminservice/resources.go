@@ -276,6 +276,19 @@ func (h *Handler) decodeInstance(w http.ResponseWriter, r *http.Request, c *cim.
 // (checkJSONMediaType) and is one strict JSON value (checkJSON). An empty
 // body gives nil.
 func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request) (json.RawMessage, error) {
+	b, err := h.readBody(w, r)
+	if err != nil || b == nil {
+		return b, err
+	}
+	if err := checkJSON(b, maxJSONDepth); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// readBody is readJSON without the check of the JSON itself (checkJSON):
+// the media type, the size limit, UTF-8; nil for an empty body.
+func (h *Handler) readBody(w http.ResponseWriter, r *http.Request) (json.RawMessage, error) {
 	declared, err := checkJSONMediaType(r.Header.Values("Content-Type"))
 	if err != nil {
 		return nil, err
@@ -298,9 +311,6 @@ func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request) (json.RawMess
 	}
 	if !utf8.Valid(b) {
 		return nil, errs.E(errs.Invalid, "malformed JSON body: it is not valid UTF-8")
-	}
-	if err := checkJSON(b, maxJSONDepth); err != nil {
-		return nil, err
 	}
 	return b, nil
 }

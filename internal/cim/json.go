@@ -265,6 +265,15 @@ type DecodeOptions struct {
 	// SInt64) written as a JSON string of its digits, as OData clients
 	// send it when they ask for IEEE754Compatible=true.
 	Int64Strings bool
+	// Strict also refuses, anywhere in the text (skipped members too),
+	// what encoding/json lets through: an object that names a member
+	// twice (names compared after unescaping), a \u escape of half a
+	// UTF-16 surrogate pair, and nesting deeper than MaxDepth when that is
+	// set. A server that checks a body for these before decoding it can
+	// decode it strictly in one pass instead, and check only when that
+	// fails, to word the error.
+	Strict   bool
+	MaxDepth int
 }
 
 // DecodeObjectWith is DecodeObject with options.
@@ -369,12 +378,98 @@ func Members(raw []byte) ([]Member, error) {
 // are skipped. Outcomes: the values by declared name; errs.Invalid naming
 // the member when raw is not an object, a member is no [in] parameter of
 // m, one is given twice under names that differ only in case, or a value
-// does not decode.
+// does not decode. Under DecodeOptions.Strict an error is not worded (any
+// error will do): the caller decodes again without Strict for the words.
 func (r *Registry) DecodeParams(className string, m *Method, raw []byte, o DecodeOptions) (map[string]any, error) {
-	in := map[string]any{}
 	if raw == nil {
-		return in, nil
+		return map[string]any{}, nil
 	}
+	in, err := r.decodeParamsOnce(m, raw, o)
+	if err == nil || o.Strict {
+		return in, err
+	}
+	return r.decodeParamsByMember(className, m, raw, o)
+}
+
+// decodeParamsOnce reads the parameters in one pass over raw. Outcomes:
+// what decodeParamsByMember gives, when it succeeds; an error otherwise,
+// which decodeParamsByMember words (it checks the whole object first,
+// then decodes each parameter's value).
+func (r *Registry) decodeParamsOnce(m *Method, raw []byte, o DecodeOptions) (map[string]any, error) {
+	d := &jsonDecoder{reg: r, b: raw, opts: o}
+	in := map[string]any{}
+	_, err := d.decodeWhole(func() (any, error) {
+		if d.peek() != '{' {
+			return nil, errNotObject
+		}
+		if err := d.enter(); err != nil {
+			return nil, err
+		}
+		d.openNames()
+		d.i++
+		if d.peek() == '}' {
+			d.i++
+			d.depth--
+			return nil, nil
+		}
+		for {
+			if d.peek() != '"' {
+				return nil, d.fail("expected a member name")
+			}
+			name, err := d.strBytes()
+			if err != nil {
+				return nil, err
+			}
+			if err := d.expect(':'); err != nil {
+				return nil, err
+			}
+			if len(name) > 0 && name[0] == '@' {
+				if err := d.noteName(name); err != nil {
+					return nil, err
+				}
+				if err := d.skip(); err != nil {
+					return nil, err
+				}
+			} else {
+				prm, ok := m.Param(string(name))
+				if !ok || !prm.In {
+					return nil, errNotParam
+				}
+				if _, twice := in[prm.Name]; twice {
+					return nil, errNotParam
+				}
+				v, err := d.value(prm.Type, &jsonPath{top: prm.Name})
+				if err != nil {
+					return nil, err
+				}
+				in[prm.Name] = v
+			}
+			switch d.peek() {
+			case ',':
+				d.i++
+			case '}':
+				d.i++
+				d.depth--
+				return nil, nil
+			default:
+				return nil, d.fail("expected ',' or '}'")
+			}
+		}
+	}, func(se *syntaxError) error { return se })
+	if err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// errNotParam is decodeParamsOnce's error for a member that is no [in]
+// parameter, or one given twice.
+var errNotParam = errors.New("not an [in] parameter, or one given twice")
+
+// decodeParamsByMember reads the parameters by splitting raw into its
+// members, then decoding each value.
+func (r *Registry) decodeParamsByMember(className string, m *Method, raw []byte, o DecodeOptions) (map[string]any, error) {
+	in := map[string]any{}
 	members, err := Members(raw)
 	if err != nil {
 		return nil, errs.E(errs.Invalid, "the body of a method call must be a JSON object of its [in] parameters")

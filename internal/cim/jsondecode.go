@@ -28,7 +28,22 @@ type jsonDecoder struct {
 	b     []byte
 	i     int
 	depth int
+	// names holds, under DecodeOptions.Strict, the member names read so
+	// far of each object open, by depth (a set once an object has many),
+	// reused from one object to the next at the same depth.
+	names []memberNames
 }
+
+// memberNames are the names of the members of one object, in list (the
+// text's bytes when a name holds no escape) or, beyond manyMembers, in set.
+type memberNames struct {
+	list [][]byte
+	set  map[string]struct{}
+}
+
+// manyMembers is when an object's names go into a set rather than being
+// compared one by one.
+const manyMembers = 16
 
 // maxDecodeDepth bounds the nesting the decoder follows (encoding/json's
 // own bound); request bodies are bounded far lower before they get here.
@@ -121,8 +136,57 @@ func (d *jsonDecoder) expect(c byte) error {
 
 func (d *jsonDecoder) enter() error {
 	d.depth++
-	if d.depth > maxDecodeDepth {
+	if d.depth > maxDecodeDepth || (d.opts.Strict && d.opts.MaxDepth > 0 && d.depth > d.opts.MaxDepth) {
 		return d.fail("nested too deep")
+	}
+	return nil
+}
+
+// openNames starts the list of member names of the object just entered
+// (under Strict; otherwise names are not kept).
+func (d *jsonDecoder) openNames() {
+	if !d.opts.Strict {
+		return
+	}
+	for len(d.names) <= d.depth {
+		d.names = append(d.names, memberNames{})
+	}
+	n := &d.names[d.depth]
+	n.list = n.list[:0]
+	clear(n.set)
+}
+
+// noteName records a member name of the object open at d.depth (under
+// Strict): an error when the object has named that member before.
+func (d *jsonDecoder) noteName(name []byte) error {
+	if !d.opts.Strict {
+		return nil
+	}
+	n := &d.names[d.depth]
+	dup := false
+	if n.set != nil && len(n.list) == 0 {
+		_, dup = n.set[string(name)]
+		n.set[string(name)] = struct{}{}
+	} else {
+		for _, seen := range n.list {
+			if string(seen) == string(name) {
+				dup = true
+				break
+			}
+		}
+		n.list = append(n.list, name)
+		if len(n.list) > manyMembers {
+			if n.set == nil {
+				n.set = make(map[string]struct{}, 2*manyMembers)
+			}
+			for _, seen := range n.list {
+				n.set[string(seen)] = struct{}{}
+			}
+			n.list = n.list[:0]
+		}
+	}
+	if dup {
+		return d.fail(fmt.Sprintf("member %q named twice", name))
 	}
 	return nil
 }
@@ -438,6 +502,7 @@ func (d *jsonDecoder) object(c *Class, at *jsonPath) (*Instance, error) {
 		return nil, errs.Target(errs.Invalid, where, "%s: class %s is abstract; say which subclass with \"@odata.type\"", describe(where, c.Name), c.Name)
 	}
 	in := NewInstance(c)
+	d.openNames()
 	d.i++ // {
 	if d.peek() == '}' {
 		d.i++
@@ -476,6 +541,12 @@ func (d *jsonDecoder) object(c *Class, at *jsonPath) (*Instance, error) {
 // the JSON text they hold; other annotations and WMI system properties
 // ("__CLASS") are skipped.
 func (d *jsonDecoder) member(in *Instance, name []byte, at *jsonPath) error {
+	if len(name) > 0 && (name[0] == '@' || name[0] == '_') {
+		// not a property, so not found twice by in.Values below
+		if err := d.noteName(name); err != nil {
+			return err
+		}
+	}
 	if len(name) > 0 && name[0] == '@' {
 		s := string(name)
 		if !strings.HasPrefix(s, "@odata.") && strings.Contains(s[1:], ".") {
@@ -613,9 +684,18 @@ func (d *jsonDecoder) strBytes() ([]byte, error) {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
-				if i+6 > len(b) || getu4(b[i:]) < 0 {
+				r := getu4(b[i:])
+				if i+6 > len(b) || r < 0 {
 					d.i = i
 					return nil, d.fail("invalid \\u escape in string")
+				}
+				if d.opts.Strict && utf16.IsSurrogate(r) {
+					// only a first half directly followed by a second
+					if r2 := getu4(b[i+6:]); r >= 0xDC00 || r2 < 0xDC00 || r2 > 0xDFFF {
+						d.i = i
+						return nil, d.fail("\\u escape of half a surrogate pair")
+					}
+					i += 6
 				}
 				i += 6
 			default:
@@ -707,8 +787,9 @@ func unquote(s []byte) []byte {
 			}
 			r += 2
 		case c < utf8.RuneSelf:
-			out = append(out, c)
-			r++
+			n := 1 + plainRun(s[r+1:])
+			out = append(out, s[r:r+n]...)
+			r += n
 		default:
 			rr, size := utf8.DecodeRune(s[r:])
 			r += size
@@ -837,6 +918,8 @@ func (d *jsonDecoder) skip() error {
 		closer := byte('}')
 		if c == '[' {
 			closer = ']'
+		} else {
+			d.openNames()
 		}
 		d.i++
 		if d.peek() == closer {
@@ -849,7 +932,11 @@ func (d *jsonDecoder) skip() error {
 				if d.peek() != '"' {
 					return d.fail("expected a member name")
 				}
-				if _, err := d.strBytes(); err != nil {
+				name, err := d.strBytes()
+				if err != nil {
+					return err
+				}
+				if err := d.noteName(name); err != nil {
 					return err
 				}
 				if err := d.expect(':'); err != nil {
