@@ -375,3 +375,144 @@ func TestPromotionBetweenTwoSites(t *testing.T) {
 		t.Errorf("the sequence still names lab ids or lacks production ones:\n%s", seq)
 	}
 }
+
+// rezip builds a zip of the parts of a real export after change edits
+// them (names in order, contents by name).
+func rezip(t *testing.T, change func(names []string, parts map[string][]byte) []string) []byte {
+	t.Helper()
+	names, parts := zipParts(t, realExportFiles(t)[5])
+	names = change(names, parts)
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, n := range names {
+		w, err := zw.Create(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = w.Write(parts[n])
+	}
+	_ = zw.Close()
+	return buf.Bytes()
+}
+
+func postZip(t *testing.T, base, query string, data []byte) answer {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/tsprov/v1/import"+query, bytes.NewReader(data))
+	req.Header.Set("Content-Type", "application/zip")
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	a := answer{status: resp.StatusCode}
+	body, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(body, &a.body)
+	return a
+}
+
+// Bad input to POST /tsprov/v1/import: each is refused with the OData
+// error envelope naming the part, and nothing is written.
+func TestImportRefusesBadZips(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server process")
+	}
+	srv := startServerProcess(t, t.TempDir(), "--rate-limit", "-1")
+	const tsPart = "SMS_TaskSequencePackage/MEM00169/object.xml"
+	declared := func() []byte {
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		w, _ := zw.CreateRaw(&zip.FileHeader{Name: tsPart, Method: zip.Store, CompressedSize64: 4, UncompressedSize64: 40 << 20})
+		_, _ = w.Write([]byte("abcd"))
+		_ = zw.Close()
+		return buf.Bytes()
+	}()
+	lying := func() []byte {
+		var good bytes.Buffer
+		zw := zip.NewWriter(&good)
+		w, _ := zw.Create(tsPart)
+		_, _ = w.Write(bytes.Repeat([]byte("A"), 1<<20))
+		_ = zw.Close()
+		zr, _ := zip.NewReader(bytes.NewReader(good.Bytes()), int64(good.Len()))
+		raw, _ := zr.File[0].OpenRaw()
+		data, _ := io.ReadAll(raw)
+		var buf bytes.Buffer
+		zw = zip.NewWriter(&buf)
+		fh := zr.File[0].FileHeader
+		fh.UncompressedSize64 = 100
+		w, _ = zw.CreateRaw(&fh)
+		_, _ = w.Write(data)
+		_ = zw.Close()
+		return buf.Bytes()
+	}()
+	cases := []struct {
+		name   string
+		query  string
+		zip    []byte
+		status int
+		names  string
+	}{
+		{"not a zip", "", []byte("PK but not really a zip"), 400, "not a zip archive"},
+		{"declared bomb", "", declared, 413, tsPart},
+		{"inflates beyond its header", "", lying, 400, tsPart},
+		{"dot-dot entry", "", rezip(t, func(n []string, p map[string][]byte) []string {
+			p["SMS_TaskSequencePackage/../../../tmp/evil.xml"] = []byte("x")
+			return append(n, "SMS_TaskSequencePackage/../../../tmp/evil.xml")
+		}), 400, "../../../tmp/evil.xml"},
+		{"absolute entry", "", rezip(t, func(n []string, p map[string][]byte) []string {
+			p["/etc/evil.xml"] = []byte("x")
+			return append(n, "/etc/evil.xml")
+		}), 400, "/etc/evil.xml"},
+		{"manifest names a missing part", "", rezip(t, func(n []string, p map[string][]byte) []string {
+			var out []string
+			for _, x := range n {
+				if x != tsPart {
+					out = append(out, x)
+				}
+			}
+			return out
+		}), 400, tsPart},
+		{"object.xml not CIM-XML", "", rezip(t, func(n []string, p map[string][]byte) []string {
+			p[tsPart] = []byte(`<sequence version="3.10"/>`)
+			return n
+		}), 400, tsPart},
+		{"duplicate objects", "", rezip(t, func(n []string, p map[string][]byte) []string {
+			p["SMS_TaskSequencePackage/COPY0001/object.xml"] = p[tsPart]
+			return append(n, "SMS_TaskSequencePackage/COPY0001/object.xml")
+		}), 400, "SMS_TaskSequencePackage/COPY0001/object.xml"},
+		{"map names an unknown package", "?map=MEM000FB=PS1FFFFF", rezip(t, func(n []string, p map[string][]byte) []string { return n }), 400, "PS1FFFFF"},
+		{"map names a package the zip does not use", "?map=XYZ00001=PS100001", rezip(t, func(n []string, p map[string][]byte) []string { return n }), 400, "XYZ00001"},
+		{"unknown action", "?action=Merge", rezip(t, func(n []string, p map[string][]byte) []string { return n }), 400, "Merge"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := postZip(t, srv.url, c.query, c.zip)
+			msg := errorMessage(a)
+			if a.status != c.status || !strings.Contains(msg, c.names) {
+				t.Fatalf("status %d, message %q; want %d naming %s", a.status, msg, c.status, c.names)
+			}
+			if n := countAt(t, srv.url, "SMS_TaskSequencePackage"); n != 0 {
+				t.Fatalf("%d packages written", n)
+			}
+		})
+	}
+	// the command line: one line, non-zero, nothing written
+	bad := filepath.Join(t.TempDir(), "bad.zip")
+	_ = os.WriteFile(bad, []byte("not a zip"), 0o600)
+	code, _, errOut := runCLI("import", "--server="+srv.url, bad)
+	if code != 1 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "not a zip") {
+		t.Fatalf("tsprov import of a bad zip: %d %q", code, errOut)
+	}
+	// a partial import of a zip with a broken object imports the rest
+	mixed := rezip(t, func(n []string, p map[string][]byte) []string {
+		p["SMS_TaskSequencePackage/COPY0001/object.xml"] = []byte("<INSTANCE CLASSNAME=\"SMS_TaskSequencePackage\"><PROPERTY NAME=\"PackageID\" TYPE=\"string\"><VALUE>COPY0001</VALUE></PROPERTY><PROPERTY NAME=\"Duration\" TYPE=\"uint32\"><VALUE>soon</VALUE></PROPERTY></INSTANCE>")
+		return append(n, "SMS_TaskSequencePackage/COPY0001/object.xml")
+	})
+	if a := postZip(t, srv.url, "", mixed); a.status != 400 || countAt(t, srv.url, "SMS_TaskSequencePackage") != 0 {
+		t.Fatalf("all or nothing: %d %v", a.status, a.body)
+	}
+	a := postZip(t, srv.url, "?partial=true", mixed)
+	if a.status != 200 || countAt(t, srv.url, "SMS_TaskSequencePackage") != 1 {
+		t.Fatalf("partial: %d %v", a.status, a.body)
+	}
+}

@@ -408,9 +408,10 @@ func sortedMapKeys(m map[string]string) []string {
 }
 
 // match finds the site's object that an object of the zip is: the same
-// class with the same PackageID and Name, else the one of the same class
-// with the same Name and Version (when exactly one has them).
-func (im *importer) match(in *cim.Instance) (*cim.Instance, string) {
+// class with the same PackageID and Name, else one of the same class
+// with the same Name and Version; when several have them, the one with
+// the lowest PackageID (the oldest), with a warning.
+func (im *importer) match(ref string, in *cim.Instance) (*cim.Instance, string) {
 	id, name, version := in.String(packageIDProperty), in.String("Name"), in.String("Version")
 	if t := im.target(id); t != nil && t.Class == in.Class && strings.EqualFold(t.String("Name"), name) {
 		return t, RuleExistingSameID
@@ -421,10 +422,14 @@ func (im *importer) match(in *cim.Instance) (*cim.Instance, string) {
 			found = append(found, t)
 		}
 	}
-	if len(found) == 1 {
-		return found[0], RuleExistingName
+	if len(found) == 0 {
+		return nil, ""
 	}
-	return nil, ""
+	sort.Slice(found, func(i, j int) bool { return found[i].String(packageIDProperty) < found[j].String(packageIDProperty) })
+	if len(found) > 1 {
+		im.warning(ref, "%d objects of this site have its name and version; the oldest, %s, is taken", len(found), found[0].String(packageIDProperty))
+	}
+	return found[0], RuleExistingName
 }
 
 // clientValues keeps what a client may write of an object of the zip:
@@ -447,7 +452,7 @@ func clientValues(in *cim.Instance) *cim.Instance {
 func (im *importer) importObject(it *item, server serverValues) error {
 	ref := it.obj.Ref()
 	action := im.opts.action(it.obj.Class)
-	existing, rule := im.match(it.in)
+	existing, rule := im.match(ref, it.in)
 	src := strings.ToUpper(it.obj.PackageID)
 	values := clientValues(it.in)
 	switch {

@@ -1,0 +1,292 @@
+package provider_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tsprov/tsprov/internal/auth/authtest"
+	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/cmexport"
+	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/provider"
+	"github.com/tsprov/tsprov/internal/secrets"
+	"github.com/tsprov/tsprov/internal/store"
+	"github.com/tsprov/tsprov/internal/taskseq"
+	"github.com/tsprov/tsprov/schema"
+)
+
+func create(t *testing.T, p *provider.Provider, class string, props map[string]any) string {
+	t.Helper()
+	c, err := p.Class(class)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := cim.NewInstance(c)
+	for k, v := range props {
+		in.Set(k, v)
+	}
+	obj, err := p.Create(authtest.Context(), in)
+	if err != nil {
+		t.Fatalf("create %s: %v", class, err)
+	}
+	return obj.Instance.String("PackageID")
+}
+
+// setSequence stores sequence XML (with ids put in) in a new package.
+func setSequence(t *testing.T, p *provider.Provider, name, boot, xml string) string {
+	t.Helper()
+	reg, _ := schema.Registry()
+	codec, _ := taskseq.NewCodec(reg)
+	ts, _, err := codec.Parse([]byte(xml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := p.Class("SMS_TaskSequencePackage")
+	pkg := cim.NewInstance(c)
+	pkg.Set("Name", name)
+	if boot != "" {
+		pkg.Set("BootImageID", boot)
+	}
+	res, err := p.Invoke(authtest.Context(), c.Name, "", "SetSequence", map[string]any{"TaskSequencePackage": pkg, "TaskSequence": ts})
+	if err != nil {
+		t.Fatalf("SetSequence %s: %v", name, err)
+	}
+	path, _ := res.Out["SavedTaskSequencePackagePath"].(string)
+	return strings.TrimSuffix(strings.TrimPrefix(path, `SMS_TaskSequencePackage.PackageID="`), `"`)
+}
+
+const childXML = `<sequence version="3.10"><step type="SMS_TaskSequence_RunCommandLineAction" name="Drivers"><action>smsswd.exe /run:TOOLS drivers.cmd</action><defaultVarList><variable name="CommandLine" property="CommandLine">drivers.cmd</variable><variable name="PackageID" property="PackageID">TOOLS</variable></defaultVarList></step></sequence>`
+
+const mainXML = `<sequence version="3.10">` +
+	`<step type="SMS_TaskSequence_InstallSoftwareAction" name="Install tools"><action>smsswd.exe /pkg:TOOLS /install</action><defaultVarList><variable name="PackageID" property="PackageID">TOOLS</variable><variable name="_SMSSWDProgramName" property="ProgramName">Install</variable></defaultVarList></step>` +
+	`<step type="SMS_TaskSequence_RunCommandLineAction" name="As a service account"><action>cmd.exe</action><defaultVarList><variable name="CommandLine" property="CommandLine">cmd.exe</variable><variable name="_SMSTSRunCommandLineAsUser" property="RunAsUser">true</variable><variable name="SMSTSRunCommandLineUserName" property="UserName">CONTOSO\svc</variable><variable name="SMSTSRunCommandLineUserPassword" property="UserPassword">PASSWORD</variable></defaultVarList></step>` +
+	`<subtasksequence type="SMS_TaskSequence_SubTasksequence" name="Child"><action>SubTasksequence.exe</action><defaultVarList><variable name="OSDSubTasksequencePackageID" property="TsPackageID">CHILD</variable></defaultVarList></subtasksequence>` +
+	`</sequence>`
+
+type labSite struct {
+	p                        *provider.Provider
+	st                       store.Store
+	tools, boot, child, main string
+}
+
+func newLab(t *testing.T, site string) labSite {
+	st := openStore(t)
+	p := siteServer(t, st, site, "")
+	l := labSite{p: p, st: st}
+	l.tools = create(t, p, "SMS_Package", map[string]any{"Name": "Tools", "Version": "3"})
+	create(t, p, "SMS_Program", map[string]any{"PackageID": l.tools, "ProgramName": "Install", "CommandLine": "setup.exe /q"})
+	l.boot = create(t, p, "SMS_BootImagePackage", map[string]any{"Name": "WinPE x64", "Version": "10"})
+	l.child = setSequence(t, p, "Child", "", strings.ReplaceAll(childXML, "TOOLS", l.tools))
+	x := strings.NewReplacer("TOOLS", l.tools, "CHILD", l.child, "PASSWORD", "Secret-1").Replace(mainXML)
+	l.main = setSequence(t, p, "Deploy", l.boot, x)
+	return l
+}
+
+func zipOf(t *testing.T, a *cmexport.Archive) *cmexport.Archive {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := cmexport.Write(&buf, a, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return readExport(t, buf.Bytes())
+}
+
+func rawSequence(t *testing.T, st store.Store, id string) string {
+	t.Helper()
+	reg, _ := schema.Registry()
+	c, _ := reg.Class("SMS_TaskSequencePackage")
+	var seq string
+	err := st.Read(context.Background(), func(tx store.ReadTx) error {
+		rec, err := tx.Get(context.Background(), c, id, true)
+		if err == nil {
+			seq = rec.Instance.String("Sequence")
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return seq
+}
+
+// An export with its dependencies (package, the program a step names,
+// boot image, child task sequence) lists them before the sequences that
+// use them, strips the password, and imports whole on an empty site: new
+// ids there, every reference moved to them, nothing dangling, and a
+// password set in the zip sealed as SetSequence seals it.
+func TestExportWithDependenceImportsOnAnotherSite(t *testing.T) {
+	lab := newLab(t, "LAB")
+	a, err := lab.p.Export(authtest.Context(), []string{lab.main}, provider.ExportOptions{WithDependence: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, o := range a.Objects {
+		order = append(order, o.Class)
+	}
+	if got := strings.Join(order, " "); got != "SMS_Package SMS_Program SMS_TaskSequencePackage SMS_BootImagePackage SMS_TaskSequencePackage" {
+		t.Fatalf("objects: %s", got)
+	}
+	zipped := zipOf(t, a)
+	if len(zipped.Problems) > 0 || len(zipped.Objects) != 5 {
+		t.Fatalf("read back: %d objects, %v", len(zipped.Objects), zipped.Problems)
+	}
+	last := find(zipped, lab.main)
+	if seq, _ := last.XML.StringValue("Sequence"); strings.Contains(seq, "Secret-1") || strings.Contains(seq, secrets.Prefix) {
+		t.Fatalf("the export carries the password: %s", seq)
+	}
+	if len(last.References) != 3 || last.References[0].ReferenceName != "Tools" || last.References[0].ReferenceProgramName != "Install" {
+		t.Fatalf("references info: %+v", last.References)
+	}
+
+	st := openStore(t)
+	prd := siteServer(t, st, "PRD", "")
+	create(t, prd, "SMS_Package", map[string]any{"Name": "unrelated"})
+	res, err := prd.Import(authtest.Context(), zipped, provider.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for _, o := range res.Objects {
+		if o.Outcome != "created" || !strings.HasPrefix(o.TargetID, "PRD") {
+			t.Fatalf("object %+v", o)
+		}
+		ids[o.SourceID] = o.TargetID
+	}
+	obj, err := prd.Get(authtest.Context(), "SMS_TaskSequencePackage", ids[lab.main])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if obj.Instance.Int("TaskSequenceFlags") != 0 || obj.Instance.String("BootImageID") != ids[lab.boot] {
+		t.Fatalf("flags %d, boot image %s", obj.Instance.Int("TaskSequenceFlags"), obj.Instance.String("BootImageID"))
+	}
+	got := refSet(obj.Instance)
+	want := []string{ids[lab.tools] + "/Install", ids[lab.child] + "/*", ids[lab.boot] + "/*"}
+	if strings.Join(got, " ") != strings.Join(sortStrings(want), " ") {
+		t.Fatalf("references %v, want %v", got, want)
+	}
+	child, _ := prd.Get(authtest.Context(), "SMS_TaskSequencePackage", ids[lab.child])
+	if refs := refSet(child.Instance); len(refs) != 1 || refs[0] != ids[lab.tools]+"/*" {
+		t.Fatalf("child references %v", refs)
+	}
+	if _, err := prd.Get(authtest.Context(), "SMS_Program", ids[lab.tools]+";Install"); err != nil {
+		t.Fatalf("the program did not come along: %v", err)
+	}
+
+	// a zip whose sequence holds a password in clear: sealed when stored
+	clear := zipOf(t, a)
+	for _, pr := range find(clear, lab.main).XML.Properties {
+		if pr.Name == "Sequence" {
+			pr.Value = strings.Replace(pr.Value, `property="UserPassword"></variable>`, `property="UserPassword">Clear-2</variable>`, 1)
+			if !strings.Contains(pr.Value, "Clear-2") {
+				t.Fatal("no empty password to fill")
+			}
+		}
+	}
+	res, err = prd.Import(authtest.Context(), clear, provider.ImportOptions{Actions: map[string]provider.ImportAction{"": provider.DirectImport}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := rawSequence(t, st, outcomeOf(res, lab.main).TargetID)
+	if strings.Contains(raw, "Clear-2") || !strings.Contains(raw, secrets.Prefix) {
+		t.Fatalf("the imported password is not sealed: %s", raw)
+	}
+}
+
+func find(a *cmexport.Archive, id string) *cmexport.Object {
+	for _, o := range a.Objects {
+		if o.PackageID == id && o.ProgramName == "" {
+			return o
+		}
+	}
+	return nil
+}
+
+func outcomeOf(res *provider.ImportResult, id string) provider.ImportedObject {
+	for _, o := range res.Objects {
+		if o.SourceID == id && o.ProgramName == "" {
+			return o
+		}
+	}
+	return provider.ImportedObject{}
+}
+
+func sortStrings(s []string) []string {
+	out := append([]string(nil), s...)
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j] < out[j-1]; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// The ImportActionType values on a site that has the objects already.
+func TestImportActions(t *testing.T) {
+	lab := newLab(t, "LAB")
+	a, err := lab.p.Export(authtest.Context(), []string{lab.main}, provider.ExportOptions{WithDependence: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zipped := zipOf(t, a)
+	prd := siteServer(t, openStore(t), "PRD", "")
+	first, err := prd.Import(authtest.Context(), zipped, provider.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// outcomes in the zip's order: package, child sequence, boot image,
+	// main sequence, then the program (only in _rels/.rels)
+	outcome := func(res *provider.ImportResult) string {
+		var out []string
+		for _, o := range res.Objects {
+			out = append(out, o.Outcome)
+		}
+		return strings.Join(out, " ")
+	}
+	cases := []struct {
+		action  provider.ImportAction
+		outcome string
+		tsAdded int
+		same    bool // the main sequence's target id is that of the first import
+	}{
+		{provider.NotSet, "linked linked linked linked overwritten", 0, true},
+		{provider.Skip, "linked linked linked linked overwritten", 0, true},
+		{provider.Overwrite, "overwritten overwritten overwritten overwritten overwritten", 0, true},
+		// a renamed package is a new package: its program is created under it
+		{provider.Rename, "renamed renamed renamed renamed created", 2, false},
+		{provider.DirectImport, "created created created created created", 2, false},
+	}
+	for _, c := range cases {
+		t.Run(string(c.action), func(t *testing.T) {
+			n := countPackages(t, prd)
+			res, err := prd.Import(authtest.Context(), zipped, provider.ImportOptions{Actions: map[string]provider.ImportAction{"": c.action, "SMS_Program": provider.Overwrite}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := outcome(res); got != c.outcome {
+				t.Fatalf("outcomes %q, want %q", got, c.outcome)
+			}
+			if added := countPackages(t, prd) - n; added != c.tsAdded {
+				t.Fatalf("%d task sequences added, want %d", added, c.tsAdded)
+			}
+			got, was := outcomeOf(res, lab.main).TargetID, outcomeOf(first, lab.main).TargetID
+			if (got == was) != c.same {
+				t.Fatalf("target %s, first import's %s", got, was)
+			}
+			if c.action == provider.Rename {
+				obj, _ := prd.Get(authtest.Context(), "SMS_TaskSequencePackage", got)
+				if obj.Instance.String("Name") != "Deploy (2)" {
+					t.Fatalf("renamed to %q", obj.Instance.String("Name"))
+				}
+			}
+		})
+	}
+	n := countPackages(t, prd)
+	_, err = prd.Import(authtest.Context(), zipped, provider.ImportOptions{Actions: map[string]provider.ImportAction{"SMS_TaskSequencePackage": provider.ImportFail}})
+	if !errs.Is(err, errs.Invalid) || !strings.Contains(err.Error(), "ImportFail") || countPackages(t, prd) != n {
+		t.Fatalf("ImportFail: %v", err)
+	}
+}
