@@ -286,9 +286,14 @@ func TestPromotionBetweenTwoSites(t *testing.T) {
 		t.Fatalf("export: %d %s", code, errOut)
 	}
 	before := countAt(t, prd.url, "SMS_TaskSequencePackage")
+	// content needs a content library, which the server does not have yet
+	code, out, errOut := runCLI("export", "--server="+lab.url, main, "-o", filepath.Join(t.TempDir(), "c.zip"), "--with-content")
+	if code != 1 || !strings.Contains(errOut, "not available") {
+		t.Fatalf("export --with-content: %d %s", code, errOut)
+	}
 
 	// dry run: the table maps every lab id to the production one
-	code, out, errOut := runCLI("import", "--server="+prd.url, zipFile, "--dry-run")
+	code, out, errOut = runCLI("import", "--server="+prd.url, zipFile, "--dry-run")
 	if code != 0 {
 		t.Fatalf("dry run: %d %s", code, errOut)
 	}

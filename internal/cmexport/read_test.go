@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/schema"
@@ -297,4 +298,97 @@ func lyingBomb(t *testing.T) []byte {
 	_, _ = w.Write(data.Bytes())
 	_ = zw.Close()
 	return buf.Bytes()
+}
+
+// A zip of bare object folders (no OPC part, no manifest, under a top
+// folder) reads: objects are found by their folders. A program folder
+// stored %20-escaped is decoded.
+func TestReadBareFoldersAndEscapedNames(t *testing.T) {
+	_, parts := realParts(t)
+	ts := parts["SMS_TaskSequencePackage/MEM00169/object.xml"]
+	prog := `<INSTANCE CLASSNAME="SMS_Program"><PROPERTY NAME="PackageID" TYPE="string"><VALUE>MEM000FB</VALUE></PROPERTY><PROPERTY NAME="ProgramName" TYPE="string"><VALUE>Multiplatform x64</VALUE></PROPERTY></INSTANCE>`
+	data := zipOf(t,
+		"tasksequence1/SMS_TaskSequencePackage/MEM00169/object.xml", ts,
+		"tasksequence1/SMS_TaskSequencePackage/MEM00169/ReferencesInfo.xml", parts["SMS_TaskSequencePackage/MEM00169/ReferencesInfo.xml"],
+		"tasksequence1/SMS_Program/MEM000FB_Multiplatform%20x64/object.xml", prog,
+	)
+	a, err := Read(bytes.NewReader(data), int64(len(data)), DefaultLimits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.OPC || len(a.Errors()) > 0 || len(a.Objects) != 2 {
+		t.Fatalf("OPC %v, %d objects, problems %v", a.OPC, len(a.Objects), a.Problems)
+	}
+	var refs, progName string
+	for _, o := range a.Objects {
+		if o.Class == "SMS_Program" {
+			progName = o.ProgramName + "|" + o.Dir
+		} else {
+			refs = o.References[0].ReferenceName
+		}
+	}
+	if progName != "Multiplatform x64|tasksequence1/SMS_Program/MEM000FB_Multiplatform x64" || refs != "HP Image Assistant Prod" {
+		t.Fatalf("program %q, first reference %q", progName, refs)
+	}
+}
+
+// Write then Read gives back the objects, the comment, the scope and the
+// references info; the program part name is %20-escaped in the zip.
+func TestWriteThenRead(t *testing.T) {
+	src := readZipFile(t, realZips(t)[5])
+	src.Description = "to production & back"
+	prog, err := DecodeInstance([]byte(`<INSTANCE CLASSNAME="SMS_Program"><PROPERTY NAME="PackageID" TYPE="string"><VALUE>MEM000FB</VALUE></PROPERTY><PROPERTY NAME="ProgramName" TYPE="string"><VALUE>Multiplatform x64</VALUE></PROPERTY></INSTANCE>`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.Objects = append(src.Objects, &Object{Class: "SMS_Program", PackageID: "MEM000FB", ProgramName: "Multiplatform x64", XML: prog})
+	var buf bytes.Buffer
+	if err := Write(&buf, src, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	zr, _ := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+	found := false
+	for _, f := range zr.File {
+		found = found || f.Name == "SMS_Program/MEM000FB_Multiplatform%20x64/object.xml"
+	}
+	if !found {
+		t.Fatal("the program part is not stored %20-escaped")
+	}
+	got := readZipFile(t, writeTemp(t, buf.Bytes()))
+	if len(got.Problems) > 0 || len(got.Objects) != 2 || got.Description != src.Description || got.AuthoringScope != src.AuthoringScope || got.USMTPackage != src.USMTPackage {
+		t.Fatalf("read back: %d objects, %q, %q, %q, %v", len(got.Objects), got.Description, got.AuthoringScope, got.USMTPackage, got.Problems)
+	}
+	if !bytes.Equal(EncodeInstance(got.Objects[0].XML), EncodeInstance(src.Objects[0].XML)) || len(got.Objects[0].References) != 3 || got.Objects[0].References[2] != src.Objects[0].References[2] {
+		t.Fatal("the task sequence or its references info changed")
+	}
+	if !got.Objects[0].Entry || got.Objects[1].Entry {
+		t.Fatal("the program must be only in _rels/.rels, the sequence in the manifest")
+	}
+}
+
+func writeTemp(t *testing.T, data []byte) string {
+	f := filepath.Join(t.TempDir(), "x.zip")
+	if err := os.WriteFile(f, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// A map file: lines or JSON; bad lines name their number.
+func TestParseMap(t *testing.T) {
+	m, err := ParseMap([]byte("# lab to prod\nLAB00001 PRD00004\nLAB00002=PRD00005\n\nLAB00003,PRD00006\n"))
+	if err != nil || len(m) != 3 || m["LAB00002"] != "PRD00005" {
+		t.Fatalf("%v %v", m, err)
+	}
+	if m, err := ParseMap([]byte(`{"LAB00001": "PRD00004"}`)); err != nil || m["LAB00001"] != "PRD00004" {
+		t.Fatalf("%v %v", m, err)
+	}
+	for _, bad := range []string{"LAB00001\n", "LAB00001 PRD00004\nlab00001 PRD00005\n", "A B C\n", `{"A": 1}`} {
+		if _, err := ParseMap([]byte(bad)); !errs.Is(err, errs.Invalid) {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	if _, err := ParseMap([]byte("LAB00001 PRD00004\nLAB00001 PRD00005\n")); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Errorf("a source mapped twice: %v", err)
+	}
 }
