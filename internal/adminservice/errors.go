@@ -143,12 +143,20 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		_, _ = w.Write(b)
 		return
 	}
+	writeStream(w, status, func(bw *bufio.Writer) error { return o.WriteJSON(bw) })
+}
+
+// writeStream writes the answer that write writes, with the OData JSON
+// media type, through a small buffer (writeJSON). When write fails before
+// any byte has gone out, the answer is a 500 instead; after, the
+// connection is broken.
+func writeStream(w http.ResponseWriter, status int, write func(*bufio.Writer) error) {
 	setJSONHeaders(w)
 	sw := &statusWriter{w: w, status: status}
 	bw := streamWriters.Get().(*bufio.Writer)
 	bw.Reset(sw)
 	defer func() { bw.Reset(nil); streamWriters.Put(bw) }()
-	err := o.WriteJSON(bw)
+	err := write(bw)
 	if err == nil {
 		err = bw.Flush()
 	}

@@ -63,6 +63,7 @@ type Handler struct {
 	log       *slog.Logger
 	metadata  []byte
 	origin    *origin
+	answers   answers // kept entities of GETs by key (answers.go)
 }
 
 // NewHandler returns the AdminService handler, with every route in one

@@ -193,6 +193,10 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, t target) {
 		h.writeError(w, r, err)
 		return
 	}
+	if o.selected == nil {
+		h.getByKey(w, r, t)
+		return
+	}
 	obj, err := h.prov.Get(r.Context(), t.class, t.key)
 	if err != nil {
 		h.writeError(w, r, err)

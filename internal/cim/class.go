@@ -163,6 +163,17 @@ func (c *Class) Keys() []*Property {
 	return keys
 }
 
+// HasKey reports whether some property of c is a key (Keys is not
+// empty), without making the list.
+func (c *Class) HasKey() bool {
+	for _, p := range c.Properties {
+		if p.IsKey() {
+			return true
+		}
+	}
+	return false
+}
+
 // IsAbstract reports the Abstract class qualifier.
 func (c *Class) IsAbstract() bool { return c.Qualifiers.Has("Abstract") }
 

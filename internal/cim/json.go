@@ -513,6 +513,10 @@ func sortedKeys(m map[string]any) []string {
 	return keys
 }
 
+// WriteJSONString writes s as a JSON string, exactly as a JSONObject
+// writes its string members.
+func WriteJSONString(w JSONWriter, s string) { appendString(w, s) }
+
 // appendString writes s as a JSON string. Unlike encoding/json it leaves
 // <, > and & as they are: task sequence XML stays readable and a third
 // smaller.

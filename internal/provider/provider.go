@@ -174,7 +174,7 @@ func storable(c *cim.Class) error {
 		return errs.E(errs.Invalid, "%s is an embedded class: its objects live inside other objects and have no instances of their own", c.Name)
 	case c.IsAbstract():
 		return errs.E(errs.Invalid, "%s is an abstract class: use one of the classes that derive from it", c.Name)
-	case len(c.Keys()) == 0:
+	case !c.HasKey():
 		return errs.E(errs.Invalid, "%s has no key property, so it has no stored instances", c.Name)
 	}
 	return nil

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"net/http"
 
-	"github.com/tsprov/tsprov/internal/auth"
 	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/lock"
 )
@@ -20,16 +19,17 @@ const (
 
 // lockSession is the lock context of a request: the ObjectLockContext and
 // MachineName headers, or by default one context per credential (API
-// token, or user) and the client's address.
-func lockSession(r *http.Request, pr *auth.Principal) (lock.Session, error) {
+// token, or user) and the client's address. cred is credential(r, pr)
+// of the signed-in caller.
+func lockSession(r *http.Request, cred string) (lock.Session, error) {
 	s := lock.Session{Context: r.Header.Get(LockContextHeader), Machine: r.Header.Get(MachineNameHeader)}
-	for name, v := range map[string]string{LockContextHeader: s.Context, MachineNameHeader: s.Machine} {
-		if len(v) > maxLockHeader {
-			return s, errs.Target(errs.Invalid, name, "the %s header is longer than %d bytes", name, maxLockHeader)
+	for _, h := range [...]struct{ name, v string }{{LockContextHeader, s.Context}, {MachineNameHeader, s.Machine}} {
+		if len(h.v) > maxLockHeader {
+			return s, errs.Target(errs.Invalid, h.name, "the %s header is longer than %d bytes", h.name, maxLockHeader)
 		}
 	}
 	if s.Context == "" {
-		sum := sha256.Sum256([]byte("lock context\x00" + credential(r, pr)))
+		sum := sha256.Sum256([]byte("lock context\x00" + cred))
 		s.Context = "session-" + hex.EncodeToString(sum[:8])
 	}
 	if s.Machine == "" {

@@ -35,8 +35,14 @@ func observe(next http.Handler, reg *prometheus.Registry, log *slog.Logger) http
 		if rec.status >= 500 {
 			level = slog.LevelError
 		}
-		log.LogAttrs(r.Context(), level, "request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", rec.status), slog.Duration("duration", d), slog.String("remote", r.RemoteAddr))
+		// To the handler directly: Logger.LogAttrs would also walk the
+		// stack for the caller's place, which the line does not show.
+		if h := log.Handler(); h.Enabled(r.Context(), level) {
+			line := slog.NewRecord(start.Add(d), level, "request", 0)
+			line.AddAttrs(slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Int("status", rec.status), slog.Duration("duration", d), slog.String("remote", r.RemoteAddr))
+			_ = h.Handle(r.Context(), line)
+		}
 	})
 }
 

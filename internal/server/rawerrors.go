@@ -23,7 +23,10 @@ import (
 // writes in sorted order (Connection before Content-Type).
 var rawError = regexp.MustCompile(`\AHTTP/1\.1 ([0-9]{3}) ([^\r\n]*)\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n(?s:(.*))\z`)
 
-var rawErrorStart = []byte("HTTP/1.1 ")
+var (
+	rawErrorStart  = []byte("HTTP/1.1 ")
+	rawErrorHeader = []byte("Content-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n")
+)
 
 // envelopeListener wraps each accepted connection in an envelopeConn.
 type envelopeListener struct{ net.Listener }
@@ -53,6 +56,11 @@ func (c *envelopeConn) Write(p []byte) (int, error) {
 // or false when p is not one.
 func odataEnvelope(p []byte) ([]byte, bool) {
 	if !bytes.HasPrefix(p, rawErrorStart) { // most writes: bodies; no regexp for them
+		return nil, false
+	}
+	// Every answer starts so: the regexp only for those whose header
+	// after the status line is the one net/http's own errors have.
+	if eol := bytes.IndexByte(p, '\n'); eol < 1 || p[eol-1] != '\r' || !bytes.HasPrefix(p[eol+1:], rawErrorHeader) {
 		return nil, false
 	}
 	m := rawError.FindSubmatch(p)

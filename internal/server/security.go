@@ -110,13 +110,14 @@ func authenticate(next http.Handler, prov *provider.Provider, kerb *kerberos.Acc
 			adminservice.WriteError(w, r, log, err)
 			return
 		}
+		cred := credential(r, pr)
 		if budget != nil {
-			if ok, wait := budget.Allow(credential(r, pr)); !ok {
+			if ok, wait := budget.Allow(cred); !ok {
 				tooMany(w, r, log, wait, errs.E(errs.RateLimited, "too many requests with this credential: the limit is %g per second; try again shortly", budget.Rate))
 				return
 			}
 		}
-		session, err := lockSession(r, pr)
+		session, err := lockSession(r, cred)
 		if err != nil {
 			adminservice.WriteError(w, r, log, err)
 			return

@@ -45,6 +45,22 @@ type Store interface {
 	Close() error
 }
 
+// Generations is implemented by a store that can tell cheaply whether
+// anything has been committed to it since an earlier moment, so that a
+// reader may keep what it derived from a read (an encoded answer) and
+// serve it again while nothing changed.
+type Generations interface {
+	// Generation returns a mark of what is committed now: by this process,
+	// and by every other process on the same file or database. When it
+	// returned m at one call and returns m again at a later call, nothing
+	// was committed between the two, so a read made after the first call
+	// still holds at the second; a commit acknowledged before a call makes
+	// that call's mark differ from every mark returned before the commit.
+	// Marks are meaningful only within one Store value. Outcomes: the
+	// mark; an error when the backend fails (the caller then reads).
+	Generation(ctx context.Context) (string, error)
+}
+
 // ReadTx reads within a transaction.
 type ReadTx interface {
 	// Get returns the instance of class c with the given key (as

@@ -49,6 +49,7 @@ type Store struct {
 	reader *sql.DB // query-only connections
 	tables map[string]*table
 	stmts  stmtCache
+	gens   *generations // Generation
 	fanout store.Fanout // feed positions to Subscribe
 
 	gate sqlstore.Gate // Reads and Writes in flight
@@ -102,7 +103,7 @@ func Open(ctx context.Context, path string, reg *cim.Registry) (*Store, error) {
 		writer.Close()
 		return nil, fmt.Errorf("sqlite: open %s for reading: %w", path, err)
 	}
-	s.reader = reader
+	s.reader, s.gens = reader, openGenerations(path)
 	return s, nil
 }
 
@@ -220,7 +221,7 @@ func (s *Store) Close() error {
 	s.fanout.Close()
 	s.stmts.close()
 	// Readers first: the last connection to close checkpoints the WAL.
-	return errors.Join(wrapClose("reader", s.reader.Close()), wrapClose("writer", s.writer.Close()))
+	return errors.Join(wrapClose("generation", s.gens.close()), wrapClose("reader", s.reader.Close()), wrapClose("writer", s.writer.Close()))
 }
 
 func wrapClose(pool string, err error) error {
