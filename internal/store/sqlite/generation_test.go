@@ -62,7 +62,10 @@ func TestGeneration(t *testing.T) {
 	}
 	moved("a write of another process")
 	last := mark()
-	if err := s.Read(t.Context(), func(tx store.ReadTx) error { _, err := tx.Get(t.Context(), pkgOf(t, reg), "PS100003", true); return err }); err != nil {
+	if err := s.Read(t.Context(), func(tx store.ReadTx) error {
+		_, err := tx.Get(t.Context(), pkgOf(t, reg), "PS100003", true)
+		return err
+	}); err != nil {
 		t.Fatalf("the other process's write: %v", err)
 	}
 	if m := mark(); m != last {
