@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tsprov/tsprov/internal/auth"
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/cmexport"
 	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/store"
 	"github.com/tsprov/tsprov/internal/taskseq"
 )
 
@@ -89,6 +91,9 @@ func (p *Provider) usmtPackage(ctx context.Context) (string, error) {
 		return "", nil
 	}
 	res, err := p.List(ctx, c.Name, ListOptions{})
+	if errs.Is(err, errs.Forbidden) {
+		return "", nil // a caller who may not read packages exports without it
+	}
 	if err != nil {
 		return "", err
 	}
@@ -225,20 +230,35 @@ func (x *exporter) appInfo(ts *cim.Instance, model string) cmexport.AppRefInfo {
 }
 
 // findPackage reads the package of any package class that holds id, as
-// the caller may see it (errs.NotFound when none does).
+// the caller may see it: classes the caller may not read are passed over
+// quietly (a reference to them is not a denied request), and
+// errs.NotFound is the answer when no class has it.
 func (p *Provider) findPackage(ctx context.Context, id string) (*cim.Instance, error) {
-	for _, c := range p.reg.Classes() {
-		if !c.IsA(packageBase) || storable(c) != nil {
-			continue
-		}
-		obj, err := p.Get(ctx, c.Name, id)
-		if errs.Is(err, errs.NotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		return obj.Instance, nil
+	pr, err := caller(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return nil, errs.Target(errs.NotFound, id, "no package %s", id)
+	var found *cim.Instance
+	err = p.st.Read(ctx, func(tx store.ReadTx) error {
+		for _, c := range p.reg.Classes() {
+			if !c.IsA(packageBase) || storable(c) != nil {
+				continue
+			}
+			if _, err := p.authorize(ctx, c, id, auth.Read); err != nil {
+				continue
+			}
+			rec, err := p.getVisible(ctx, tx, pr, c, id, true)
+			if errs.Is(err, errs.NotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			stripSealed(rec.Instance)
+			found = rec.Instance
+			return nil
+		}
+		return errs.Target(errs.NotFound, id, "no package %s", id)
+	})
+	return found, err
 }

@@ -157,7 +157,7 @@ func (p *Provider) Import(ctx context.Context, a *cmexport.Archive, opts ImportO
 }
 
 func (p *Provider) importOnce(ctx context.Context, a *cmexport.Archive, opts ImportOptions, left map[*cmexport.Object]cmexport.Problem) (*ImportResult, error) {
-	im := &importer{p: p, ctx: ctx, a: a, opts: opts, left: left, res: &ImportResult{DryRun: opts.DryRun, Objects: make([]ImportedObject, 0, len(a.Objects)), Plan: []PlanEntry{}}}
+	im := &importer{p: p, ctx: ctx, a: a, opts: opts, left: left, res: &ImportResult{DryRun: opts.DryRun, Objects: make([]ImportedObject, 0, len(a.Objects)), Plan: []PlanEntry{}, Problems: []cmexport.Problem{}}}
 	im.res.Problems = append(im.res.Problems, a.Problems...)
 	im.prepare()
 	if bad := errorProblems(im.res.Problems); len(bad) > 0 && !opts.Partial {
@@ -215,7 +215,6 @@ type importer struct {
 	items []*item
 	// ids maps an upper-case source PackageID to its target id.
 	ids     map[string]string
-	failedI map[string]*item // source id → the zip object that failed
 	byID    map[string]*item
 	targets []*cim.Instance // the site's packages, for the matching rules
 	left    map[*cmexport.Object]cmexport.Problem
