@@ -22,6 +22,8 @@ type clientFlags struct {
 	class  string
 	token  string
 	cacert string
+	// message is the comment changes record in the history (--message).
+	message string
 }
 
 // registerConnection registers the flags that say where the server is and
@@ -37,7 +39,15 @@ func (c *clientFlags) registerConnection(fs *flag.FlagSet) {
 func classFlags(name string) (*flag.FlagSet, *clientFlags) {
 	fs, cf := connectionFlags(name)
 	fs.StringVar(&cf.class, "class", defaultClass, "WMI class")
+	cf.registerMessage(fs)
 	return fs, cf
+}
+
+// registerMessage registers --message (-m), the comment a change records
+// in the package's history.
+func (c *clientFlags) registerMessage(fs *flag.FlagSet) {
+	fs.StringVar(&c.message, "message", "", "comment recorded with the change in the package's history (X-Tsprov-Comment)")
+	fs.StringVar(&c.message, "m", "", "short for --message")
 }
 
 // connectionFlags returns the flag set of a command that talks to a
@@ -51,7 +61,7 @@ func connectionFlags(name string) (*flag.FlagSet, *clientFlags) {
 
 func (c *clientFlags) client() *client.Client {
 	cl := client.New(c.server)
-	cl.Token = c.token
+	cl.Token, cl.Comment = c.token, c.message
 	if cl.Token == "" {
 		cl.Token = os.Getenv("TSPROV_TOKEN")
 	}

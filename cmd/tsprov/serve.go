@@ -58,6 +58,8 @@ func runServe(args []string, stdout io.Writer) error {
 	fs.IntVar(&cfg.MethodCalls, "method-calls", envInt("TSPROV_METHOD_CALLS"), "class method calls (ImportSequence, SetSequence …) that run at once; more wait up to 10 s, then 503 (0: one per CPU, at least 2)")
 	fs.IntVar(&cfg.PageBytes, "page-bytes", envInt("TSPROV_PAGE_BYTES"), "bytes of instances per collection page before @odata.nextLink (0: 4 MiB)")
 	fs.Int64Var(&cfg.EventRetention, "event-retention", int64(envInt("TSPROV_EVENT_RETENTION")), "change events the feed keeps, the newest (0: 100000; -1: all); a reader behind them gets 410")
+	fs.Int64Var(&cfg.HistoryKeep, "history-keep", int64(envInt("TSPROV_HISTORY_KEEP")), "revisions kept per task sequence package, the newest (0: all); see docs/history-diff-lint-plan.md")
+	fs.StringVar(&cfg.ServerName, "server-name", envOr("TSPROV_SERVER_NAME", ""), "the name this server reports (__SERVER, __PATH) and records in the history (default: the host name)")
 	fs.DurationVar(&cfg.WebhookBackoff, "webhook-backoff", 0, "wait before a webhook's first retry, doubled each consecutive failure up to 5m (0: 1s)")
 	webhookHosts := fs.String("webhook-hosts", envOr("TSPROV_WEBHOOK_HOSTS", ""), "comma-separated host names or IP addresses webhooks may POST to (default: any)")
 	fs.IntVar(&cfg.WebhookMaxFailures, "webhook-max-failures", 0, "consecutive failed deliveries that dead-letter a webhook (0: 10)")

@@ -17,15 +17,16 @@ import (
 // They read any shape of task sequence file and need no server.
 func runTS(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"ts takes a command: show, validate, fmt, refs or policy-size"}
+		return usageError{"ts takes a command: show, validate, fmt, refs, policy-size, diff, log, restore or purge-history"}
 	}
 	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 		fmt.Fprintln(stdout, "usage: tsprov ts show|validate|fmt|refs|policy-size FILE (- for standard input)")
+		fmt.Fprintln(stdout, "       tsprov ts diff A B (each a FILE, ID or ID@REV) · ts log ID · ts restore ID REV · ts purge-history ID")
 		return nil
 	}
 	fn, ok := tsCommands[args[0]]
 	if !ok {
-		return usageError{fmt.Sprintf("unknown ts command %q (show, validate, fmt, refs, policy-size)", args[0])}
+		return usageError{fmt.Sprintf("unknown ts command %q (show, validate, fmt, refs, policy-size, diff, log, restore, purge-history)", args[0])}
 	}
 	return fn(args[1:], stdout)
 }
@@ -38,6 +39,12 @@ var tsCommands = map[string]func([]string, io.Writer) error{
 	"refs":     tsRefs,
 	// policy-size reads a file offline, or a package's Sequence from the server.
 	"policy-size": tsPolicySize,
+	// the history of a package on the server, and diffs of files, packages
+	// and revisions
+	"log":           tsLog,
+	"restore":       tsRestore,
+	"diff":          tsDiff,
+	"purge-history": tsPurge,
 }
 
 // customActionsFlag declares --custom-actions on a ts command's flags.

@@ -128,6 +128,10 @@ func NewHandler(prov *provider.Provider, opts Options) (http.Handler, error) {
 	h.handle(mux, AdminsPath+"/{id}/password", map[string]http.HandlerFunc{"PUT": h.setPassword})
 	h.handle(mux, ExportPath, map[string]http.HandlerFunc{"POST": h.export})
 	h.handle(mux, ImportPath, map[string]http.HandlerFunc{"POST": h.importZip})
+	h.handle(mux, HistoryPath+"/{id}", map[string]http.HandlerFunc{"GET": h.history, "DELETE": h.purgeHistory})
+	h.handle(mux, HistoryPath+"/{id}/{rev}", map[string]http.HandlerFunc{"GET": h.revision})
+	h.handle(mux, HistoryPath+"/{id}/{rev}/restore", map[string]http.HandlerFunc{"POST": h.restore})
+	h.handle(mux, DiffPath, map[string]http.HandlerFunc{"GET": h.diffVersions})
 	mux.HandleFunc("/", h.notFound)
 	return RefuseUncleanPaths(canonicalPrefix(mux), h.log), nil
 }

@@ -28,6 +28,9 @@ type Client struct {
 	// Retries is how many times a request answered 429 (rate limited) or
 	// 503 with Retry-After (server busy) is sent again after that delay.
 	Retries int
+	// Comment, when not empty, is sent as X-Tsprov-Comment: the changes
+	// the requests make record it in the package's history.
+	Comment string
 }
 
 // New returns a client for the server at base.
@@ -113,6 +116,9 @@ func (c *Client) do(ctx context.Context, method, u string, body any, out any) er
 		req.Header.Set("Accept", "application/json")
 		if c.Token != "" {
 			req.Header.Set("Authorization", "Bearer "+c.Token)
+		}
+		if c.Comment != "" {
+			req.Header.Set("X-Tsprov-Comment", c.Comment)
 		}
 		resp, err = c.HTTP.Do(req)
 		if err != nil {

@@ -51,6 +51,9 @@ type Config struct {
 	Clock func() time.Time
 	// Listeners are the components AddChangeNotification wakes.
 	Listeners []ChangeListener
+	// HistoryKeep is how many of the newest revisions of each instance
+	// the history keeps (0: all).
+	HistoryKeep int64
 }
 
 // DefaultEventRetention is the number of change events the feed keeps
@@ -59,26 +62,27 @@ const DefaultEventRetention = 100_000
 
 // Provider serves the classes of a registry from a store.
 type Provider struct {
-	reg       *cim.Registry
-	st        store.Store
-	site      string
-	parent    string
-	server    string
-	log       *slog.Logger
-	codec     *taskseq.Codec
-	rules     []classRules
-	calls     map[string]methodFunc // "class.method" (lower case) → implementation
-	sec       securityClasses
-	opClass   *cim.Class
-	typeClass map[int64]*cim.Class // secured object type → its class
-	box       *secrets.Box
-	tokens    *principalCache
-	retention int64 // Config.EventRetention, defaults applied
-	hookHosts events.Destinations
-	locks     lockClasses
-	lockTTL   time.Duration
-	clock     func() time.Time
-	listeners []ChangeListener
+	reg         *cim.Registry
+	st          store.Store
+	site        string
+	parent      string
+	server      string
+	log         *slog.Logger
+	codec       *taskseq.Codec
+	rules       []classRules
+	calls       map[string]methodFunc // "class.method" (lower case) → implementation
+	sec         securityClasses
+	opClass     *cim.Class
+	typeClass   map[int64]*cim.Class // secured object type → its class
+	box         *secrets.Box
+	tokens      *principalCache
+	retention   int64 // Config.EventRetention, defaults applied
+	hookHosts   events.Destinations
+	locks       lockClasses
+	lockTTL     time.Duration
+	clock       func() time.Time
+	listeners   []ChangeListener
+	historyKeep int64 // Config.HistoryKeep
 }
 
 var siteCodePattern = regexp.MustCompile(`^[A-Za-z0-9]{3}$`)
@@ -144,7 +148,11 @@ func New(cfg Config) (*Provider, error) {
 			p.typeClass[t] = c
 		}
 	}
-	p.rules = []classRules{packageRules{p}, lockRules{p}, referenceRules{p}, securityRules{p}}
+	if cfg.HistoryKeep < 0 {
+		return nil, errs.E(errs.Invalid, "history retention %d is negative (0 keeps every revision)", cfg.HistoryKeep)
+	}
+	p.historyKeep = cfg.HistoryKeep
+	p.rules = []classRules{packageRules{p}, lockRules{p}, referenceRules{p}, securityRules{p}, historyRules{p}}
 	p.calls = p.methodTable()
 	return p, nil
 }

@@ -87,7 +87,14 @@ func secretSlots(in *cim.Instance, path string, fn func(path string, owner *cim.
 // empty keeps the value stored at the same place in the previous sequence
 // (old, nil for none): a client that read a sequence (whose secrets read
 // empty) and writes it back unchanged does not erase them.
-func (p *Provider) sealSequence(ts, old *cim.Instance) {
+func (p *Provider) sealSequence(ts, old *cim.Instance) { p.seal(ts, old, false) }
+
+// sealRestored seals the secrets of a sequence a revision held: its
+// values are sealed already and stay as they were (a value sealed twice
+// would not open to the secret); any other is sealed as sealSequence does.
+func (p *Provider) sealRestored(ts, old *cim.Instance) { p.seal(ts, old, true) }
+
+func (p *Provider) seal(ts, old *cim.Instance, keepSealed bool) {
 	kept := map[string]string{}
 	if old != nil {
 		secretSlots(old, "", func(path string, owner *cim.Instance, prop *cim.Property) {
@@ -103,6 +110,7 @@ func (p *Provider) sealSequence(ts, old *cim.Instance) {
 			if k, ok := kept[path]; ok {
 				owner.Values[prop.Name] = k
 			}
+		case keepSealed && secrets.IsSealed(s):
 		default:
 			owner.Values[prop.Name] = p.box.Seal(s)
 		}

@@ -170,6 +170,15 @@ func (p *Provider) moveSource(ctx context.Context, target *Object, site string, 
 		if err := tx.Update(ctx, &store.Record{Instance: next}); err != nil {
 			return err
 		}
+		if store.HasHistory(c) {
+			full, err := tx.Get(ctx, c, key, true)
+			if err != nil {
+				return err
+			}
+			if err := p.addRevision(ctx, tx, cur.Instance, full.Instance); err != nil {
+				return err
+			}
+		}
 		if err := p.recordMethod(ctx, tx, next); err != nil {
 			return err
 		}

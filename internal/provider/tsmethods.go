@@ -205,6 +205,13 @@ func withoutNulls(in *cim.Instance) *cim.Instance {
 // applySequence stores ts in the package instance and derives what
 // follows from it.
 func (p *Provider) applySequence(ctx context.Context, tx store.Tx, pkg, ts *cim.Instance) error {
+	return p.applySequenceWith(ctx, tx, pkg, ts, p.sealSequence)
+}
+
+// applySequenceWith is applySequence with the sealing of secrets given:
+// sealSequence for a sequence a client sent, sealRestored for one a
+// revision held.
+func (p *Provider) applySequenceWith(ctx context.Context, tx store.Tx, pkg, ts *cim.Instance, seal func(ts, old *cim.Instance)) error {
 	var old *cim.Instance
 	if pkg.String(sequenceProperty) != "" {
 		prev, err := p.sequenceOf(pkg)
@@ -213,7 +220,7 @@ func (p *Provider) applySequence(ctx context.Context, tx store.Tx, pkg, ts *cim.
 		}
 		old = prev
 	}
-	p.sealSequence(ts, old)
+	seal(ts, old)
 	refs := taskseq.References(ts)
 	xml, err := p.writeSequence("TaskSequence", ts, taskseq.WriteOptions{References: refs})
 	if err != nil {

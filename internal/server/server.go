@@ -105,6 +105,9 @@ type Config struct {
 	// WebhookHosts are the host names or IP addresses webhooks may POST
 	// to (empty: any).
 	WebhookHosts []string
+	// HistoryKeep is how many of the newest revisions of each task
+	// sequence package the history keeps (0: all).
+	HistoryKeep int64
 }
 
 // DefaultWebhookRescan is how often a server reads the stored webhooks
@@ -236,7 +239,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 	}
 	prov, err := provider.New(provider.Config{
 		Registry: reg, Store: st, SiteCode: cfg.SiteCode, ParentSite: cfg.ParentSite, LockTimeout: cfg.LockTimeout, ServerName: cfg.ServerName, Logger: log, Secrets: box,
-		EventRetention: cfg.EventRetention, WebhookHosts: cfg.WebhookHosts,
+		EventRetention: cfg.EventRetention, WebhookHosts: cfg.WebhookHosts, HistoryKeep: cfg.HistoryKeep,
 	})
 	if err != nil {
 		return err
@@ -277,7 +280,8 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))
 	mux.Handle("/", api) // /AdminService/ in any casing, /tsprov/v1/, and the OData 404 for the rest
 
-	signedIn := authenticate(adminservice.RefuseUncleanPaths(mux, log), prov, kerb, auth.NewThrottle(failedSignIns, failureWindow), limiter(cfg.RateLimit), log)
+	commented := adminservice.Comments(mux, func(w http.ResponseWriter, r *http.Request, err error) { adminservice.WriteError(w, r, log, err) })
+	signedIn := authenticate(adminservice.RefuseUncleanPaths(commented, log), prov, kerb, auth.NewThrottle(failedSignIns, failureWindow), limiter(cfg.RateLimit), log)
 	sameOrigin, err := refuseCrossOrigin(signedIn, cfg.PublicURL, log)
 	if err != nil {
 		return err
