@@ -31,7 +31,7 @@ var commands = map[string]command{
 	"create":  {"create an instance from Prop=Value pairs or a JSON file", runCreate},
 	"set":     {"change properties of an instance (PATCH)", runSet},
 	"delete":  {"delete instances by key", runDelete},
-	"ts":      {"work with task sequence files offline: show, validate, fmt, refs, policy-size", runTS},
+	"ts":      {"work with task sequences: show, validate, fmt, refs, policy-size (files); diff, log, restore, purge-history (history)", runTS},
 	"query":   {"run a WQL query on the server (table, JSON or CSV)", runQuery},
 	"watch":   {"print the changes a WQL event query selects as they happen", runWatch},
 	"admin":   {"manage administrative users and API tokens (user …, token …)", runAdmin},
