@@ -33,7 +33,7 @@ type answers struct {
 type answerKey struct{ class, key string }
 
 // answer is one kept entity: the encoding of encoder.entity(obj, true,
-// nil), the object's ETag and the Mark of its read.
+// nil) (writeEntity), the object's ETag and the Mark of its read.
 type answer struct {
 	class  string // the class's own name
 	mark   provider.Mark
@@ -96,14 +96,14 @@ func (h *Handler) getByKey(w http.ResponseWriter, r *http.Request, t target) {
 		h.writeError(w, r, err)
 		return
 	}
-	entity := h.encoder().entity(obj, true, nil)
+	enc := h.encoder()
 	class := obj.Instance.Class.Name
 	h.writeGetAnswer(w, r, class, obj.ETag, func(bw *bufio.Writer) error {
 		if mark == (provider.Mark{}) {
-			return entity.WriteJSON(bw)
+			return enc.writeEntity(bw, obj, true, nil)
 		}
 		tee := &capture{w: bw}
-		if err := entity.WriteJSON(tee); err != nil {
+		if err := enc.writeEntity(tee, obj, true, nil); err != nil {
 			return err
 		}
 		if !tee.over {

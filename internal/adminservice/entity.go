@@ -2,6 +2,7 @@ package adminservice
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/provider"
@@ -11,10 +12,13 @@ import (
 type encoder struct {
 	server string
 	site   string
+	// classes holds the classEntity of each class written (writeEntity),
+	// by *cim.Class; nil: none kept
+	classes *sync.Map
 }
 
 func (h *Handler) encoder() encoder {
-	return encoder{server: h.prov.ServerName(), site: h.prov.SiteCode()}
+	return encoder{server: h.prov.ServerName(), site: h.prov.SiteCode(), classes: &h.classEntities}
 }
 
 // namespace is the WMI namespace of the site.

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tsprov/tsprov/internal/cim"
@@ -64,6 +65,8 @@ type Handler struct {
 	metadata  []byte
 	origin    *origin
 	answers   answers // kept entities of GETs by key (answers.go)
+
+	classEntities sync.Map // *cim.Class → *classEntity (entitystream.go)
 }
 
 // NewHandler returns the AdminService handler, with every route in one

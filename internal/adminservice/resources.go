@@ -94,14 +94,14 @@ const pageChunk = 100
 // it again.
 func (h *Handler) page(limit int, selected map[string]bool, fetch func(last *cim.Instance, served, top int) ([]*provider.Object, error)) (json.RawMessage, int, *cim.Instance, bool, error) {
 	enc := h.encoder()
-	return page(limit, h.pageBytes, fetch, func(o *provider.Object) (*cim.JSONObject, error) {
-		return enc.entity(o, false, selected), nil
+	return page(limit, h.pageBytes, fetch, func(w *bytes.Buffer, o *provider.Object) error {
+		return enc.writeEntity(w, o, false, selected)
 	})
 }
 
 // page is Handler.page with the byte budget pageBytes and the encoding of
-// one instance given.
-func page(limit, pageBytes int, fetch func(last *cim.Instance, served, top int) ([]*provider.Object, error), encode func(*provider.Object) (*cim.JSONObject, error)) (json.RawMessage, int, *cim.Instance, bool, error) {
+// one instance (written to the buffer it is given) given.
+func page(limit, pageBytes int, fetch func(last *cim.Instance, served, top int) ([]*provider.Object, error), encode func(*bytes.Buffer, *provider.Object) error) (json.RawMessage, int, *cim.Instance, bool, error) {
 	var page, one bytes.Buffer
 	page.WriteByte('[')
 	served := 0
@@ -117,11 +117,7 @@ func page(limit, pageBytes int, fetch func(last *cim.Instance, served, top int) 
 				return closePage(&page), served, last, true, nil
 			}
 			one.Reset()
-			e, err := encode(objs[i])
-			if err != nil {
-				return nil, 0, nil, false, err
-			}
-			if err := e.WriteJSON(&one); err != nil {
+			if err := encode(&one, objs[i]); err != nil {
 				return nil, 0, nil, false, err
 			}
 			if served > 0 && page.Len()+1+one.Len() > pageBytes {

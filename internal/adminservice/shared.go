@@ -1,6 +1,7 @@
 package adminservice
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -125,6 +126,12 @@ func Page(limit, pageBytes int, fetch func(skip, top int) ([]*provider.Object, e
 	}
 	values, served, _, more, err := page(limit, pageBytes, func(_ *cim.Instance, served, top int) ([]*provider.Object, error) {
 		return fetch(served, top)
-	}, encode)
+	}, func(w *bytes.Buffer, o *provider.Object) error {
+		e, err := encode(o)
+		if err != nil {
+			return err
+		}
+		return e.WriteJSON(w)
+	})
 	return values, served, more, err
 }

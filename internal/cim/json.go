@@ -517,6 +517,9 @@ func sortedKeys(m map[string]any) []string {
 // writes its string members.
 func WriteJSONString(w JSONWriter, s string) { appendString(w, s) }
 
+// WriteJSONValue writes v exactly as a JSONObject writes a member's value.
+func WriteJSONValue(w JSONWriter, v any) error { return appendValue(w, v) }
+
 // appendString writes s as a JSON string. Unlike encoding/json it leaves
 // <, > and & as they are: task sequence XML stays readable and a third
 // smaller.
