@@ -486,13 +486,14 @@ func (d *jsonDecoder) object(c *Class, at *jsonPath) (*Instance, error) {
 		return nil, err
 	}
 	if typed {
-		where := at.String()
 		name := strings.TrimPrefix(strings.TrimPrefix(typeName, "#"), Namespace+".")
 		sub, ok := d.reg.Class(name)
 		if !ok {
+			where := at.String()
 			return nil, errs.Target(errs.Invalid, where, "%s: @odata.type names unknown class %q", describe(where, c.Name), name)
 		}
 		if !sub.IsA(c.Name) {
+			where := at.String()
 			return nil, errs.Target(errs.Invalid, where, "%s: @odata.type %s is not a %s", describe(where, c.Name), sub.Name, c.Name)
 		}
 		c = sub

@@ -11,6 +11,7 @@ import (
 // Registry holds every class that the schema declares.
 type Registry struct {
 	classes  map[string]*Class // by lower-case name
+	exact    map[string]*Class // by declared name: the common, cheaper lookup
 	order    []*Class          // declaration order
 	children map[string][]*Class
 	decls    []classDecl // as parsed, for Extend
@@ -96,7 +97,7 @@ func resolve(decls []classDecl) (*Registry, error) {
 		}
 		byName[k] = &decls[i]
 	}
-	r := &Registry{classes: map[string]*Class{}, children: map[string][]*Class{}, decls: decls}
+	r := &Registry{classes: map[string]*Class{}, exact: map[string]*Class{}, children: map[string][]*Class{}, decls: decls}
 	var build func(d *classDecl, seen map[string]bool) (*Class, error)
 	build = func(d *classDecl, seen map[string]bool) (*Class, error) {
 		k := strings.ToLower(d.Name)
@@ -174,6 +175,7 @@ func resolve(decls []classDecl) (*Registry, error) {
 			c.exact[p.Name] = p
 		}
 		r.classes[k] = c
+		r.exact[c.Name] = c
 		return c, nil
 	}
 	for i := range decls {
@@ -276,6 +278,9 @@ func (r *Registry) check() error {
 
 // Class returns the class named name (case-insensitive).
 func (r *Registry) Class(name string) (*Class, bool) {
+	if c, ok := r.exact[name]; ok {
+		return c, true
+	}
 	c, ok := r.classes[strings.ToLower(name)]
 	return c, ok
 }

@@ -212,7 +212,7 @@ func defaultElement(cls *cim.Class) string {
 // variable in its Variables property.
 func (c *Codec) decodeVariables(in *cim.Instance, list *Element, generic bool) []resVar {
 	var out []resVar
-	bound := map[string]bool{}
+	var bound lowerSet
 	var generics []any
 	for _, n := range list.Children {
 		rv := rawVar(n)
@@ -237,10 +237,10 @@ func (c *Codec) decodeVariables(in *cim.Instance, list *Element, generic bool) [
 				continue
 			}
 		}
-		if prop, ok := in.Class.Property(key); ok && c.isRuleList(prop) && !bound[strings.ToLower(prop.Name)] {
+		if prop, ok := in.Class.Property(key); ok && c.isRuleList(prop) && !bound.has(prop.Name) {
 			if rules, ok := c.parseRules(text); ok {
 				in.Values[prop.Name] = rules
-				bound[strings.ToLower(prop.Name)] = true
+				bound.add(prop.Name)
 				rv.Bound = prop.Name
 				if hasSecretValue(rules) {
 					rv.Value = nil // never keep a secret in the annotation
@@ -250,7 +250,7 @@ func (c *Codec) decodeVariables(in *cim.Instance, list *Element, generic bool) [
 			continue
 		}
 		b, ok := bind(c.reg, in.Class, key)
-		if !ok || bound[strings.ToLower(b.path())] || isStepLevel(b.prop) {
+		if !ok || bound.has(b.path()) || isStepLevel(b.prop) {
 			out = append(out, rv)
 			continue
 		}
@@ -260,7 +260,7 @@ func (c *Codec) decodeVariables(in *cim.Instance, list *Element, generic bool) [
 			continue
 		}
 		b.set(c.reg, in, v)
-		bound[strings.ToLower(b.path())] = true
+		bound.add(b.path())
 		rv.Bound = b.path()
 		secret := isSecret(b.prop) || (b.field != nil && isSecret(b.field))
 		if formatText(v) == text || secret {

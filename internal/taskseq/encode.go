@@ -3,7 +3,6 @@ package taskseq
 import (
 	"bytes"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/tsprov/tsprov/internal/cim"
@@ -515,9 +514,9 @@ func hasVariables(in *cim.Instance, r *residue) bool {
 // value.
 func (w *writer) variables(in *cim.Instance, r *residue, listName string, listAttrs [][2]string, generic bool, where string) error {
 	w.out.open(listName, listAttrs, false)
-	written := map[string]bool{}
+	var written lowerSet
 	if r.ActionBound != "" {
-		written[strings.ToLower(r.ActionBound)] = true
+		written.add(r.ActionBound)
 	}
 	decoded := hasResidue(in)
 	var genericVars []any
@@ -549,7 +548,7 @@ func (w *writer) variables(in *cim.Instance, r *residue, listName string, listAt
 			key, _ = pairValue(rv.Attrs, "name")
 		}
 		if prop, ok := in.Class.Property(key); ok && w.c.isRuleList(prop) {
-			written[strings.ToLower(prop.Name)] = true
+			written.add(prop.Name)
 			rules, _ := in.Values[prop.Name].([]any)
 			text, err := w.rulesXML(rules, where+"."+prop.Name)
 			if err != nil {
@@ -567,7 +566,7 @@ func (w *writer) variables(in *cim.Instance, r *residue, listName string, listAt
 		if !ok {
 			continue
 		}
-		written[strings.ToLower(b.path())] = true
+		written.add(b.path())
 		v := b.get(in)
 		secret := isSecret(b.prop) || (b.field != nil && isSecret(b.field))
 		text := formatText(v)
@@ -598,7 +597,7 @@ func (w *writer) variables(in *cim.Instance, r *residue, listName string, listAt
 			continue // a default the source did not write stays unwritten
 		}
 		if w.c.isRuleList(p) {
-			if written[strings.ToLower(p.Name)] {
+			if written.has(p.Name) {
 				continue
 			}
 			text, err := w.rulesXML(v.([]any), where+"."+p.Name)
@@ -609,10 +608,10 @@ func (w *writer) variables(in *cim.Instance, r *residue, listName string, listAt
 			continue
 		}
 		if p.Type.Array && p.Type.Kind == cim.Object {
-			w.indexedVariables(p, v, written)
+			w.indexedVariables(p, v, &written)
 			continue
 		}
-		if !textual(p.Type) || written[strings.ToLower(p.Name)] {
+		if !textual(p.Type) || written.has(p.Name) {
 			continue
 		}
 		text := formatText(v)
@@ -633,7 +632,7 @@ func (w *writer) variables(in *cim.Instance, r *residue, listName string, listAt
 
 // indexedVariables writes the elements of an array of objects as
 // <Prop><i><Field> variables.
-func (w *writer) indexedVariables(p *cim.Property, v any, written map[string]bool) {
+func (w *writer) indexedVariables(p *cim.Property, v any, written *lowerSet) {
 	elems, _ := v.([]any)
 	for i, e := range elems {
 		el, ok := e.(*cim.Instance)
@@ -643,7 +642,7 @@ func (w *writer) indexedVariables(p *cim.Property, v any, written map[string]boo
 		for _, f := range el.Class.Properties {
 			fv := el.Values[f.Name]
 			path := fmt.Sprintf("%s[%d].%s", p.Name, i, f.Name)
-			if fv == nil || !textual(f.Type) || written[strings.ToLower(path)] {
+			if fv == nil || !textual(f.Type) || written.has(path) {
 				continue
 			}
 			prop := fmt.Sprintf("%s%d%s", p.Name, i, f.Name)

@@ -100,11 +100,18 @@ func readString(jr *cim.JSONReader, s *string) error {
 // names, markers and values that every element's annotation repeats, so
 // that reading an annotation does not allocate them again.
 func intern(b []byte) string {
+	if len(b) > maxInterned {
+		return string(b)
+	}
 	if s, ok := commonStrings[string(b)]; ok {
 		return s
 	}
 	return string(b)
 }
+
+// maxInterned is the length of the longest of commonStrings, and more:
+// longer text is not looked up.
+const maxInterned = 24
 
 var commonStrings = func() map[string]string {
 	m := map[string]string{}
@@ -112,7 +119,7 @@ var commonStrings = func() map[string]string {
 		// element names and child markers
 		"step", "group", "subtasksequence", "condition", "action", "defaultVarList",
 		"operand", "platformKey", "referenceList", "globalVarList", "variable", "other",
-		"expression", "operator",
+		"expression", "operator", "sequence", "subtasksequence", "reference", "package",
 		// attribute names
 		"type", "name", "description", "disable", "continueOnError", "runIn",
 		"timeout", "successCodeList", "retryCount", "runFromNet", "property",

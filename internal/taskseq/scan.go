@@ -402,7 +402,7 @@ func (s *scanner) name() (string, error) {
 		}
 		s.pos++
 	}
-	name := string(s.data[start:s.pos])
+	name := intern(s.data[start:s.pos]) // most names are a few known ones
 	if s.pos < len(s.data) && s.data[s.pos] >= utf8.RuneSelf {
 		return "", s.fail("a name with a character beyond ASCII is refused (task sequence names are ASCII)")
 	}
@@ -426,6 +426,9 @@ func (s *scanner) decodeText(raw []byte) (string, error) {
 	if bytes.IndexByte(raw, '&') < 0 {
 		if err := checkChars(string(raw)); err != nil {
 			return "", s.fail("%v", err)
+		}
+		if len(raw) <= maxInterned {
+			return intern(raw), nil // "true", "0", "WinPEandFullOS"
 		}
 		return string(raw), nil
 	}
