@@ -30,12 +30,13 @@ func envInt(name string) int {
 // TSPROV_SITE_CODE, TSPROV_PARENT_SITE, TSPROV_LOCK_TIMEOUT, TSPROV_PAGE_SIZE, TSPROV_PAGE_BYTES, TSPROV_METHOD_CALLS,
 // TSPROV_MEMORY_LIMIT, TSPROV_PUBLIC_URL, TSPROV_ALLOWED_HOSTS,
 // TSPROV_LOG_LEVEL, TSPROV_LOG_FORMAT, TSPROV_CUSTOM_ACTIONS, TSPROV_KEYTAB,
-// TSPROV_SPN, TSPROV_EVENT_RETENTION), then from flags.
+// TSPROV_SPN, TSPROV_EVENT_RETENTION, TSPROV_CONTENT), then from flags.
 func runServe(args []string, stdout io.Writer) error {
 	var cfg server.Config
 	pageSize, _ := strconv.Atoi(envOr("TSPROV_PAGE_SIZE", "0"))
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.DataDir, "data", envOr("TSPROV_DATA", server.DefaultDataDir), "data folder (holds the SQLite database)")
+	fs.StringVar(&cfg.ContentDir, "content", envOr("TSPROV_CONTENT", ""), "folder of the content library package sources are snapshotted into (default: content in the data folder)")
 	fs.StringVar(&cfg.Database, "database", envOr("TSPROV_DATABASE", ""), "PostgreSQL URL (postgres://…) to keep the data in; empty: the SQLite file in the data folder")
 	fs.StringVar(&cfg.Listen, "listen", envOr("TSPROV_LISTEN", server.DefaultListen), "address to listen on")
 	fs.StringVar(&cfg.SiteCode, "site-code", envOr("TSPROV_SITE_CODE", server.DefaultSiteCode), "three-character site code")

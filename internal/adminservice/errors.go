@@ -29,6 +29,7 @@ var statusOf = map[errs.Kind]int{
 	errs.UnsupportedMediaType: http.StatusUnsupportedMediaType,
 	errs.Locked:               http.StatusLocked,
 	errs.Gone:                 http.StatusGone,
+	errs.RangeNotSatisfiable:  http.StatusRequestedRangeNotSatisfiable,
 	errs.NotImplemented:       http.StatusNotImplemented,
 	errs.Unavailable:          http.StatusServiceUnavailable,
 	errs.Internal:             http.StatusInternalServerError,

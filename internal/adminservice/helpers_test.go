@@ -16,6 +16,7 @@ import (
 	"github.com/tsprov/tsprov/internal/adminservice"
 	"github.com/tsprov/tsprov/internal/apitest"
 	"github.com/tsprov/tsprov/internal/auth/authtest"
+	"github.com/tsprov/tsprov/internal/content"
 	"github.com/tsprov/tsprov/internal/provider"
 	"github.com/tsprov/tsprov/internal/store/sqlite"
 	"github.com/tsprov/tsprov/schema"
@@ -28,6 +29,7 @@ type testServer struct {
 	t   *testing.T
 	url string
 	db  string
+	lib *content.Library
 }
 
 func newTestServer(t *testing.T, pageSize int) *testServer {
@@ -54,7 +56,11 @@ func startServerWith(t *testing.T, db string, opts adminservice.Options, tune fu
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	prov, err := provider.New(provider.Config{Registry: reg, Store: st, SiteCode: "PS1", ServerName: "TESTSRV", Logger: log})
+	lib, err := content.Open(filepath.Join(filepath.Dir(db), "content"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prov, err := provider.New(provider.Config{Registry: reg, Store: st, SiteCode: "PS1", ServerName: "TESTSRV", Logger: log, Content: lib})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +85,7 @@ func startServerWith(t *testing.T, db string, opts adminservice.Options, tune fu
 		srv.Close()
 		st.Close()
 	})
-	return &testServer{t: t, url: srv.URL, db: db}
+	return &testServer{t: t, url: srv.URL, db: db, lib: lib}
 }
 
 // response is a decoded answer.

@@ -102,7 +102,7 @@ func Metadata(reg *cim.Registry) ([]byte, error) {
 		}
 		schema.Add(structuredType(m, c))
 		for _, meth := range c.Methods {
-			if !meth.IsStatic() && meth.Origin == c.Name {
+			if !meth.IsStatic() && !m.IsComplex(c) && boundHere(reg, c, meth) {
 				schema.Add(action(c, meth, true))
 			}
 		}
@@ -134,6 +134,23 @@ func Metadata(reg *cim.Registry) ([]byte, error) {
 		services.Add(s)
 	}
 	return csdl.E("edmx:Edmx", "Version", "4.0", "xmlns:edmx", csdl.EdmxNS).Add(services).XML(), nil
+}
+
+// boundHere reports whether the instance method meth is a bound action of
+// c in $metadata: a method binds to the class that declares it, except
+// that one an abstract class declares binds to each concrete class that
+// inherits it instead (never to an abstract class), as the product's
+// document binds RefreshPkgSource and AddDistributionPoints to each
+// package class.
+func boundHere(reg *cim.Registry, c *cim.Class, meth *cim.Method) bool {
+	if c.IsAbstract() {
+		return false
+	}
+	if meth.Origin == c.Name {
+		return true
+	}
+	origin, ok := reg.Class(meth.Origin)
+	return ok && origin.IsAbstract()
 }
 
 // EntitySets returns the classes served as entity sets, in registry order:

@@ -116,7 +116,7 @@ func TestClientErrorsUseTheEnvelope(t *testing.T) {
 		{"DELETE", "/AdminService/wmi/SMS_TaskSequencePackage", nil, 405, "DELETE"},
 		{"GET", "/nowhere", nil, 404, "/nowhere"},
 		{"POST", "/AdminService/wmi/SMS_TaskSequencePackage.GetTsPolicies", map[string]any{}, 501, "GetTsPolicies"},
-		{"POST", "/AdminService/wmi/SMS_TaskSequencePackage('" + id + "')/AdminService.RefreshPkgSource", nil, 501, "RefreshPkgSource"},
+		{"POST", "/AdminService/wmi/SMS_TaskSequencePackage('" + id + "')/AdminService.RefreshPkgSource", nil, 400, "inoperable"},
 		{"POST", "/AdminService/wmi/SMS_TaskSequencePackage/" + id + "/AdminService.AddDistributionPoints", map[string]any{}, 501, "AddDistributionPoints"},
 		{"POST", "/AdminService/wmi/SMS_TaskSequencePackage.RefreshPkgSource", nil, 400, "instance method"},
 		{"POST", "/AdminService/wmi/SMS_TaskSequencePackage('" + id + "')/AdminService.SetSequence", nil, 400, "static method"},

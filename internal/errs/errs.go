@@ -49,6 +49,9 @@ const (
 	// Gone: what the request asks for existed but is no longer kept (a
 	// change feed position older than the feed's retention).
 	Gone
+	// RangeNotSatisfiable: the byte range asked for lies outside the
+	// resource (HTTP Range).
+	RangeNotSatisfiable
 )
 
 var kindNames = map[Kind]string{
@@ -68,6 +71,7 @@ var kindNames = map[Kind]string{
 	MethodNotAllowed:     "MethodNotAllowed",
 	UnsupportedMediaType: "UnsupportedMediaType",
 	Gone:                 "Gone",
+	RangeNotSatisfiable:  "RangeNotSatisfiable",
 }
 
 func (k Kind) String() string {

@@ -323,8 +323,8 @@ func TestActionsAnswerTheirDeclaredResult(t *testing.T) {
 	if v, _ := plain.body["value"].(string); !strings.Contains(v, "<sequence") || !strings.HasSuffix(plain.body["@odata.context"].(string), "$metadata#Edm.String") {
 		t.Errorf("ExportXml: %.200s", plain.raw)
 	}
-	// An instance action answers as on AdminService (RefreshPkgSource has
-	// no distribution points to refresh yet: the same 501 on both roots).
+	// An instance action answers as on AdminService (RefreshPkgSource on a
+	// task sequence package: the same refusal on both roots).
 	o := s.do("POST", "/odata/"+tsClass+"('"+id+"')/AdminService.RefreshPkgSource", nil)
 	a := s.do("POST", "/AdminService/wmi/"+tsClass+"('"+id+"')/AdminService.RefreshPkgSource", nil)
 	if o.status != a.status || o.body["error"] == nil && o.status != 200 {

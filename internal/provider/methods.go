@@ -54,6 +54,10 @@ func (p *Provider) methodTable() map[string]methodFunc {
 		"sms_tasksequence.savetoxml":                           p.saveToXML,
 		"sms_tasksequence.exportxml":                           p.exportXML,
 		"sms_tasksequence.loadfromxml":                         p.loadFromXML,
+		"sms_packagebaseclass.refreshpkgsource":                p.refreshPkgSource,
+		"sms_tasksequencepackage.getcontenthash":               p.getContentHash,
+		"sms_tasksequencepackage.getpackagedefaulthash":        p.getPackageDefaultHash,
+		"sms_tasksequencepackage.getpackagehash":               p.getPackageHash,
 	}
 }
 

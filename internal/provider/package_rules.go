@@ -116,7 +116,10 @@ func checkPackage(pkg *cim.Instance) error {
 
 func (r packageRules) afterWrite(ctx context.Context, tx store.Tx, old, next *cim.Instance) error {
 	if next == nil { // a delete is a change too
-		return r.p.ownedHere(old)
+		if err := r.p.ownedHere(old); err != nil {
+			return err
+		}
+		return r.p.dropContents(ctx, tx, old.String(packageIDProperty))
 	}
 	return nil
 }

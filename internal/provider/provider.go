@@ -13,6 +13,7 @@ import (
 
 	"github.com/tsprov/tsprov/internal/auth"
 	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/content"
 	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/events"
 	"github.com/tsprov/tsprov/internal/lock"
@@ -54,6 +55,9 @@ type Config struct {
 	// HistoryKeep is how many of the newest revisions of each instance
 	// the history keeps (0: all).
 	HistoryKeep int64
+	// Content is the content library package sources are snapshotted
+	// into (nil: none; the content methods then answer Unavailable).
+	Content *content.Library
 }
 
 // DefaultEventRetention is the number of change events the feed keeps
@@ -62,27 +66,29 @@ const DefaultEventRetention = 100_000
 
 // Provider serves the classes of a registry from a store.
 type Provider struct {
-	reg         *cim.Registry
-	st          store.Store
-	site        string
-	parent      string
-	server      string
-	log         *slog.Logger
-	codec       *taskseq.Codec
-	rules       []classRules
-	calls       map[string]methodFunc // "class.method" (lower case) → implementation
-	sec         securityClasses
-	opClass     *cim.Class
-	typeClass   map[int64]*cim.Class // secured object type → its class
-	box         *secrets.Box
-	tokens      *principalCache
-	retention   int64 // Config.EventRetention, defaults applied
-	hookHosts   events.Destinations
-	locks       lockClasses
-	lockTTL     time.Duration
-	clock       func() time.Time
-	listeners   []ChangeListener
-	historyKeep int64 // Config.HistoryKeep
+	reg            *cim.Registry
+	st             store.Store
+	site           string
+	parent         string
+	server         string
+	log            *slog.Logger
+	codec          *taskseq.Codec
+	rules          []classRules
+	calls          map[string]methodFunc // "class.method" (lower case) → implementation
+	sec            securityClasses
+	opClass        *cim.Class
+	typeClass      map[int64]*cim.Class // secured object type → its class
+	box            *secrets.Box
+	tokens         *principalCache
+	retention      int64 // Config.EventRetention, defaults applied
+	hookHosts      events.Destinations
+	locks          lockClasses
+	lockTTL        time.Duration
+	clock          func() time.Time
+	listeners      []ChangeListener
+	historyKeep    int64 // Config.HistoryKeep
+	lib            *content.Library
+	contentClasses contentClasses
 }
 
 var siteCodePattern = regexp.MustCompile(`^[A-Za-z0-9]{3}$`)
@@ -141,6 +147,10 @@ func New(cfg Config) (*Provider, error) {
 		p.clock = time.Now
 	}
 	p.listeners = cfg.Listeners
+	p.lib = cfg.Content
+	if p.contentClasses, err = lookupContentClasses(cfg.Registry); err != nil {
+		return nil, err
+	}
 	p.opClass, _ = cfg.Registry.Class("SMS_ARoleOperation")
 	p.typeClass = map[int64]*cim.Class{}
 	for _, c := range cfg.Registry.Classes() {
@@ -483,9 +493,13 @@ func (p *Provider) Create(ctx context.Context, in *cim.Instance) (*Object, error
 	if err != nil {
 		return nil, err
 	}
+	snap, err := p.snapshotForWrite(ctx, c, nil, in)
+	if err != nil {
+		return nil, p.audited(ctx, fmt.Errorf("create %s: %w", c.Name, err))
+	}
 	var stored *store.Record
 	err = p.write(ctx, func(tx store.Tx) error {
-		inst, err := p.createTx(ctx, tx, in, nil)
+		inst, err := p.createTx(ctx, tx, in, snap.publish(ctx, tx))
 		if err != nil {
 			return err
 		}
@@ -595,9 +609,19 @@ func (p *Provider) Update(ctx context.Context, className, key string, in *cim.In
 	if in.Class != c {
 		return nil, errs.E(errs.Invalid, "the body describes a %s, not a %s", in.Class.Name, c.Name)
 	}
+	var snap *pendingSnapshot
+	if c.IsA(packageBase) {
+		cur, err := p.Get(ctx, c.Name, key)
+		if err != nil {
+			return nil, err
+		}
+		if snap, err = p.snapshotForWrite(ctx, c, cur.Instance, in); err != nil {
+			return nil, p.audited(ctx, fmt.Errorf("update %s(%q): %w", c.Name, key, err))
+		}
+	}
 	var stored *store.Record
 	err = p.write(ctx, func(tx store.Tx) error {
-		inst, err := p.updateTx(ctx, tx, c, key, in, mode, ifMatch, nil)
+		inst, err := p.updateTx(ctx, tx, c, key, in, mode, ifMatch, snap.publish(ctx, tx))
 		if err != nil {
 			return err
 		}

@@ -25,6 +25,7 @@ import (
 	"github.com/tsprov/tsprov/internal/adminservice"
 	"github.com/tsprov/tsprov/internal/auth"
 	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/content"
 	"github.com/tsprov/tsprov/internal/odata"
 	"github.com/tsprov/tsprov/internal/provider"
 	"github.com/tsprov/tsprov/internal/secrets"
@@ -108,6 +109,9 @@ type Config struct {
 	// HistoryKeep is how many of the newest revisions of each task
 	// sequence package the history keeps (0: all).
 	HistoryKeep int64
+	// ContentDir is the folder of the content library that package
+	// sources are snapshotted into (default: "content" in DataDir).
+	ContentDir string
 }
 
 // DefaultWebhookRescan is how often a server reads the stored webhooks
@@ -117,6 +121,10 @@ const DefaultWebhookRescan = 5 * time.Second
 // EventTrimInterval is how often a server trims the change feed to its
 // retention.
 const EventTrimInterval = time.Minute
+
+// ContentCollectInterval is how often a server removes from the content
+// library the files no content holds.
+const ContentCollectInterval = time.Hour
 
 // Defaults of Config.
 const (
@@ -237,9 +245,17 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 	if created {
 		log.Info("created the key that encrypts task sequence secrets; back it up with the database", "file", filepath.Join(cfg.DataDir, secrets.KeyFile))
 	}
+	contentDir := cfg.ContentDir
+	if contentDir == "" {
+		contentDir = filepath.Join(cfg.DataDir, "content")
+	}
+	lib, err := content.Open(contentDir)
+	if err != nil {
+		return err
+	}
 	prov, err := provider.New(provider.Config{
 		Registry: reg, Store: st, SiteCode: cfg.SiteCode, ParentSite: cfg.ParentSite, LockTimeout: cfg.LockTimeout, ServerName: cfg.ServerName, Logger: log, Secrets: box,
-		EventRetention: cfg.EventRetention, WebhookHosts: cfg.WebhookHosts, HistoryKeep: cfg.HistoryKeep,
+		EventRetention: cfg.EventRetention, WebhookHosts: cfg.WebhookHosts, HistoryKeep: cfg.HistoryKeep, Content: lib,
 	})
 	if err != nil {
 		return err
@@ -336,8 +352,10 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 }
 
 // trimEvents trims the change feed to its retention at once and every
-// EventTrimInterval until ctx ends.
+// EventTrimInterval until ctx ends; every ContentCollectInterval it also
+// removes from the content library what no content holds.
 func trimEvents(ctx context.Context, prov *provider.Provider, log *slog.Logger) {
+	var lastCollect time.Time
 	tick := time.NewTicker(EventTrimInterval)
 	defer tick.Stop()
 	for {
@@ -345,6 +363,14 @@ func trimEvents(ctx context.Context, prov *provider.Provider, log *slog.Logger) 
 			log.Warn("trimming the change feed failed", "err", err)
 		} else if n > 0 {
 			log.Info("trimmed the change feed to its retention", "removed", n)
+		}
+		if time.Since(lastCollect) >= ContentCollectInterval {
+			lastCollect = time.Now()
+			if st, err := prov.CollectContent(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("collecting the content library failed", "err", err)
+			} else if st.Blobs+st.Manifests+st.Temporary > 0 {
+				log.Info("removed from the content library what no content holds", "manifests", st.Manifests, "files", st.Blobs, "bytes", st.Bytes, "temporary", st.Temporary)
+			}
 		}
 		select {
 		case <-ctx.Done():

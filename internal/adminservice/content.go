@@ -1,0 +1,161 @@
+package adminservice
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tsprov/tsprov/internal/errs"
+)
+
+// ContentPath is where distribution point agents read the content
+// library: GET …/{ContentID}/manifest (e.g. PS100004.2), GET
+// …/blobs/{sha256} (Range and ETag), GET …/packages/{PackageID} (the
+// package's newest content id).
+const ContentPath = "/tsprov/v1/content"
+
+// manifestFile is one file of a manifest answer.
+type manifestFile struct {
+	Path   string `json:"path"`
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// manifestBody is the answer of GET …/content/{ContentID}/manifest.
+type manifestBody struct {
+	ContentID     string         `json:"contentId"`
+	ContentNumber int64          `json:"contentNumber"`
+	PackageID     string         `json:"packageId"`
+	SourceVersion int64          `json:"sourceVersion"`
+	Hash          string         `json:"hash"`
+	Size          int64          `json:"size"`
+	Folders       []string       `json:"folders"`
+	Files         []manifestFile `json:"files"`
+}
+
+// content serves GET /tsprov/v1/content/{seg}/{leaf}: a manifest, a blob
+// or a package's current content.
+func (h *Handler) content(w http.ResponseWriter, r *http.Request) {
+	seg, leaf := r.PathValue("seg"), r.PathValue("leaf")
+	switch {
+	case seg == "blobs":
+		h.contentBlob(w, r, leaf)
+	case seg == "packages":
+		h.currentContent(w, r, leaf)
+	case leaf == "manifest":
+		h.contentManifest(w, r, seg)
+	default:
+		h.notFound(w, r)
+	}
+}
+
+func (h *Handler) contentManifest(w http.ResponseWriter, r *http.Request, id string) {
+	c, err := h.prov.Content(r.Context(), id)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	body := manifestBody{
+		ContentID:     c.ContentID,
+		ContentNumber: c.Number,
+		PackageID:     c.PackageID,
+		SourceVersion: c.SourceVersion,
+		Hash:          c.Hash,
+		Size:          c.Manifest.Size,
+		Folders:       c.Manifest.Folders,
+		Files:         make([]manifestFile, len(c.Manifest.Files)),
+	}
+	if body.Folders == nil {
+		body.Folders = []string{}
+	}
+	for i, f := range c.Manifest.Files {
+		body.Files[i] = manifestFile(f)
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+func (h *Handler) currentContent(w http.ResponseWriter, r *http.Request, packageID string) {
+	c, err := h.prov.CurrentContent(r.Context(), packageID)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"packageId":     c.PackageID,
+		"current":       c.ContentID,
+		"contentNumber": c.Number,
+		"sourceVersion": c.SourceVersion,
+		"hash":          c.Hash,
+	})
+}
+
+// contentBlob serves a file of the library by its SHA-256, with Range
+// (206), If-None-Match and If-Range on its ETag (the hash); a name that
+// is no SHA-256 is 404, as an absent one.
+func (h *Handler) contentBlob(w http.ResponseWriter, r *http.Request, hash string) {
+	f, err := h.prov.ContentBlob(r.Context(), hash)
+	if errs.Is(err, errs.Invalid) {
+		err = errs.Target(errs.NotFound, hash, "the content library holds no file %q: a file is named by its SHA-256 (64 lower-case hex digits)", hash)
+	}
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	defer f.Close()
+	if rg := r.Header.Get("Range"); rg != "" {
+		info, err := f.Stat()
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		if !satisfiable(rg, info.Size()) {
+			w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(info.Size(), 10))
+			h.writeError(w, r, errs.Target(errs.RangeNotSatisfiable, "Range", "range %q is outside the file, which has %d bytes", rg, info.Size()))
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("ETag", `"`+hash+`"`)
+	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
+	http.ServeContent(w, r, "", time.Time{}, f)
+}
+
+// satisfiable reports whether a Range header (bytes=a-b, a-, -n, several
+// separated by commas) asks for at least one byte of a file of size
+// bytes; a header that does not parse asks for none.
+func satisfiable(header string, size int64) bool {
+	spec, ok := strings.CutPrefix(header, "bytes=")
+	if !ok {
+		return false
+	}
+	for _, part := range strings.Split(spec, ",") {
+		first, last, ok := strings.Cut(strings.TrimSpace(part), "-")
+		if !ok {
+			return false
+		}
+		if first == "" {
+			n, err := strconv.ParseInt(last, 10, 64)
+			if err != nil || n < 0 {
+				return false
+			}
+			if n > 0 && size > 0 {
+				return true
+			}
+			continue
+		}
+		a, err := strconv.ParseInt(first, 10, 64)
+		if err != nil || a < 0 {
+			return false
+		}
+		if last != "" {
+			if b, err := strconv.ParseInt(last, 10, 64); err != nil || b < a {
+				return false
+			}
+		}
+		if a < size {
+			return true
+		}
+	}
+	return false
+}
