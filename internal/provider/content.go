@@ -68,12 +68,18 @@ func (p *Provider) readPackage(ctx context.Context, tx store.ReadTx, pr *auth.Pr
 		if _, err := p.authorize(ctx, c, id, auth.Read); err != nil {
 			return nil, err
 		}
-		if err := p.visible(ctx, tx, pr, rec.Instance, id); err != nil {
+		if err := p.visible(ctx, tx, pr, rec.Instance, id); errs.Is(err, errs.NotFound) {
+			return nil, noPackage(id) // as if it did not exist
+		} else if err != nil {
 			return nil, err
 		}
 		return rec, nil
 	}
-	return nil, errs.Target(errs.NotFound, "PackageID", "there is no package %s", id)
+	return nil, noPackage(id)
+}
+
+func noPackage(id string) error {
+	return errs.Target(errs.NotFound, "PackageID", "there is no package %s", id)
 }
 
 // contentsOf returns the SMS_Content rows of a package, oldest first.
