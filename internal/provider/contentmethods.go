@@ -37,6 +37,12 @@ func uintIn(in map[string]any, name string, def int64) int64 {
 func (p *Provider) refreshPkgSource(ctx context.Context, m *cim.Method, target *Object, in map[string]any) (map[string]any, int64, error) {
 	pkg := target.Instance
 	c, key := pkg.Class, pkg.Key()
+	if _, err := p.authorize(ctx, c, key, auth.Modify); err != nil {
+		return nil, 0, err
+	}
+	if err := p.ownedHere(pkg); err != nil {
+		return nil, 0, err
+	}
 	if pkg.Int(packageTypeProperty) == tsPackageType {
 		return nil, 0, methodFailure("PackageID", errs.E(errs.Invalid,
 			"RefreshPkgSource is refused on task sequence package %s: a task sequence package has no source files, and the SDK says the method \"renders your task sequence inoperable if it is called\"", key))
@@ -44,12 +50,6 @@ func (p *Provider) refreshPkgSource(ctx context.Context, m *cim.Method, target *
 	if !hasSource(pkg) {
 		return nil, 0, methodFailure(sourcePathProperty, errs.Target(errs.Invalid, sourcePathProperty,
 			"package %s has no source files to refresh: its PkgSourcePath is empty", key))
-	}
-	if _, err := p.authorize(ctx, c, key, auth.Modify); err != nil {
-		return nil, 0, err
-	}
-	if err := p.ownedHere(pkg); err != nil {
-		return nil, 0, err
 	}
 	source := pkg.String(sourcePathProperty)
 	man, err := p.snapshot(ctx, source, nil)

@@ -45,7 +45,7 @@ var matrix = []route{
 	{"get by named key", "GET", tsPath + "(PackageID='{id}')", "", [3]int{200, 200, 200}, [3]int{404, 404, 404}},
 	{"patch", "PATCH", tsPath + "('{id}')", `{"Description":"changed"}`, [3]int{200, 403, 200}, [3]int{404, 404, 404}},
 	{"put", "PUT", tsPath + "('{id}')", `{"Name":"replaced"}`, [3]int{200, 403, 200}, [3]int{404, 404, 404}},
-	{"instance method", "POST", tsPath + "('{id}')/AdminService.RefreshPkgSource", `{}`, [3]int{501, 501, 501}, [3]int{404, 404, 404}},
+	{"instance method", "POST", tsPath + "('{id}')/AdminService.RefreshPkgSource", `{}`, [3]int{400, 403, 400}, [3]int{404, 404, 404}},
 	{"GetSequence", "POST", tsPath + ".GetSequence", `{"TaskSequencePackage":{"@odata.type":"#AdminService.SMS_TaskSequencePackage","PackageID":"{id}"}}`, [3]int{200, 200, 200}, [3]int{404, 404, 404}},
 	{"SetSequence", "POST", tsPath + ".SetSequence", `{"TaskSequencePackage":{"@odata.type":"#AdminService.SMS_TaskSequencePackage","PackageID":"{id}"},"TaskSequence":{"@odata.type":"#AdminService.SMS_TaskSequence","Steps":[]}}`, [3]int{200, 403, 200}, [3]int{404, 404, 404}},
 	{"ImportSequence", "POST", tsPath + ".ImportSequence", `{"SequenceXML":"<sequence version=\"3.00\"/>"}`, [3]int{200, 200, 200}, [3]int{}},
