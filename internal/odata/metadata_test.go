@@ -141,9 +141,9 @@ func TestStrictMetadataShapes(t *testing.T) {
 		}
 	}
 	for name, want := range map[string]string{
-		"ImportSequence":   "Collection(AdminService." + tsClass + ")",
-		"SetSequence":      "Collection(AdminService." + tsClass + ")",
-		"GetSequence":      "Collection(AdminService." + tsClass + ")",
+		"ImportSequence": "Collection(AdminService." + tsClass + ")",
+		"SetSequence":    "Collection(AdminService." + tsClass + ")",
+		"GetSequence":    "Collection(AdminService." + tsClass + ")",
 		// Declared once by the package base class: strict OData binds it
 		// there, and every package type inherits it.
 		"RefreshPkgSource": "AdminService.SMS_PackageBaseclass",
