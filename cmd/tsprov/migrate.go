@@ -76,8 +76,8 @@ func runMigrate(args []string, stdout io.Writer) error {
 	if len(diffs) > 0 {
 		return fmt.Errorf("the copy differs from the source: %s", strings.Join(diffs, "; "))
 	}
-	fmt.Fprintf(stdout, "copied %d instances, %d change events and %d counters from %s into %s; the copy equals the source\n",
-		counts.Instances, counts.Events, counts.Counters, dbFile, where)
+	fmt.Fprintf(stdout, "copied %d instances, %d change events, %d counters and %d revisions from %s into %s; the copy equals the source\n",
+		counts.Instances, counts.Events, counts.Counters, counts.Revisions, dbFile, where)
 	if _, err := os.Stat(filepath.Join(*from, secrets.KeyFile)); err == nil && os.Getenv(secrets.EnvKey) == "" {
 		fmt.Fprintf(stdout, "secrets are sealed with the key in %s: give it to every server as %s\n", filepath.Join(*from, secrets.KeyFile), secrets.EnvKey)
 	}

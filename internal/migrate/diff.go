@@ -57,7 +57,15 @@ func Compare(ctx context.Context, reg *cim.Registry, a, b store.Store, progress 
 			if !maps.Equal(ca, cb) && !add("counters differ: %v and %v", ca, cb) {
 				return nil
 			}
-			return diffEvents(ctx, ta, tb, add, done)
+			if err := diffEvents(ctx, ta, tb, add, done); err != nil {
+				return err
+			}
+			for _, c := range historyClasses(reg) {
+				if more, err := diffRevisions(ctx, c, ta, tb, add); err != nil || !more {
+					return err
+				}
+			}
+			return nil
 		})
 	})
 	return out, err

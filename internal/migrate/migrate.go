@@ -57,6 +57,7 @@ type Counts struct {
 	Instances int64
 	Events    int64
 	Counters  int
+	Revisions int64
 }
 
 // Copy copies from into to: from is read in one snapshot, page by page
@@ -109,6 +110,13 @@ func Copy(ctx context.Context, reg *cim.Registry, from, to store.Store, progress
 			counts.Counters = len(counters)
 			if counts.Events, err = copyEvents(ctx, src, dst, done, refused); err != nil {
 				return err
+			}
+			for _, c := range historyClasses(reg) {
+				n, err := copyRevisions(ctx, c, src, dst, refused)
+				counts.Revisions += n
+				if err != nil {
+					return err
+				}
 			}
 			return refused.err()
 		})
@@ -177,7 +185,7 @@ func mustBeEmpty(ctx context.Context, reg *cim.Registry, tx store.ReadTx) error 
 	if len(counters) > 0 || len(evs) > 0 {
 		return errs.E(errs.Conflict, "the destination is not empty: it holds counters or change events; copy into an empty database")
 	}
-	return nil
+	return noHistory(ctx, reg, tx)
 }
 
 // refusals collects the instances and events the destination refuses as

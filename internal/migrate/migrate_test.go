@@ -239,3 +239,64 @@ func emptyOrNot(t *testing.T, reg *cim.Registry, s store.Store) string {
 	}
 	return strings.Join(held, ", ")
 }
+
+// TestCopyHistory: the histories of task sequence packages, a deleted
+// package's too, are copied with their numbers, times and authors, and a
+// history that differs afterwards is reported.
+func TestCopyHistory(t *testing.T) {
+	reg, err := schema.Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := reg.Class("SMS_TaskSequencePackage")
+	from, to := openSQLite(t, reg), openSQLite(t, reg)
+	err = from.Write(t.Context(), func(tx store.Tx) error {
+		for i, id := range []string{"PS100001", "PS100002"} {
+			in := cim.NewInstance(c)
+			in.Set("PackageID", id)
+			for n := 0; n < 3+i; n++ {
+				in.Set("Name", fmt.Sprintf("%s v%d", id, n))
+				in.Set("Sequence", fmt.Sprintf(`<sequence version="3.10"><!-- %d --></sequence>`, n))
+				rec := &store.Record{Instance: in.Clone()}
+				op := store.Modified
+				if n == 0 {
+					op = store.Created
+					err = tx.Insert(t.Context(), rec)
+				} else {
+					err = tx.Update(t.Context(), rec)
+				}
+				if err != nil {
+					return err
+				}
+				if err := tx.AddRevision(t.Context(), &store.Revision{Instance: in.Clone(), Op: op, User: "alice", Server: "SRV", Comment: fmt.Sprint(n)}); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Delete(t.Context(), c, "PS100002")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts, err := migrate.Copy(t.Context(), reg, from, to, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts.Revisions != 7 {
+		t.Errorf("Copy moved %d revisions, want 7", counts.Revisions)
+	}
+	if diffs, err := migrate.Diff(t.Context(), reg, from, to); err != nil || len(diffs) > 0 {
+		t.Errorf("the copy differs: %v %q", err, diffs)
+	}
+	err = to.Write(t.Context(), func(tx store.Tx) error {
+		_, err := tx.TrimRevisions(t.Context(), c, "PS100002", 1)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	diffs, err := migrate.Diff(t.Context(), reg, from, to)
+	if err != nil || len(diffs) == 0 || !strings.Contains(diffs[0], "history of SMS_TaskSequencePackage") {
+		t.Errorf("a trimmed history in the copy: %v %q", err, diffs)
+	}
+}

@@ -172,6 +172,11 @@ func (p *Provider) Reseal(ctx context.Context) (int, error) {
 					}
 				}
 			}
+			if store.HasHistory(c) {
+				if err := p.resealHistory(ctx, tx, c, texts, &n); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})
@@ -182,3 +187,47 @@ func (p *Provider) Reseal(ctx context.Context) (int, error) {
 }
 
 var sealedPattern = regexp.MustCompile(regexp.QuoteMeta(secrets.Prefix) + `[A-Za-z0-9_-]*`)
+
+// resealHistory reseals the sealed values the revisions of c hold (their
+// text properties), as Reseal does the instances', counting them in n.
+func (p *Provider) resealHistory(ctx context.Context, tx store.Tx, c *cim.Class, texts []*cim.Property, n *int) error {
+	var after *store.RevisionPosition
+	for {
+		revs, err := tx.ScanRevisions(ctx, c, after, 16)
+		if err != nil || len(revs) == 0 {
+			return err
+		}
+		for i := range revs {
+			r := &revs[i]
+			changed := false
+			for _, prop := range texts {
+				s, _ := r.Instance.Values[prop.Name].(string)
+				if !strings.Contains(s, secrets.Prefix) {
+					continue
+				}
+				var failed error
+				s = sealedPattern.ReplaceAllStringFunc(s, func(v string) string {
+					out, err := p.box.Reseal(v)
+					if err != nil {
+						failed = err
+						return v
+					}
+					*n++
+					return out
+				})
+				if failed != nil {
+					return errs.E(errs.Internal, "revision %d of %s(%q).%s: %w", r.Rev, c.Name, r.Key, prop.Name, failed)
+				}
+				r.Instance.Values[prop.Name] = s
+				changed = true
+			}
+			if changed {
+				if err := tx.ReplaceRevision(ctx, r); err != nil {
+					return err
+				}
+			}
+		}
+		last := revs[len(revs)-1]
+		after = &store.RevisionPosition{Key: last.Key, Rev: last.Rev}
+	}
+}

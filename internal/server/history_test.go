@@ -148,3 +148,25 @@ func TestHistoryRetention(t *testing.T) {
 		t.Errorf("revisions kept: %v, want 4,5,6", nums)
 	}
 }
+
+// TestRotationResealsHistory: a key rotation reseals the secrets the
+// revisions hold too, so that a revision sealed before it still restores
+// its secrets once the old key is gone.
+func TestRotationResealsHistory(t *testing.T) {
+	t.Setenv(secrets.EnvKey, "")
+	s := startSecureServer(t, nil)
+	id := s.storeSequence(s.admin, "Rotated history", secretSequenceXML("old1"))
+	s.setSequenceXML(id, secretSequenceXML("new2"))
+	s.stop()
+	if _, err := Rekey(t.Context(), Config{DataDir: s.dir}); err != nil {
+		t.Fatal(err)
+	}
+	again := startSecureServer(t, func(c *Config) { c.DataDir = s.dir })
+	again.must(200, s.admin, "POST", "/tsprov/v1/history/"+id+"/1/restore", nil)
+	again.stop()
+	want := secretValues("old1")
+	sort.Strings(want)
+	if got := storedSecrets(t, s.dir, id); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("secrets after restoring a revision sealed before the rotation: %v, want %v", got, want)
+	}
+}

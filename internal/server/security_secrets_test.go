@@ -280,8 +280,8 @@ func TestRotateTheSecretKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	n, err := Rekey(context.Background(), Config{DataDir: s.dir})
-	if err != nil || n != 5 {
-		t.Fatalf("Rekey: %d, %v; want 5 values resealed", n, err)
+	if err != nil || n != 10 {
+		t.Fatalf("Rekey: %d, %v; want 10 values resealed (5 in the package, 5 in its one revision)", n, err)
 	}
 	newKey, _ := os.ReadFile(filepath.Join(s.dir, secrets.KeyFile))
 	if string(newKey) == string(oldKey) || strings.Count(string(newKey), "\n") != 1 {

@@ -109,3 +109,20 @@ func RevisionsLimit(after int64, limit int) (int, error) {
 func RevisionNotFound(c *cim.Class, key string, rev int64) error {
 	return errs.Target(errs.NotFound, fmt.Sprint(rev), "%s %q has no revision %d", c.Name, key, rev)
 }
+
+// RevisionPosition is the place of a revision in ScanRevisions' order.
+type RevisionPosition struct {
+	Key string
+	Rev int64
+}
+
+// CheckRestoredRevision checks a revision RestoreRevisions is given.
+func CheckRestoredRevision(rev *Revision) error {
+	if rev == nil {
+		return errs.E(errs.Invalid, "no revision to restore")
+	}
+	if rev.Rev < 1 {
+		return errs.Target(errs.Invalid, "Rev", "revision number %d is not above 0", rev.Rev)
+	}
+	return CheckRevision(rev)
+}

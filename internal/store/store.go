@@ -119,6 +119,14 @@ type ReadTx interface {
 	// revision; an error of kind errs.NotFound when it is not kept;
 	// another error when the backend fails.
 	Revision(ctx context.Context, c *cim.Class, key string, rev int64) (*Revision, error)
+	// ScanRevisions returns the revisions of every instance of class c,
+	// deleted ones included, each with its Instance, ordered by key
+	// (without regard to case, as Scan orders) and then by number, those
+	// after *after (nil: from the first), at most limit of them (tsprov
+	// migrate copies and compares histories so). Outcomes: the revisions
+	// (none after the last); an error of kind errs.Invalid when limit is
+	// less than 1; another error when the backend fails.
+	ScanRevisions(ctx context.Context, c *cim.Class, after *RevisionPosition, limit int) ([]Revision, error)
 }
 
 // Tx reads and writes within one transaction.
@@ -196,6 +204,19 @@ type Tx interface {
 	// every position the feed holds and the events before it in evs, or
 	// its key is not text every store keeps; another error.
 	RestoreEvent(ctx context.Context, evs ...Event) error
+	// RestoreRevisions adds revs to the histories of their instances as
+	// they are: numbers, times, authors and comments kept. Each is checked
+	// before anything is written. Outcomes: nil; errs.Invalid when
+	// CheckRevision refuses one or its Rev < 1; errs.Conflict when the
+	// instance already has a revision of that number; another error.
+	RestoreRevisions(ctx context.Context, revs ...*Revision) error
+	// ReplaceRevision stores rev.Instance as the instance of the kept
+	// revision rev.Rev of its instance, leaving the rest of the revision
+	// as it is, and sets rev.Size. It is for resealing secrets under a new
+	// key, which changes how a revision is stored, not what it holds.
+	// Outcomes: nil; errs.NotFound when no such revision is kept;
+	// errs.Invalid as for AddRevision; another error.
+	ReplaceRevision(ctx context.Context, rev *Revision) error
 }
 
 // Record is a stored instance.

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/store"
 	"github.com/tsprov/tsprov/internal/store/sqlstore"
 )
@@ -104,4 +105,68 @@ func (x *txn) Revision(ctx context.Context, c *cim.Class, key string, rev int64)
 	}
 	row := x.q.QueryRow(ctx, `SELECT `+sqlstore.RevisionColumns+`, instance FROM tsprov_revisions WHERE class = $1 AND fold_key = $2 AND rev = $3`, c.Name, fold(key), rev)
 	return sqlstore.ReadRevision(row, pgx.ErrNoRows, x.s.reg, c, key, rev)
+}
+
+// ScanRevisions implements store.ReadTx.ScanRevisions.
+func (x *txn) ScanRevisions(ctx context.Context, c *cim.Class, after *store.RevisionPosition, limit int) ([]store.Revision, error) {
+	if limit < 1 {
+		return nil, errs.Target(errs.Invalid, "limit", "scan revisions: limit %d is not above 0", limit)
+	}
+	q := `SELECT ` + sqlstore.RevisionColumns + `, instance FROM tsprov_revisions WHERE class = $1`
+	args := []any{c.Name}
+	if after != nil {
+		q += ` AND (fold_key > $2 OR (fold_key = $2 AND rev > $3))`
+		args = append(args, fold(after.Key), after.Rev)
+	}
+	rows, err := x.q.Query(ctx, q+fmt.Sprintf(` ORDER BY fold_key, rev LIMIT $%d`, len(args)+1), append(args, limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("scan the revisions of %s: %w", c.Name, err)
+	}
+	defer rows.Close()
+	return sqlstore.ScanRevisions(rows, x.s.reg, c)
+}
+
+// RestoreRevisions implements store.Tx.RestoreRevisions.
+func (x *txn) RestoreRevisions(ctx context.Context, revs ...*store.Revision) error {
+	if err := x.mustWrite("restore revisions"); err != nil {
+		return err
+	}
+	data, err := sqlstore.EncodeRestored(revs)
+	if err != nil {
+		return err
+	}
+	for i, r := range revs {
+		var n int
+		if err := x.q.QueryRow(ctx, `SELECT COUNT(*) FROM tsprov_revisions WHERE class = $1 AND fold_key = $2 AND rev = $3`, r.Class, fold(r.Key), r.Rev).Scan(&n); err != nil {
+			return fmt.Errorf("restore revisions: %w", err)
+		}
+		if n > 0 {
+			return errs.E(errs.Conflict, "%s %q already has revision %d", r.Class, r.Key, r.Rev)
+		}
+		if _, err := x.q.Exec(ctx, `INSERT INTO tsprov_revisions (class, key, fold_key, rev, at, op, method, user_name, server, comment, restored_from, size, instance)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`, r.Class, r.Key, fold(r.Key), r.Rev, r.Time.UnixMicro(), string(r.Op), r.Method, r.User, r.Server, r.Comment,
+			r.RestoredFrom, r.Size, data[i]); err != nil {
+			return fmt.Errorf("restore revision %d of %s %q: %w", r.Rev, r.Class, r.Key, err)
+		}
+	}
+	return nil
+}
+
+// ReplaceRevision implements store.Tx.ReplaceRevision.
+func (x *txn) ReplaceRevision(ctx context.Context, rev *store.Revision) error {
+	if err := x.mustWrite("replace revision"); err != nil {
+		return err
+	}
+	data, err := sqlstore.EncodeRestored([]*store.Revision{rev})
+	if err != nil {
+		return err
+	}
+	tag, err := x.q.Exec(ctx, `UPDATE tsprov_revisions SET instance = $1, size = $2 WHERE class = $3 AND fold_key = $4 AND rev = $5`, data[0], rev.Size, rev.Class, fold(rev.Key), rev.Rev)
+	if err != nil {
+		return fmt.Errorf("replace revision %d of %s %q: %w", rev.Rev, rev.Class, rev.Key, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return store.RevisionNotFound(rev.Instance.Class, rev.Key, rev.Rev)
+	}
+	return nil
 }

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/query"
+
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/store"
 )
@@ -50,4 +53,47 @@ func ReadRevision(row Scanner, noRows error, reg *cim.Registry, c *cim.Class, ke
 		return nil, err
 	}
 	return &r, nil
+}
+
+// ScanRevisions reads the rows of a scan (RevisionColumns then the
+// instance), each revision with its instance decoded.
+func ScanRevisions(rows Rows, reg *cim.Registry, c *cim.Class) ([]store.Revision, error) {
+	var out []store.Revision
+	for rows.Next() {
+		var data string
+		r, err := ScanRevision(rows, &data)
+		if err != nil {
+			return nil, fmt.Errorf("scan the revisions of %s: %w", c.Name, err)
+		}
+		if r.Instance, err = store.DecodeRevision(reg, c, []byte(data)); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// EncodeRestored checks the revisions RestoreRevisions is given, sets
+// their Class, Key and Size, and returns their stored forms, before
+// anything is written.
+func EncodeRestored(revs []*store.Revision) ([]string, error) {
+	out := make([]string, len(revs))
+	seen := map[string]bool{}
+	for i, r := range revs {
+		if err := store.CheckRestoredRevision(r); err != nil {
+			return nil, err
+		}
+		data, err := store.EncodeRevision(r.Instance)
+		if err != nil {
+			return nil, err
+		}
+		r.Class, r.Key, r.Size = r.Instance.Class.Name, r.Instance.Key(), int64(len(data))
+		k := fmt.Sprintf("%s\x00%s\x00%d", r.Class, query.Fold(r.Key), r.Rev)
+		if seen[k] {
+			return nil, errs.E(errs.Conflict, "revision %d of %s %q is given twice", r.Rev, r.Class, r.Key)
+		}
+		seen[k] = true
+		out[i] = string(data)
+	}
+	return out, nil
 }

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/tsprov/tsprov/internal/cim"
@@ -228,4 +229,85 @@ func testHistoryRetention(t *testing.T, e *env) {
 	if list, _ := e.revisions(t, "PS100001", 0, 0); removed != 3 || len(list) != 0 {
 		t.Errorf("PurgeRevisions removed %d, left %d", removed, len(list))
 	}
+}
+
+// testHistoryScanRestore: ScanRevisions reads every history of a class,
+// deleted instances' too, by key without regard to case and then number,
+// page by page; RestoreRevisions puts revisions back as they were and
+// refuses a number the instance has.
+func testHistoryScanRestore(t *testing.T, e *env) {
+	b := e.newPkg("PS100002", "b")
+	e.addRevision(t, b, "u", "b1")
+	a := e.newPkg("ps100001", "a")
+	e.addRevision(t, a, "u", "a1")
+	e.addRevision(t, b, "u", "b2")
+	e.addRevision(t, a, "v", "a2")
+	e.write(t, func(tx store.Tx) error { return tx.Delete(t.Context(), e.pkg, "PS100002") })
+	var all []store.Revision
+	var after *store.RevisionPosition
+	for pages := 0; ; pages++ {
+		var page []store.Revision
+		err := e.s.Read(t.Context(), func(tx store.ReadTx) error {
+			var err error
+			page, err = tx.ScanRevisions(t.Context(), e.pkg, after, 3)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 || pages > 5 {
+			break
+		}
+		all = append(all, page...)
+		last := page[len(page)-1]
+		after = &store.RevisionPosition{Key: last.Key, Rev: last.Rev}
+	}
+	var got []string
+	for _, r := range all {
+		got = append(got, r.Comment)
+		if r.Instance == nil || r.Instance.String("Name") != r.Comment[:1] {
+			t.Errorf("revision %s %d: instance %v", r.Key, r.Rev, r.Instance)
+		}
+	}
+	if strings.Join(got, ",") != "a1,a2,b1,b2" {
+		t.Errorf("ScanRevisions order: %v, want a1,a2,b1,b2", got)
+	}
+	err := e.s.Read(t.Context(), func(tx store.ReadTx) error {
+		_, err := tx.ScanRevisions(t.Context(), e.pkg, nil, 0)
+		return err
+	})
+	wantKind(t, "ScanRevisions limit 0", err, errs.Invalid, "limit")
+
+	e.write(t, func(tx store.Tx) error {
+		for _, k := range []string{"PS100001", "PS100002"} {
+			if _, err := tx.PurgeRevisions(t.Context(), e.pkg, k); err != nil {
+				return err
+			}
+		}
+		restored := make([]*store.Revision, len(all))
+		for i := range all {
+			restored[i] = &all[i]
+		}
+		return tx.RestoreRevisions(t.Context(), restored...)
+	})
+	list, _ := e.revisions(t, "PS100002", 0, 0)
+	if len(list) != 2 || list[1].Comment != "b2" || !list[1].Time.Equal(all[3].Time) || list[1].Rev != 2 {
+		t.Errorf("restored history of PS100002: %+v", list)
+	}
+	err = e.s.Write(t.Context(), func(tx store.Tx) error { return tx.RestoreRevisions(t.Context(), &all[0]) })
+	wantKind(t, "RestoreRevisions of a number kept", err, errs.Conflict, "")
+	re := all[1]
+	re.Instance = re.Instance.Clone()
+	re.Instance.Set("Description", "resealed")
+	e.write(t, func(tx store.Tx) error { return tx.ReplaceRevision(t.Context(), &re) })
+	if r, err := e.revision(t, "PS100001", 2); err != nil || r.Instance.String("Description") != "resealed" || r.Comment != "a2" {
+		t.Errorf("after ReplaceRevision: %v %+v", err, r)
+	}
+	re.Rev = 9
+	err = e.s.Write(t.Context(), func(tx store.Tx) error { return tx.ReplaceRevision(t.Context(), &re) })
+	wantKind(t, "ReplaceRevision of a revision not kept", err, errs.NotFound, "")
+	zero := all[0]
+	zero.Rev = 0
+	err = e.s.Write(t.Context(), func(tx store.Tx) error { return tx.RestoreRevisions(t.Context(), &zero) })
+	wantKind(t, "RestoreRevisions of revision 0", err, errs.Invalid, "Rev")
 }

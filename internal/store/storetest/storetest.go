@@ -92,6 +92,7 @@ func Run(t *testing.T, open func(t *testing.T, dir string) store.Store) {
 		{"HistoryPages", testHistoryPages},
 		{"HistoryTransactions", testHistoryTransactions},
 		{"HistoryRetention", testHistoryRetention},
+		{"HistoryScanRestore", testHistoryScanRestore},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
