@@ -5,7 +5,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -23,14 +26,15 @@ func observe(next http.Handler, reg *prometheus.Registry, log *slog.Logger) http
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 	}, []string{"method", "route"})
 	reg.MustRegister(requests, latency)
+	series := &requestSeries{requests: requests, latency: latency}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(rec, r)
 		d := time.Since(start)
-		route := routeGroup(r.URL.Path)
-		requests.WithLabelValues(r.Method, route, strconv.Itoa(rec.status)).Inc()
-		latency.WithLabelValues(r.Method, route).Observe(d.Seconds())
+		m := series.of(r.Method, routeGroup(r.URL.Path), rec.status)
+		m.requests.Inc()
+		m.latency.Observe(d.Seconds())
 		level := slog.LevelInfo
 		if rec.status >= 500 {
 			level = slog.LevelError
@@ -46,15 +50,69 @@ func observe(next http.Handler, reg *prometheus.Registry, log *slog.Logger) http
 	})
 }
 
+// requestSeries finds the metrics of a request's labels: the counter and
+// the histogram of each (method, route, status) seen are kept, so that a
+// request does not format its status nor hash its labels again.
+type requestSeries struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	kept     sync.Map // seriesKey → *seriesMetrics
+	n        atomic.Int64
+}
+
+type seriesKey struct {
+	method, route string
+	status        int
+}
+
+type seriesMetrics struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
+}
+
+// maxKeptSeries bounds the series kept (a client may send any method).
+const maxKeptSeries = 1024
+
+func (s *requestSeries) of(method, route string, status int) *seriesMetrics {
+	k := seriesKey{method, route, status}
+	if m, ok := s.kept.Load(k); ok {
+		return m.(*seriesMetrics)
+	}
+	m := &seriesMetrics{
+		requests: s.requests.WithLabelValues(method, route, strconv.Itoa(status)),
+		latency:  s.latency.WithLabelValues(method, route),
+	}
+	if s.n.Load() < maxKeptSeries {
+		if _, loaded := s.kept.LoadOrStore(k, m); !loaded {
+			s.n.Add(1)
+		}
+	}
+	return m
+}
+
 // routeGroup names the kind of resource a path addresses.
 func routeGroup(path string) string {
-	lower := strings.ToLower(path)
+	for i := 0; i < len(path); i++ {
+		if path[i] >= utf8.RuneSelf {
+			return routeGroupOf(path, strings.ToLower(path), strings.HasPrefix)
+		}
+	}
+	// ASCII: compared without regard to case in place, no lower-case copy
+	return routeGroupOf(path, path, hasPrefixFold)
+}
+
+// routeGroupOf is routeGroup of path, whose lower-case form lower is
+// compared with lower-case names by hasPrefix.
+func routeGroupOf(path, lower string, hasPrefix func(s, prefix string) bool) string {
+	is := func(name string) bool { return len(lower) == len(name) && hasPrefix(lower, name) }
 	switch {
-	case lower == "/healthz" || lower == "/metrics":
-		return lower
-	case strings.HasPrefix(lower, "/adminservice/wmi/$metadata"):
+	case is("/healthz"):
+		return "/healthz"
+	case is("/metrics"):
+		return "/metrics"
+	case hasPrefix(lower, "/adminservice/wmi/$metadata"):
 		return "metadata"
-	case strings.HasPrefix(lower, "/adminservice/wmi/"):
+	case hasPrefix(lower, "/adminservice/wmi/"):
 		rest := path[len("/adminservice/wmi/"):]
 		switch {
 		case rest == "":
@@ -67,6 +125,24 @@ func routeGroup(path string) string {
 		return "collection"
 	}
 	return "other"
+}
+
+// hasPrefixFold is strings.HasPrefix(strings.ToLower(s), prefix) for an
+// ASCII s and a lower-case ASCII prefix.
+func hasPrefixFold(s, prefix string) bool {
+	if len(s) < len(prefix) {
+		return false
+	}
+	for i := range len(prefix) {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != prefix[i] {
+			return false
+		}
+	}
+	return true
 }
 
 type statusRecorder struct {
