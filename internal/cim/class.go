@@ -2,6 +2,7 @@ package cim
 
 import (
 	"strings"
+	"unicode/utf8"
 )
 
 // Property is one property of a class as the class sees it (inherited
@@ -126,6 +127,8 @@ type Class struct {
 	Name       string
 	Superclass string   // "" for a root class
 	Derivation []string // superclasses, nearest first
+	// asciiLineage: Name and Derivation are ASCII (set by the registry)
+	asciiLineage bool
 	Qualifiers Qualifiers
 	Properties []*Property // effective properties, in declaration order (base first)
 	Methods    []*Method   // effective methods
@@ -191,15 +194,41 @@ func (c *Class) Dynasty() string {
 
 // IsA reports whether c is base or derives from it (case-insensitive).
 func (c *Class) IsA(base string) bool {
-	if strings.EqualFold(c.Name, base) {
+	// ASCII names of other lengths differ: most of the names compared
+	// share a long prefix (SMS_TaskSequence_…) that EqualFold would walk.
+	lengthsDecide := c.asciiLineage && isASCII(base)
+	if (!lengthsDecide || len(c.Name) == len(base)) && strings.EqualFold(c.Name, base) {
 		return true
 	}
 	for _, d := range c.Derivation {
-		if strings.EqualFold(d, base) {
+		if (!lengthsDecide || len(d) == len(base)) && strings.EqualFold(d, base) {
 			return true
 		}
 	}
 	return false
+}
+
+// lineageIsASCII reports whether the names of c and its superclasses are
+// all ASCII (as the schema's are), for IsA.
+func (c *Class) lineageIsASCII() bool {
+	if !isASCII(c.Name) {
+		return false
+	}
+	for _, d := range c.Derivation {
+		if !isASCII(d) {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // LazyNames returns the names of the lazy properties, in order.

@@ -182,6 +182,19 @@ func MarshalValue(v any) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// MarshalValueString is MarshalValue giving a string, written in place
+// (no copy of a large value's text from bytes to a string).
+func MarshalValueString(v any) (string, error) {
+	var buf strings.Builder
+	if s, ok := v.(string); ok {
+		buf.Grow(len(s) + len(s)/16 + 2)
+	}
+	if err := appendValue(&buf, v); err != nil {
+		return "", err
+	}
+	return buf.String(), nil
+}
+
 // appendEmbedded writes in as EmbeddedJSON renders it: "@odata.type",
 // the annotations in name order, then every property of the class.
 func appendEmbedded(buf JSONWriter, in *Instance) error {
@@ -532,11 +545,8 @@ func appendString(buf JSONWriter, s string) {
 	const hex = "0123456789abcdef"
 	buf.WriteByte('"')
 	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
+	for i := stringRun(s, false); i < len(s); i = start + stringRun(s[start:], false) {
+		c := s[i] // a quote, a backslash or a control character
 		buf.WriteString(s[start:i])
 		switch c {
 		case '"', '\\':

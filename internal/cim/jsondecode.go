@@ -2,7 +2,6 @@ package cim
 
 import (
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -717,37 +716,52 @@ func (d *jsonDecoder) strBytes() ([]byte, error) {
 
 // plainRun returns the length of the run of bytes at the start of b that
 // a JSON string holds as they are: ASCII, no quote, no backslash, no
-// control character. It tests eight bytes at a time (the bytes of a
-// little-endian word, each compared in its own lane: a lane that is zero
-// after subtracting 1 or 0x20 borrows into its top bit) and then finds
-// the first byte that stops the run one at a time; most of a task
-// sequence's text is such runs.
-func plainRun(b []byte) int {
+// control character.
+func plainRun(b []byte) int { return stringRun(b, true) }
+
+// stringRun returns the length of the run of bytes at the start of s that
+// are written in a JSON string as they are: no quote, no backslash, no
+// control character, and, when ascii is set, nothing beyond ASCII. It
+// tests eight bytes at a time (the bytes of a little-endian word, each
+// compared in its own lane: a lane that is zero after subtracting 1 or
+// 0x20 borrows into its top bit) and then finds the first byte that stops
+// the run one at a time; most of a task sequence's text is such runs.
+func stringRun[T string | []byte](s T, ascii bool) int {
 	const (
 		ones  = 0x0101010101010101
 		highs = 0x8080808080808080
 	)
 	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		x := binary.LittleEndian.Uint64(b[i:])
-		if x&highs != 0 { // a byte beyond ASCII
-			break
+	for {
+		for ; i+8 <= len(s); i += 8 {
+			x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			if x&highs != 0 { // a byte beyond ASCII: the tests below would mislead
+				break
+			}
+			// every lane is below 0x80 here, so a lane's top bit is set
+			// below only when that lane (or one below it) borrowed
+			control := x - 0x20*ones
+			quote := (x ^ '"'*ones) - ones
+			backslash := (x ^ '\\'*ones) - ones
+			if (control|quote|backslash)&highs != 0 {
+				break
+			}
 		}
-		// every lane is below 0x80 here, so a lane's top bit is set
-		// below only when that lane (or one below it) borrowed
-		control := x - 0x20*ones
-		quote := (x ^ '"'*ones) - ones
-		backslash := (x ^ '\\'*ones) - ones
-		if (control|quote|backslash)&highs != 0 {
-			break
+		for ; ; i++ {
+			if i == len(s) {
+				return i
+			}
+			c := s[i]
+			if c == '"' || c == '\\' || c < 0x20 || (ascii && c >= utf8.RuneSelf) {
+				return i
+			}
+			if c >= utf8.RuneSelf { // kept as it is: back to words after it
+				i++
+				break
+			}
 		}
 	}
-	for ; i < len(b); i++ {
-		if c := b[i]; c == '"' || c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
-			break
-		}
-	}
-	return i
 }
 
 // unquote unescapes the body of a JSON string (checked by strBytes) as

@@ -96,31 +96,50 @@ func TestMembersKeepsOrderAndText(t *testing.T) {
 	}
 }
 
-// TestPlainRun holds the word-at-a-time scan to the byte-at-a-time rule at
-// every length and position of each byte that ends a run.
-func TestPlainRun(t *testing.T) {
-	naive := func(b []byte) int {
+// TestStringRun holds the word-at-a-time scan to the byte-at-a-time rule
+// at every length and position of each byte that ends a run, for strings
+// and bytes, with and without bytes beyond ASCII in the run.
+func TestStringRun(t *testing.T) {
+	naive := func(b []byte, ascii bool) int {
 		for i, c := range b {
-			if c == '"' || c == '\\' || c < 0x20 || c >= 0x80 {
+			if c == '"' || c == '\\' || c < 0x20 || (ascii && c >= 0x80) {
 				return i
 			}
 		}
 		return len(b)
+	}
+	check := func(b []byte) {
+		t.Helper()
+		for _, ascii := range []bool{true, false} {
+			want := naive(b, ascii)
+			if got := stringRun(b, ascii); got != want {
+				t.Fatalf("stringRun(%q, %v) = %d, want %d", b, ascii, got, want)
+			}
+			if got := stringRun(string(b), ascii); got != want {
+				t.Fatalf("stringRun(string %q, %v) = %d, want %d", b, ascii, got, want)
+			}
+		}
+		if got, want := plainRun(b), naive(b, true); got != want {
+			t.Fatalf("plainRun(%q) = %d, want %d", b, got, want)
+		}
 	}
 	stops := []byte{'"', '\\', 0, 0x1f, '\n', 0x80, 0xc3, 0xff}
 	passes := []byte{' ', '!', '#', '[', ']', 'a', 0x7f, '~', 0x21, 0x5b}
 	for n := 0; n <= 24; n++ {
 		for _, fill := range passes {
 			b := bytes.Repeat([]byte{fill}, n)
-			if got, want := plainRun(b), naive(b); got != want {
-				t.Fatalf("plainRun(%q) = %d, want %d", b, got, want)
-			}
+			check(b)
 			for at := 0; at < n; at++ {
 				for _, stop := range stops {
 					c := bytes.Clone(b)
 					c[at] = stop
-					if got, want := plainRun(c), naive(c); got != want {
-						t.Fatalf("plainRun(%q) = %d, want %d", c, got, want)
+					check(c)
+					for at2 := at + 1; at2 < n; at2++ { // a second byte after the first
+						for _, stop2 := range stops {
+							d := bytes.Clone(c)
+							d[at2] = stop2
+							check(d)
+						}
 					}
 				}
 			}

@@ -226,3 +226,32 @@ func TestExtendErrorsNameFileAndLine(t *testing.T) {
 		})
 	}
 }
+
+// TestIsA: IsA finds a class and its superclasses under any case, and
+// no other, whether its names are ASCII (where names of another length
+// are not compared) or not.
+func TestIsA(t *testing.T) {
+	reg, err := Load(fstest.MapFS{"a.mof": {Data: []byte(`
+class Base_Class { string K; };
+class Base_Class_Step : Base_Class { };
+class Base_Class_Step_Two : Base_Class_Step { };
+class Other_Class { };
+`)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := reg.Class("Base_Class_Step_Two")
+	for base, want := range map[string]bool{
+		"Base_Class_Step_Two": true, "base_class_step_two": true, "BASE_CLASS_STEP": true, "Base_Class": true,
+		"Base_Class_Step_Tw": false, "Base_Class_Step_Twoo": false, "Other_Class": false, "": false,
+		"Base_Clas\u212a": false, "Base_Class_Step_Two\u00e9": false,
+	} {
+		if got := c.IsA(base); got != want {
+			t.Errorf("IsA(%q) = %v, want %v", base, got, want)
+		}
+	}
+	k := &Class{Name: "\u212aind", Derivation: []string{"Base"}} // Kelvin sign: folds to "kind", one byte shorter
+	if !k.IsA("kind") || !k.IsA("KIND") || !k.IsA("base") || k.IsA("kin") {
+		t.Errorf("IsA of a class with a name beyond ASCII")
+	}
+}

@@ -174,6 +174,7 @@ func resolve(decls []classDecl) (*Registry, error) {
 		for _, p := range c.Properties {
 			c.exact[p.Name] = p
 		}
+		c.asciiLineage = c.lineageIsASCII()
 		r.classes[k] = c
 		r.exact[c.Name] = c
 		return c, nil

@@ -29,15 +29,22 @@ import (
 // property its class does not declare. What EncodeJSON accepts,
 // DecodeJSON reads back as an equal value (cim.Equal).
 func EncodeJSON(t cim.Type, v any) ([]byte, error) {
+	return encodeJSON(t, v, cim.MarshalValue)
+}
+
+// encodeJSON is EncodeJSON writing the text with marshal: as bytes, or as
+// a string (cim.MarshalValueString) for a caller that stores a string.
+func encodeJSON[T []byte | string](t cim.Type, v any, marshal func(any) (T, error)) (T, error) {
+	var none T
 	j, err := jsonValue(t, v)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
-	b, err := cim.MarshalValue(j)
+	out, err := marshal(j)
 	if err != nil {
-		return nil, errs.E(errs.Invalid, "encode %v value: %w", t, err)
+		return none, errs.E(errs.Invalid, "encode %v value: %w", t, err)
 	}
-	return b, nil
+	return out, nil
 }
 
 // DecodeJSON reads JSON text written by EncodeJSON as a value of type t;

@@ -70,11 +70,11 @@ func FromColumn(reg *cim.Registry, c *cim.Class, p *cim.Property, v any) (any, e
 // error of kind errs.Invalid naming the property when EncodeJSON refuses
 // v.
 func ToJSON(c *cim.Class, p *cim.Property, v any) (string, error) {
-	b, err := EncodeJSON(p.Type, v)
+	text, err := encodeJSON(p.Type, v, cim.MarshalValueString)
 	if err != nil {
 		return "", errs.Target(errs.Invalid, p.Name, "%s.%s: %w", c.Name, p.Name, err)
 	}
-	return string(b), nil
+	return text, nil
 }
 
 // FromJSON decodes JSON text that ToJSON wrote. Outcomes: the value; an
