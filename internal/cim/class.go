@@ -129,9 +129,9 @@ type Class struct {
 	Derivation []string // superclasses, nearest first
 	// asciiLineage: Name and Derivation are ASCII (set by the registry)
 	asciiLineage bool
-	Qualifiers Qualifiers
-	Properties []*Property // effective properties, in declaration order (base first)
-	Methods    []*Method   // effective methods
+	Qualifiers   Qualifiers
+	Properties   []*Property // effective properties, in declaration order (base first)
+	Methods      []*Method   // effective methods
 	// Pos is where the class is declared: "file:line".
 	Pos string
 
