@@ -110,78 +110,63 @@ func (h *Handler) importZip(w http.ResponseWriter, r *http.Request) {
 }
 
 // spoolImport copies the uploaded zip to a temporary file (at most
-// MaxImportZip bytes) and returns the options sent with it.
+// MaxImportZip bytes) and returns it with the options sent with it. The
+// caller removes the file.
 func (h *Handler) spoolImport(w http.ResponseWriter, r *http.Request) (*os.File, int64, url.Values, []byte, error) {
 	form := r.URL.Query()
 	ct, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	body := http.MaxBytesReader(w, r.Body, MaxImportZip+1<<20)
-	var zipBody io.Reader
-	var mapData []byte
 	switch ct {
 	case "application/zip", "application/x-zip-compressed", "application/octet-stream":
-		zipBody = body
+		f, n, err := spool(body)
+		return f, n, form, nil, err
 	case "multipart/form-data":
-		mr := multipart.NewReader(body, params["boundary"])
-		for {
-			part, err := mr.NextPart()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return nil, 0, nil, nil, uploadError(err, "the multipart body")
-			}
-			switch part.FormName() {
-			case "file":
-				f, n, err := spool(part)
-				if err != nil {
-					if f != nil {
-						f.Close()
-						os.Remove(f.Name())
-					}
-					return nil, 0, nil, nil, err
-				}
-				if zipBody != nil {
-					f.Close()
-					os.Remove(f.Name())
-					return nil, 0, nil, nil, errs.Target(errs.Invalid, "file", "the multipart body holds two zip files")
-				}
-				zipBody = &spooled{f, n}
-			case "map":
-				data, err := io.ReadAll(io.LimitReader(part, 1<<20+1))
-				if err != nil {
-					return nil, 0, nil, nil, uploadError(err, "the map part")
-				}
-				if len(data) > 1<<20 {
-					return nil, 0, nil, nil, errs.Target(errs.TooLarge, "map", "the map file is larger than 1 MB")
-				}
-				mapData = data
-			default:
-				v, err := io.ReadAll(io.LimitReader(part, 4096))
-				if err != nil {
-					return nil, 0, nil, nil, uploadError(err, "form field "+part.FormName())
-				}
-				form.Add(part.FormName(), string(v))
-			}
-		}
-		if zipBody == nil {
-			return nil, 0, nil, nil, errs.Target(errs.Invalid, "file", "the multipart body has no part named \"file\" holding the zip")
-		}
 	default:
 		return nil, 0, nil, nil, errs.E(errs.UnsupportedMediaType, "send the zip as the body with Content-Type: application/zip, or as the part \"file\" of multipart/form-data")
 	}
-	if s, ok := zipBody.(*spooled); ok {
-		return s.f, s.n, form, mapData, nil
+	var zipFile *os.File
+	var size int64
+	var mapData []byte
+	fail := func(err error) (*os.File, int64, url.Values, []byte, error) { return zipFile, 0, nil, nil, err }
+	mr := multipart.NewReader(body, params["boundary"])
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fail(uploadError(err, "the multipart body"))
+		}
+		switch part.FormName() {
+		case "file":
+			if zipFile != nil {
+				return fail(errs.Target(errs.Invalid, "file", "the multipart body holds two zip files"))
+			}
+			if zipFile, size, err = spool(part); err != nil {
+				return fail(err)
+			}
+		case "map":
+			data, err := io.ReadAll(io.LimitReader(part, 1<<20+1))
+			if err != nil {
+				return fail(uploadError(err, "the map part"))
+			}
+			if len(data) > 1<<20 {
+				return fail(errs.Target(errs.TooLarge, "map", "the map file is larger than 1 MB"))
+			}
+			mapData = data
+		default:
+			v, err := io.ReadAll(io.LimitReader(part, 4096))
+			if err != nil {
+				return fail(uploadError(err, "form field "+part.FormName()))
+			}
+			form.Add(part.FormName(), string(v))
+		}
 	}
-	f, n, err := spool(zipBody)
-	return f, n, form, mapData, err
+	if zipFile == nil {
+		return fail(errs.Target(errs.Invalid, "file", "the multipart body has no part named \"file\" holding the zip"))
+	}
+	return zipFile, size, form, mapData, nil
 }
-
-type spooled struct {
-	f *os.File
-	n int64
-}
-
-func (s *spooled) Read(p []byte) (int, error) { return 0, io.EOF }
 
 // spool copies r to a temporary file, at most MaxImportZip bytes.
 func spool(r io.Reader) (*os.File, int64, error) {

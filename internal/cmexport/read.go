@@ -24,7 +24,7 @@ type Limits struct {
 // object.xml seen is 369 KB (an OS install package with its image
 // metadata), content never travels inside the zip, and a task sequence
 // is at most 2 MB.
-var DefaultLimits = Limits{MaxEntries: 10_000, MaxPartSize: 32 << 20, MaxTotalSize: 128 << 20}
+var DefaultLimits = Limits{MaxEntries: 10_000, MaxPartSize: 16 << 20, MaxTotalSize: 64 << 20}
 
 // Object is one object of an export: a package, program or task
 // sequence, with the parts of its folder.
