@@ -501,6 +501,22 @@ func TestImportRefusesBadZips(t *testing.T) {
 			}
 		})
 	}
+	// export: what it refuses
+	for _, c := range []struct {
+		body   map[string]any
+		status int
+		names  string
+	}{
+		{map[string]any{}, 400, "PackageIDs"},
+		{map[string]any{"PackageIDs": []string{"PS1FFFFF"}}, 404, "PS1FFFFF"},
+		{map[string]any{"PackageIDs": []string{"PS1FFFFF"}, "WithContent": true}, 501, "not available"},
+		{map[string]any{"PackageIDs": "PS100001"}, 400, "PackageIDs"},
+	} {
+		a, err := call(t, "POST", srv.url+"/tsprov/v1/export", c.body, "")
+		if err != nil || a.status != c.status || !strings.Contains(errorMessage(a), c.names) {
+			t.Errorf("export %v: %d %q, want %d naming %s", c.body, a.status, errorMessage(a), c.status, c.names)
+		}
+	}
 	// the command line: one line, non-zero, nothing written
 	bad := filepath.Join(t.TempDir(), "bad.zip")
 	_ = os.WriteFile(bad, []byte("not a zip"), 0o600)

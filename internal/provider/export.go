@@ -42,11 +42,11 @@ type ExportOptions struct {
 // sequence (name, type, version and description of what it refers to, as
 // this site knows them) and, with WithDependence, the objects they refer
 // to, dependencies first. Outcomes: the archive; errs.NotFound naming an
-// unknown package (or one outside the caller's scopes); errs.Invalid for
-// no ids or an id of another class; errs.NotImplemented for WithContent.
+// id that is no task sequence package the caller may see; errs.Invalid
+// for no ids; errs.NotImplemented for WithContent.
 func (p *Provider) Export(ctx context.Context, ids []string, opts ExportOptions) (*cmexport.Archive, error) {
 	if len(ids) == 0 {
-		return nil, errs.Target(errs.Invalid, "PackageIDs", "name at least one task sequence package to export")
+		return nil, errs.Target(errs.Invalid, "PackageIDs", "PackageIDs is empty: name at least one task sequence package to export")
 	}
 	if opts.WithContent {
 		return nil, errs.Target(errs.NotImplemented, "WithContent", "exporting content is not available: this server has no content library")
