@@ -110,6 +110,11 @@ func tsDiff(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	for _, arg := range rest {
+		if id, _, err := adminservice.ParseVersion(arg); !isFile(arg) && (err != nil || !looksLikePackageID(id)) {
+			return usageError{fmt.Sprintf("%s is neither a file nor PackageID[@revision]", arg)}
+		}
+	}
 	ctx := context.Background()
 	var res *diff.Result
 	if !isFile(rest[0]) && !isFile(rest[1]) {
