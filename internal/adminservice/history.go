@@ -1,7 +1,6 @@
 package adminservice
 
 import (
-	"context"
 	"math"
 	"net/http"
 	"net/url"
@@ -196,38 +195,43 @@ func ParseVersion(s string) (id string, rev int64, err error) {
 // text).
 func (h *Handler) diffVersions(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	var sides [2]diff.Input
+	var versions [2]provider.Version
 	for i, name := range []string{"from", "to"} {
-		in, err := h.version(r.Context(), name, q.Get(name))
+		v, err := versionParam(name, q.Get(name))
 		if err != nil {
 			h.writeError(w, r, err)
 			return
 		}
-		sides[i] = in
+		versions[i] = v
 	}
-	res := diff.Compare(sides[0], sides[1])
-	switch q.Get("format") {
-	case "", "json":
-		writeJSON(w, http.StatusOK, res)
-	case "text":
+	format := q.Get("format")
+	if format != "" && format != "json" && format != "text" {
+		h.writeError(w, r, errs.Target(errs.Invalid, "format", "format %q is not json or text", format))
+		return
+	}
+	pkgs, seqs, err := h.prov.SequencesToCompare(r.Context(), versions[0], versions[1])
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	res := diff.Compare(diff.Input{Package: pkgs[0], Sequence: seqs[0], Label: q.Get("from")},
+		diff.Input{Package: pkgs[1], Sequence: seqs[1], Label: q.Get("to")})
+	if format == "text" {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_ = res.WriteText(w, false)
-	default:
-		h.writeError(w, r, errs.Target(errs.Invalid, "format", "format %q is not json or text", q.Get("format")))
+		return
 	}
+	writeJSON(w, http.StatusOK, res)
 }
 
-func (h *Handler) version(ctx context.Context, param, s string) (diff.Input, error) {
+// versionParam reads the from or to parameter of a diff.
+func versionParam(param, s string) (provider.Version, error) {
 	if s == "" {
-		return diff.Input{}, errs.Target(errs.Invalid, param, "%s is required: PackageID or PackageID@revision", param)
+		return provider.Version{}, errs.Target(errs.Invalid, param, "%s is required: PackageID or PackageID@revision", param)
 	}
 	id, rev, err := ParseVersion(s)
 	if err != nil {
-		return diff.Input{}, errs.Target(errs.Invalid, param, "%s: %w", param, err)
+		return provider.Version{}, errs.Target(errs.Invalid, param, "%s: %w", param, err)
 	}
-	pkg, ts, err := h.prov.SequenceVersion(ctx, id, rev)
-	if err != nil {
-		return diff.Input{}, err
-	}
-	return diff.Input{Package: pkg, Sequence: ts, Label: s}, nil
+	return provider.Version{Key: id, Rev: rev}, nil
 }

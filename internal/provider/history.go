@@ -2,11 +2,16 @@ package provider
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 
 	"github.com/tsprov/tsprov/internal/auth"
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/secrets"
 	"github.com/tsprov/tsprov/internal/store"
 )
 
@@ -297,32 +302,91 @@ func (p *Provider) PurgeHistory(ctx context.Context, className, key string) (int
 	return n, nil
 }
 
-// SequenceVersion returns a task sequence package as it is now (rev 0) or
-// as revision rev held it, with its sequence parsed; secrets are emptied
-// in both, as GetSequence returns them. Outcomes: those of Get (rev 0) or
-// GetRevision; errs.Invalid for a negative rev.
-func (p *Provider) SequenceVersion(ctx context.Context, key string, rev int64) (pkg, ts *cim.Instance, err error) {
-	switch {
-	case rev < 0:
-		return nil, nil, errs.Target(errs.Invalid, "rev", "revision %d is negative", rev)
-	case rev == 0:
-		obj, err := p.Get(ctx, tsPackageClass, key)
-		if err != nil {
-			return nil, nil, err
-		}
-		pkg = obj.Instance
-	default:
-		r, err := p.GetRevision(ctx, tsPackageClass, key, rev)
-		if err != nil {
-			return nil, nil, err
-		}
-		pkg = r.Instance
+// Version names a task sequence package as it is (Rev 0) or one of its
+// revisions.
+type Version struct {
+	Key string
+	Rev int64
+}
+
+// SequencesToCompare returns two versions of task sequence packages with
+// their sequences parsed, for a diff. Their secrets are never returned:
+// each sealed value is replaced by a token that two values share exactly
+// when their secrets are equal (an HMAC of the secret under a key drawn
+// for this call and forgotten after it), so that a diff sees a secret
+// change without seeing the secret; a value no key opens becomes
+// "(secret)". The read rules are those of Get (Rev 0) and GetRevision.
+// Outcomes: the packages and sequences; their errors; errs.Invalid for a
+// negative Rev.
+func (p *Provider) SequencesToCompare(ctx context.Context, from, to Version) (pkgs, seqs [2]*cim.Instance, err error) {
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return pkgs, seqs, err
 	}
-	if ts, err = p.sequenceOf(pkg); err != nil {
-		return nil, nil, err
+	for i, v := range []Version{from, to} {
+		if pkgs[i], err = p.storedVersion(ctx, v); err != nil {
+			return pkgs, seqs, err
+		}
+		if seqs[i], err = p.sequenceOf(pkgs[i]); err != nil {
+			return pkgs, seqs, err
+		}
+		secretSlots(seqs[i], "", func(_ string, owner *cim.Instance, prop *cim.Property) {
+			s, _ := owner.Values[prop.Name].(string)
+			if !secrets.IsSealed(s) {
+				return
+			}
+			owner.Values[prop.Name] = "(secret)"
+			if plain, err := p.box.Open(s); err == nil {
+				mac := hmac.New(sha256.New, key)
+				mac.Write([]byte(plain))
+				owner.Values[prop.Name] = "(secret " + hex.EncodeToString(mac.Sum(nil)[:12]) + ")"
+			}
+		})
+		stripTree(seqs[i])
+		stripSealed(pkgs[i])
 	}
-	stripTree(ts)
-	return pkg, ts, nil
+	return pkgs, seqs, nil
+}
+
+// storedVersion reads a version of a task sequence package as stored,
+// sealed values intact, after the checks of Get or GetRevision.
+func (p *Provider) storedVersion(ctx context.Context, v Version) (*cim.Instance, error) {
+	c, err := p.Class(tsPackageClass)
+	if err != nil {
+		return nil, err
+	}
+	if v.Rev < 0 {
+		return nil, errs.Target(errs.Invalid, "rev", "revision %d is negative", v.Rev)
+	}
+	var out *cim.Instance
+	err = p.st.Read(ctx, func(tx store.ReadTx) error {
+		if v.Rev == 0 {
+			pr, err := p.authorize(ctx, c, v.Key, auth.Read)
+			if err != nil {
+				return err
+			}
+			rec, err := p.getVisible(ctx, tx, pr, c, v.Key, true)
+			if err != nil {
+				return err
+			}
+			out = rec.Instance
+			return nil
+		}
+		k, _, err := p.historyReadable(ctx, tx, c, v.Key)
+		if err != nil {
+			return err
+		}
+		r, err := tx.Revision(ctx, c, k, v.Rev)
+		if err != nil {
+			return err
+		}
+		out = r.Instance
+		return nil
+	})
+	if err != nil {
+		return nil, p.audited(ctx, fmt.Errorf("read %s(%q) at revision %d: %w", c.Name, v.Key, v.Rev, err))
+	}
+	return out, nil
 }
 
 // ParseSequence reads a task sequence file of any shape into the object

@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -57,11 +58,32 @@ func TestHistoryKeepsSecretsSealed(t *testing.T) {
 			t.Errorf("a history read shows a sealed value: %.300s", a.raw)
 		}
 	}
+	// the diff sees that the secrets changed, never what they are
+	var kinds []string
+	for _, c := range reads[3].body["changes"].([]any) {
+		ch := c.(map[string]any)
+		kinds = append(kinds, fmt.Sprint(ch["property"]))
+		if ch["old"] != "(secret)" && ch["property"] != "Rules" {
+			t.Errorf("a secret change reads %v → %v", ch["old"], ch["new"])
+		}
+	}
+	sort.Strings(kinds)
+	if strings.Join(kinds, ",") != "AdminPassword,CapturePassword,DomainPassword,ProductKey,Rules" {
+		t.Errorf("changes between two versions whose secrets differ: %v\n%s", kinds, reads[3].raw)
+	}
+	for _, a := range reads {
+		if regexp.MustCompile(`\(secret [0-9a-f]`).Match(a.raw) {
+			t.Errorf("a diff shows a secret's token: %.500s", a.raw)
+		}
+	}
 	seq := reads[1].body["Package"].(map[string]any)["Sequence"].(string)
 	if !strings.Contains(seq, `property="DomainPassword"></variable>`) {
 		t.Errorf("revision 1's Sequence does not hold its secrets emptied:\n%.2000s", seq)
 	}
 	s.must(200, s.admin, "POST", "/tsprov/v1/history/"+id+"/1/restore", nil)
+	if d := s.must(200, s.admin, "GET", "/tsprov/v1/diff?from="+id+"@1&to="+id, nil); len(d.body["changes"].([]any)) != 0 {
+		t.Errorf("diff from revision 1 to the package restored from it: %s", d.raw)
+	}
 	s.stop()
 	got := storedSecrets(t, s.dir, id)
 	want := secretValues("one1")
