@@ -155,7 +155,11 @@ func (s *Store) Read(ctx context.Context, fn func(store.ReadTx) error) error {
 	if err != nil {
 		return fmt.Errorf("postgres: begin read: %w", err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) // a read transaction has nothing to commit
+	// A read transaction has nothing to commit, and its end changes
+	// nothing anyone can see: the answer does not wait for the round trip
+	// of the rollback, which returns the connection to the pool when it
+	// is done (Close waits for it).
+	defer func() { go tx.Rollback(context.WithoutCancel(ctx)) }()
 	return fn(&txn{s: s, q: tx})
 }
 
