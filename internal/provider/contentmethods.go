@@ -242,3 +242,72 @@ func (p *Provider) getPackageHash(ctx context.Context, m *cim.Method, _ *Object,
 	}
 	return map[string]any{"Hash": hash, "HashVersion": int64(2)}, 0, nil
 }
+
+// Package flags that decide whether a package is shared (reference/content.md §7.1).
+const (
+	pkgFlagsProperty    = "PkgFlags"
+	flagPackageShare    = 0x80    // "Copy the content in this package to a package share on distribution points"
+	flagNoPackage       = 1 << 28 // NO_PACKAGE: the package has no content
+	packageNameProperty = "Name"
+)
+
+// checkReferencesShareType: CheckReferencesShareType(PackageID) →
+// CanRunFromDP, PacakgeIds, PackageNames (the misspelling is the API's):
+// the packages task sequence PackageID refers to that have content but are
+// not copied to a package share on distribution points (PkgFlags 0x80).
+// The task sequence can run from the distribution point when there is
+// none. They come in PackageID order. Applications, packages without
+// content and references to packages the caller cannot see (or that do
+// not exist) are left out.
+func (p *Provider) checkReferencesShareType(ctx context.Context, m *cim.Method, _ *Object, in map[string]any) (map[string]any, int64, error) {
+	id, _ := in["PackageID"].(string)
+	if id == "" {
+		return nil, 0, methodFailure("PackageID", errs.Target(errs.Invalid, "PackageID", "PackageID is required"))
+	}
+	pr, err := caller(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	rc, ok := p.reg.Class(reverseRefClass)
+	if !ok {
+		return nil, 0, fmt.Errorf("provider: the schema lacks class %s", reverseRefClass)
+	}
+	ids, names := []string{}, []string{}
+	err = p.st.Read(ctx, func(tx store.ReadTx) error {
+		ts, err := p.readPackage(ctx, tx, pr, id)
+		if err == nil && !ts.Instance.Class.IsA(tsPackageClass) {
+			err = errs.Target(errs.NotFound, "PackageID", "%s is a %s, not a task sequence package", id, ts.Instance.Class.Name)
+		}
+		if err != nil {
+			return err
+		}
+		refs, err := p.listWhere(ctx, tx, rc, "PackageID eq "+odataString(ts.Instance.Key()))
+		if err != nil {
+			return err
+		}
+		for _, ref := range refs {
+			obj := ref.Instance.String("ObjectID")
+			pkg, err := p.readPackage(ctx, tx, pr, obj)
+			if errs.Is(err, errs.NotFound) || errs.Is(err, errs.Forbidden) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			flags := pkg.Instance.Int(pkgFlagsProperty)
+			if pkg.Instance.Class.IsA(tsPackageClass) || !hasSource(pkg.Instance) || flags&flagNoPackage != 0 || flags&flagPackageShare != 0 {
+				continue
+			}
+			ids = append(ids, pkg.Instance.Key())
+			names = append(names, pkg.Instance.String(packageNameProperty))
+		}
+		return nil
+	})
+	if errs.Is(err, errs.NotFound) {
+		return nil, 0, methodFailure("PackageID", err)
+	}
+	if err != nil {
+		return nil, 0, p.audited(ctx, err)
+	}
+	return map[string]any{"CanRunFromDP": len(ids) == 0, "PacakgeIds": ids, "PackageNames": names}, 0, nil
+}

@@ -58,6 +58,7 @@ func (p *Provider) methodTable() map[string]methodFunc {
 		"sms_tasksequencepackage.getcontenthash":               p.getContentHash,
 		"sms_tasksequencepackage.getpackagedefaulthash":        p.getPackageDefaultHash,
 		"sms_tasksequencepackage.getpackagehash":               p.getPackageHash,
+		"sms_tasksequencepackage.checkreferencessharetype":     p.checkReferencesShareType,
 	}
 }
 
