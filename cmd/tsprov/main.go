@@ -40,6 +40,8 @@ var commands = map[string]command{
 	"migrate": {"copy a SQLite data folder into a PostgreSQL database, then compare them", runMigrate},
 	"export":  {"write task sequences (and what they use) to a ConfigMgr export zip", runExport},
 	"import":  {"import a ConfigMgr export zip, mapping its references to this site (--dry-run: the plan)", runImport},
+	"pkg":     {"work with packages of any class: refresh (a new snapshot of the package source)", runPkg},
+	"content": {"work with content folders offline: hash (the content hash and each file's SHA-256)", runContent},
 
 	// the binary itself
 	"version":    {"print the version and the commit this binary was built from", runVersion},
