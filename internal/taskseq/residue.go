@@ -143,3 +143,15 @@ func (r *residue) keep(n Node) {
 		r.Other = append(r.Other, escapeText(string(x)))
 	}
 }
+
+// XMLAttr returns an attribute the element of in had in the XML it was
+// read from and that no property holds (an expression's
+// ignoreQueryFailure, a step's retryCount); ok is false when it had none
+// or in was not read from XML.
+func XMLAttr(in *cim.Instance, name string) (string, bool) {
+	r, err := getResidue(in)
+	if err != nil {
+		return "", false
+	}
+	return pairValue(r.Attrs, name)
+}
