@@ -143,6 +143,7 @@ type sim struct {
 	vars     *vars
 	winPE    bool
 	failedAt string          // set when the sequence stopped
+	maybe    int             // inside groups that may not run
 	stack    map[string]bool // child packages being run (no cycles)
 }
 
@@ -229,11 +230,20 @@ func (s *sim) step(st *Step, in *cim.Instance, depth int, ignore bool) bool {
 	}
 	if st.Outcome == "" {
 		st.Outcome = Run
+		if s.maybe > 0 {
+			st.Outcome, st.Reason = Unknown, "it runs if its group runs"
+		}
 	}
 	if in.Class.IsA("SMS_TaskSequence_Group") {
 		children, _ := in.Values["Steps"].([]any)
 		coe := in.Values["ContinueOnError"] == true
+		if st.Outcome == Unknown {
+			s.maybe++
+		}
 		st.Steps = s.list(children, st.Path+".", depth, ignore || coe)
+		if st.Outcome == Unknown {
+			s.maybe--
+		}
 		if !groupFailed(st.Steps) {
 			return false
 		}
@@ -288,6 +298,12 @@ func groupFailed(steps []*Step) bool {
 // fail records a failed step: with continue on error (its own, or a
 // group's when ignore) the sequence goes on; otherwise it stops.
 func (s *sim) fail(st *Step, in *cim.Instance, ignore bool, why string) bool {
+	if s.maybe > 0 { // only if its group runs: not a failure the plan can assert
+		st.Outcome, st.Reason = Unknown, "if its group runs, it fails: "+why
+		s.vars.setUnknown("_SMSTSLastActionSucceeded")
+		s.vars.setUnknown("_SMSTSLastActionRetCode")
+		return false
+	}
 	st.Outcome, st.Reason = Failed, why
 	s.vars.setBuiltin("_SMSTSLastActionSucceeded", "false")
 	s.vars.setBuiltin("_SMSTSLastActionRetCode", "1")
@@ -438,6 +454,13 @@ func (s *sim) child(st *Step, in *cim.Instance, depth int, ignore bool) {
 
 // set sets a variable and returns the assignment to show.
 func (s *sim) set(name, value string, hidden bool) Assignment {
+	if s.maybe > 0 { // the step may not run: the value is not known after it
+		s.vars.setUnknown(name)
+		if hidden {
+			value = hiddenValue
+		}
+		return Assignment{Name: name, Value: value}
+	}
 	s.vars.set(name, value, hidden)
 	if hidden {
 		value = hiddenValue
