@@ -136,6 +136,8 @@ func NewHandler(prov *provider.Provider, opts Options) (http.Handler, error) {
 	h.handle(mux, HistoryPath+"/{id}/{rev}/restore", map[string]http.HandlerFunc{"POST": h.restore})
 	h.handle(mux, DiffPath, map[string]http.HandlerFunc{"GET": h.diffVersions})
 	h.handle(mux, ContentPath+"/{seg}/{leaf}", map[string]http.HandlerFunc{"GET": h.content})
+	h.handle(mux, LintPath, map[string]http.HandlerFunc{"POST": h.lint})
+	h.handle(mux, PlanPath, map[string]http.HandlerFunc{"POST": h.plan})
 	mux.HandleFunc("/", h.notFound)
 	return RefuseUncleanPaths(canonicalPrefix(mux), h.log), nil
 }
