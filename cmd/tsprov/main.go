@@ -109,9 +109,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	err := cmd.run(args[1:], stdout)
 	var help helpRequest
+	var status exitStatus
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &status):
+		if status.msg != "" {
+			fmt.Fprintf(stderr, "tsprov %s: %s\n", args[0], status.msg)
+		}
+		return status.code
 	case errors.As(err, &help):
 		help.print(stdout)
 		return 0

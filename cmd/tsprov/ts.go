@@ -17,16 +17,18 @@ import (
 // They read any shape of task sequence file and need no server.
 func runTS(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"ts takes a command: show, validate, fmt, refs, policy-size, diff, log, restore or purge-history"}
+		return usageError{"ts takes a command: show, validate, fmt, refs, policy-size, diff, log, restore, purge-history, lint or plan"}
 	}
 	if len(args) == 1 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 		fmt.Fprintln(stdout, "usage: tsprov ts show|validate|fmt|refs|policy-size FILE (- for standard input)")
 		fmt.Fprintln(stdout, "       tsprov ts diff A B (each a FILE, ID or ID@REV) · ts log ID · ts restore ID REV · ts purge-history ID")
+		fmt.Fprintln(stdout, "       tsprov ts lint FILE|PackageID… [--format text|json|sarif] [--config FILE] [--fail-on SEVERITY]")
+		fmt.Fprintln(stdout, "       tsprov ts plan FILE|PackageID [--vars FILE] [--machine FILE] [--json]")
 		return nil
 	}
 	fn, ok := tsCommands[args[0]]
 	if !ok {
-		return usageError{fmt.Sprintf("unknown ts command %q (show, validate, fmt, refs, policy-size, diff, log, restore, purge-history)", args[0])}
+		return usageError{fmt.Sprintf("unknown ts command %q (show, validate, fmt, refs, policy-size, diff, log, restore, purge-history, lint, plan)", args[0])}
 	}
 	return fn(args[1:], stdout)
 }
@@ -45,6 +47,9 @@ var tsCommands = map[string]func([]string, io.Writer) error{
 	"restore":       tsRestore,
 	"diff":          tsDiff,
 	"purge-history": tsPurge,
+	// lint and offline simulation: files, or packages through the server
+	"lint": tsLint,
+	"plan": tsPlan,
 }
 
 // customActionsFlag declares --custom-actions on a ts command's flags.
