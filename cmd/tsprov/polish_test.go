@@ -108,7 +108,7 @@ func TestCompletionCandidates(t *testing.T) {
 		{[]string{"admin", ""}, "reset-token secret-key token user"},
 		{[]string{"admin", "token", ""}, "create list revoke"},
 		{[]string{"admin", "user", "p"}, "passwd"},
-		{[]string{"ts", ""}, "diff fmt log policy-size purge-history refs restore show validate"},
+		{[]string{"ts", ""}, "diff fmt lint log plan policy-size purge-history refs restore show validate"},
 		{[]string{"completion", ""}, "bash fish zsh"},
 		{[]string{"help", "mi"}, "migrate"},
 		{[]string{"list", "--co"}, "--columns"},
