@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"strings"
 	"text/tabwriter"
-	"unicode/utf8"
 
 	"github.com/tsprov/tsprov/internal/taskseq"
 	"github.com/tsprov/tsprov/internal/taskseq/lint"
@@ -145,17 +144,8 @@ func lintFile(c *taskseq.Codec, path string, cfg *lint.Config) (*lint.Result, er
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	units := 0
-	for s := xml; len(s) > 0; {
-		r, n := utf8.DecodeRune(s)
-		s = s[n:]
-		units++
-		if r >= 0x10000 {
-			units++
-		}
-	}
 	return lint.Run(lint.Input{
-		Sequence: ts, Source: data, SequenceBytes: len(xml), SequenceUTF16: units,
+		Sequence: ts, Source: data, SequenceXML: xml,
 		BootImageID: doc.PackageProperties["BootImageID"],
 	}, cfg)
 }

@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
@@ -88,22 +87,9 @@ func (p *Provider) Lint(ctx context.Context, src SequenceSource, cfg *lint.Confi
 		return nil, err
 	}
 	return lint.Run(lint.Input{
-		Sequence: l.ts, Source: l.source, SequenceBytes: len(xml), SequenceUTF16: utf16Len(xml),
+		Sequence: l.ts, Source: l.source, SequenceXML: xml,
 		BootImageID: l.bootImageID, Packages: table,
 	}, cfg)
-}
-
-func utf16Len(b []byte) int {
-	n := 0
-	for len(b) > 0 {
-		r, size := utf8.DecodeRune(b)
-		b = b[size:]
-		n++
-		if r >= 0x10000 {
-			n++
-		}
-	}
-	return n
 }
 
 // PlanRequest is what a simulation takes besides the sequence: the

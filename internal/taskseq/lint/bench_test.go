@@ -21,7 +21,7 @@ func BenchmarkRun2MB(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		if _, err := Run(Input{Sequence: ts, Source: data, SequenceBytes: len(xml)}, nil); err != nil {
+		if _, err := Run(Input{Sequence: ts, Source: data, SequenceXML: xml}, nil); err != nil {
 			b.Fatal(err)
 		}
 	}

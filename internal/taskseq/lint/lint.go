@@ -85,14 +85,10 @@ type Input struct {
 	// Source is the file or stored XML the sequence was read from, when
 	// there is one: it gives findings their line numbers.
 	Source []byte
-	// SequenceBytes is the size of the sequence XML as ConfigMgr stores it
-	// (compact, as the codec writes it); 0 when the caller did not measure
-	// it, and the size rules then say nothing.
-	SequenceBytes int
-	// SequenceUTF16 is the length of the same XML in UTF-16 code units, as
-	// the client counts it for the policy budget; 0: estimated from
-	// SequenceBytes.
-	SequenceUTF16 int
+	// SequenceXML is the sequence as ConfigMgr stores it (compact, as the
+	// codec writes it): the size rules measure it. Nil when the caller did
+	// not write it, and the size rules then say nothing.
+	SequenceXML []byte
 	// BootImageID is the package's boot image (a reference the sequence
 	// itself does not hold).
 	BootImageID string

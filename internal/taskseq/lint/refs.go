@@ -2,9 +2,9 @@ package lint
 
 import (
 	"strings"
-	"unicode/utf8"
 
 	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/policy"
 	"github.com/tsprov/tsprov/internal/taskseq"
 )
 
@@ -127,65 +127,35 @@ func checkDisabledOnlyReferences(l *linter) {
 	}
 }
 
-// MaxPolicyBytes is the size of task sequence policy a client processes
-// (32 MB, expanded: UTF-16 text).
-const MaxPolicyBytes = 32 << 20
-
-// PolicyBytes estimates the expanded size of the task sequence policy that
-// carries a sequence of utf16 UTF-16 code units: the policy is UTF-16
-// text, and TS_Sequence is a secret value, the hex of an encrypted blob
-// (a 64-byte header, then the UTF-16LE sequence and its NUL, padded to
-// the cipher block). Each code unit of the sequence is 2 bytes of
-// plaintext, 4 hex digits, 8 bytes of policy. policyEnvelope covers the
-// rest of the policy body (the CCM_TaskSequence instance, its other
-// properties and the policy's XML).
-func PolicyBytes(utf16 int) int {
-	plain := 2 * (utf16 + 1)
-	blob := 64 + (plain/16+1)*16
-	return 2*2*blob + policyEnvelope
-}
-
-// policyEnvelope is the UTF-16 size of a task sequence policy without its
-// TS_Sequence value, rounded up (a policy body of about 2,000 characters).
-const policyEnvelope = 4 << 10
-
-// utf16Units counts the UTF-16 code units of UTF-8 text.
-func utf16Units(b []byte) int {
-	n := 0
-	for len(b) > 0 {
-		r, size := utf8.DecodeRune(b)
-		b = b[size:]
-		if r >= 0x10000 {
-			n += 2
-		} else {
-			n++
-		}
-	}
-	return n
-}
-
 func checkSequenceSize(l *linter) {
 	r := rule("sequence-too-large")
-	if l.in.SequenceBytes == 0 {
+	if l.in.SequenceXML == nil {
 		l.lacks("size")
 		return
 	}
-	if err := taskseq.CheckSize("the sequence", l.in.SequenceBytes); err != nil {
-		l.report(r, nil, "the sequence is %d bytes of XML as stored; the limit is %d", l.in.SequenceBytes, taskseq.MaxSequenceBytes)
+	if n := len(l.in.SequenceXML); taskseq.CheckSize("the sequence", n) != nil {
+		l.report(r, nil, "the sequence is %d bytes of XML as stored; the limit is %d", n, taskseq.MaxSequenceBytes)
 	}
 }
 
+// checkPolicySize measures the task sequence policy as internal/policy
+// builds it for a deployment (UTF-16, TS_Sequence as its secret value).
 func checkPolicySize(l *linter) {
 	r := rule("policy-too-large")
-	units := l.in.SequenceUTF16
-	if units == 0 {
-		units = l.in.SequenceBytes
-	}
-	if units == 0 {
+	if l.in.SequenceXML == nil {
 		l.lacks("size")
 		return
 	}
-	if n := PolicyBytes(units); n > MaxPolicyBytes {
-		l.report(r, nil, "the policy would be about %d bytes (%d UTF-16 characters of sequence); the client's limit is %d", n, units, MaxPolicyBytes)
+	in := policy.TaskSequence{Package: policy.Package{PackageID: "XXX00000"}, BootImageID: l.in.BootImageID, Sequence: string(l.in.SequenceXML)}
+	for _, ref := range taskseq.References(l.in.Sequence) {
+		in.References = append(in.References, policy.Reference{PackageID: ref.Package, Program: ref.Program})
+	}
+	n, err := policy.Size(in)
+	if err != nil {
+		l.lacks("size")
+		return
+	}
+	if n > policy.MaxPolicyBytes {
+		l.report(r, nil, "the policy would be %d bytes (UTF-16); the client's limit is %d (32 MB)", n, int64(policy.MaxPolicyBytes))
 	}
 }
