@@ -127,17 +127,17 @@ type Class struct {
 	Name       string
 	Superclass string   // "" for a root class
 	Derivation []string // superclasses, nearest first
-	// asciiLineage: Name and Derivation are ASCII (set by the registry)
-	asciiLineage bool
-	Qualifiers   Qualifiers
-	Properties   []*Property // effective properties, in declaration order (base first)
-	Methods      []*Method   // effective methods
+	Qualifiers Qualifiers
+	Properties []*Property // effective properties, in declaration order (base first)
+	Methods    []*Method   // effective methods
 	// Pos is where the class is declared: "file:line".
 	Pos string
 
 	props   map[string]*Property // by lower-case name
 	exact   map[string]*Property // by declared name: the common, cheaper lookup
 	methods map[string]*Method
+	// asciiLineage: Name and Derivation are ASCII (set by the registry)
+	asciiLineage bool
 }
 
 // Property returns the property named name (case-insensitive).
