@@ -74,8 +74,8 @@ func CheckRevision(rev *Revision) error {
 
 // EncodeRevision returns the stored form of a revision's instance: every
 // value it holds, lossless (EncodeJSON).
-func EncodeRevision(in *cim.Instance) ([]byte, error) {
-	return EncodeJSON(cim.Type{Kind: cim.Object, Class: in.Class.Name}, in)
+func EncodeRevision(in *cim.Instance) (string, error) {
+	return encodeJSON(cim.Type{Kind: cim.Object, Class: in.Class.Name}, in, cim.MarshalValueString)
 }
 
 // DecodeRevision reads the stored form back.

@@ -34,7 +34,7 @@ func (x *txn) AddRevision(ctx context.Context, rev *store.Revision) error {
 	err = x.q.QueryRow(ctx, `INSERT INTO tsprov_revisions (class, key, fold_key, rev, at, op, method, user_name, server, comment, restored_from, size, instance)
 SELECT $1, $2, $3, COALESCE(MAX(rev), 0) + 1, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM tsprov_revisions WHERE class = $1 AND fold_key = $3 RETURNING rev`,
 		rev.Class, rev.Key, fold(rev.Key), rev.Time.UnixMicro(), string(rev.Op), rev.Method, rev.User, rev.Server, rev.Comment,
-		rev.RestoredFrom, rev.Size, string(data)).Scan(&rev.Rev)
+		rev.RestoredFrom, rev.Size, data).Scan(&rev.Rev)
 	if err != nil {
 		return fmt.Errorf("add a revision of %s %q: %w", rev.Class, rev.Key, err)
 	}

@@ -30,7 +30,7 @@ func (x *txn) AddRevision(ctx context.Context, rev *store.Revision) error {
 	err = x.queryRow(ctx, `INSERT INTO tsprov_revisions (class, key, rev, at, op, method, user_name, server, comment, restored_from, size, instance)
 SELECT ?, ?, COALESCE(MAX(rev), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM tsprov_revisions WHERE class = ? AND key = ? RETURNING rev`,
 		rev.Class, rev.Key, rev.Time.UnixMicro(), string(rev.Op), rev.Method, rev.User, rev.Server, rev.Comment,
-		rev.RestoredFrom, rev.Size, string(data), rev.Class, rev.Key).Scan(&rev.Rev)
+		rev.RestoredFrom, rev.Size, data, rev.Class, rev.Key).Scan(&rev.Rev)
 	if err != nil {
 		return fmt.Errorf("add a revision of %s %q: %w", rev.Class, rev.Key, err)
 	}

@@ -93,7 +93,7 @@ func EncodeRestored(revs []*store.Revision) ([]string, error) {
 			return nil, errs.E(errs.Conflict, "revision %d of %s %q is given twice", r.Rev, r.Class, r.Key)
 		}
 		seen[k] = true
-		out[i] = string(data)
+		out[i] = data
 	}
 	return out, nil
 }
