@@ -1,0 +1,223 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/query"
+	"github.com/tsprov/tsprov/internal/store"
+	"github.com/tsprov/tsprov/internal/taskseq"
+)
+
+// The classes of deployments (schema/deployment.mof).
+const (
+	advertisementClass = "SMS_Advertisement"
+	collectionClass    = "SMS_Collection"
+	programClass       = "SMS_Program"
+)
+
+// deploymentRules are the rules of SMS_Advertisement and SMS_Collection:
+//   - AdvertisementID and CollectionID are <SiteCode><5 hex digits> from
+//     the site's counters (as PackageID), SourceSite is this site;
+//   - a deployment names a package that exists (PackageID in upper case,
+//     as the page requires) and one of its programs: "*" for a task
+//     sequence package, a stored SMS_Program otherwise; and a collection
+//     that exists;
+//   - AdvertisementName, CollectionID, PackageID and ProgramName cannot
+//     change once created (the page: delete and create anew);
+//   - the policy of a deployed task sequence fits the client's budget;
+//   - TimeFlags follows the *Enabled and *IsGMT properties;
+//   - a collection that deployments target cannot be deleted.
+type deploymentRules struct{ p *Provider }
+
+func (deploymentRules) appliesTo(c *cim.Class) bool {
+	return c.Name == advertisementClass || c.Name == collectionClass
+}
+
+func (r deploymentRules) beforeCreate(ctx context.Context, tx store.Tx, inst *cim.Instance) error {
+	switch inst.Class.Name {
+	case collectionClass:
+		id, err := r.p.siteID(ctx, tx, "CollectionID")
+		if err != nil {
+			return fmt.Errorf("allocate CollectionID: %w", err)
+		}
+		inst.Set("CollectionID", id)
+		inst.Set("LastChangeTime", cim.Now())
+	case advertisementClass:
+		id, err := r.p.siteID(ctx, tx, "AdvertisementID")
+		if err != nil {
+			return fmt.Errorf("allocate AdvertisementID: %w", err)
+		}
+		inst.Set("AdvertisementID", id)
+	}
+	inst.Set(sourceSiteProperty, r.p.site)
+	return nil
+}
+
+// fixedOnceCreated are the deployment properties the page says cannot be
+// updated.
+var fixedOnceCreated = []string{"AdvertisementName", "CollectionID", "PackageID", "ProgramName"}
+
+func (r deploymentRules) beforeUpdate(ctx context.Context, tx store.Tx, cur, next, sent *cim.Instance) error {
+	if next.Class.Name == collectionClass {
+		next.Set("LastChangeTime", cim.Now())
+		return nil
+	}
+	for _, name := range fixedOnceCreated {
+		if v, ok := sent.Values[name]; ok && v != nil && !cim.Equal(v, cur.Values[name]) {
+			return errs.Target(errs.Invalid, name, "%s cannot change once a deployment is created (stored %q): delete deployment %s and create it anew", name, cur.String(name), cur.Key())
+		}
+	}
+	return nil
+}
+
+func (r deploymentRules) settle(ctx context.Context, tx store.Tx, cur, next *cim.Instance) error {
+	if next.Class.Name == collectionClass {
+		if strings.TrimSpace(next.String("Name")) == "" {
+			return errs.Target(errs.Invalid, "Name", "Name is required")
+		}
+		limit := next.String("LimitToCollectionID")
+		if limit != "" && !strings.EqualFold(limit, next.String("CollectionID")) {
+			if _, err := r.collection(ctx, tx, "LimitToCollectionID", limit); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if strings.TrimSpace(next.String("AdvertisementName")) == "" {
+		return errs.Target(errs.Invalid, "AdvertisementName", "AdvertisementName is required")
+	}
+	if cur == nil {
+		if err := r.checkTargets(ctx, tx, next); err != nil {
+			return err
+		}
+	}
+	next.Set("TimeFlags", timeFlags(next))
+	return nil
+}
+
+// checkTargets checks what a new deployment names: its package and
+// program, its collection, and for a task sequence the policy budget.
+func (r deploymentRules) checkTargets(ctx context.Context, tx store.Tx, ad *cim.Instance) error {
+	id := ad.String("PackageID")
+	if id != strings.ToUpper(id) {
+		return errs.Target(errs.Invalid, "PackageID", "PackageID %q must be in upper case: %q", id, strings.ToUpper(id))
+	}
+	pkg, err := r.p.findPackage(ctx, tx, id)
+	if err != nil {
+		return errs.Target(errs.Invalid, "PackageID", "cannot deploy package %s: %w", id, err)
+	}
+	program := ad.String("ProgramName")
+	if pkg.Class.IsA(tsPackageClass) {
+		if program != taskseq.AnyProgram {
+			return errs.Target(errs.Invalid, "ProgramName", "a task sequence deployment runs the program \"*\", not %q", program)
+		}
+		if err := r.p.checkPolicyBudget(ctx, tx, pkg); err != nil {
+			return err
+		}
+	} else {
+		prg, ok := r.p.reg.Class(programClass)
+		if !ok {
+			return errs.E(errs.Internal, "the schema lacks class %s", programClass)
+		}
+		if _, err := tx.Get(ctx, prg, cim.JoinKey([]string{id, program}), false); err != nil {
+			if errs.Is(err, errs.NotFound) {
+				return errs.Target(errs.Invalid, "ProgramName", "package %s has no program %q", id, program)
+			}
+			return err
+		}
+	}
+	_, err = r.collection(ctx, tx, "CollectionID", ad.String("CollectionID"))
+	return err
+}
+
+// collection returns the collection id names; a missing one is a bad
+// value of property prop.
+func (r deploymentRules) collection(ctx context.Context, tx store.ReadTx, prop, id string) (*cim.Instance, error) {
+	c, ok := r.p.reg.Class(collectionClass)
+	if !ok {
+		return nil, errs.E(errs.Internal, "the schema lacks class %s", collectionClass)
+	}
+	rec, err := tx.Get(ctx, c, id, false)
+	if errs.Is(err, errs.NotFound) {
+		return nil, errs.Target(errs.Invalid, prop, "collection %q does not exist", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return rec.Instance, nil
+}
+
+// timeFlags is TimeFlags as the page describes it: the *Enabled and
+// *IsGMT properties, bit by bit.
+func timeFlags(ad *cim.Instance) int64 {
+	var f int64
+	set := func(prop string, bit int64) {
+		if v, _ := ad.Get(prop); v == true {
+			f |= bit
+		}
+	}
+	set("PresentTimeEnabled", 1<<0)
+	set("ExpirationTimeEnabled", 1<<1)
+	set("AssignedScheduleEnabled", 1<<4)
+	set("PresentTimeIsGMT", 1<<5)
+	set("ExpirationTimeIsGMT", 1<<6)
+	set("AssignedScheduleIsGMT", 1<<9)
+	return f
+}
+
+func (r deploymentRules) afterWrite(ctx context.Context, tx store.Tx, old, next *cim.Instance) error {
+	if next != nil || old.Class.Name != collectionClass {
+		return nil
+	}
+	ads, err := r.p.deploymentsOf(ctx, tx, "CollectionID", old.Key())
+	if err != nil {
+		return err
+	}
+	if len(ads) > 0 {
+		return errs.E(errs.Conflict, "collection %s is the target of %d deployment(s) (%s): delete them first", old.Key(), len(ads), strings.Join(ads, ", "))
+	}
+	return nil
+}
+
+// deploymentsOf lists the ids of the deployments whose prop is value.
+func (p *Provider) deploymentsOf(ctx context.Context, tx store.ReadTx, prop, value string) ([]string, error) {
+	c, ok := p.reg.Class(advertisementClass)
+	if !ok {
+		return nil, errs.E(errs.Internal, "the schema lacks class %s", advertisementClass)
+	}
+	f := &query.Compare{Op: query.Eq, Left: &query.Prop{Name: prop}, Right: &query.Literal{Value: value}}
+	if err := query.Check(f, c, store.Searchable); err != nil {
+		return nil, err
+	}
+	recs, err := tx.List(ctx, c, store.ListOptions{Filter: f})
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(recs))
+	for i, rec := range recs {
+		ids[i] = rec.Instance.Key()
+	}
+	return ids, nil
+}
+
+// findPackage returns the package of any package class that holds id
+// (errs.NotFound when none does).
+func (p *Provider) findPackage(ctx context.Context, tx store.ReadTx, id string) (*cim.Instance, error) {
+	for _, c := range p.reg.Classes() {
+		if !c.IsA(packageBase) || storable(c) != nil {
+			continue
+		}
+		rec, err := tx.Get(ctx, c, id, true)
+		switch {
+		case err == nil:
+			return rec.Instance, nil
+		case !errs.Is(err, errs.NotFound):
+			return nil, fmt.Errorf("look up %s(%q): %w", c.Name, id, err)
+		}
+	}
+	return nil, errs.Target(errs.NotFound, "PackageID", "package %s does not exist", id)
+}
