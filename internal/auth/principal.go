@@ -25,15 +25,22 @@ const (
 	MoveObject       Op = 1 << 5
 	SetSecurityScope Op = 1 << 6
 	Create           Op = 1 << 10
+	// CreateMedia is the right to create task sequence media other than
+	// stand-alone (GetTsPolicies, GetClientConfigPolicies).
+	CreateMedia Op = 1 << 11
+	// CreateStandAloneMedia is the right to create stand-alone media
+	// (GetTsPoliciesSaMedia).
+	CreateStandAloneMedia Op = 1 << 12
 	// AllOps is every operation.
-	AllOps = Read | Modify | Delete | Distribute | ModifyFolder | MoveObject | SetSecurityScope | Create
+	AllOps = Read | Modify | Delete | Distribute | ModifyFolder | MoveObject | SetSecurityScope | Create | CreateMedia | CreateStandAloneMedia
 )
 
 var opNames = []struct {
 	op   Op
 	name string
 }{{Read, "Read"}, {Modify, "Modify"}, {Delete, "Delete"}, {Distribute, "Distribute"}, {ModifyFolder, "Modify Folder"},
-	{MoveObject, "Move Object"}, {SetSecurityScope, "Set Security Scope"}, {Create, "Create"}}
+	{MoveObject, "Move Object"}, {SetSecurityScope, "Set Security Scope"}, {Create, "Create"},
+	{CreateMedia, "Create Task Sequence Media"}, {CreateStandAloneMedia, "Create Stand-alone Media"}}
 
 func (o Op) String() string {
 	var names []string

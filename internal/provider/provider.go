@@ -162,7 +162,7 @@ func New(cfg Config) (*Provider, error) {
 		return nil, errs.E(errs.Invalid, "history retention %d is negative (0 keeps every revision)", cfg.HistoryKeep)
 	}
 	p.historyKeep = cfg.HistoryKeep
-	p.rules = []classRules{packageRules{p}, lockRules{p}, referenceRules{p}, securityRules{p}, historyRules{p}, deploymentRules{p}}
+	p.rules = []classRules{packageRules{p}, lockRules{p}, referenceRules{p}, securityRules{p}, historyRules{p}, deploymentRules{p}, clientSettingsRules{p}}
 	p.calls = p.methodTable()
 	return p, nil
 }

@@ -25,6 +25,13 @@ const (
 	typeAudit = 9
 )
 
+// Object types of deployments (schema/deployment.mof) and of task sequences.
+const (
+	typeCollection   = 1
+	typeDeployment   = 3
+	typeTaskSequence = 20
+)
+
 // osdTypes are the object types the Operating System Deployment Manager
 // manages: task sequences, packages, driver packages, OS images, boot
 // images, OS upgrade packages.
@@ -49,14 +56,20 @@ func (p *Provider) builtInRoles() []*cim.Instance {
 		return out
 	}
 	osd := grant(osdTypes, auth.Read|auth.Modify|auth.Delete|auth.Create|auth.Distribute|auth.SetSecurityScope|auth.MoveObject|auth.ModifyFolder)
-	osd = append(osd, grant([]int64{31, typeScope}, auth.Read)...)
+	osd = append(osd, grant([]int64{31, typeScope, typeCollection}, auth.Read)...)
+	osd = append(osd, grant([]int64{typeDeployment}, auth.Read|auth.Modify|auth.Delete|auth.Create)...)
+	for _, o := range osd {
+		if op := o.(*cim.Instance); op.Int("ObjectTypeID") == typeTaskSequence {
+			op.Set("GrantedOperations", op.Int("GrantedOperations")|int64(auth.CreateMedia|auth.CreateStandAloneMedia))
+		}
+	}
 	roles := []struct {
 		id, name, desc string
 		ops            []any
 	}{
 		{auth.FullAdministrator, "Full Administrator", "Grants every permission on every object type.", grant(all, auth.AllOps)},
 		{"SMS0006R", "Read-only Analyst", "Grants permission to view every object type, changing nothing.", grant(all, auth.Read)},
-		{"SMS0007R", "Operating System Deployment Manager", "Grants permission to create, change, delete and distribute task sequences, operating system images, boot images, driver packages and packages, and to set their security scopes.", osd},
+		{"SMS0007R", "Operating System Deployment Manager", "Grants permission to create, change, delete and distribute task sequences, operating system images, boot images, driver packages and packages, to set their security scopes, to deploy them to collections and to create task sequence media (stand-alone included).", osd},
 	}
 	var out []*cim.Instance
 	for _, r := range roles {
