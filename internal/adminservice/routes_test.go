@@ -115,7 +115,7 @@ func TestClientErrorsUseTheEnvelope(t *testing.T) {
 		{"GET", "/AdminService/wmi/SMS_PackageBaseclass", nil, 400, "abstract"},
 		{"DELETE", "/AdminService/wmi/SMS_TaskSequencePackage", nil, 405, "DELETE"},
 		{"GET", "/nowhere", nil, 404, "/nowhere"},
-		{"POST", "/AdminService/wmi/SMS_TaskSequencePackage.GetTsPolicies", map[string]any{}, 501, "GetTsPolicies"},
+		{"POST", "/AdminService/wmi/SMS_TaskSequencePackage.GetTsPolicies", map[string]any{}, 400, "PackageID"},
 		{"POST", "/AdminService/wmi/SMS_TaskSequencePackage('" + id + "')/AdminService.RefreshPkgSource", nil, 400, "inoperable"},
 		{"POST", "/AdminService/wmi/SMS_TaskSequencePackage/" + id + "/AdminService.AddDistributionPoints", map[string]any{}, 501, "AddDistributionPoints"},
 		{"POST", "/AdminService/wmi/SMS_TaskSequencePackage.RefreshPkgSource", nil, 400, "instance method"},

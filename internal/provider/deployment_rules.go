@@ -16,7 +16,6 @@ import (
 const (
 	advertisementClass = "SMS_Advertisement"
 	collectionClass    = "SMS_Collection"
-	programClass       = "SMS_Program"
 )
 
 // deploymentRules are the rules of SMS_Advertisement and SMS_Collection:
@@ -106,7 +105,7 @@ func (r deploymentRules) checkTargets(ctx context.Context, tx store.Tx, ad *cim.
 	if id != strings.ToUpper(id) {
 		return errs.Target(errs.Invalid, "PackageID", "PackageID %q must be in upper case: %q", id, strings.ToUpper(id))
 	}
-	pkg, err := r.p.findPackage(ctx, tx, id)
+	pkg, err := r.p.storedPackage(ctx, tx, id)
 	if err != nil {
 		return errs.Target(errs.Invalid, "PackageID", "cannot deploy package %s: %w", id, err)
 	}
@@ -204,9 +203,9 @@ func (p *Provider) deploymentsOf(ctx context.Context, tx store.ReadTx, prop, val
 	return ids, nil
 }
 
-// findPackage returns the package of any package class that holds id
+// storedPackage returns the package of any package class that holds id
 // (errs.NotFound when none does).
-func (p *Provider) findPackage(ctx context.Context, tx store.ReadTx, id string) (*cim.Instance, error) {
+func (p *Provider) storedPackage(ctx context.Context, tx store.ReadTx, id string) (*cim.Instance, error) {
 	for _, c := range p.reg.Classes() {
 		if !c.IsA(packageBase) || storable(c) != nil {
 			continue

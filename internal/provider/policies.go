@@ -106,7 +106,7 @@ func (p *Provider) policyInput(ctx context.Context, tx store.ReadTx, root policy
 				continue
 			}
 			seen[id] = true
-			pkg, err := p.findPackage(ctx, tx, id)
+			pkg, err := p.storedPackage(ctx, tx, id)
 			if errs.Is(err, errs.NotFound) {
 				continue // policy.Build names it
 			}
