@@ -2,10 +2,10 @@ package policy
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // CIM types as the policy's property type attribute writes them (the
@@ -114,8 +114,18 @@ func assignment(id string, version int, category string, flags uint32, policyBod
 // body in UTF-16LE (as sites store bodies, without the byte order mark),
 // upper-case hex.
 func BodyHash(policyBody string) string {
-	sum := sha256.Sum256(utf16LE(policyBody))
-	return strings.ToUpper(hex.EncodeToString(sum[:]))
+	h := sha256.New()
+	buf := make([]byte, 0, 64<<10)
+	for len(policyBody) > 0 {
+		n := min(len(policyBody), 16<<10)
+		for n < len(policyBody) && !utf8.RuneStart(policyBody[n]) {
+			n++
+		}
+		buf = appendUTF16LE(buf[:0], policyBody[:n])
+		h.Write(buf)
+		policyBody = policyBody[n:]
+	}
+	return upperHex(h.Sum(nil))
 }
 
 // cdata writes s as CDATA; a "]]>" inside is split across two sections.

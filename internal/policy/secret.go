@@ -57,7 +57,17 @@ func Obfuscate(plain, seed string) string {
 	binary.LittleEndian.PutUint32(blob[52:], uint32(len(ct)))
 	binary.LittleEndian.PutUint32(blob[56:], calgAES256)
 	blob = append(blob, ct...)
-	return strings.ToUpper(hex.EncodeToString(blob))
+	return upperHex(blob)
+}
+
+// upperHex is hex.EncodeToString in upper case, in one allocation.
+func upperHex(b []byte) string {
+	const digits = "0123456789ABCDEF"
+	out := make([]byte, 2*len(b))
+	for i, c := range b {
+		out[2*i], out[2*i+1] = digits[c>>4], digits[c&0x0f]
+	}
+	return string(out)
 }
 
 // Deobfuscate reads a secret="1" value back: the recipe of policies.md
@@ -128,10 +138,18 @@ func pkcs7(b []byte, size int) []byte {
 
 // utf16LE encodes s as UTF-16 little-endian.
 func utf16LE(s string) []byte {
-	units := utf16.Encode([]rune(s))
-	out := make([]byte, 2*len(units))
-	for i, u := range units {
-		binary.LittleEndian.PutUint16(out[2*i:], u)
+	return appendUTF16LE(make([]byte, 0, 2*len(s)), s)
+}
+
+// appendUTF16LE appends s in UTF-16 little-endian to out.
+func appendUTF16LE(out []byte, s string) []byte {
+	for _, r := range s {
+		if r >= 0x10000 {
+			r1, r2 := utf16.EncodeRune(r)
+			out = append(out, byte(r1), byte(r1>>8), byte(r2), byte(r2>>8))
+			continue
+		}
+		out = append(out, byte(r), byte(r>>8))
 	}
 	return out
 }
