@@ -36,7 +36,7 @@ func BenchmarkGetTsPolicies2MB100Refs(b *testing.B) {
 	var ids []string
 	for i := 0; i < 100; i++ {
 		var e struct{ PackageID string }
-		out := t.post(b, "/AdminService/wmi/SMS_Package", map[string]any{"Name": fmt.Sprintf("Package %03d", i), "PkgSourcePath": fmt.Sprintf(`\\srv\src\%03d`, i)}, http.StatusCreated)
+		out := t.post(b, "/AdminService/wmi/SMS_Package", map[string]any{"Name": fmt.Sprintf("Package %03d", i), "PkgSourcePath": b.TempDir()}, http.StatusCreated)
 		if err := json.Unmarshal(out, &e); err != nil {
 			b.Fatal(err)
 		}

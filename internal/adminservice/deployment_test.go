@@ -15,7 +15,7 @@ const (
 // it refers to (one with a program) and a collection.
 func deploymentFixture(t *testing.T) (s *testServer, ts, pkg, coll string) {
 	s = newTestServer(t, 0)
-	pkg = s.must(201, "POST", "/AdminService/wmi/SMS_Package", map[string]any{"Name": "Tools", "PkgSourcePath": `\\srv\tools`}).body["PackageID"].(string)
+	pkg = s.must(201, "POST", "/AdminService/wmi/SMS_Package", map[string]any{"Name": "Tools", "PkgSourcePath": t.TempDir()}).body["PackageID"].(string)
 	s.must(201, "POST", "/AdminService/wmi/SMS_Program", map[string]any{"PackageID": pkg, "ProgramName": "Install", "CommandLine": "setup.exe /q"})
 	seq := s.importSequence(readCorpus(t, "../../testdata/ts-corpus/microsoft__configmgr-hub__objects_TaskSequence_Windows10---Build-and-Capture.xml"))
 	ts = s.setSequence(pkgBody(map[string]any{"Name": "Build and capture"}), seq)

@@ -26,7 +26,7 @@ func policyFixture(t *testing.T) (s *testServer, ts, boot string, refs []string)
 	s = newTestServer(t, 0)
 	xmlText := readCorpus(t, serverCorpusFile)
 	for _, old := range []string{"CEN00005", "BDD00006", "CEN0000C", "CEN00003", "CEN00012", "CEN00018", "CEN00006"} {
-		id := s.must(201, "POST", "/AdminService/wmi/SMS_Package", map[string]any{"Name": "Package " + old, "PkgSourcePath": `\\srv\src\` + old}).body["PackageID"].(string)
+		id := s.must(201, "POST", "/AdminService/wmi/SMS_Package", map[string]any{"Name": "Package " + old, "PkgSourcePath": t.TempDir()}).body["PackageID"].(string)
 		xmlText = strings.ReplaceAll(xmlText, old, id)
 		if old != "CEN00006" { // in a disabled step only
 			refs = append(refs, id)
