@@ -13,7 +13,6 @@ import (
 )
 
 const (
-	tsMethods        = "/AdminService/wmi/SMS_TaskSequencePackage."
 	serverCorpusFile = "../../testdata/ts-corpus/keithga__DeployShared__Source_MDT.8443_SCCM_SCCM_Server.xml"
 	domainPassword   = "Dom@in-Join-S3cret"
 	capturePassword  = "C@pture-S3cret-42"
