@@ -73,7 +73,7 @@ func nonNil(list []any) []any {
 func rawVar(n Node) resVar {
 	switch x := n.(type) {
 	case *Element:
-		if x.Name == "variable" && len(x.Elements()) == 0 {
+		if x.Name == "variable" && !x.hasElements() {
 			v := x.Text()
 			return resVar{Attrs: attrsOf(x), Value: &v}
 		}
@@ -157,7 +157,7 @@ func (c *Codec) decodeStep(e *Element) (*cim.Instance, error) {
 			}
 			in.Set("Condition", cond)
 			r.Children = append(r.Children, "condition")
-		case el.Name == "action" && r.Action == nil && len(el.Elements()) == 0:
+		case el.Name == "action" && r.Action == nil && !el.hasElements():
 			text := el.Text()
 			r.Action = &text
 			r.Children = append(r.Children, "action")

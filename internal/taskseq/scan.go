@@ -309,7 +309,11 @@ func (s *scanner) content(el *Element, depth int) error {
 		if lt < 0 {
 			return s.fail("<%s> is not closed", el.Name)
 		}
-		text = append(text, s.data[s.pos:s.pos+lt]...)
+		if chunk := s.data[s.pos : s.pos+lt]; len(text) == 0 {
+			text = chunk[:len(chunk):len(chunk)] // the text itself, no copy; a later append copies
+		} else {
+			text = append(text, chunk...)
+		}
 		s.pos += lt
 		switch {
 		case s.has("</"):

@@ -51,6 +51,17 @@ func (e *Element) Elements() []*Element {
 	return out
 }
 
+// hasElements reports whether e has a child element (Elements without
+// the list).
+func (e *Element) hasElements() bool {
+	for _, c := range e.Children {
+		if _, ok := c.(*Element); ok {
+			return true
+		}
+	}
+	return false
+}
+
 // Child returns the first child element with the given name.
 func (e *Element) Child(name string) *Element {
 	for _, c := range e.Children {
@@ -63,6 +74,10 @@ func (e *Element) Child(name string) *Element {
 
 // Text returns the concatenated text children.
 func (e *Element) Text() string {
+	if len(e.Children) == 1 { // the common case: no copy
+		t, _ := e.Children[0].(Text)
+		return string(t)
+	}
 	var b strings.Builder
 	for _, c := range e.Children {
 		if t, ok := c.(Text); ok {
@@ -250,7 +265,7 @@ func WriteIndented(w *bytes.Buffer, e *Element) {
 
 func writeIndented(w *bytes.Buffer, e *Element, depth int) {
 	pad := strings.Repeat("  ", depth)
-	if len(e.Elements()) == 0 {
+	if !e.hasElements() {
 		w.WriteString(pad)
 		writeTree(w, e)
 		w.WriteByte('\n')
