@@ -38,16 +38,24 @@ type rssServer struct {
 
 func startRSSServer(b *testing.B) *rssServer {
 	b.Helper()
+	dir := b.TempDir()
+	bin := build(b, dir, "./cmd/tsprov")
+	return startServeProcess(b, bin, "--data", filepath.Join(dir, "data"))
+}
+
+// startServeProcess runs the tsprov binary bin as `tsprov serve` on a
+// free loopback port, rate limit off, with the flags args (--data …), and
+// stops it when the benchmark ends (or when its stop is called).
+func startServeProcess(b *testing.B, bin string, args ...string) *rssServer {
+	b.Helper()
 	if _, err := os.Stat("/proc/self/clear_refs"); err != nil {
 		b.Skip("needs Linux's /proc to read peak resident memory")
 	}
-	dir := b.TempDir()
-	bin := build(b, dir, "./cmd/tsprov")
 	tok, _, err := auth.NewToken()
 	if err != nil {
 		b.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", "--data", filepath.Join(dir, "data"), "--listen", "127.0.0.1:0", "--rate-limit", "-1")
+	cmd := exec.Command(bin, append([]string{"serve", "--listen", "127.0.0.1:0", "--rate-limit", "-1"}, args...)...)
 	cmd.Env = append(os.Environ(), "TSPROV_ADMIN_TOKEN="+tok)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
