@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -627,5 +628,42 @@ func TestCrashMidSnapshot(t *testing.T) {
 	m, err := l.Snapshot(context.Background(), src, nil)
 	if err != nil || len(m.Files) != 4 {
 		t.Fatalf("snapshot after the crash: %v", err)
+	}
+}
+
+// A snapshot's memory does not grow with the size of the files: what it
+// allocates for a 64 MiB file is within 1 MiB of what it allocates for a
+// 1 MiB one (one buffer, whatever the size).
+func TestSnapshotMemoryIsFlat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 65 MiB")
+	}
+	allocated := func(size int) uint64 {
+		l := openLib(t)
+		src := t.TempDir()
+		f, err := os.Create(filepath.Join(src, "big.bin"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		chunk := bytes.Repeat([]byte{byte(size)}, 1<<20)
+		for i := 0; i < size>>20; i++ {
+			if _, err := f.Write(chunk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.Close()
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		if _, err := l.Snapshot(context.Background(), src, nil); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		return after.TotalAlloc - before.TotalAlloc
+	}
+	small, large := allocated(1<<20), allocated(64<<20)
+	t.Logf("allocated: %d bytes for 1 MiB, %d for 64 MiB", small, large)
+	if large > small+1<<20 {
+		t.Errorf("a snapshot of 64 MiB allocated %d bytes, of 1 MiB %d: memory grows with the file", large, small)
 	}
 }
