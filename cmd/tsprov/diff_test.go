@@ -30,7 +30,7 @@ func TestTSDiffFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, errOut := runCLI("ts", "diff", a, b)
-	if code != 0 || !strings.Contains(out, "- disabled ") || !strings.Contains(out, "1 changes: 1 disabled") || strings.Contains(out, "\x1b[") {
+	if code != 0 || !strings.Contains(out, "- disabled ") || !strings.Contains(out, "1 change: 1 disabled") || strings.Contains(out, "\x1b[") {
 		t.Errorf("ts diff: %d %q %q", code, out, errOut)
 	}
 	code, out, _ = runCLI("ts", "diff", "--color", "always", a, b)

@@ -262,12 +262,16 @@ func TestCorpusChanges(t *testing.T) {
 	}
 }
 
-// TestEveryKind checks that the corpus cases together show every kind of
-// change a sequence has (the package kind is TestPackageProperties').
+// TestEveryKind checks that the golden cases together show every kind of
+// change.
 func TestEveryKind(t *testing.T) {
 	seen := map[Kind]bool{}
+	names := []string{"package-property"}
 	for _, tc := range cases {
-		data, err := os.ReadFile(filepath.Join("testdata", tc.name+".json"))
+		names = append(names, tc.name)
+	}
+	for _, name := range names {
+		data, err := os.ReadFile(filepath.Join("testdata", name+".json"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -280,7 +284,7 @@ func TestEveryKind(t *testing.T) {
 		}
 	}
 	for _, k := range Kinds {
-		if !seen[k] && k != PackageChanged {
+		if !seen[k] {
 			t.Errorf("no case shows a %s change", k)
 		}
 	}
@@ -375,9 +379,30 @@ func TestPackageProperties(t *testing.T) {
 		in.Set("LastRefreshTime", updated)
 		return in
 	}
-	res := Compare(Input{Package: pkg("Win11", "old", "a")}, Input{Package: pkg("Win11 24H2", "old", "b")})
+	c := codec(t)
+	orig, err := os.ReadFile(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := parse(t, c, orig)
+	res := Compare(Input{Package: pkg("Win11", "old", "a"), Sequence: ts, Label: "PS100012@1"},
+		Input{Package: pkg("Win11 24H2", "old", "b"), Sequence: ts, Label: "PS100012@2"})
 	if len(res.Changes) != 1 || res.Changes[0].Kind != PackageChanged || res.Changes[0].Property != "Name" ||
 		*res.Changes[0].Old != `"Win11"` || *res.Changes[0].New != `"Win11 24H2"` {
 		t.Errorf("changes: %+v", res.Changes)
+	}
+	var txt bytes.Buffer
+	if err := res.WriteText(&txt, false); err != nil {
+		t.Fatal(err)
+	}
+	js, _ := json.MarshalIndent(res, "", "  ")
+	js = append(js, '\n')
+	for _, g := range []struct {
+		ext string
+		got []byte
+	}{{".txt", txt.Bytes()}, {".json", js}} {
+		if want := golden.Want(t, filepath.Join("testdata", "package-property"+g.ext), g.got); !bytes.Equal(g.got, want) {
+			t.Errorf("package-property%s:\n%s", g.ext, g.got)
+		}
 	}
 }

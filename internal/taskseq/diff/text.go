@@ -50,7 +50,11 @@ func (r *Result) WriteText(w io.Writer, colour bool) error {
 		for _, k := range r.SortedKinds() {
 			parts = append(parts, fmt.Sprintf("%d %s", r.Summary[k], k))
 		}
-		fmt.Fprintf(bw, "%d changes: %s\n", len(r.Changes), strings.Join(parts, ", "))
+		noun := "changes"
+		if len(r.Changes) == 1 {
+			noun = "change"
+		}
+		fmt.Fprintf(bw, "%d %s: %s\n", len(r.Changes), noun, strings.Join(parts, ", "))
 	}
 	return bw.Flush()
 }
