@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,13 +15,15 @@ import (
 	"text/tabwriter"
 
 	"github.com/mattn/go-isatty"
+	"github.com/tsprov/tsprov/internal/client"
+	"github.com/tsprov/tsprov/internal/cmexport"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 )
 
 const (
-	exportUsage = "usage: tsprov export PACKAGEID… -o FILE.zip [--no-dependence] [--comment TEXT]"
-	importUsage = "usage: tsprov import FILE.zip [--map FILE] [--dry-run] [--partial] [--action [CLASS=]ACTION]… [--output table|json]"
+	exportUsage = "usage: tsprov export PACKAGEID… -o FILE.zip [--no-dependence] [--with-content] [--comment TEXT]"
+	importUsage = "usage: tsprov import FILE.zip [--map FILE] [--dry-run] [--partial] [--action [CLASS=]ACTION]… [--content-path DIR] [--output table|json]"
 )
 
 // runExport writes the Export-CMTaskSequence zip of task sequence
@@ -27,7 +32,7 @@ func runExport(args []string, stdout io.Writer) error {
 	fs, cf := connectionFlags("export")
 	out := fs.String("o", "", "the zip file to write")
 	noDeps := fs.Bool("no-dependence", false, "leave out the packages, programs, boot images and child task sequences the sequences refer to")
-	withContent := fs.Bool("with-content", false, "export the packages' content too (needs a content library on the server)")
+	withContent := fs.Bool("with-content", false, "export the packages' content too, into FILE_files/ beside the zip (as the console does)")
 	comment := fs.String("comment", "", "administrator comment, shown at import")
 	ids, err := parseFlags(fs, args)
 	if err != nil {
@@ -57,8 +62,157 @@ func runExport(args []string, stdout io.Writer) error {
 		return fmt.Errorf("write %s: %w", *out, err)
 	}
 	fmt.Fprintf(stdout, "exported %s to %s (%d bytes)\n", strings.Join(ids, ", "), *out, n)
+	if *withContent {
+		return downloadContents(cf.client(), *out, stdout)
+	}
 	return nil
 }
+
+// contentFolder is where the console puts the content of an export:
+// <zip name without .zip>_files beside it.
+func contentFolder(zipFile string) string {
+	return strings.TrimSuffix(zipFile, filepath.Ext(zipFile)) + "_files"
+}
+
+// downloadContents fetches the content the export's manifest lists into
+// <zip>_files/<RelativePath>/, checking each file's SHA-256 and each
+// content's hash, with a progress bar on a terminal.
+func downloadContents(cl *client.Client, zipFile string, stdout io.Writer) error {
+	data, err := os.ReadFile(zipFile)
+	if err != nil {
+		return err
+	}
+	a, err := cmexport.Read(bytes.NewReader(data), int64(len(data)), cmexport.DefaultLimits)
+	if err != nil {
+		return err
+	}
+	if len(a.Contents) == 0 {
+		fmt.Fprintln(stdout, "no package of the export has content")
+		return nil
+	}
+	ctx := context.Background()
+	root := contentFolder(zipFile)
+	type job struct {
+		dir  string
+		file struct {
+			Path   string `json:"path"`
+			Size   int64  `json:"size"`
+			SHA256 string `json:"sha256"`
+		}
+	}
+	var jobs []job
+	var total int64
+	for _, c := range a.Contents {
+		var pkg string
+		for _, o := range a.Objects {
+			if strings.EqualFold(o.ContentID, c.UniqueID) {
+				pkg = o.PackageID
+			}
+		}
+		if pkg == "" {
+			return fmt.Errorf("the manifest lists content %s for no package", c.UniqueID)
+		}
+		var cur struct {
+			Current string `json:"current"`
+			Hash    string `json:"hash"`
+		}
+		if err := cl.Call(ctx, "GET", "/tsprov/v1/content/packages/"+url.PathEscape(pkg), nil, &cur); err != nil {
+			return fmt.Errorf("content of %s: %w", pkg, err)
+		}
+		if !strings.EqualFold(cur.Hash, c.Hash) {
+			return fmt.Errorf("the content of %s changed during the export: export again", pkg)
+		}
+		var m struct {
+			Folders []string `json:"folders"`
+			Files   []struct {
+				Path   string `json:"path"`
+				Size   int64  `json:"size"`
+				SHA256 string `json:"sha256"`
+			} `json:"files"`
+		}
+		if err := cl.Call(ctx, "GET", "/tsprov/v1/content/"+url.PathEscape(cur.Current)+"/manifest", nil, &m); err != nil {
+			return fmt.Errorf("content of %s: %w", pkg, err)
+		}
+		dir := filepath.Join(root, filepath.FromSlash(strings.ReplaceAll(c.RelativePath, `\`, "/")))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		for _, f := range m.Folders {
+			sub, err := inside(dir, f)
+			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(sub, 0o755); err != nil {
+				return err
+			}
+		}
+		for _, f := range m.Files {
+			jobs = append(jobs, job{dir: dir, file: f})
+			total += f.Size
+		}
+	}
+	var done int64
+	bar, finish := contentBar(total)
+	for _, j := range jobs {
+		target, err := inside(j.dir, j.file.Path)
+		if err != nil {
+			finish()
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			finish()
+			return err
+		}
+		f, err := os.Create(target)
+		if err != nil {
+			finish()
+			return err
+		}
+		h := sha256.New()
+		n, err := cl.Download(ctx, "/tsprov/v1/content/blobs/"+j.file.SHA256, io.MultiWriter(f, h, bar))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil && !strings.EqualFold(hex.EncodeToString(h.Sum(nil)), j.file.SHA256) {
+			err = fmt.Errorf("%s: its SHA-256 is not the one the manifest gives", target)
+		}
+		if err != nil {
+			finish()
+			return err
+		}
+		done += n
+	}
+	finish()
+	fmt.Fprintf(stdout, "content of %d package(s) in %s (%d files, %d bytes)\n", len(a.Contents), root, len(jobs), done)
+	return nil
+}
+
+// inside joins a manifest's /-separated path to dir, refusing one that
+// would leave it.
+func inside(dir, p string) (string, error) {
+	target := filepath.Join(dir, filepath.FromSlash(p))
+	rel, err := filepath.Rel(dir, target)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(p) {
+		return "", fmt.Errorf("content path %q leaves its folder", p)
+	}
+	return target, nil
+}
+
+// contentBar is a progress bar of content bytes on a terminal (a writer
+// that counts them), and the function that ends it.
+func contentBar(total int64) (io.Writer, func()) {
+	if !onTerminal() {
+		return io.Discard, func() {}
+	}
+	p := mpb.New(mpb.WithOutput(os.Stderr), mpb.WithWidth(40))
+	bar := p.AddBar(total, mpb.PrependDecorators(decor.Name("content "), decor.CountersKibiByte("% .1f / % .1f")),
+		mpb.AppendDecorators(decor.Percentage(), decor.AverageSpeed(decor.SizeB1024(0), " % .1f"), decor.Name(" ETA "), decor.AverageETA(decor.ET_STYLE_GO)))
+	return barWriter{bar}, func() { bar.SetTotal(-1, true); p.Wait() }
+}
+
+type barWriter struct{ bar *mpb.Bar }
+
+func (b barWriter) Write(p []byte) (int, error) { b.bar.IncrBy(len(p)); return len(p), nil }
 
 // importResult is the server's answer to an import.
 type importResult struct {
@@ -87,6 +241,7 @@ func runImport(args []string, stdout io.Writer) error {
 	dryRun := fs.Bool("dry-run", false, "print the plan and the outcome of each object; change nothing")
 	partial := fs.Bool("partial", false, "import what can be, leaving out objects with problems (default: all or nothing)")
 	output := fs.String("output", "table", "table or json")
+	contentPath := fs.String("content-path", "", "a folder the server can read holding the content exported beside the zip (FILE_files): imported packages get their sources and content from it")
 	var actions stringList
 	fs.Var(&actions, "action", "ImportActionType for every object, or CLASS=ACTION for one class (repeatable): NotSet, Skip, DirectImport, Rename, Overwrite, ImportFail, IgnoreDependencyFailure, OverwriteIgnoreDependencyFailure")
 	rest, err := parseArgs(fs, args, 1, importUsage)
@@ -120,6 +275,13 @@ func runImport(args []string, stdout io.Writer) error {
 	}
 	for _, a := range actions {
 		q.Add("action", a)
+	}
+	if *contentPath != "" {
+		abs, err := filepath.Abs(*contentPath)
+		if err != nil {
+			return err
+		}
+		q.Set("contentPath", abs)
 	}
 	r, done := transferReader(f, "import", st.Size())
 	var res importResult

@@ -286,10 +286,10 @@ func TestPromotionBetweenTwoSites(t *testing.T) {
 		t.Fatalf("export: %d %s", code, errOut)
 	}
 	before := countAt(t, prd.url, "SMS_TaskSequencePackage")
-	// content needs a content library, which the server does not have yet
+	// packages without a source have no content to carry
 	code, out, errOut := runCLI("export", "--server="+lab.url, main, "-o", filepath.Join(t.TempDir(), "c.zip"), "--with-content")
-	if code != 1 || !strings.Contains(errOut, "not available") {
-		t.Fatalf("export --with-content: %d %s", code, errOut)
+	if code != 0 || !strings.Contains(out, "no package of the export has content") {
+		t.Fatalf("export --with-content: %d %s %s", code, out, errOut)
 	}
 
 	// dry run: the table maps every lab id to the production one
@@ -509,7 +509,7 @@ func TestImportRefusesBadZips(t *testing.T) {
 	}{
 		{map[string]any{}, 400, "PackageIDs"},
 		{map[string]any{"PackageIDs": []string{"PS1FFFFF"}}, 404, "PS1FFFFF"},
-		{map[string]any{"PackageIDs": []string{"PS1FFFFF"}, "WithContent": true}, 501, "not available"},
+		{map[string]any{"PackageIDs": []string{"PS1FFFFF"}, "WithContent": true}, 404, "PS1FFFFF"},
 		{map[string]any{"PackageIDs": "PS100001"}, 400, "PackageIDs"},
 	} {
 		a, err := call(t, "POST", srv.url+"/tsprov/v1/export", c.body, "")
@@ -535,5 +535,63 @@ func TestImportRefusesBadZips(t *testing.T) {
 	a := postZip(t, srv.url, "?partial=true", mixed)
 	if a.status != 200 || countAt(t, srv.url, "SMS_TaskSequencePackage") != 1 {
 		t.Fatalf("partial: %d %v", a.status, a.body)
+	}
+}
+
+// Content travels as the console carries it: `tsprov export
+// --with-content` writes the packages' files into FILE_files/<folder>/
+// beside the zip, and `tsprov import --content-path` on another site
+// makes that folder the package's source and publishes the same content.
+func TestContentExportAndImportThroughTheCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two server processes")
+	}
+	lab := startServerProcess(t, t.TempDir(), "--rate-limit", "-1", "--site-code", "LAB")
+	prd := startServerProcess(t, t.TempDir(), "--rate-limit", "-1", "--site-code", "PRD")
+	src := t.TempDir()
+	files := map[string]string{"setup.exe": strings.Repeat("MZ tools ", 50000), "config/settings.ini": "[tools]\r\nquiet=1\r\n"}
+	for name, data := range files {
+		f := filepath.Join(src, filepath.FromSlash(name))
+		_ = os.MkdirAll(filepath.Dir(f), 0o755)
+		if err := os.WriteFile(f, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tools := createAt(t, lab.url, "SMS_Package", map[string]any{"Name": "Tools", "Version": "3", "PkgSourcePath": src})
+	main := sequenceAt(t, lab.url, "Deploy", "", runStep("Prepare", tools))
+	var labContent map[string]any
+	if a, err := call(t, "GET", lab.url+"/tsprov/v1/content/packages/"+tools, nil, ""); err != nil || a.status != 200 {
+		t.Fatalf("lab content: %v %v", a.body, err)
+	} else {
+		labContent = a.body
+	}
+	zipFile := filepath.Join(t.TempDir(), "deploy.zip")
+	code, out, errOut := runCLI("export", "--server="+lab.url, main, "-o", zipFile, "--with-content")
+	if code != 0 || !strings.Contains(out, "content of 1 package(s)") {
+		t.Fatalf("export --with-content: %d %s %s", code, out, errOut)
+	}
+	for name, data := range files {
+		got, err := os.ReadFile(filepath.Join(strings.TrimSuffix(zipFile, ".zip")+"_files", "Tools", filepath.FromSlash(name)))
+		if err != nil || string(got) != data {
+			t.Fatalf("%s beside the zip: %v", name, err)
+		}
+	}
+	code, out, errOut = runCLI("import", "--server="+prd.url, zipFile, "--content-path", strings.TrimSuffix(zipFile, ".zip")+"_files", "--output", "json")
+	if code != 0 {
+		t.Fatalf("import --content-path: %d %s", code, errOut)
+	}
+	var res importResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for _, o := range res.Objects {
+		if o.SourceID == tools {
+			id = o.TargetID
+		}
+	}
+	a, err := call(t, "GET", prd.url+"/tsprov/v1/content/packages/"+id, nil, "")
+	if err != nil || a.status != 200 || a.body["hash"] != labContent["hash"] {
+		t.Fatalf("production content of %s: %v, want hash %v", id, a.body, labContent["hash"])
 	}
 }

@@ -79,7 +79,8 @@ func (h *Handler) export(w http.ResponseWriter, r *http.Request) {
 // multipart/form-data with the zip in the part "file", a map file in the
 // part "map", and the options as form fields. Options: dryRun=true,
 // partial=true, action=<ImportActionType> or action=<Class>=<Action>
-// (repeatable), map=SRC=DST (repeatable). The answer is the
+// (repeatable), map=SRC=DST (repeatable), contentPath=<folder the server
+// can read holding the content exported beside the zip>. The answer is the
 // provider.ImportResult: each object's outcome and the plan of
 // references; a refused import is 400 with one detail per problem.
 func (h *Handler) importZip(w http.ResponseWriter, r *http.Request) {
@@ -222,6 +223,8 @@ func importOptions(form url.Values, mapData []byte) (provider.ImportOptions, err
 				}
 				opts.Actions[class] = a
 			}
+		case "contentpath":
+			opts.ContentPath = vals[len(vals)-1]
 		case "map":
 			for _, v := range vals {
 				from, to, ok := strings.Cut(v, "=")
@@ -234,7 +237,7 @@ func importOptions(form url.Values, mapData []byte) (provider.ImportOptions, err
 				opts.Map[from] = to
 			}
 		default:
-			return opts, errs.Target(errs.Invalid, name, "unknown import option %s; the options are dryRun, partial, action, map", name)
+			return opts, errs.Target(errs.Invalid, name, "unknown import option %s; the options are dryRun, partial, action, map, contentPath", name)
 		}
 	}
 	if mapData != nil {

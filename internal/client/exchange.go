@@ -132,3 +132,29 @@ func errorDetails(data []byte) []string {
 	}
 	return out
 }
+
+// Download copies the answer to GET path (such as a content blob) to w.
+func (c *Client) Download(ctx context.Context, path string, w io.Writer) (int64, error) {
+	if err := CheckBase(c.Base); err != nil {
+		return 0, err
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodGet, c.Base+path, nil)
+	if err != nil {
+		return 0, fmt.Errorf("build request: %w", err)
+	}
+	c.authorize(hr)
+	resp, err := c.HTTP.Do(hr)
+	if err != nil {
+		return 0, c.networkError(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return 0, &Error{Status: resp.StatusCode, Message: errorMessage(data)}
+	}
+	n, err := io.Copy(w, resp.Body)
+	if err != nil {
+		return n, fmt.Errorf("receive %s: %w", path, err)
+	}
+	return n, nil
+}

@@ -28,9 +28,11 @@ type ExportOptions struct {
 	// packages, child task sequences (and theirs), as the console's
 	// default does.
 	WithDependence bool
-	// WithContent adds the content of the packages. It needs a content
-	// library, which this server does not have: asking for it is
-	// errs.NotImplemented.
+	// WithContent lists the current content of each exported package in
+	// the manifest (Contents/Content, with its content hash) and ties the
+	// package to it (PACKAGE_CONTENT.xml). The files themselves travel
+	// beside the zip, in <zip>_files/<RelativePath>/, as the console
+	// writes them: a client fetches them from /tsprov/v1/content.
 	WithContent bool
 	// Comment is the administrator's comment, shown at import.
 	Comment string
@@ -43,18 +45,15 @@ type ExportOptions struct {
 // this site knows them) and, with WithDependence, the objects they refer
 // to, dependencies first. Outcomes: the archive; errs.NotFound naming an
 // id that is no task sequence package the caller may see; errs.Invalid
-// for no ids; errs.NotImplemented for WithContent.
+// for no ids.
 func (p *Provider) Export(ctx context.Context, ids []string, opts ExportOptions) (*cmexport.Archive, error) {
 	if len(ids) == 0 {
 		return nil, errs.Target(errs.Invalid, "PackageIDs", "PackageIDs is empty: name at least one task sequence package to export")
 	}
-	if opts.WithContent {
-		return nil, errs.Target(errs.NotImplemented, "WithContent", "exporting content is not available: this server has no content library")
-	}
 	x := &exporter{p: p, ctx: ctx, done: map[string]bool{}, a: &cmexport.Archive{
 		AuthoringScope: p.authoringScope(),
 		Description:    opts.Comment,
-	}, deps: opts.WithDependence}
+	}, deps: opts.WithDependence, content: opts.WithContent, folders: map[string]bool{}}
 	for _, id := range ids {
 		obj, err := p.Get(ctx, tsPackageClass, id)
 		if err != nil {
@@ -106,11 +105,13 @@ func (p *Provider) usmtPackage(ctx context.Context) (string, error) {
 }
 
 type exporter struct {
-	p    *Provider
-	ctx  context.Context
-	a    *cmexport.Archive
-	deps bool
-	done map[string]bool // Class.key, upper case
+	p       *Provider
+	ctx     context.Context
+	a       *cmexport.Archive
+	deps    bool
+	content bool
+	done    map[string]bool // Class.key, upper case
+	folders map[string]bool // content RelativePaths taken, upper case
 }
 
 func (x *exporter) origin() cmexport.Origin {
@@ -129,7 +130,46 @@ func (x *exporter) add(in *cim.Instance) bool {
 		o.ProgramName = in.String("ProgramName")
 	}
 	x.a.Objects = append(x.a.Objects, o)
+	if x.content && in.Class.IsA(packageBase) && !in.Class.IsA(tsPackageClass) {
+		x.addContent(o, in)
+	}
 	return true
+}
+
+// addContent lists a package's current content, when it has one.
+func (x *exporter) addContent(o *cmexport.Object, pkg *cim.Instance) {
+	info, err := x.p.CurrentContent(x.ctx, o.PackageID)
+	if err != nil {
+		return // no content (or none the caller may read): nothing to list
+	}
+	folder := contentFolder(pkg.String("Name"), o.PackageID)
+	for n := 2; x.folders[strings.ToUpper(folder)]; n++ {
+		folder = fmt.Sprintf("%s (%d)", contentFolder(pkg.String("Name"), o.PackageID), n)
+	}
+	x.folders[strings.ToUpper(folder)] = true
+	guid := strings.ToLower(newObjectVersion())
+	o.ContentID = guid
+	x.a.Contents = append(x.a.Contents, cmexport.Content{
+		UniqueID: guid, Hash: info.Hash, Description: pkg.String("Name"), RelativePath: folder,
+		FullPath: folder + `\`, SingleFile: "false", FullOwnership: "true", OriginalPath: pkg.String(sourcePathProperty),
+	})
+}
+
+// contentFolder is the folder a package's content gets under
+// <zip>_files: its name, with the characters Windows refuses in a file
+// name replaced (the PackageID when nothing is left).
+func contentFolder(name, id string) string {
+	f := strings.Map(func(r rune) rune {
+		if r < ' ' || strings.ContainsRune(`<>:"/\|?*`, r) {
+			return '_'
+		}
+		return r
+	}, strings.TrimSpace(name))
+	f = strings.TrimRight(f, ". ")
+	if f == "" || f == "." || f == ".." {
+		return id
+	}
+	return f
 }
 
 // addSequence adds a task sequence package after what it refers to.

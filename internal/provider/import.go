@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/tsprov/tsprov/internal/auth"
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/cmexport"
 	"github.com/tsprov/tsprov/internal/errs"
@@ -66,6 +69,14 @@ type ImportOptions struct {
 	// DryRun computes the plan and the outcome of every object and
 	// changes nothing.
 	DryRun bool
+	// ContentPath is a folder this server can read that holds the
+	// content exported beside the zip (<zip>_files): a package of the zip
+	// with content gets <ContentPath>/<RelativePath> as its source, and
+	// its content is snapshotted from there, as the console's import
+	// makes the import path the new source location. Empty: packages keep
+	// the exporting site's PkgSourcePath and get content when their
+	// source is refreshed here.
+	ContentPath string
 	// Partial imports the objects that can be, leaving out those with
 	// problems (and, unless their action ignores dependency failures,
 	// the sequences that need them). Without it an import with any
@@ -90,6 +101,7 @@ const (
 	RuleImported       = "imported from the zip"
 	RuleExistingSameID = "existing object: same id and name"
 	RuleExistingName   = "existing object: same name and version"
+	RuleExistingHash   = "existing object: same content hash"
 	RuleMapFile        = "map file"
 	RuleReferencesInfo = "same name, type and version"
 	RuleUSMT           = "USMT package"
@@ -163,6 +175,12 @@ func (p *Provider) importOnce(ctx context.Context, a *cmexport.Archive, opts Imp
 	if bad := errorProblems(im.res.Problems); len(bad) > 0 && !opts.Partial {
 		return nil, &cmexport.ProblemsError{Problems: bad}
 	}
+	if err := im.snapshotContents(); err != nil {
+		return nil, err
+	}
+	if bad := errorProblems(im.res.Problems); len(bad) > 0 && !opts.Partial {
+		return nil, &cmexport.ProblemsError{Problems: bad}
+	}
 	err := p.write(ctx, func(tx store.Tx) error {
 		im.tx = tx
 		if err := im.run(); err != nil {
@@ -200,6 +218,8 @@ type item struct {
 	obj      *cmexport.Object
 	in       *cim.Instance // the object as the zip holds it
 	ts       *cim.Instance // the sequence of a task sequence package
+	content  *cmexport.Content
+	snap     *pendingSnapshot // its content, taken from ContentPath
 	failed   bool
 	targetID string
 	result   *ImportedObject
@@ -216,7 +236,8 @@ type importer struct {
 	// ids maps an upper-case source PackageID to its target id.
 	ids     map[string]string
 	byID    map[string]*item
-	targets []*cim.Instance // the site's packages, for the matching rules
+	targets []*cim.Instance   // the site's packages, for the matching rules
+	hashes  map[string]string // upper-case PackageID → its current content hash
 	left    map[*cmexport.Object]cmexport.Problem
 }
 
@@ -261,6 +282,11 @@ func (im *importer) prepare() {
 		}
 		it.in = in
 		it.result.Name = in.String("Name")
+		for i := range im.a.Contents {
+			if o.ContentID != "" && strings.EqualFold(im.a.Contents[i].UniqueID, o.ContentID) {
+				it.content = &im.a.Contents[i]
+			}
+		}
 		if c.IsA(tsPackageClass) {
 			ts, err := im.p.sequenceOf(in)
 			if err != nil {
@@ -302,7 +328,7 @@ func (im *importer) run() error {
 		}
 	}
 	for _, it := range packages {
-		if err := im.importObject(it, nil); err != nil {
+		if err := im.importObject(it, it.snap.publish(im.ctx, im.tx)); err != nil {
 			return err
 		}
 	}
@@ -347,6 +373,69 @@ func (im *importer) loadTargets() error {
 				im.targets = append(im.targets, r.Instance)
 			}
 		}
+	}
+	im.hashes = map[string]string{}
+	versions := map[string]int64{}
+	rows, err := im.tx.List(im.ctx, im.p.contentClasses.content, store.ListOptions{})
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		pkg, _, _ := strings.Cut(r.Instance.String("ContentUniqueID"), ".")
+		pkg = strings.ToUpper(pkg)
+		if v := r.Instance.Int("ContentVersion"); v >= versions[pkg] {
+			versions[pkg], im.hashes[pkg] = v, r.Instance.String("ContentHash")
+		}
+	}
+	return nil
+}
+
+// snapshotContents takes, before the import's transaction, the content
+// of each package of the zip that has one under ContentPath (on a dry
+// run it only checks that the folder is there).
+func (im *importer) snapshotContents() error {
+	if im.opts.ContentPath == "" {
+		return nil
+	}
+	for _, it := range im.items {
+		if it.failed || it.content == nil {
+			continue
+		}
+		// only a caller who may create the package reads a folder of the
+		// server's, as a create with a PkgSourcePath would
+		if _, err := im.p.authorize(im.ctx, it.in.Class, "", auth.Create); err != nil {
+			return err
+		}
+		source := filepath.Join(im.opts.ContentPath, filepath.FromSlash(strings.ReplaceAll(it.content.RelativePath, `\`, "/")))
+		if rel, err := filepath.Rel(im.opts.ContentPath, source); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			im.problem(it.obj.Ref(), cmexport.ManifestPart, "content folder %q leaves the content path", it.content.RelativePath)
+			it.failed = true
+			continue
+		}
+		if st, err := os.Stat(source); err != nil || !st.IsDir() {
+			im.problem(it.obj.Ref(), cmexport.ManifestPart, "its content folder %s is not there", source)
+			it.failed = true
+			continue
+		}
+		it.in.Set(sourcePathProperty, source)
+		if im.opts.DryRun {
+			continue
+		}
+		m, err := im.p.snapshot(im.ctx, source, nil)
+		if errs.Is(err, errs.Invalid) || errs.Is(err, errs.Conflict) {
+			im.problem(it.obj.Ref(), cmexport.ManifestPart, "%s", errs.Message(err))
+			it.failed = true
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if it.content.Hash != "" && !strings.EqualFold(m.Hash, it.content.Hash) {
+			im.problem(it.obj.Ref(), cmexport.ManifestPart, "the files in %s have content hash %s, the manifest says %s", source, m.Hash, it.content.Hash)
+			it.failed = true
+			continue
+		}
+		it.snap = &pendingSnapshot{p: im.p, m: m, source: source}
 	}
 	return nil
 }
@@ -407,18 +496,32 @@ func sortedMapKeys(m map[string]string) []string {
 }
 
 // match finds the site's object that an object of the zip is: the same
-// class with the same PackageID and Name, else one of the same class
-// with the same Name and Version; when several have them, the one with
-// the lowest PackageID (the oldest), with a warning.
-func (im *importer) match(ref string, in *cim.Instance) (*cim.Instance, string) {
+// class with the same PackageID and Name; else, for a package whose
+// content the zip lists, one of the same class whose current content has
+// the same content hash; else one of the same class with the same Name
+// and Version. When several match, the one with the lowest PackageID
+// (the oldest), with a warning.
+func (im *importer) match(ref string, in *cim.Instance, hash string) (*cim.Instance, string) {
 	id, name, version := in.String(packageIDProperty), in.String("Name"), in.String("Version")
 	if t := im.target(id); t != nil && t.Class == in.Class && strings.EqualFold(t.String("Name"), name) {
 		return t, RuleExistingSameID
 	}
+	rule := RuleExistingName
 	var found []*cim.Instance
-	for _, t := range im.targets {
-		if t.Class == in.Class && strings.EqualFold(t.String("Name"), name) && strings.EqualFold(t.String("Version"), version) {
-			found = append(found, t)
+	if hash != "" {
+		for _, t := range im.targets {
+			if t.Class == in.Class && strings.EqualFold(im.hashes[strings.ToUpper(t.String(packageIDProperty))], hash) {
+				found = append(found, t)
+			}
+		}
+		rule = RuleExistingHash
+	}
+	if len(found) == 0 {
+		rule = RuleExistingName
+		for _, t := range im.targets {
+			if t.Class == in.Class && strings.EqualFold(t.String("Name"), name) && strings.EqualFold(t.String("Version"), version) {
+				found = append(found, t)
+			}
 		}
 	}
 	if len(found) == 0 {
@@ -426,9 +529,9 @@ func (im *importer) match(ref string, in *cim.Instance) (*cim.Instance, string) 
 	}
 	sort.Slice(found, func(i, j int) bool { return found[i].String(packageIDProperty) < found[j].String(packageIDProperty) })
 	if len(found) > 1 {
-		im.warning(ref, "%d objects of this site have its name and version; the oldest, %s, is taken", len(found), found[0].String(packageIDProperty))
+		im.warning(ref, "%d objects of this site match it (%s); the oldest, %s, is taken", len(found), rule, found[0].String(packageIDProperty))
 	}
-	return found[0], RuleExistingName
+	return found[0], rule
 }
 
 // clientValues keeps what a client may write of an object of the zip:
@@ -451,7 +554,11 @@ func clientValues(in *cim.Instance) *cim.Instance {
 func (im *importer) importObject(it *item, server serverValues) error {
 	ref := it.obj.Ref()
 	action := im.opts.action(it.obj.Class)
-	existing, rule := im.match(ref, it.in)
+	hash := ""
+	if it.content != nil {
+		hash = it.content.Hash
+	}
+	existing, rule := im.match(ref, it.in, hash)
 	src := strings.ToUpper(it.obj.PackageID)
 	values := clientValues(it.in)
 	switch {
