@@ -138,6 +138,9 @@ func NewHandler(prov *provider.Provider, opts Options) (http.Handler, error) {
 	h.handle(mux, ContentPath+"/{seg}/{leaf}", map[string]http.HandlerFunc{"GET": h.content})
 	h.handle(mux, LintPath, map[string]http.HandlerFunc{"POST": h.lint})
 	h.handle(mux, PlanPath, map[string]http.HandlerFunc{"POST": h.plan})
+	h.handle(mux, DPPath+"/register", map[string]http.HandlerFunc{"POST": h.registerDP})
+	h.handle(mux, DPPath+"/assignments", map[string]http.HandlerFunc{"GET": h.dpAssignments})
+	h.handle(mux, DPPath+"/report", map[string]http.HandlerFunc{"POST": h.dpReport})
 	mux.HandleFunc("/", h.notFound)
 	return RefuseUncleanPaths(canonicalPrefix(mux), h.log), nil
 }

@@ -117,7 +117,7 @@ func TestClientErrorsUseTheEnvelope(t *testing.T) {
 		{"GET", "/nowhere", nil, 404, "/nowhere"},
 		{"POST", "/AdminService/wmi/SMS_TaskSequencePackage.GetTsPolicies", map[string]any{}, 400, "PackageID"},
 		{"POST", "/AdminService/wmi/SMS_TaskSequencePackage('" + id + "')/AdminService.RefreshPkgSource", nil, 400, "inoperable"},
-		{"POST", "/AdminService/wmi/SMS_TaskSequencePackage/" + id + "/AdminService.AddDistributionPoints", map[string]any{}, 501, "AddDistributionPoints"},
+		{"POST", "/AdminService/wmi/SMS_TaskSequencePackage/" + id + "/AdminService.AddDistributionPoints", map[string]any{}, 400, "parallel arrays"},
 		{"POST", "/AdminService/wmi/SMS_TaskSequencePackage.RefreshPkgSource", nil, 400, "instance method"},
 		{"POST", "/AdminService/wmi/SMS_TaskSequencePackage('" + id + "')/AdminService.SetSequence", nil, 400, "static method"},
 		{"POST", "/AdminService/wmi/SMS_TaskSequencePackage.NoSuchMethod", nil, 404, "NoSuchMethod"},

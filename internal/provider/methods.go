@@ -37,6 +37,7 @@ func (p *Provider) methodTable() map[string]methodFunc {
 		"sms_tasksequencepackage.setsequence":                  p.setSequence,
 		"sms_tasksequencepackage.gettsrelatedtodrivercategory": p.tsRelatedToDriverCategory,
 		"sms_tasksequencepackage.addchangenotification":        p.addChangeNotification,
+		"sms_packagebaseclass.adddistributionpoints":           p.addDistributionPoints,
 		"sms_tasksequencepackage.setsourcesite":                p.setSourceSite,
 		"sms_tasksequencepackage.unlock":                       p.unlock,
 		"sms_tasksequencepackage.gettspolicies":                p.getTsPolicies,

@@ -14,6 +14,7 @@ import (
 	"github.com/tsprov/tsprov/internal/auth"
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/content"
+	"github.com/tsprov/tsprov/internal/distribution"
 	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/events"
 	"github.com/tsprov/tsprov/internal/lock"
@@ -58,6 +59,8 @@ type Config struct {
 	// Content is the content library package sources are snapshotted
 	// into (nil: none; the content methods then answer Unavailable).
 	Content *content.Library
+	// Distribution tunes the distribution jobs' retries and leases.
+	Distribution distribution.Options
 }
 
 // DefaultEventRetention is the number of change events the feed keeps
@@ -89,6 +92,8 @@ type Provider struct {
 	historyKeep    int64 // Config.HistoryKeep
 	lib            *content.Library
 	contentClasses contentClasses
+	dist           *distribution.Service
+	distWake       func()
 }
 
 var siteCodePattern = regexp.MustCompile(`^[A-Za-z0-9]{3}$`)
@@ -162,7 +167,10 @@ func New(cfg Config) (*Provider, error) {
 		return nil, errs.E(errs.Invalid, "history retention %d is negative (0 keeps every revision)", cfg.HistoryKeep)
 	}
 	p.historyKeep = cfg.HistoryKeep
-	p.rules = []classRules{packageRules{p}, lockRules{p}, referenceRules{p}, securityRules{p}, historyRules{p}, deploymentRules{p}, clientSettingsRules{p}}
+	if p.dist, err = distribution.New(cfg.Registry, cfg.Distribution); err != nil {
+		return nil, err
+	}
+	p.rules = []classRules{packageRules{p}, lockRules{p}, referenceRules{p}, securityRules{p}, historyRules{p}, deploymentRules{p}, clientSettingsRules{p}, distributionRules{p}}
 	p.calls = p.methodTable()
 	return p, nil
 }

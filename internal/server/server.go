@@ -26,6 +26,7 @@ import (
 	"github.com/tsprov/tsprov/internal/auth"
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/content"
+	"github.com/tsprov/tsprov/internal/distribution"
 	"github.com/tsprov/tsprov/internal/odata"
 	"github.com/tsprov/tsprov/internal/provider"
 	"github.com/tsprov/tsprov/internal/secrets"
@@ -112,6 +113,11 @@ type Config struct {
 	// ContentDir is the folder of the content library that package
 	// sources are snapshotted into (default: "content" in DataDir).
 	ContentDir string
+	// Distribution: how often the distribution manager looks for due jobs
+	// (0: DefaultDistributionInterval) and the first retry delay of a job,
+	// doubled each further attempt (0: 2s).
+	DistributionInterval time.Duration
+	DistributionBackoff  time.Duration
 }
 
 // DefaultWebhookRescan is how often a server reads the stored webhooks
@@ -256,6 +262,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 	prov, err := provider.New(provider.Config{
 		Registry: reg, Store: st, SiteCode: cfg.SiteCode, ParentSite: cfg.ParentSite, LockTimeout: cfg.LockTimeout, ServerName: cfg.ServerName, Logger: log, Secrets: box,
 		EventRetention: cfg.EventRetention, WebhookHosts: cfg.WebhookHosts, HistoryKeep: cfg.HistoryKeep, Content: lib,
+		Distribution: distribution.Options{Backoff: cfg.DistributionBackoff},
 	})
 	if err != nil {
 		return err
@@ -334,6 +341,9 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 	delivered := make(chan struct{})
 	go func() { defer close(delivered); newDeliverer(prov, cfg, log).Run(trimCtx) }()
 	defer func() { stopTrim(); <-delivered }()
+	distributed := make(chan struct{})
+	go func() { defer close(distributed); newDistributor(prov, st, cfg, log).Run(trimCtx) }()
+	defer func() { stopTrim(); <-distributed }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)

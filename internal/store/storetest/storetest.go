@@ -83,6 +83,8 @@ func Run(t *testing.T, open func(t *testing.T, dir string) store.Store) {
 		{"EventsConcurrent", testEventsConcurrent},
 		// locks.go
 		{"Locks", testLocks},
+		// lease.go
+		{"LeaseClaims", testLeaseClaims},
 		// restore.go
 		{"Restore", testRestore},
 		{"RestoreMany", testRestoreMany},
