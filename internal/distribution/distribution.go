@@ -26,7 +26,7 @@ import (
 	"github.com/tsprov/tsprov/internal/store"
 )
 
-// The classes of schema/distribution.mof.
+// The classes of schema/sitesystems.mof.
 const (
 	InfoClass       = "SMS_DistributionPointInfo"
 	ResourceClass   = "SMS_SystemResourceList"
