@@ -501,7 +501,7 @@ func (d *jsonDecoder) object(c *Class, at *jsonPath) (*Instance, error) {
 		where := at.String()
 		return nil, errs.Target(errs.Invalid, where, "%s: class %s is abstract; say which subclass with \"@odata.type\"", describe(where, c.Name), c.Name)
 	}
-	in := NewInstance(c)
+	in := NewInstanceSize(c, len(c.Properties)) // JSON written by tsprov names every property
 	d.openNames()
 	d.i++ // {
 	if d.peek() == '}' {
