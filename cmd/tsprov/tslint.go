@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strings"
 	"text/tabwriter"
 
@@ -33,14 +32,10 @@ func lintExit(worst, failOn lint.Severity) int {
 	return map[lint.Severity]int{lint.Note: 3, lint.Warning: 4, lint.Error: 5}[worst]
 }
 
-// packageIDPattern is a PackageID: a three-character site code and five
-// hexadecimal digits.
-var packageIDPattern = regexp.MustCompile(`^[A-Za-z0-9]{3}[0-9A-Fa-f]{5}$`)
-
 // isPackageID reports an argument that names a stored package: it looks
 // like a PackageID and no file has that name.
 func isPackageID(arg string) bool {
-	if arg == "-" || !packageIDPattern.MatchString(arg) {
+	if arg == "-" || !looksLikePackageID(arg) {
 		return false
 	}
 	_, err := os.Stat(arg)

@@ -131,3 +131,18 @@ func Tree(ts *cim.Instance) string {
 	})
 	return b.String()
 }
+
+// RunsMDTGather reports MDT's Gather step (BDD_Gather, or a command line
+// running ZTIGather.wsf): it sets whatever variables MDT's rules
+// (CustomSettings.ini, the MDT database) name, which no sequence shows.
+func RunsMDTGather(step *cim.Instance) bool {
+	if step.Class.IsA("BDD_Gather") || strings.EqualFold(step.String("ActionType"), "BDD_Gather") {
+		return true
+	}
+	for _, p := range []string{"CommandLine", "Action"} {
+		if v, ok := step.Values[p].(string); ok && strings.Contains(strings.ToLower(v), "ztigather.wsf") {
+			return true
+		}
+	}
+	return false
+}

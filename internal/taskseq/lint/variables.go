@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/taskseq"
 )
 
 // BuiltinVariables are the variables a task sequence may read without a
@@ -178,21 +179,6 @@ func sets(s *step) []string {
 	return out
 }
 
-// gathers reports a step after which any variable may be set: MDT's
-// Gather (ZTIGather.wsf reads CustomSettings.ini and the database and sets
-// what they say).
-func gathers(s *step) bool {
-	if strings.EqualFold(s.in.String("ActionType"), "BDD_Gather") || s.in.Class.IsA("BDD_Gather") {
-		return true
-	}
-	for _, v := range commandLines(s) {
-		if strings.Contains(strings.ToLower(v), "ztigather.wsf") {
-			return true
-		}
-	}
-	return false
-}
-
 func checkVariablesRead(l *linter) {
 	r := rule("variable-read-before-set")
 	set := map[string]bool{}
@@ -212,7 +198,7 @@ func checkVariablesRead(l *linter) {
 			seen[key] = true
 			l.report(r, s, "%s reads variable %s, which no earlier step sets", rd.where, rd.name)
 		}
-		if gathers(s) {
+		if taskseq.RunsMDTGather(s.in) {
 			return // from here on, MDT's rules may set anything
 		}
 		for _, n := range sets(s) {

@@ -408,7 +408,7 @@ func (s *sim) effects(st *Step, in *cim.Instance, depth int, ignore bool) {
 		s.syncEnvironment()
 	case c.IsA("SMS_TaskSequence_SubTasksequence"):
 		s.child(st, in, depth, ignore)
-	case gathers(in):
+	case taskseq.RunsMDTGather(in):
 		s.vars.open = true
 		st.Reason = joinReason(st.Reason, "MDT's Gather sets variables from its rules: from here on a variable not set is unknown")
 	}
@@ -537,20 +537,6 @@ func (v *vars) get(name string) (value string, exists, known bool) {
 		return "", false, false
 	}
 	return value, exists, true
-}
-
-// gathers reports MDT's Gather step (ZTIGather.wsf), which sets any
-// variable its rules name.
-func gathers(in *cim.Instance) bool {
-	if in.Class.IsA("BDD_Gather") || strings.EqualFold(in.String("ActionType"), "BDD_Gather") {
-		return true
-	}
-	for _, p := range []string{"CommandLine", "Action"} {
-		if strings.Contains(strings.ToLower(in.String(p)), "ztigather.wsf") {
-			return true
-		}
-	}
-	return false
 }
 
 // expand replaces %Name% with the variable's value, as the engine does
