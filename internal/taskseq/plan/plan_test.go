@@ -274,3 +274,58 @@ func TestWQLOverMachine(t *testing.T) {
 		}
 	}
 }
+
+// TestConditionKinds: each kind of condition against one machine, with
+// the engine's rules (numbers as numbers, not over or, a failing query
+// failing the step).
+func TestConditionKinds(t *testing.T) {
+	c := testCodec(t)
+	data, err := os.ReadFile("testdata/machines/kinds.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := ParseMachine(data, c.Registry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Simulate(parseFile(t, c, "testdata/cases/condition-kinds.xml"), Options{
+		Machine:   m,
+		Variables: map[string]string{"SystemDrive": "C:", "Count": "10", "Letter": "c"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Outcome{
+		"file exists":                Run, // case-insensitive, %SystemDrive% expanded
+		"file missing":               Skipped,
+		"folder exists":              Run, // a trailing \ does not matter
+		"registry value equals":      Skipped,
+		"registry key exists":        Run,
+		"registry value greater":     Run, // 12 > 5 as numbers
+		"software this version":      Run,
+		"software any version":       Skipped,
+		"os at least 10":             Run,
+		"os x86":                     Skipped,
+		"numbers compare as numbers": Run, // "10" > "9" as numbers, not as text
+		"not of an or":               Run,
+		"WMI fails":                  Failed,
+	}
+	for _, st := range p.Steps {
+		if w, ok := want[st.Name]; !ok || st.Outcome != w {
+			t.Errorf("%s: %s (%s); want %s", st.Name, st.Outcome, st.Reason, w)
+		}
+	}
+	if p.Completed || p.FailedAt != "Steps[12]" {
+		t.Errorf("completed %v at %q; the failing WMI query should stop the sequence at Steps[12]", p.Completed, p.FailedAt)
+	}
+	// nothing known of the machine: every kind is unknown, none false
+	p, err = Simulate(parseFile(t, c, "testdata/cases/condition-kinds.xml"), Options{Variables: map[string]string{"Count": "10", "Letter": "c"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range p.Steps[:10] {
+		if st.Outcome != Unknown {
+			t.Errorf("no machine: %s is %s (%s); want unknown", st.Name, st.Outcome, st.Reason)
+		}
+	}
+}
