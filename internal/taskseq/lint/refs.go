@@ -2,6 +2,7 @@ package lint
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/policy"
@@ -140,10 +141,16 @@ func checkSequenceSize(l *linter) {
 
 // checkPolicySize measures the task sequence policy as internal/policy
 // builds it for a deployment (UTF-16, TS_Sequence as its secret value).
+// Building it encrypts the whole sequence; a sequence whose characters,
+// at policy.SequenceUnitBytes each, leave more than policyMargin for the
+// rest of the policy cannot reach the limit and is not built.
 func checkPolicySize(l *linter) {
 	r := rule("policy-too-large")
 	if l.in.SequenceXML == nil {
 		l.lacks("size")
+		return
+	}
+	if utf16Units(l.in.SequenceXML)*policy.SequenceUnitBytes+policyMargin < policy.MaxPolicyBytes {
 		return
 	}
 	in := policy.TaskSequence{Package: policy.Package{PackageID: "XXX00000"}, BootImageID: l.in.BootImageID, Sequence: string(l.in.SequenceXML)}
@@ -158,4 +165,23 @@ func checkPolicySize(l *linter) {
 	if n > policy.MaxPolicyBytes {
 		l.report(r, nil, "the policy would be %d bytes (UTF-16); the client's limit is %d (32 MB)", n, int64(policy.MaxPolicyBytes))
 	}
+}
+
+// policyMargin bounds what a task sequence policy holds besides its
+// sequence (the CCM_TaskSequence instance, the references, the policy's
+// XML: a few kilobytes).
+const policyMargin = 1 << 20
+
+// utf16Units counts the UTF-16 code units of UTF-8 text.
+func utf16Units(b []byte) int64 {
+	var n int64
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		b = b[size:]
+		n++
+		if r >= 0x10000 {
+			n++
+		}
+	}
+	return n
 }
