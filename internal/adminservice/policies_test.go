@@ -3,6 +3,7 @@ package adminservice_test
 import (
 	"encoding/xml"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -92,6 +93,20 @@ func TestGetTsPolicies(t *testing.T) {
 		for _, id := range append(refs, boot) {
 			if !strings.Contains(all, `PolicyID="PS1F0001-`+id+`-6F6BCC28"`) {
 				t.Errorf("%s: no policy for %s", method, id)
+			}
+		}
+		// a package's policy carries the hash of its current content
+		contents := s.must(200, "GET", "/AdminService/wmi/SMS_Content?$filter="+url.QueryEscape("ContentUniqueID eq '"+refs[0]+".1'"), nil).body["value"].([]any)
+		if len(contents) != 1 {
+			t.Fatalf("content of %s: %d rows", refs[0], len(contents))
+		}
+		hash := contents[0].(map[string]any)["ContentHash"].(string)
+		if len(hash) != 64 {
+			t.Fatalf("content hash %q", hash)
+		}
+		for _, b := range bodies {
+			if strings.Contains(b, `PolicyID="PS1F0001-`+refs[0]+`-`) && !strings.Contains(b, `<property name="PKG_SourceHash" type="8"><value><![CDATA[`+hash+`]]>`) {
+				t.Errorf("%s: the policy of %s lacks its content hash %s", method, refs[0], hash)
 			}
 		}
 		for i, a := range assignments {

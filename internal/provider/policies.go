@@ -130,6 +130,12 @@ func (p *Provider) policyInput(ctx context.Context, tx store.ReadTx, root policy
 			if pp.Programs, err = p.programsOf(ctx, tx, id); err != nil {
 				return in, err
 			}
+			switch row, err := p.contentAt(ctx, tx, pkg, pkg.Int(sourceVerProperty)); {
+			case err == nil:
+				pp.SourceHash = row.String("ContentHash")
+			case !errs.Is(err, errs.NotFound):
+				return in, err
+			}
 			in.Packages = append(in.Packages, pp)
 		}
 	}
