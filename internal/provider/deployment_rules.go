@@ -37,23 +37,39 @@ func (deploymentRules) appliesTo(c *cim.Class) bool {
 }
 
 func (r deploymentRules) beforeCreate(ctx context.Context, tx store.Tx, inst *cim.Instance) error {
-	switch inst.Class.Name {
-	case collectionClass:
-		id, err := r.p.siteID(ctx, tx, "CollectionID")
-		if err != nil {
-			return fmt.Errorf("allocate CollectionID: %w", err)
-		}
-		inst.Set("CollectionID", id)
+	key := "AdvertisementID"
+	if inst.Class.Name == collectionClass {
+		key = "CollectionID"
 		inst.Set("LastChangeTime", cim.Now())
-	case advertisementClass:
-		id, err := r.p.siteID(ctx, tx, "AdvertisementID")
-		if err != nil {
-			return fmt.Errorf("allocate AdvertisementID: %w", err)
-		}
-		inst.Set("AdvertisementID", id)
 	}
+	id, err := r.freeID(ctx, tx, inst.Class, key)
+	if err != nil {
+		return err
+	}
+	inst.Set(key, id)
 	inst.Set(sourceSiteProperty, r.p.site)
 	return nil
+}
+
+// freeID draws the next id of the site's counter for key that no instance
+// of c holds (one restored from another store may hold the next).
+func (r deploymentRules) freeID(ctx context.Context, tx store.Tx, c *cim.Class, key string) (string, error) {
+	for {
+		id, err := r.p.siteID(ctx, tx, key)
+		if err != nil {
+			return "", fmt.Errorf("allocate %s: %w", key, err)
+		}
+		if len(id) > 8 {
+			return "", errs.E(errs.Conflict, "site %s has used all %d ids of %s", r.p.site, maxPackageIDSequence, key)
+		}
+		_, err = tx.Get(ctx, c, id, false)
+		switch {
+		case errs.Is(err, errs.NotFound):
+			return id, nil
+		case err != nil:
+			return "", err
+		}
+	}
 }
 
 // fixedOnceCreated are the deployment properties the page says cannot be
