@@ -99,7 +99,7 @@ func (h *Handler) getByKey(w http.ResponseWriter, r *http.Request, t target) {
 	enc := h.encoder()
 	class := obj.Instance.Class.Name
 	h.writeGetAnswer(w, r, class, obj.ETag, func(bw *bufio.Writer) error {
-		if mark == (provider.Mark{}) {
+		if mark.Zero() {
 			return enc.writeEntity(bw, obj, true, nil)
 		}
 		tee := &capture{w: bw}

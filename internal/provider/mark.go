@@ -9,10 +9,19 @@ import (
 )
 
 // Mark is the store's generation (store.Generations) taken just before a
-// read by GetMarked: while the store's generation is still the same,
-// nothing has been written anywhere since, so what was read then is what a
-// read now would give. The zero Mark is never current.
-type Mark struct{ gen string }
+// read by GetMarked, and, for an instance that security scopes restrict,
+// the scopes it was in at that read: while the store's generation is still
+// the same, nothing has been written anywhere since, so what was read then
+// (the instance and its scopes) is what a read now would give. The zero
+// Mark is never current.
+type Mark struct {
+	gen    string
+	scoped bool     // scopes were read
+	scopes []string // the instance's security scopes (objectScopes)
+}
+
+// Zero reports whether m is the zero Mark, which is never current.
+func (m Mark) Zero() bool { return m.gen == "" }
 
 // GetMarked is Get, and the Mark of the read: a caller that keeps what it
 // made of the object may ask Unchanged before it serves it again. The
@@ -20,36 +29,59 @@ type Mark struct{ gen string }
 // object is one whose answer depends on more than the instance (a scope,
 // whose answer counts its members).
 func (p *Provider) GetMarked(ctx context.Context, className, key string) (*Object, Mark, error) {
-	var m Mark
-	if g, ok := p.st.(store.Generations); ok {
-		if c, err := p.Class(className); err == nil && p.markable(c) {
-			if gen, err := g.Generation(ctx); err == nil {
-				m = Mark{gen: gen}
-			}
-		}
+	return p.get(ctx, className, key, true)
+}
+
+// mark is the Mark to take before a read of an instance of c: the
+// store's generation, when it tells one and c is markable.
+func (p *Provider) mark(ctx context.Context, c *cim.Class) Mark {
+	g, ok := p.st.(store.Generations)
+	if !ok || !p.markable(c) {
+		return Mark{}
 	}
-	obj, err := p.Get(ctx, className, key)
+	gen, err := g.Generation(ctx)
 	if err != nil {
-		return nil, Mark{}, err
+		return Mark{}
 	}
-	return obj, m, nil
+	return Mark{gen: gen}
+}
+
+// markScopes notes in m the security scopes of in, read in tx, when
+// scopes restrict its class as they do in visible. When they cannot be
+// read, m says so and Unchanged will send a restricted caller to the
+// store.
+func (p *Provider) markScopes(ctx context.Context, tx store.ReadTx, m *Mark, in *cim.Instance) {
+	c := in.Class
+	if c == p.sec.membership || c.Name == reverseRefClass {
+		return
+	}
+	t, ok := scopedType(c)
+	if !ok {
+		return
+	}
+	scopes, err := p.objectScopes(ctx, tx, t, in.Key())
+	if err != nil {
+		return
+	}
+	m.scoped, m.scopes = true, scopes
 }
 
 // Unchanged reports whether the object that GetMarked returned with m for
 // className and key may be served again to the caller of ctx without
 // reading the store: the caller may read it exactly as Get decides
 // (permissions checked now, for this caller, and a denial recorded as Get
-// records it), the caller's security scopes do not restrict what it sees
-// of the class (an instance restricted by scope is always read, so that
-// its scopes are checked against the store as it is now), and nothing was
-// written to the store since m. Outcomes: true; false when the object must
-// be read again (GetMarked); Get's errors of authorization.
+// records it), the caller may see it as visible decides, from the scopes
+// the instance had at the read, and nothing was written to the store
+// since m (so neither the instance nor its scopes changed). Outcomes:
+// true; false when the object must be read again (GetMarked), also when
+// the caller may not see it (the read then answers as Get does); Get's
+// errors of authorization.
 func (p *Provider) Unchanged(ctx context.Context, className, key string, m Mark) (bool, error) {
 	c, pr, err := p.readable(ctx, className, key)
 	if err != nil {
 		return false, err
 	}
-	if m.gen == "" || !p.markable(c) || !p.seesAll(pr, c) {
+	if m.gen == "" || !p.markable(c) || !p.seesMarked(pr, c, m) {
 		return false, nil
 	}
 	g, ok := p.st.(store.Generations)
@@ -64,16 +96,18 @@ func (p *Provider) Unchanged(ctx context.Context, className, key string, m Mark)
 // the instance alone (not so for a scope, whose answer counts members).
 func (p *Provider) markable(c *cim.Class) bool { return c != p.sec.scope }
 
-// seesAll reports whether visible lets pr see every instance of c without
-// reading anything: a caller with every scope, or a class that scopes do
-// not restrict.
-func (p *Provider) seesAll(pr *auth.Principal, c *cim.Class) bool {
+// seesMarked reports whether visible lets pr see the instance of c that
+// was read with m, deciding as visible does from the scopes m holds; false
+// also when visible would read more than m holds.
+func (p *Provider) seesMarked(pr *auth.Principal, c *cim.Class, m Mark) bool {
 	if pr.AllInstances() {
 		return true
 	}
 	if c == p.sec.membership || c.Name == reverseRefClass {
 		return false
 	}
-	_, scoped := scopedType(c)
-	return !scoped
+	if _, scoped := scopedType(c); !scoped {
+		return true
+	}
+	return m.scoped && pr.InScope(m.scopes)
 }

@@ -252,9 +252,19 @@ func etag(rec *store.Record) string {
 // carries (auth.WithPrincipal) in the same way, and records a permission
 // denial in the audit trail.
 func (p *Provider) Get(ctx context.Context, className, key string) (*Object, error) {
+	obj, _, err := p.get(ctx, className, key, false)
+	return obj, err
+}
+
+// get is Get, and with marked the Mark of its read (GetMarked).
+func (p *Provider) get(ctx context.Context, className, key string, marked bool) (*Object, Mark, error) {
 	c, pr, err := p.readable(ctx, className, key)
 	if err != nil {
-		return nil, err
+		return nil, Mark{}, err
+	}
+	var m Mark
+	if marked {
+		m = p.mark(ctx, c)
 	}
 	var rec *store.Record
 	err = p.st.Read(ctx, func(tx store.ReadTx) error {
@@ -262,12 +272,15 @@ func (p *Provider) Get(ctx context.Context, className, key string) (*Object, err
 		if err == nil && c == p.sec.scope {
 			err = p.countScope(ctx, tx, rec.Instance)
 		}
+		if err == nil && m.gen != "" {
+			p.markScopes(ctx, tx, &m, rec.Instance)
+		}
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("get %s(%q): %w", c.Name, key, err)
+		return nil, Mark{}, fmt.Errorf("get %s(%q): %w", c.Name, key, err)
 	}
-	return p.object(rec), nil
+	return p.object(rec), m, nil
 }
 
 // getVisible reads an instance the caller may see; one it may not see is

@@ -71,9 +71,9 @@ func TestGetByKeySeesEveryWrite(t *testing.T) {
 	}
 }
 
-// An entity kept from a Full Administrator's GET is not served to a
-// caller whose scopes do not hold the instance, nor after the caller's
-// token is revoked.
+// An entity kept from a GET is served to a caller whose scopes hold the
+// instance as it was kept, never to one whose scopes do not, nor after the
+// instance's scopes changed, nor after the caller's token is revoked.
 func TestGetByKeyKeptAnswerChecksTheCaller(t *testing.T) {
 	s := startSecureServer(t, nil)
 	lab := s.must(201, s.admin, "POST", "/AdminService/wmi/SMS_SecuredCategory", map[string]any{"CategoryName": "Lab"}).body["CategoryID"].(string)
@@ -87,8 +87,23 @@ func TestGetByKeyKeptAnswerChecksTheCaller(t *testing.T) {
 		s.must(200, second, "GET", path, nil)
 	}
 	envelope(t, "GET out of scope", s.must(404, outside, "GET", path, nil))
-	s.must(200, inside, "GET", path, nil)
-	s.must(404, outside, "GET", path, nil)
+	for range 2 {
+		s.must(200, inside, "GET", path, nil)
+		s.must(404, outside, "GET", path, nil)
+	}
+
+	// the package leaves the scope Lab for the scope Other: the answer kept
+	// with its scopes is not served to the user of Lab any more
+	other := s.must(201, s.admin, "POST", "/AdminService/wmi/SMS_SecuredCategory", map[string]any{"CategoryName": "Other"}).body["CategoryID"].(string)
+	otherUser := s.addUser("other", []string{"SMS0006R"}, []string{other})
+	s.must(404, otherUser, "GET", path, nil)
+	s.must(201, s.admin, "POST", "/AdminService/wmi/SMS_SecuredCategoryMembership", map[string]any{"CategoryID": other, "ObjectKey": id, "ObjectTypeID": 20})
+	s.must(204, s.admin, "DELETE", "/AdminService/wmi/SMS_SecuredCategoryMembership(CategoryID='"+lab+"',ObjectKey='"+id+"',ObjectTypeID=20)", nil)
+	for range 2 {
+		s.must(200, s.admin, "GET", path, nil)
+		s.must(404, inside, "GET", path, nil)
+		s.must(200, otherUser, "GET", path, nil)
+	}
 
 	tokens := s.must(200, second, "GET", "/tsprov/v1/tokens", nil).body["value"].([]any)
 	s.must(204, s.admin, "DELETE", "/tsprov/v1/tokens/"+tokens[0].(map[string]any)["TokenID"].(string), nil)
