@@ -277,3 +277,42 @@ func TestGetClientConfigPolicies(t *testing.T) {
 		t.Errorf("without an account: %d policies", len(bodies))
 	}
 }
+
+// TestGetTsPoliciesOfADeployment: an AdvertisementID that names a stored
+// deployment of the package gives the policies that deployment's times,
+// flags, countdown and comment (the call's flags and comment, when given,
+// win).
+func TestGetTsPoliciesOfADeployment(t *testing.T) {
+	s, ts, _, _ := policyFixture(t)
+	coll := s.must(201, "POST", collectionPath, map[string]any{"Name": "Servers"}).body["CollectionID"].(string)
+	ad := s.must(201, "POST", advertPath, map[string]any{
+		"AdvertisementName": "Server build", "CollectionID": coll, "PackageID": ts, "ProgramName": "*",
+		"AdvertFlags": 0x00100020, "RemoteClientFlags": 0x10 | 0x1000, "MandatoryCountdown": 30, "Comment": "from the deployment",
+		"PresentTime": "20270102030405.000000+000", "PresentTimeEnabled": true, "PresentTimeIsGMT": true,
+		"ExpirationTime": "20270202030405.000000+000", "ExpirationTimeEnabled": true,
+	}).body["AdvertisementID"].(string)
+	r := s.must(200, "POST", tsMethods+"GetTsPolicies", policyCall("GetTsPolicies", map[string]any{"PackageID": ts, "AdvertisementID": ad, "AdvertisementFlags": nil, "AdvertisementComment": nil}))
+	body := stringsOf(t, r.body["PolicyXmls"])[0]
+	for _, want := range []string{
+		`<property name="ADV_ActiveTime" type="101"><value><![CDATA[20270102030405.000000+000]]>`,
+		`<property name="ADV_ActiveTimeIsGMT" type="11"><value><![CDATA[true]]>`,
+		`<property name="ADV_ExpirationTime" type="101"><value><![CDATA[20270202030405.000000+000]]>`,
+		`<property name="ADV_MandatoryAssignments" type="11"><value><![CDATA[true]]>`,
+		`<property name="ADV_RCF_InstallFromLocalDPOptions" type="8"><value><![CDATA[DownloadAllContentLocallyBeforeStarting]]>`,
+		`<property name="ADV_RepeatRunBehavior" type="8"><value><![CDATA[RerunNever]]>`,
+		`<property name="PRG_Comment" type="8"><value><![CDATA[from the deployment]]>`,
+		`<property name="TS_MandatoryCountdown" type="19"><value><![CDATA[30]]>`,
+		`<OverrideServiceWindows>TRUE</OverrideServiceWindows>`,
+		`PolicyID="` + ad + `-` + ts + `-6F6BCC28"`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the policy lacks %s", want)
+		}
+	}
+	// the call's comment and flags win
+	r = s.must(200, "POST", tsMethods+"GetTsPolicies", policyCall("GetTsPolicies", map[string]any{"PackageID": ts, "AdvertisementID": ad, "AdvertisementFlags": 0, "AdvertisementComment": "from the call"}))
+	body = stringsOf(t, r.body["PolicyXmls"])[0]
+	if !strings.Contains(body, `<![CDATA[from the call]]>`) || !strings.Contains(body, `<OverrideServiceWindows>FALSE</OverrideServiceWindows>`) {
+		t.Errorf("the call's values do not win:\n%.3000s", body)
+	}
+}

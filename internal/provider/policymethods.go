@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tsprov/tsprov/internal/auth"
 	"github.com/tsprov/tsprov/internal/cim"
@@ -97,8 +98,12 @@ func (p *Provider) tsPolicies(ctx context.Context, in map[string]any, right auth
 	}
 	var set policy.Set
 	err = p.st.Read(ctx, func(tx store.ReadTx) error {
-		if err := p.checkAdvertisementArgs(ctx, tx, advert, site, pkgID); err != nil {
+		stored, err := p.checkAdvertisementArgs(ctx, tx, advert, site, pkgID)
+		if err != nil {
 			return err
+		}
+		if stored != nil {
+			fromDeployment(&d, stored, in)
 		}
 		tsPkg, _ := p.reg.Class(tsPackageClass)
 		var root policy.TaskSequence
@@ -170,24 +175,57 @@ func inMemoryPackageID(site string) string { return site + "00000" }
 // checkAdvertisementArgs checks AdvertisementID and SourceSite: an id of
 // letters and digits that no deployment of another package holds, and a
 // site that is registered.
-func (p *Provider) checkAdvertisementArgs(ctx context.Context, tx store.ReadTx, advert, site, pkgID string) error {
+func (p *Provider) checkAdvertisementArgs(ctx context.Context, tx store.ReadTx, advert, site, pkgID string) (*cim.Instance, error) {
 	if advert == "" {
-		return argumentError(errs.Invalid, "AdvertisementID", "AdvertisementID is required: the id the policies carry")
+		return nil, argumentError(errs.Invalid, "AdvertisementID", "AdvertisementID is required: the id the policies carry")
 	}
+	var stored *cim.Instance
 	if ad, ok := p.reg.Class(advertisementClass); ok {
-		rec, err := tx.Get(ctx, ad, advert, false)
+		rec, err := tx.Get(ctx, ad, advert, true)
 		switch {
 		case err == nil && (pkgID == "" || !strings.EqualFold(rec.Instance.String("PackageID"), pkgID)):
-			return argumentError(errs.Conflict, "AdvertisementID", "AdvertisementID %s is the id of deployment %q of package %s: choose an id no other deployment of the site holds", advert, rec.Instance.String("AdvertisementName"), rec.Instance.String("PackageID"))
-		case err != nil && !errs.Is(err, errs.NotFound):
-			return err
+			return nil, argumentError(errs.Conflict, "AdvertisementID", "AdvertisementID %s is the id of deployment %q of package %s: choose an id no other deployment of the site holds", advert, rec.Instance.String("AdvertisementName"), rec.Instance.String("PackageID"))
+		case err == nil:
+			stored = rec.Instance
+		case !errs.Is(err, errs.NotFound):
+			return nil, err
 		}
 	}
 	known, err := p.knownSite(ctx, tx, site)
-	if err != nil || known {
-		return err
+	if err != nil {
+		return nil, err
 	}
-	return argumentError(errs.Invalid, "SourceSite", "SourceSite %q is not a site of this hierarchy", site)
+	if !known {
+		return nil, argumentError(errs.Invalid, "SourceSite", "SourceSite %q is not a site of this hierarchy", site)
+	}
+	return stored, nil
+}
+
+// fromDeployment takes into d the settings of the stored deployment the
+// AdvertisementID names (of the same package): its times, its
+// RemoteClientFlags and countdown, and its AdvertFlags and Comment where
+// the call gives none.
+func fromDeployment(d *policy.Deployment, ad *cim.Instance, in map[string]any) {
+	flag := func(name string) bool { v, _ := ad.Get(name); return v == true }
+	timeOf := func(name string) time.Time {
+		v, _ := ad.Get(name)
+		dt, _ := v.(cim.DateTimeValue)
+		return dt.Time
+	}
+	if flag("PresentTimeEnabled") {
+		d.PresentTime, d.PresentTimeIsGMT = timeOf("PresentTime"), flag("PresentTimeIsGMT")
+	}
+	if flag("ExpirationTimeEnabled") {
+		d.ExpirationTime, d.ExpirationTimeIsGMT = timeOf("ExpirationTime"), flag("ExpirationTimeIsGMT")
+	}
+	d.RemoteClientFlags = uint32(ad.Int("RemoteClientFlags"))
+	d.MandatoryCountdown = uint32(ad.Int("MandatoryCountdown"))
+	if in["AdvertisementFlags"] == nil {
+		d.AdvertFlags = uint32(ad.Int("AdvertFlags"))
+	}
+	if in["AdvertisementComment"] == nil {
+		d.Comment = ad.String("Comment")
+	}
 }
 
 // knownSite reports whether code is this server's site or one registered
