@@ -42,6 +42,7 @@ var commands = map[string]command{
 	"import":  {"import a ConfigMgr export zip, mapping its references to this site (--dry-run: the plan)", runImport},
 	"pkg":     {"work with packages of any class: refresh (a new snapshot of the package source)", runPkg},
 	"content": {"work with content folders offline: hash (the content hash and each file's SHA-256)", runContent},
+	"dp":      {"run a distribution point agent (serve), assign packages to DPs (add), show distribution (status)", runDP},
 
 	// the binary itself
 	"version":    {"print the version and the commit this binary was built from", runVersion},

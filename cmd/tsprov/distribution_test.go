@@ -1,0 +1,651 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tsprov/tsprov/internal/content"
+	"github.com/tsprov/tsprov/internal/dp"
+	"github.com/tsprov/tsprov/internal/store/postgres/pgtest"
+)
+
+// makeTree writes a package source of about size bytes: many small text
+// files in nested folders, some of a few hundred KB, a few large ones of
+// random bytes, two with the same bytes (stored once), an empty file and
+// an empty folder. The same seed gives the same tree.
+func makeTree(t *testing.T, dir string, size int64) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(7, uint64(size)))
+	write := func(rel string, data []byte) {
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	random := func(n int64) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		return b
+	}
+	var total int64
+	for i := range 60 {
+		text := bytes.Repeat([]byte(fmt.Sprintf("; driver %d line\r\n", i)), 20+r.IntN(200))
+		write(fmt.Sprintf("Drivers/Model%02d/driver%02d.inf", i%7, i), text)
+		total += int64(len(text))
+	}
+	for i := range 8 {
+		b := random(int64(100<<10 + r.IntN(300<<10)))
+		write(fmt.Sprintf("Tools/tool%d.exe", i), b)
+		total += int64(len(b))
+	}
+	dup := random(64 << 10)
+	write("Scripts/copy1.bin", dup)
+	write("Scripts/Sub Folder/copy2.bin", dup)
+	write("empty.txt", nil)
+	if err := os.MkdirAll(filepath.Join(dir, "Logs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	big := (size - total) / 4
+	for i := range 4 {
+		if big > 0 {
+			write(fmt.Sprintf("Images/part%d.wim", i), random(big))
+		}
+	}
+}
+
+// meter is a reverse proxy in front of the site server for one DP agent:
+// it counts the content bytes (blobs) it passes, and can hold a transfer
+// once a number of them has passed (to kill the agent mid-transfer).
+type meter struct {
+	srv       *httptest.Server
+	blobBytes atomic.Int64
+	corrupt   atomic.Bool // flip the first byte of every read: a site sending bad content
+	mu        sync.Mutex
+	holdAt    int64         // 0: never
+	held      chan struct{} // closed when the hold begins
+	release   chan struct{} // closed to let transfers go on
+}
+
+func newMeter(t *testing.T, target string) *meter {
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &meter{}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.FlushInterval = -1
+	rp.ModifyResponse = func(resp *http.Response) error {
+		if strings.HasPrefix(resp.Request.URL.Path, "/tsprov/v1/content/blobs/") {
+			resp.Body = &meteredBody{ReadCloser: resp.Body, m: m}
+		}
+		return nil
+	}
+	m.srv = httptest.NewServer(rp)
+	t.Cleanup(m.srv.Close)
+	return m
+}
+
+// holdAfter makes transfers stop once n more blob bytes have passed.
+func (m *meter) holdAfter(n int64) (held <-chan struct{}, release func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.holdAt = m.blobBytes.Load() + n
+	m.held = make(chan struct{})
+	m.release = make(chan struct{})
+	rel := m.release
+	return m.held, func() { close(rel) }
+}
+
+type meteredBody struct {
+	io.ReadCloser
+	m *meter
+}
+
+func (b *meteredBody) Read(p []byte) (int, error) {
+	m := b.m
+	m.mu.Lock()
+	at, held, release := m.holdAt, m.held, m.release
+	m.mu.Unlock()
+	if at > 0 {
+		left := at - m.blobBytes.Load()
+		if left <= 0 {
+			m.mu.Lock()
+			select {
+			case <-held:
+			default:
+				close(held)
+			}
+			m.mu.Unlock()
+			<-release
+			return 0, io.ErrUnexpectedEOF
+		}
+		if int64(len(p)) > left {
+			p = p[:left]
+		}
+	}
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 && m.corrupt.Load() {
+		p[0] ^= 0xff
+	}
+	m.blobBytes.Add(int64(n))
+	return n, err
+}
+
+// storedBytes is what a DP agent holds of content on disk: verified blobs
+// and partial downloads.
+func storedBytes(t *testing.T, store string) int64 {
+	var n int64
+	for _, sub := range []string{"blobs", "partial"} {
+		_ = filepath.WalkDir(filepath.Join(store, sub), func(p string, d os.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				if info, err := d.Info(); err == nil {
+					n += info.Size()
+				}
+			}
+			return nil
+		})
+	}
+	return n
+}
+
+// agentProcess is a tsprov dp serve child process.
+type agentProcess struct {
+	cmd  *exec.Cmd
+	url  string
+	host string
+}
+
+func startAgent(t *testing.T, host, store, provider string) *agentProcess {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "dp", "serve", "--listen", "127.0.0.1:0", "--store", store, "--provider", provider,
+		"--token", testAdminToken, "--host", host, "--poll", "1s", "--quiet", "--log-level", "warn")
+	cmd.Env = append(os.Environ(), "TSPROV_TEST_RUN_MAIN=1")
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	a := &agentProcess{cmd: cmd, host: host}
+	t.Cleanup(func() { a.kill() })
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "tsprov dp: serving on "); ok {
+				addr <- rest
+			}
+		}
+	}()
+	select {
+	case a.url = <-addr:
+		a.url = "http://" + a.url
+	case <-time.After(60 * time.Second):
+		t.Fatalf("DP agent %s not ready after 60 s", host)
+	}
+	return a
+}
+
+func (a *agentProcess) kill() {
+	if a.cmd.Process != nil && a.cmd.ProcessState == nil {
+		_ = a.cmd.Process.Kill()
+		_ = a.cmd.Wait()
+	}
+}
+
+func (a *agentProcess) status(t *testing.T) dp.Status {
+	t.Helper()
+	var st dp.Status
+	resp, err := http.Get(a.url + dp.StatusPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// site is the test's client of the server.
+type site struct {
+	t   *testing.T
+	url string
+}
+
+func (s site) call(method, path string, body, out any) int {
+	s.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		raw, _ := json.Marshal(body)
+		rd = bytes.NewReader(raw)
+	}
+	req, _ := http.NewRequest(method, s.url+path, rd)
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if out != nil && resp.StatusCode/100 == 2 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			s.t.Fatalf("%s %s: %v\n%s", method, path, err, raw)
+		}
+	}
+	if resp.StatusCode/100 != 2 {
+		s.t.Logf("%s %s: %d %s", method, path, resp.StatusCode, raw)
+	}
+	return resp.StatusCode
+}
+
+type manifestJSON struct {
+	ContentID     string `json:"contentId"`
+	SourceVersion int64  `json:"sourceVersion"`
+	Hash          string `json:"hash"`
+	Size          int64  `json:"size"`
+	Files         []struct {
+		Path   string `json:"path"`
+		Size   int64  `json:"size"`
+		SHA256 string `json:"sha256"`
+	} `json:"files"`
+}
+
+func (s site) manifest(pkg string) manifestJSON {
+	s.t.Helper()
+	var cur struct {
+		Current string `json:"current"`
+	}
+	if s.call("GET", "/tsprov/v1/content/packages/"+pkg, nil, &cur) != 200 {
+		s.t.Fatalf("package %s has no content", pkg)
+	}
+	var m manifestJSON
+	s.call("GET", "/tsprov/v1/content/"+cur.Current+"/manifest", nil, &m)
+	return m
+}
+
+// waitInstalled waits until every DP in hosts reports the package
+// installed at version.
+func (s site) waitInstalled(pkg string, version int64, n int, timeout time.Duration) {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	filter := url.QueryEscape(fmt.Sprintf("PackageID eq '%s' and State eq 0 and SourceVersion eq %d", pkg, version))
+	for {
+		var out struct {
+			Value []map[string]any `json:"value"`
+		}
+		s.call("GET", "/AdminService/wmi/SMS_PackageStatusDistPointsSummarizer?$filter="+filter, nil, &out)
+		if len(out.Value) == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			var all struct {
+				Value []map[string]any `json:"value"`
+			}
+			s.call("GET", "/AdminService/wmi/SMS_DistributionDPStatus", nil, &all)
+			s.t.Fatalf("%d of %d DPs installed %s.%d after %s; status: %v", len(out.Value), n, pkg, version, timeout, all.Value)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+}
+
+// download fetches every file of content m from the DP with Range
+// requests (two halves), checks HEAD's Content-Length and each hash, and
+// writes the files under dir (when not ""), as a client would.
+func download(t *testing.T, dpURL string, m manifestJSON, dir string) {
+	t.Helper()
+	for _, f := range m.Files {
+		segs := strings.Split(f.Path, "/")
+		for i := range segs {
+			segs[i] = url.PathEscape(segs[i])
+		}
+		u := dpURL + "/SMS_DP_SMSPKG$/" + m.ContentID + "/sccm?/" + strings.Join(segs, `\`) // as BITS asks: backslashes, escaped names
+		head, err := http.Head(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		head.Body.Close()
+		if head.StatusCode != 200 || head.ContentLength != f.Size {
+			t.Fatalf("HEAD %s: %d, Content-Length %d, want %d", u, head.StatusCode, head.ContentLength, f.Size)
+		}
+		h := sha256.New()
+		var w io.Writer = h
+		var file *os.File
+		if dir != "" {
+			p := filepath.Join(dir, filepath.FromSlash(f.Path))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if file, err = os.Create(p); err != nil {
+				t.Fatal(err)
+			}
+			w = io.MultiWriter(h, file)
+		}
+		half := f.Size / 2
+		for _, r := range [][2]int64{{0, half - 1}, {half, f.Size - 1}} {
+			if r[1] < r[0] {
+				continue
+			}
+			req, _ := http.NewRequest("GET", u, nil)
+			req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", r[0], r[1]))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusPartialContent {
+				t.Fatalf("GET %s Range %v: %d, want 206", u, r, resp.StatusCode)
+			}
+			if _, err := io.Copy(w, resp.Body); err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		if file != nil {
+			file.Close()
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); got != f.SHA256 {
+			t.Fatalf("%s from %s: SHA-256 %s, want %s", f.Path, dpURL, got, f.SHA256)
+		}
+	}
+}
+
+func TestDistributionEndToEnd(t *testing.T) { distributeEndToEnd(t, 12<<20, 2*time.Minute) }
+
+// The acceptance case: a 200 MB package to three DP agents.
+func TestDistribution200MB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("200 MB distribution: skipped with -short")
+	}
+	distributeEndToEnd(t, 200<<20, 8*time.Minute)
+}
+
+func distributeEndToEnd(t *testing.T, size int64, timeout time.Duration) {
+	srv := startServerProcess(t, t.TempDir())
+	s := site{t: t, url: srv.url}
+	src := t.TempDir()
+	makeTree(t, src, size)
+	var pkg map[string]any
+	if code := s.call("POST", "/AdminService/wmi/SMS_Package", map[string]any{"Name": "Drivers and images", "PkgSourcePath": src}, &pkg); code != 201 {
+		t.Fatalf("create package: %d", code)
+	}
+	id := pkg["PackageID"].(string)
+	m1 := s.manifest(id)
+
+	// Three agents, each behind its meter; the third is held halfway
+	// through and killed.
+	var meters []*meter
+	var agents []*agentProcess
+	stores := []string{t.TempDir(), t.TempDir(), t.TempDir()}
+	for i := range 3 {
+		m := newMeter(t, srv.url)
+		meters = append(meters, m)
+		agents = append(agents, startAgent(t, fmt.Sprintf("DP%d.TEST.LOCAL", i+1), stores[i], m.srv.URL))
+	}
+	held, release := meters[2].holdAfter(m1.Size / 2)
+	if code, out, errOut := runCLI("dp", "add", "--server", srv.url, "--token", testAdminToken, id, "DP1.TEST.LOCAL", "DP2.TEST.LOCAL", "DP3.TEST.LOCAL"); code != 0 {
+		t.Fatalf("tsprov dp add: %d %s %s", code, out, errOut)
+	}
+	select {
+	case <-held:
+	case <-time.After(timeout):
+		t.Fatal("DP3 never got halfway")
+	}
+	// Let what crossed the proxy reach the agent's files (a loaded machine
+	// may keep it in socket buffers a while), then kill it.
+	for deadline := time.Now().Add(20 * time.Second); storedBytes(t, stores[2]) < meters[2].blobBytes.Load() && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	agents[2].kill()
+	beforeKill := meters[2].blobBytes.Load()
+	release()
+	meters[2].mu.Lock()
+	meters[2].holdAt = 0
+	meters[2].mu.Unlock()
+	agents[2] = startAgent(t, "DP3.TEST.LOCAL", stores[2], meters[2].srv.URL)
+
+	s.waitInstalled(id, m1.SourceVersion, 3, timeout)
+	unique := map[string]int64{}
+	for _, f := range m1.Files {
+		unique[f.SHA256] = f.Size
+	}
+	var distinct int64
+	for _, n := range unique {
+		distinct += n
+	}
+	for i, m := range meters {
+		got := m.blobBytes.Load()
+		slack := int64(0)
+		if i == 2 {
+			slack = min(4<<20, distinct/4) // bytes in flight when the agent was killed
+		}
+		if got < distinct || got > distinct+slack {
+			t.Errorf("DP%d: %d content bytes crossed the network, want %d (+%d in flight at the kill)", i+1, got, distinct, slack)
+		}
+	}
+	t.Logf("DP3 had %d bytes when killed; %d in all for %d distinct bytes", beforeKill, meters[2].blobBytes.Load(), distinct)
+
+	// Clients: every file from every DP by Range, hashes checked; the hash
+	// a client computes over the folder is GetPackageDefaultHash.
+	client := t.TempDir()
+	for i, a := range agents {
+		dir := ""
+		if i == 0 {
+			dir = client
+		}
+		download(t, a.url, m1, dir)
+	}
+	var hash map[string]any
+	s.call("POST", "/AdminService/wmi/SMS_TaskSequencePackage.GetPackageDefaultHash", map[string]any{"PackageID": id, "SourceVersion": m1.SourceVersion}, &hash)
+	if err := os.MkdirAll(filepath.Join(client, "Logs"), 0o755); err != nil { // empty folders travel in the manifest, not as files
+		t.Fatal(err)
+	}
+	got, err := content.HashDir(context.Background(), client, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hash["Hash"] != got.Hash || got.Hash != m1.Hash {
+		t.Fatalf("GetPackageDefaultHash %v; the client's hash of the downloaded folder %s; the manifest's %s", hash["Hash"], got.Hash, m1.Hash)
+	}
+
+	// The URL forms: the package's listing points at its version; a range
+	// outside the file is 416; content not installed is 404.
+	resp, err := http.Get(agents[1].url + "/SMS_DP_SMSPKG$/" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listing, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(listing), "/SMS_DP_SMSPKG$/"+m1.ContentID+"/Drivers") || !strings.Contains(string(listing), "&lt;dir&gt;") {
+		t.Fatalf("listing of %s: %d\n%s", id, resp.StatusCode, listing)
+	}
+	f0 := m1.Files[0]
+	req, _ := http.NewRequest("GET", agents[1].url+"/SMS_DP_SMSPKG$/"+m1.ContentID+"/"+f0.Path, nil)
+	req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", f0.Size+10, f0.Size+20))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusRequestedRangeNotSatisfiable {
+		t.Fatalf("Range outside the file: %v %v", resp.StatusCode, err)
+	}
+	if resp, err := http.Get(agents[1].url + "/SMS_DP_SMSPKG$/" + id + ".99/empty.txt"); err != nil || resp.StatusCode != 404 {
+		t.Fatalf("a version not installed: %v %v", resp.StatusCode, err)
+	}
+
+	// A refresh after one file changed moves that file only.
+	changed := filepath.Join(src, "Drivers", "Model03", "driver03.inf")
+	if err := os.WriteFile(changed, []byte("; a new driver\r\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := []int64{meters[0].blobBytes.Load(), meters[1].blobBytes.Load(), meters[2].blobBytes.Load()}
+	if code, out, errOut := runCLI("pkg", "refresh", "--server", srv.url, "--token", testAdminToken, id); code != 0 {
+		t.Fatalf("tsprov pkg refresh: %d %s %s", code, out, errOut)
+	}
+	m2 := s.manifest(id)
+	if m2.SourceVersion == m1.SourceVersion {
+		t.Fatalf("the refresh made no new content")
+	}
+	s.waitInstalled(id, m2.SourceVersion, 3, timeout)
+	for i, m := range meters {
+		if moved := m.blobBytes.Load() - before[i]; moved != int64(len("; a new driver\r\n")) {
+			t.Errorf("DP%d: the refresh moved %d bytes, want %d (the changed file)", i+1, moved, len("; a new driver\r\n"))
+		}
+	}
+	download(t, agents[2].url, m2, "")
+	if resp, err := http.Get(agents[2].url + "/SMS_DP_SMSPKG$/" + m1.ContentID + "/empty.txt"); err != nil || resp.StatusCode != 404 {
+		t.Fatalf("the old version after the update: %v %v", resp.StatusCode, err)
+	}
+
+	// Removing a DP from the package removes its content there.
+	key := url.PathEscape(fmt.Sprintf("SMS_DistributionPoint(PackageID='%s',ServerNALPath='%s',SiteCode='PS1')", id, agents[0].status(t).NALPath))
+	if code := s.call("DELETE", "/AdminService/wmi/"+key, nil, nil); code != 204 {
+		t.Fatalf("delete the DP's assignment: %d", code)
+	}
+	deadline := time.Now().Add(timeout)
+	for len(agents[0].status(t).Packages) != 0 || storedBytes(t, stores[0]) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("DP1 still holds the package (%d bytes)", storedBytes(t, stores[0]))
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if resp, err := http.Get(agents[0].url + "/SMS_DP_SMSPKG$/" + id); err != nil || resp.StatusCode != 404 {
+		t.Fatalf("content after its removal: %v %v", resp.StatusCode, err)
+	}
+	var left struct {
+		Value []map[string]any `json:"value"`
+	}
+	for ; time.Now().Before(deadline); time.Sleep(300 * time.Millisecond) {
+		s.call("GET", "/AdminService/wmi/SMS_PackageStatusDistPointsSummarizer?$filter="+url.QueryEscape("PackageID eq '"+id+"'"), nil, &left)
+		if len(left.Value) == 2 {
+			break
+		}
+	}
+	if len(left.Value) != 2 {
+		t.Fatalf("summaries after DP1's removal: %v", left.Value)
+	}
+}
+
+// Two servers on one PostgreSQL database drive the jobs of three DP
+// agents: every dispatch an agent receives is one attempt of one job,
+// sent by one server.
+func TestDistributionTwoServersOnePostgres(t *testing.T) {
+	db := pgtest.URL(t, t.Name())
+	lib := t.TempDir()
+	servers := []*serverProcess{
+		startServerProcess(t, t.TempDir(), "--database", db, "--content", lib, "--rate-limit", "-1"),
+		startServerProcess(t, t.TempDir(), "--database", db, "--content", lib, "--rate-limit", "-1"),
+	}
+	s := site{t: t, url: servers[0].url}
+	var agents []*agentProcess
+	for i := range 3 {
+		agents = append(agents, startAgent(t, fmt.Sprintf("DP%d.TEST.LOCAL", i+1), t.TempDir(), servers[i%2].url))
+	}
+	var ids []string
+	for i := range 4 {
+		src := t.TempDir()
+		makeTree(t, src, 256<<10)
+		if err := os.WriteFile(filepath.Join(src, "id.txt"), []byte(fmt.Sprint(i)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var pkg map[string]any
+		site{t: t, url: servers[i%2].url}.call("POST", "/AdminService/wmi/SMS_Package", map[string]any{"Name": fmt.Sprintf("P%d", i), "PkgSourcePath": src}, &pkg)
+		id := pkg["PackageID"].(string)
+		ids = append(ids, id)
+		if code, out, errOut := runCLI("dp", "add", "--server", servers[(i+1)%2].url, "--token", testAdminToken, id, "DP1.TEST.LOCAL", "DP2.TEST.LOCAL", "DP3.TEST.LOCAL"); code != 0 {
+			t.Fatalf("tsprov dp add: %d %s %s", code, out, errOut)
+		}
+	}
+	for _, id := range ids {
+		s.waitInstalled(id, s.manifest(id).SourceVersion, 3, 2*time.Minute)
+	}
+	drivers := map[string]int{}
+	for _, a := range agents {
+		seen := map[string]string{}
+		for _, d := range a.status(t).Dispatches {
+			k := fmt.Sprintf("%s attempt %d", d.PackageID, d.Attempt)
+			if prev, dup := seen[k]; dup {
+				t.Fatalf("%s: %s dispatched twice (by %s and %s)", a.host, k, prev, d.Driver)
+			}
+			seen[k] = d.Driver
+			drivers[d.Driver]++
+		}
+	}
+	t.Logf("dispatches by server: %v", drivers)
+}
+
+// A DP that receives content whose hash is wrong never installs it nor
+// serves it; it reports the failure, and installs the content once the
+// bytes are right.
+func TestDistributionRefusesBadContent(t *testing.T) {
+	srv := startServerProcess(t, t.TempDir())
+	s := site{t: t, url: srv.url}
+	src := t.TempDir()
+	makeTree(t, src, 1<<20)
+	var pkg map[string]any
+	s.call("POST", "/AdminService/wmi/SMS_Package", map[string]any{"Name": "Tools", "PkgSourcePath": src}, &pkg)
+	id := pkg["PackageID"].(string)
+	m := newMeter(t, srv.url)
+	m.corrupt.Store(true)
+	store := t.TempDir()
+	a := startAgent(t, "DP1.TEST.LOCAL", store, m.srv.URL)
+	if code, out, errOut := runCLI("dp", "add", "--server", srv.url, "--token", testAdminToken, id, "DP1.TEST.LOCAL"); code != 0 {
+		t.Fatalf("tsprov dp add: %d %s %s", code, out, errOut)
+	}
+	filter := url.QueryEscape("PackageID eq '" + id + "' and MessageState eq 3")
+	deadline := time.Now().Add(time.Minute)
+	for {
+		var out struct {
+			Value []map[string]any `json:"value"`
+		}
+		s.call("GET", "/AdminService/wmi/SMS_DistributionDPStatus?$filter="+filter, nil, &out)
+		if len(out.Value) == 1 {
+			if msg := fmt.Sprint(out.Value[0]["InsString2"]); !strings.Contains(msg, "hash mismatch") {
+				t.Fatalf("the error message: %s", msg)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no error reported for content with a bad hash")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if st := a.status(t); len(st.Packages) != 0 {
+		t.Fatalf("content with a bad hash installed: %v", st.Packages)
+	}
+	if resp, err := http.Get(a.url + "/SMS_DP_SMSPKG$/" + id); err != nil || resp.StatusCode != 404 {
+		t.Fatalf("content with a bad hash served: %v %v", resp.StatusCode, err)
+	}
+	entries, _ := os.ReadDir(filepath.Join(store, "blobs"))
+	for _, e := range entries {
+		if sub, _ := os.ReadDir(filepath.Join(store, "blobs", e.Name())); len(sub) > 0 {
+			t.Fatalf("a blob with a bad hash kept: %s/%s", e.Name(), sub[0].Name())
+		}
+	}
+	m.corrupt.Store(false)
+	man := s.manifest(id)
+	s.waitInstalled(id, man.SourceVersion, 1, 2*time.Minute)
+	download(t, a.url, man, "")
+}

@@ -1,0 +1,258 @@
+package dp
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Progress is how far the agent has got with a content.
+type Progress struct {
+	ContentID             string
+	Files, FilesTotal     int
+	BytesDone, BytesTotal int64
+	BytesPerSecond        int64
+	Done                  bool
+	Err                   error
+}
+
+// errHashMismatch marks a blob whose bytes do not have the hash that
+// names it: it is thrown away, never installed.
+var errHashMismatch = errors.New("hash mismatch")
+
+// install brings the package to the content the site assigned: the
+// manifest, then every blob the DP lacks (several at a time, each
+// verified), then the content is installed and reported. Outcomes: nil
+// when the content is installed (reported installed); the error that
+// stopped it (reported failed), with the verified blobs kept for the
+// next attempt.
+func (a *Agent) install(ctx context.Context, as assignment) error {
+	if m, ok := a.lib.current(as.PackageID); ok && strings.EqualFold(m.ContentID, as.ContentID) {
+		return a.report(ctx, report{PackageID: as.PackageID, ContentID: m.ContentID, Kind: "installed", BytesTotal: m.Size})
+	}
+	err := a.fetch(ctx, as)
+	if err != nil && ctx.Err() == nil {
+		a.log.Warn("DP: install failed", "content", as.ContentID, "err", err)
+		_ = a.report(ctx, report{PackageID: as.PackageID, ContentID: as.ContentID, Kind: "failed", Error: err.Error()})
+	}
+	return err
+}
+
+func (a *Agent) fetch(ctx context.Context, as assignment) error {
+	m, err := a.site.manifest(ctx, as.ContentID)
+	if err != nil {
+		return fmt.Errorf("manifest of %s: %w", as.ContentID, err)
+	}
+	if err := m.check(as.ContentID); err != nil {
+		return err
+	}
+	if !strings.EqualFold(m.PackageID, as.PackageID) {
+		return fmt.Errorf("manifest of %s is of package %s", as.ContentID, m.PackageID)
+	}
+	if err := a.lib.pend(m); err != nil {
+		return err
+	}
+	var need []File
+	seen := map[string]bool{}
+	var total, done int64
+	for _, f := range m.Files {
+		if seen[f.SHA256] {
+			continue
+		}
+		seen[f.SHA256] = true
+		if a.lib.has(f.SHA256) {
+			continue
+		}
+		need = append(need, f)
+		total += f.Size
+	}
+	var moved atomic.Int64 // bytes of need held: verified, or in partial/
+	for _, f := range need {
+		if st, err := os.Stat(a.lib.partialPath(f.SHA256)); err == nil && st.Size() <= f.Size {
+			done += st.Size()
+		}
+	}
+	moved.Store(done)
+	var filesDone atomic.Int64
+	start := time.Now()
+	startDone := done
+	progress := func(final bool, err error) Progress {
+		n := moved.Load()
+		p := Progress{ContentID: m.ContentID, Files: int(filesDone.Load()), FilesTotal: len(need), BytesDone: n, BytesTotal: total, Done: final, Err: err}
+		if secs := time.Since(start).Seconds(); secs > 0 {
+			p.BytesPerSecond = int64(float64(n-startDone) / secs)
+		}
+		return p
+	}
+	stop := make(chan struct{})
+	var tick sync.WaitGroup
+	tick.Add(1)
+	go func() {
+		defer tick.Done()
+		t := time.NewTicker(a.cfg.ReportEvery)
+		defer t.Stop()
+		for {
+			p := progress(false, nil)
+			a.showProgress(p)
+			_ = a.report(ctx, report{PackageID: m.PackageID, ContentID: m.ContentID, Kind: "progress",
+				BytesDone: p.BytesDone, BytesTotal: p.BytesTotal, BytesPerSecond: p.BytesPerSecond})
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+
+	work := make(chan File)
+	errc := make(chan error, len(need))
+	var wg sync.WaitGroup
+	fctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for range min(a.cfg.Parallel, max(len(need), 1)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f := range work {
+				if err := a.fetchBlob(fctx, f, &moved); err != nil {
+					errc <- fmt.Errorf("%s (%s): %w", f.Path, f.SHA256, err)
+					cancel()
+					continue
+				}
+				filesDone.Add(1)
+			}
+		}()
+	}
+feed:
+	for _, f := range need {
+		select {
+		case work <- f:
+		case <-fctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	close(errc)
+	close(stop)
+	tick.Wait()
+	if err := <-errc; err != nil {
+		a.showProgress(progress(true, err))
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, f := range m.Files { // every file of the content held and verified
+		if !a.lib.has(f.SHA256) {
+			return fmt.Errorf("%s: blob %s missing after the fetch", f.Path, f.SHA256)
+		}
+	}
+	if err := a.lib.install(m); err != nil {
+		return err
+	}
+	p := progress(true, nil)
+	a.showProgress(p)
+	a.log.Info("DP: content installed", "content", m.ContentID, "files", len(m.Files), "fetched_bytes", p.BytesDone-startDone)
+	return a.report(ctx, report{PackageID: m.PackageID, ContentID: m.ContentID, Kind: "installed", BytesDone: p.BytesDone, BytesTotal: p.BytesTotal, BytesPerSecond: p.BytesPerSecond})
+}
+
+// fetchBlob brings one blob into the library: it resumes the partial
+// download it holds (hashing what it has, then asking the site for the
+// rest with a Range), appends while hashing, and moves the file in place
+// only when its size and SHA-256 are those of the manifest. A file with
+// another hash is deleted (errHashMismatch). moved counts the bytes held.
+func (a *Agent) fetchBlob(ctx context.Context, f File, moved *atomic.Int64) error {
+	part := a.lib.partialPath(f.SHA256)
+	file, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	st, err := file.Stat()
+	if err != nil {
+		return err
+	}
+	have := st.Size()
+	h := sha256.New()
+	if have > f.Size {
+		moved.Add(-have)
+		if err := file.Truncate(0); err != nil {
+			return err
+		}
+		have = 0
+	}
+	if have > 0 {
+		if _, err := io.CopyN(h, file, have); err != nil {
+			return err
+		}
+	}
+	if have < f.Size {
+		body, ranged, err := a.site.blob(ctx, f.SHA256, have)
+		if err != nil {
+			return err
+		}
+		defer body.Close()
+		if !ranged && have > 0 { // the site sent it all again
+			moved.Add(-have)
+			if err := file.Truncate(0); err != nil {
+				return err
+			}
+			h.Reset()
+			have = 0
+		}
+		if _, err := file.Seek(have, io.SeekStart); err != nil {
+			return err
+		}
+		buf := a.buffers.Get().(*[]byte)
+		defer a.buffers.Put(buf)
+		limited := io.LimitReader(body, f.Size-have+1)
+		for {
+			n, rerr := limited.Read(*buf)
+			if n > 0 {
+				if _, err := file.Write((*buf)[:n]); err != nil {
+					return err
+				}
+				h.Write((*buf)[:n])
+				have += int64(n)
+				moved.Add(int64(n))
+				a.received.Add(int64(n))
+			}
+			if rerr == io.EOF {
+				break
+			}
+			if rerr != nil {
+				return rerr
+			}
+		}
+	}
+	if have != f.Size {
+		return fmt.Errorf("the site sent %d bytes, the manifest says %d", have, f.Size)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != f.SHA256 {
+		file.Close()
+		_ = os.Remove(part)
+		moved.Add(-have)
+		return fmt.Errorf("%w: the bytes the site sent have SHA-256 %s", errHashMismatch, got)
+	}
+	if err := file.Sync(); err != nil {
+		return err
+	}
+	if err := file.Close(); err != nil {
+		return err
+	}
+	final := a.lib.blobPath(f.SHA256)
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return err
+	}
+	return os.Rename(part, final)
+}
