@@ -61,4 +61,3 @@ func BenchmarkTSLint2MB(b *testing.B) {
 	report(b, t, r)
 	b.ReportMetric(float64(peak)/1024, "maxRSS-MB")
 }
-
