@@ -2,6 +2,7 @@ package adminservice_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -147,5 +148,34 @@ func TestLintPlanBadInput(t *testing.T) {
 	expectError(t, s.do("GET", "/tsprov/v1/lint", nil), 405, "POST")
 	if n := len(s.list("")); n != 0 {
 		t.Errorf("%d packages after refused requests", n)
+	}
+}
+
+// TestLintContentOnDPs: with no distribution point registered, content is
+// unknown and the content rule says nothing; with one, a package no DP
+// holds yet (assigned and pending, or never assigned) is a finding.
+func TestLintContentOnDPs(t *testing.T) {
+	s := newTestServer(t, 0)
+	pending := s.must(201, "POST", "/AdminService/wmi/SMS_Package", map[string]any{"Name": "Drivers", "PkgSourcePath": t.TempDir()}).body["PackageID"].(string)
+	never := s.must(201, "POST", "/AdminService/wmi/SMS_Package", map[string]any{"Name": "Tools"}).body["PackageID"].(string)
+	step := func(name, pkg string) string {
+		return `<step type="SMS_TaskSequence_RunCommandLineAction" name="` + name + `" description="" runIn="WinPEandFullOS" successCodeList="0" retryCount="0" runFromNet="false"><action>smsswd.exe /run:` + pkg + ` x.cmd</action><defaultVarList><variable name="CommandLine" property="CommandLine" hidden="true">x.cmd</variable><variable name="PackageID" property="PackageID" hidden="true">` + pkg + `</variable></defaultVarList></step>`
+	}
+	seq := `<sequence version="3.10">` + step("Drivers", pending) + step("Tools", never) + `</sequence>`
+
+	got := findings(t, s.must(200, "POST", "/tsprov/v1/lint", map[string]any{"Sequence": seq}))
+	if len(got["package-without-content"]) != 0 || strings.Join(got["(unknown)"], ",") != "content" || len(got["missing-package"]) != 0 {
+		t.Errorf("no DP registered: %v", got)
+	}
+
+	dp := s.registerDP("DP1.CONTOSO.COM")
+	r := s.must(200, "POST", "/AdminService/wmi/SMS_Package('"+pending+"')/AdminService.AddDistributionPoints", map[string]any{"SiteCode": []string{"PS1"}, "NALPath": []string{dp}})
+	if fmt.Sprint(r.body["ReturnValue"]) != "0" {
+		t.Fatalf("AddDistributionPoints: %s", r.raw)
+	}
+	got = findings(t, s.must(200, "POST", "/tsprov/v1/lint", map[string]any{"Sequence": seq}))
+	want := []string{"package " + pending + " has its content on no distribution point", "package " + never + " has its content on no distribution point"}
+	if strings.Join(got["package-without-content"], ";") != strings.Join(want, ";") || len(got["(unknown)"]) != 0 {
+		t.Errorf("with a DP: %v", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/distribution"
 	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/store"
 	"github.com/tsprov/tsprov/internal/taskseq"
@@ -60,8 +61,10 @@ func (p *Provider) load(ctx context.Context, src SequenceSource) (*loaded, error
 
 // Lint applies the lint rules to a task sequence, with what the site
 // knows of the packages it refers to: whether each exists (any package
-// class, or an application by model name). Content on distribution points
-// is not known here yet, so that rule says nothing (Result.Unknown).
+// class, or an application by model name) and, when the site has
+// distribution points, whether any of them holds its content. A site with
+// no distribution point registered leaves content unknown (the content
+// rule then says nothing, and Result.Unknown says so).
 func (p *Provider) Lint(ctx context.Context, src SequenceSource, cfg *lint.Config) (*lint.Result, error) {
 	l, err := p.load(ctx, src)
 	if err != nil {
@@ -74,12 +77,22 @@ func (p *Provider) Lint(ctx context.Context, src SequenceSource, cfg *lint.Confi
 	refs := append(taskseq.WithBootImage(taskseq.References(l.ts), l.bootImageID), taskseq.DisabledReferences(l.ts)...)
 	table := lint.PackageTable{}
 	err = p.st.Read(ctx, func(tx store.ReadTx) error {
+		dps, err := p.dist.DPs(ctx, tx)
+		if err != nil {
+			return err
+		}
 		for _, r := range refs {
 			ok, err := p.referenceExists(ctx, tx, r.Package, r.Type)
 			if err != nil {
 				return err
 			}
-			table[strings.ToUpper(r.Package)] = lint.PackageState{Exists: ok}
+			st := lint.PackageState{Exists: ok}
+			if ok && r.Type == 0 && len(dps) > 0 {
+				if st.Content, err = p.contentOnDPs(ctx, tx, r.Package); err != nil {
+					return err
+				}
+			}
+			table[strings.ToUpper(r.Package)] = st
 		}
 		return nil
 	})
@@ -90,6 +103,27 @@ func (p *Provider) Lint(ctx context.Context, src SequenceSource, cfg *lint.Confi
 		Sequence: l.ts, Source: l.source, SequenceXML: xml,
 		BootImageID: l.bootImageID, Packages: table,
 	}, cfg)
+}
+
+// contentOnDPs says whether any distribution point holds a package's
+// content: a status row (SMS_PackageStatusDistPointsSummarizer) that is
+// INSTALLED, or updating or monitoring content it holds.
+func (p *Provider) contentOnDPs(ctx context.Context, tx store.ReadTx, packageID string) (lint.Content, error) {
+	c, ok := p.reg.Class(distribution.SummaryClass)
+	if !ok {
+		return lint.ContentUnknown, nil
+	}
+	recs, err := p.listWhere(ctx, tx, c, "PackageID eq '"+strings.ReplaceAll(packageID, "'", "''")+"'")
+	if err != nil {
+		return lint.ContentUnknown, err
+	}
+	for _, r := range recs {
+		switch distribution.State(r.Instance.Int("State")) {
+		case distribution.Installed, distribution.ContentUpdating, distribution.ContentMonitoring:
+			return lint.ContentOnDP, nil
+		}
+	}
+	return lint.ContentNone, nil
 }
 
 // PlanRequest is what a simulation takes besides the sequence: the
