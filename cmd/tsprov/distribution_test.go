@@ -451,6 +451,23 @@ func distributeEndToEnd(t *testing.T, size int64, timeout time.Duration) {
 	}
 	t.Logf("DP3 had %d bytes when killed; %d in all for %d distinct bytes", beforeKill, meters[2].blobBytes.Load(), distinct)
 
+	// tsprov dp status: a line per DP with its state and bytes.
+	code, out, errOut := runCLI("dp", "status", "--server", srv.url, "--token", testAdminToken, id)
+	if code != 0 || strings.Count(out, "INSTALLED") != 3 || !strings.Contains(out, "DP2.TEST.LOCAL") || !strings.Contains(out, "BYTES") {
+		t.Fatalf("tsprov dp status %s: %d\n%s%s", id, code, out, errOut)
+	}
+	code, out, errOut = runCLI("dp", "status", "--watch", "--server", srv.url, "--token", testAdminToken, id)
+	if code != 0 || strings.Count(out, "INSTALLED") != 3 {
+		t.Fatalf("tsprov dp status --watch %s: %d\n%s%s", id, code, out, errOut)
+	}
+	code, out, errOut = runCLI("dp", "status", "--server", srv.url, "--token", testAdminToken)
+	if code != 0 || strings.Count(out, "Success") != 3 {
+		t.Fatalf("tsprov dp status: %d\n%s%s", code, out, errOut)
+	}
+	if code, _, errOut := runCLI("dp", "add", "--server", srv.url, "--token", testAdminToken, id, `["Display=\\NOPE\"]MSWNET:["SMS_SITE=PS1"]\\NOPE\`); code == 0 || !strings.Contains(errOut, "no distribution point") {
+		t.Fatalf("tsprov dp add with an unknown DP: %d %s", code, errOut)
+	}
+
 	// Clients: every file from every DP by Range, hashes checked; the hash
 	// a client computes over the folder is GetPackageDefaultHash.
 	client := t.TempDir()

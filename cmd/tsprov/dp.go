@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -380,6 +381,9 @@ func num(v any) int64 {
 		return int64(x)
 	case int64:
 		return x
+	case json.Number:
+		n, _ := x.Int64()
+		return n
 	case string:
 		var n int64
 		fmt.Sscan(x, &n)
