@@ -64,6 +64,8 @@ func runServe(args []string, stdout io.Writer) error {
 	fs.DurationVar(&cfg.WebhookBackoff, "webhook-backoff", 0, "wait before a webhook's first retry, doubled each consecutive failure up to 5m (0: 1s)")
 	webhookHosts := fs.String("webhook-hosts", envOr("TSPROV_WEBHOOK_HOSTS", ""), "comma-separated host names or IP addresses webhooks may POST to (default: any)")
 	fs.IntVar(&cfg.WebhookMaxFailures, "webhook-max-failures", 0, "consecutive failed deliveries that dead-letter a webhook (0: 10)")
+	fs.DurationVar(&cfg.DistributionBackoff, "distribution-backoff", 0, "wait before a distribution job's second attempt, doubled each further attempt up to 5m (0: 2s)")
+	fs.DurationVar(&cfg.DistributionInterval, "distribution-interval", 0, "how often the distribution manager looks for due jobs when nothing wakes it (0: 2s)")
 	memLimit := fs.String("memory-limit", envOr("TSPROV_MEMORY_LIMIT", ""), "memory budget, the Go runtime's soft limit, e.g. 512MiB or 1GiB; off for none (default 512MiB, or GOMEMLIMIT when set)")
 	cfg.AdminToken = os.Getenv("TSPROV_ADMIN_TOKEN")
 	cfg.Stdout = stdout
