@@ -177,11 +177,7 @@ func tsFmt(args []string, stdout io.Writer) error {
 		return err
 	}
 	if !*indent {
-		xml, err := c.Marshal(ts, taskseq.WriteOptions{})
-		if err != nil {
-			return err
-		}
-		if _, err := stdout.Write(xml); err != nil {
+		if err := c.WriteXML(stdout, ts, taskseq.WriteOptions{}); err != nil {
 			return err
 		}
 		_, err = io.WriteString(stdout, "\n")

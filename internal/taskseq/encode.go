@@ -3,6 +3,7 @@ package taskseq
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"sync"
 
 	"github.com/tsprov/tsprov/internal/cim"
@@ -39,6 +40,18 @@ func (c *Codec) MarshalString(ts *cim.Instance, opts WriteOptions) (string, erro
 	}
 	defer putMarshalBuffer(b)
 	return b.String(), nil
+}
+
+// WriteXML writes to w what Marshal returns, without a copy of it: the
+// XML is finished before anything is written, so an error writes nothing.
+func (c *Codec) WriteXML(w io.Writer, ts *cim.Instance, opts WriteOptions) error {
+	b, err := c.marshal(ts, opts)
+	if err != nil {
+		return err
+	}
+	defer putMarshalBuffer(b)
+	_, err = w.Write(b.Bytes())
+	return err
 }
 
 // marshal writes the sequence into a buffer of marshalBuffers, which the
