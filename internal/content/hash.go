@@ -22,6 +22,13 @@ const (
 	AlgSHA256 uint32 = 32780 // CALG_SHA_256, 0x800C: ConfigMgr's content hash
 )
 
+// CheckAlg returns errs.Invalid (target HashAlgID) unless alg is a
+// CryptoAPI hash algorithm id ContentHash computes: 32780, 32772, 32771.
+func CheckAlg(alg uint32) error {
+	_, err := newHash(alg)
+	return err
+}
+
 // newHash returns the hash of a CryptoAPI algorithm id, or errs.Invalid.
 func newHash(alg uint32) (hash.Hash, error) {
 	switch alg {

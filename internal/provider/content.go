@@ -1,9 +1,11 @@
 package provider
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -101,11 +103,7 @@ func (p *Provider) contentsOf(ctx context.Context, tx store.ReadTx, packageID st
 }
 
 func sortByVersion(cs []*cim.Instance) {
-	for i := 1; i < len(cs); i++ {
-		for j := i; j > 0 && cs[j].Int("ContentVersion") < cs[j-1].Int("ContentVersion"); j-- {
-			cs[j], cs[j-1] = cs[j-1], cs[j]
-		}
-	}
+	slices.SortFunc(cs, func(a, b *cim.Instance) int { return cmp.Compare(a.Int("ContentVersion"), b.Int("ContentVersion")) })
 }
 
 // contentAt returns the content of the package in effect at its source
@@ -129,8 +127,7 @@ func (p *Provider) contentAt(ctx context.Context, tx store.ReadTx, pkg *cim.Inst
 }
 
 func (p *Provider) contentInfo(row *cim.Instance, m *content.Manifest) *ContentInfo {
-	pkg, ver, _ := strings.Cut(row.String("ContentUniqueID"), ".")
-	_ = ver
+	pkg, _, _ := strings.Cut(row.String("ContentUniqueID"), ".")
 	return &ContentInfo{
 		ContentID:     row.String("ContentUniqueID"),
 		Number:        row.Int("ContentID"),
@@ -390,8 +387,8 @@ type pendingSnapshot struct {
 	source string
 }
 
-// snapshotForWrite takes the snapshot a write to a package asks for, or
-// returns nil when it asks for none. A package other than a task sequence
+// snapshotForWrite takes the snapshot a write to a package asks for; the
+// snapshot is nil (and the error too) when the write asks for none. A package other than a task sequence
 // package is snapshotted when it is created with a PkgSourcePath, and
 // when a write sets RefreshPkgSourceFlag or changes PkgSourcePath (cur is
 // nil on create). A source that cannot be snapshotted fails the write.

@@ -129,8 +129,10 @@ func (p *Provider) getContentHash(ctx context.Context, m *cim.Method, _ *Object,
 	if id < 0 {
 		return nil, 0, methodFailure("ContentID", errs.Target(errs.Invalid, "ContentID", "ContentID is required"))
 	}
-	if alg != int64(content.AlgSHA256) && alg != int64(content.AlgSHA1) && alg != int64(content.AlgMD5) {
-		_, err := (&content.Manifest{}).ContentHash(uint32(alg))
+	if alg < 0 || alg > 1<<32-1 {
+		return nil, 0, methodFailure("HashAlgID", errs.Target(errs.Invalid, "HashAlgID", "HashAlgID %d is not a UInt32", alg))
+	}
+	if err := content.CheckAlg(uint32(alg)); err != nil {
 		return nil, 0, methodFailure("HashAlgID", err)
 	}
 	pr, err := caller(ctx)
