@@ -161,9 +161,8 @@ func (l *Library) writeAtomic(dst string, b []byte) error {
 	return syncDir(filepath.Dir(dst))
 }
 
-// syncDir makes the names in dir durable. Windows has no such call (its
-// renames are durable with the file system's journal), so there it does
-// nothing.
+// syncDir makes the names in dir durable. A folder cannot be opened for
+// syncing on Windows, so there it does nothing.
 func syncDir(dir string) error {
 	if runtime.GOOS == "windows" {
 		return nil
