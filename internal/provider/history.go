@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"sync"
 
 	"github.com/tsprov/tsprov/internal/auth"
 	"github.com/tsprov/tsprov/internal/cim"
@@ -327,8 +328,21 @@ func (p *Provider) SequencesToCompare(ctx context.Context, from, to Version) (pk
 		if pkgs[i], err = p.storedVersion(ctx, v); err != nil {
 			return pkgs, seqs, err
 		}
-		if seqs[i], err = p.sequenceOf(pkgs[i]); err != nil {
-			return pkgs, seqs, err
+	}
+	// the two sequences are parsed at once, each on a core of its own
+	var errs2 [2]error
+	var wg sync.WaitGroup
+	for i := range pkgs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			seqs[i], errs2[i] = p.sequenceOf(pkgs[i])
+		}()
+	}
+	wg.Wait()
+	for i := range pkgs {
+		if errs2[i] != nil {
+			return pkgs, seqs, errs2[i]
 		}
 		secretSlots(seqs[i], "", func(_ string, owner *cim.Instance, prop *cim.Property) {
 			s, _ := owner.Values[prop.Name].(string)
