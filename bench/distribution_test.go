@@ -1,0 +1,191 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// BenchmarkDistribution: a package of -dist.mb MiB (1 GiB by default, the
+// files of BenchmarkContentSnapshot) distributed by a `tsprov serve`
+// process to three `tsprov dp serve` processes on loopback, each with an
+// empty store — from AddDistributionPoints until all three report
+// INSTALLED (every file fetched, verified and installed) — next to three
+// `cp -r` of the same tree run at once, in turn (A B A B …). Reports both
+// times, x-ref (tsprov's time over cp's: 2.0 is 50 % of its throughput),
+// and the peak RSS of the server, of the largest agent and of the largest
+// cp. The source snapshot is taken once, before the runs. Linux only.
+//
+//	go test ./bench/ -run '^$' -bench Distribution -benchtime 3x
+//	go test ./bench/ -run '^$' -bench Distribution -benchtime 1x -dist.mb 32   # a quick check
+var distMB = flag.Int("dist.mb", 1024, "BenchmarkDistribution: MiB of files in the package")
+
+func BenchmarkDistribution(b *testing.B) {
+	cp, err := exec.LookPath("cp")
+	if err != nil {
+		b.Skip("needs cp")
+	}
+	timeBin, err := exec.LookPath("time")
+	if err != nil {
+		timeBin = "/usr/bin/time"
+	}
+	if _, err := os.Stat(timeBin); err != nil {
+		b.Skip("needs GNU time (Debian package time) for cp's peak RSS")
+	}
+	work := b.TempDir()
+	bin := build(b, work, "./cmd/tsprov")
+	src := filepath.Join(work, "source")
+	total := int64(*distMB) << 20
+	buildContentFolder(b, src, total)
+
+	s := startServeProcess(b, bin, "--data", filepath.Join(work, "data"), "--distribution-interval", "200ms")
+	var pkg struct{ PackageID string }
+	body, _ := json.Marshal(map[string]any{"Name": "Bench", "PkgSourcePath": src, "PkgSourceFlag": 2})
+	if err := json.Unmarshal(s.call(b, "POST", s.url+"/AdminService/wmi/SMS_Package", body, http.StatusCreated), &pkg); err != nil {
+		b.Fatal(err)
+	}
+
+	var tTs, tRef time.Duration
+	var serverPeak, agentPeak, cpPeak int64
+	for i := 0; i < b.N; i++ {
+		// tsprov: three new agents with empty stores; the package
+		// assigned to them, then removed from them at the end.
+		var agents []*exec.Cmd
+		var sites, paths []string
+		for d := range 3 {
+			host := fmt.Sprintf("DP%d.BENCH", d+1)
+			agents = append(agents, startAgentProcess(b, bin, s, host, filepath.Join(work, fmt.Sprintf("dp%d-%d", i, d))))
+			sites = append(sites, "PS1")
+			paths = append(paths, fmt.Sprintf(`["Display=\\%s\"]MSWNET:["SMS_SITE=PS1"]\\%s\`, host, host))
+		}
+		s.resetPeak(b)
+		start := time.Now()
+		call, _ := json.Marshal(map[string]any{"SiteCode": sites, "NALPath": paths})
+		s.call(b, "POST", s.url+"/AdminService/wmi/SMS_Package('"+pkg.PackageID+"')/AdminService.AddDistributionPoints", call, http.StatusOK)
+		waitInstalled(b, s, pkg.PackageID, 3)
+		tTs += time.Since(start)
+		_, peak := s.rss(b)
+		serverPeak = max(serverPeak, peak)
+		for _, a := range agents {
+			agentPeak = max(agentPeak, peakRSS(b, a.Process.Pid))
+			_ = a.Process.Kill()
+			_ = a.Wait()
+		}
+		for d := range 3 {
+			row := url.PathEscape(fmt.Sprintf("SMS_DistributionPoint(PackageID='%s',ServerNALPath='%s',SiteCode='PS1')", pkg.PackageID, paths[d]))
+			s.call(b, "DELETE", s.url+"/AdminService/wmi/"+row, nil, http.StatusNoContent)
+			_ = os.RemoveAll(filepath.Join(work, fmt.Sprintf("dp%d-%d", i, d)))
+		}
+
+		// cp -r of the same tree to three folders at once.
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		start = time.Now()
+		for d := range 3 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				dst := filepath.Join(work, fmt.Sprintf("cp%d-%d", i, d))
+				cmd := exec.Command(timeBin, "-f", "%M", cp, "-r", src, dst)
+				var errOut bytes.Buffer
+				cmd.Stderr = &errOut
+				if err := cmd.Run(); err != nil {
+					b.Errorf("cp -r: %v %s", err, errOut.Bytes())
+					return
+				}
+				fields := strings.Fields(errOut.String())
+				if kb, err := strconv.ParseInt(fields[len(fields)-1], 10, 64); err == nil {
+					mu.Lock()
+					cpPeak = max(cpPeak, kb<<10)
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		tRef += time.Since(start)
+		for d := range 3 {
+			_ = os.RemoveAll(filepath.Join(work, fmt.Sprintf("cp%d-%d", i, d)))
+		}
+	}
+	n := time.Duration(max(b.N, 1))
+	report(b, tTs/n, tRef/n)
+	mib := float64(total) / (1 << 20)
+	b.ReportMetric(3*mib/(tTs/n).Seconds(), "tsprov-MiB/s")
+	b.ReportMetric(3*mib/(tRef/n).Seconds(), "ref-MiB/s")
+	b.ReportMetric(float64(serverPeak)/(1<<20), "server-peak-RSS-MiB")
+	b.ReportMetric(float64(agentPeak)/(1<<20), "agent-peak-RSS-MiB")
+	b.ReportMetric(float64(cpPeak)/(1<<20), "ref-peak-RSS-MiB")
+}
+
+// startAgentProcess starts `tsprov dp serve` for host with its store in
+// dir, and waits until it has registered.
+func startAgentProcess(b *testing.B, bin string, s *rssServer, host, dir string) *exec.Cmd {
+	b.Helper()
+	cmd := exec.Command(bin, "dp", "serve", "--listen", "127.0.0.1:0", "--store", dir, "--provider", s.url,
+		"--token", s.token, "--host", host, "--quiet", "--log-level", "warn")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "tsprov dp: serving on ") {
+			go func() {
+				for sc.Scan() {
+				}
+			}()
+			return cmd
+		}
+	}
+	b.Fatalf("tsprov dp serve %s exited before it was ready", host)
+	return nil
+}
+
+// waitInstalled polls until n DPs report the package INSTALLED.
+func waitInstalled(b *testing.B, s *rssServer, id string, n int) {
+	b.Helper()
+	filter := url.QueryEscape(fmt.Sprintf("PackageID eq '%s' and State eq 0", id))
+	deadline := time.Now().Add(30 * time.Minute)
+	for time.Now().Before(deadline) {
+		var out struct{ Value []json.RawMessage }
+		if err := json.Unmarshal(s.call(b, "GET", s.url+"/AdminService/wmi/SMS_PackageStatusDistPointsSummarizer?$filter="+filter, nil, http.StatusOK), &out); err != nil {
+			b.Fatal(err)
+		}
+		if len(out.Value) == n {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.Fatalf("%s not installed on %d DPs after 30 minutes", id, n)
+}
+
+// peakRSS is a process's peak resident memory (VmHWM).
+func peakRSS(b *testing.B, pid int) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
