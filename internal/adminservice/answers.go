@@ -57,17 +57,17 @@ func (a *answers) keep(class, key string, e *answer) {
 	}
 	k := answerKey{class, key}
 	if old, ok := a.byKey[k]; ok {
-		a.bytes -= len(old.entity)
+		a.bytes -= cap(old.entity)
 	}
 	a.byKey[k] = e
-	a.bytes += len(e.entity)
+	a.bytes += cap(e.entity) // the memory held, not only the bytes used
 	for other, o := range a.byKey { // in no particular order
 		if a.bytes <= maxAnswersBytes {
 			break
 		}
 		if other != k {
 			delete(a.byKey, other)
-			a.bytes -= len(o.entity)
+			a.bytes -= cap(o.entity)
 		}
 	}
 }

@@ -24,7 +24,7 @@ func TestAnswersStayBounded(t *testing.T) {
 		}
 		total := 0
 		for _, e := range a.byKey {
-			total += len(e.entity)
+			total += cap(e.entity)
 		}
 		if total != a.bytes {
 			t.Fatalf("%d bytes counted, %d kept", a.bytes, total)
