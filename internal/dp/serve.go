@@ -52,13 +52,17 @@ func indexOf(m *Manifest) *index {
 		return ix.(*index)
 	}
 	ix := &index{files: map[string]File{}, children: map[string][]entry{"": nil}}
+	known := map[string]bool{"": true} // folders listed in their parent
 	addDir := func(p string) {
 		for p != "" && p != "." {
 			k := strings.ToLower(p)
-			if _, ok := ix.children[k]; ok {
+			if known[k] {
 				return
 			}
-			ix.children[k] = nil
+			known[k] = true
+			if _, ok := ix.children[k]; !ok {
+				ix.children[k] = nil
+			}
 			parent := path.Dir(p)
 			if parent == "." {
 				parent = ""

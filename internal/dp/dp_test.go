@@ -1,0 +1,160 @@
+package dp
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func sum(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// A manifest a DP must not act on is refused before anything is fetched.
+func TestManifestCheckRefuses(t *testing.T) {
+	good := sum([]byte("x"))
+	tests := []struct {
+		name string
+		m    Manifest
+		want string
+	}{
+		{"another content", Manifest{ContentID: "PS100002.1", PackageID: "PS100002", SourceVersion: 1}, "names content"},
+		{"id not package.version", Manifest{ContentID: "PS100001.1", PackageID: "PS100001", SourceVersion: 2}, "do not make its id"},
+		{"parent folder", Manifest{ContentID: "PS100001.1", PackageID: "PS100001", SourceVersion: 1, Files: []File{{Path: "../etc/passwd", SHA256: good}}}, "leaves the content folder"},
+		{"absolute", Manifest{ContentID: "PS100001.1", PackageID: "PS100001", SourceVersion: 1, Files: []File{{Path: "/etc/passwd", SHA256: good}}}, "not a plain relative path"},
+		{"backslash", Manifest{ContentID: "PS100001.1", PackageID: "PS100001", SourceVersion: 1, Files: []File{{Path: `a\..\..\b`, SHA256: good}}}, "not a plain relative path"},
+		{"drive", Manifest{ContentID: "PS100001.1", PackageID: "PS100001", SourceVersion: 1, Files: []File{{Path: "C:/x", SHA256: good}}}, "not a plain relative path"},
+		{"bad hash", Manifest{ContentID: "PS100001.1", PackageID: "PS100001", SourceVersion: 1, Files: []File{{Path: "a", SHA256: "../../x"}}}, "is not SHA-256"},
+		{"twice", Manifest{ContentID: "PS100001.1", PackageID: "PS100001", SourceVersion: 1, Files: []File{{Path: "A.txt", SHA256: good}, {Path: "a.TXT", SHA256: good}}}, "listed twice"},
+		{"negative size", Manifest{ContentID: "PS100001.1", PackageID: "PS100001", SourceVersion: 1, Files: []File{{Path: "a", Size: -1, SHA256: good}}}, "negative size"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.m.check("PS100001.1")
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("check = %v, want an error saying %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// install puts verified blobs and a manifest in a library as a fetch
+// does.
+func install(t *testing.T, l *library, m *Manifest, files map[string][]byte) {
+	t.Helper()
+	for _, b := range files {
+		p := l.blobPath(sum(b))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.install(m); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The client URL forms, on an installed content.
+func TestServeURLForms(t *testing.T) {
+	l, err := openLibrary(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inf, wim := []byte("; driver\r\n"), []byte(strings.Repeat("wim!", 1000))
+	m := &Manifest{ContentID: "PS100004.2", PackageID: "PS100004", SourceVersion: 2, Folders: []string{"Empty"}, Files: []File{
+		{Path: "Drivers/Net Card/x.inf", Size: int64(len(inf)), SHA256: sum(inf)},
+		{Path: "boot.wim", Size: int64(len(wim)), SHA256: sum(wim)},
+	}}
+	install(t, l, m, map[string][]byte{"inf": inf, "wim": wim})
+	a := &Agent{lib: l}
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+	get := func(method, path, rng string) (*http.Response, string) {
+		req, _ := http.NewRequest(method, srv.URL+path, nil)
+		if rng != "" {
+			req.Header.Set("Range", rng)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(body)
+	}
+	tests := []struct {
+		method, path, rng string
+		status            int
+		body              string // a part of the answer
+	}{
+		{"GET", "/SMS_DP_SMSPKG$/PS100004", "", 200, `HREF="/SMS_DP_SMSPKG$/PS100004.2/Drivers"`},
+		{"GET", "/SMS_DP_SMSPKG$/PS100004", "", 200, "&lt;dir&gt;"},
+		{"GET", "/sms_dp_smspkg$/ps100004.2/drivers/", "", 200, `HREF="/SMS_DP_SMSPKG$/PS100004.2/drivers/Net%20Card"`},
+		{"GET", "/SMS_DP_SMSPKG$/PS100004.2/Empty", "", 200, "<pre>"},
+		{"GET", "/SMS_DP_SMSPKG$/PS100004.2/Drivers/Net%20Card/x.inf", "", 200, "; driver"},
+		{"GET", `/SMS_DP_SMSPKG$/PS100004.2/sccm?/Drivers\Net%20Card\X.INF`, "", 200, "; driver"},
+		{"GET", "/NOCERT_SMS_DP_SMSPKG$/PS100004.2/sccm?/boot.wim", "bytes=4-7", 206, "wim!"},
+		{"GET", "/SMS_DP_SMSPKG$/PS100004.2/boot.wim", "bytes=5000-6000", 416, ""},
+		{"HEAD", "/SMS_DP_SMSPKG$/PS100004.2/boot.wim", "", 200, ""},
+		{"GET", "/SMS_DP_SMSPKG$/PS100004.1/boot.wim", "", 404, "not installed"},
+		{"GET", "/SMS_DP_SMSPKG$/PS100005", "", 404, "not installed"},
+		{"GET", "/SMS_DP_SMSPKG$/PS100004.2/nothing.txt", "", 404, "no file or folder"},
+		{"GET", "/SMS_DP_SMSSIG$/PS100004.2.tar", "", 404, ""},
+		{"PUT", "/SMS_DP_SMSPKG$/PS100004.2/boot.wim", "", 405, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path+" "+tt.rng, func(t *testing.T) {
+			resp, body := get(tt.method, tt.path, tt.rng)
+			if resp.StatusCode != tt.status || !strings.Contains(body, tt.body) {
+				t.Fatalf("%d %q, want %d with %q", resp.StatusCode, body, tt.status, tt.body)
+			}
+			if tt.method == "HEAD" && resp.ContentLength != int64(len(wim)) {
+				t.Fatalf("HEAD Content-Length %d, want %d", resp.ContentLength, len(wim))
+			}
+			if tt.status == 206 && resp.Header.Get("Content-Range") != "bytes 4-7/4000" {
+				t.Fatalf("Content-Range %q", resp.Header.Get("Content-Range"))
+			}
+		})
+	}
+}
+
+// A library reopened after a crash that left packages.json naming a
+// content whose manifest never got written serves nothing of it.
+func TestLibraryReopen(t *testing.T) {
+	dir := t.TempDir()
+	l, err := openLibrary(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := []byte("x")
+	m := &Manifest{ContentID: "PS100004.1", PackageID: "PS100004", SourceVersion: 1, Files: []File{{Path: "x", Size: 1, SHA256: sum(b)}}}
+	install(t, l, m, map[string][]byte{"x": b})
+	if err := os.WriteFile(filepath.Join(dir, "packages.json"), []byte(`{"PS100004":"PS100004.1","PS100009":"PS100009.3"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err = openLibrary(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := l.current("PS100004"); !ok {
+		t.Fatal("the installed content is gone after a reopen")
+	}
+	if _, ok := l.current("PS100009"); ok {
+		t.Fatal("a content without its manifest counts as installed")
+	}
+	if err := l.remove("PS100004"); err != nil {
+		t.Fatal(err)
+	}
+	if l.has(sum(b)) {
+		t.Fatal("the blob of a removed package is kept")
+	}
+}
