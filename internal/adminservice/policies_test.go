@@ -34,7 +34,7 @@ func policyFixture(t *testing.T) (s *testServer, ts, boot string, refs []string)
 	}
 	xmlText = strings.Replace(xmlText, `property="DomainPassword">password<`, `property="DomainPassword">`+domainPassword+`<`, 1)
 	xmlText = strings.Replace(xmlText, `property="CapturePassword">password<`, `property="CapturePassword">`+capturePassword+`<`, 1)
-	boot = s.must(201, "POST", "/AdminService/wmi/SMS_BootImagePackage", map[string]any{"Name": "Boot image (x64)"}).body["PackageID"].(string)
+	boot = s.must(201, "POST", "/AdminService/wmi/SMS_BootImagePackage", map[string]any{"Name": "Boot image (x64)", "PkgSourcePath": t.TempDir()}).body["PackageID"].(string)
 	ts = s.setSequence(pkgBody(map[string]any{"Name": "Server build", "BootImageID": boot, "Description": "MDT server"}), s.importSequence(xmlText))
 	return s, ts, boot, refs
 }
@@ -286,6 +286,7 @@ func TestGetTsPoliciesOfADeployment(t *testing.T) {
 	s, ts, _, _ := policyFixture(t)
 	coll := s.must(201, "POST", collectionPath, map[string]any{"Name": "Servers"}).body["CollectionID"].(string)
 	ad := s.must(201, "POST", advertPath, map[string]any{
+		"@tsprov.force":     true, // its packages are on no distribution point
 		"AdvertisementName": "Server build", "CollectionID": coll, "PackageID": ts, "ProgramName": "*",
 		"AdvertFlags": 0x00100020, "RemoteClientFlags": 0x10 | 0x1000, "MandatoryCountdown": 30, "Comment": "from the deployment",
 		"PresentTime": "20270102030405.000000+000", "PresentTimeEnabled": true, "PresentTimeIsGMT": true,

@@ -28,6 +28,9 @@ const (
 //   - AdvertisementName, CollectionID, PackageID and ProgramName cannot
 //     change once created (the page: delete and create anew);
 //   - the policy of a deployed task sequence fits the client's budget;
+//   - the packages a deployed task sequence refers to (its children's
+//     included) have their content on a distribution point, unless the
+//     body says "@tsprov.force": true;
 //   - TimeFlags follows the *Enabled and *IsGMT properties;
 //   - a collection that deployments target cannot be deleted.
 type deploymentRules struct{ p *Provider }
@@ -126,14 +129,11 @@ func (r deploymentRules) checkTargets(ctx context.Context, tx store.Tx, ad *cim.
 		return errs.Target(errs.Invalid, "PackageID", "cannot deploy package %s: %w", id, err)
 	}
 	program := ad.String("ProgramName")
-	if pkg.Class.IsA(tsPackageClass) {
-		if program != taskseq.AnyProgram {
-			return errs.Target(errs.Invalid, "ProgramName", "a task sequence deployment runs the program \"*\", not %q", program)
-		}
-		if err := r.p.checkPolicyBudget(ctx, tx, pkg); err != nil {
-			return err
-		}
-	} else {
+	isTS := pkg.Class.IsA(tsPackageClass)
+	if isTS && program != taskseq.AnyProgram {
+		return errs.Target(errs.Invalid, "ProgramName", "a task sequence deployment runs the program \"*\", not %q", program)
+	}
+	if !isTS {
 		prg, ok := r.p.reg.Class(programClass)
 		if !ok {
 			return errs.E(errs.Internal, "the schema lacks class %s", programClass)
@@ -145,8 +145,16 @@ func (r deploymentRules) checkTargets(ctx context.Context, tx store.Tx, ad *cim.
 			return err
 		}
 	}
-	_, err = r.collection(ctx, tx, "CollectionID", ad.String("CollectionID"))
-	return err
+	if _, err := r.collection(ctx, tx, "CollectionID", ad.String("CollectionID")); err != nil {
+		return err
+	}
+	if !isTS {
+		return nil
+	}
+	if err := r.p.checkPolicyBudget(ctx, tx, pkg); err != nil {
+		return err
+	}
+	return r.p.checkContent(ctx, tx, pkg, ad)
 }
 
 // collection returns the collection id names; a missing one is a bad

@@ -93,7 +93,10 @@ type Provider struct {
 	lib            *content.Library
 	contentClasses contentClasses
 	dist           *distribution.Service
-	distWake       func()
+	// dpContent tells which packages have content on no distribution
+	// point (nil: the schema has no distribution state).
+	dpContent contentLocator
+	distWake  func()
 }
 
 var siteCodePattern = regexp.MustCompile(`^[A-Za-z0-9]{3}$`)
@@ -169,6 +172,9 @@ func New(cfg Config) (*Provider, error) {
 	p.historyKeep = cfg.HistoryKeep
 	if p.dist, err = distribution.New(cfg.Registry, cfg.Distribution); err != nil {
 		return nil, err
+	}
+	if c, ok := cfg.Registry.Class(summaryClass); ok {
+		p.dpContent = dpStatus{summary: c}
 	}
 	p.rules = []classRules{packageRules{p}, lockRules{p}, referenceRules{p}, securityRules{p}, historyRules{p}, deploymentRules{p}, clientSettingsRules{p}, distributionRules{p}}
 	p.calls = p.methodTable()
@@ -564,6 +570,7 @@ func (p *Provider) createTx(ctx context.Context, tx store.Tx, in *cim.Instance, 
 	if err := applyClientValues(inst, in, nil); err != nil {
 		return nil, err
 	}
+	inst.Annotations = in.Annotations // the rules may read them (@tsprov.force); never stored
 	for _, r := range p.rulesFor(c) {
 		if err := r.settle(ctx, tx, nil, inst); err != nil {
 			return nil, err
@@ -589,6 +596,7 @@ func (p *Provider) createTx(ctx context.Context, tx store.Tx, in *cim.Instance, 
 	if err != nil {
 		return nil, err
 	}
+	inst.Annotations = nil
 	if err := tx.Insert(ctx, &store.Record{Instance: inst}); err != nil {
 		return nil, err
 	}
