@@ -30,7 +30,8 @@ import (
 // Library is a content library in a folder. It is safe for concurrent use
 // by several goroutines and by several processes that share the folder.
 type Library struct {
-	dir string
+	dir       string
+	protected []string // resolved folders no snapshot may read (Protect)
 }
 
 // Open opens the library in dir, creating the folder and its layout when
@@ -48,7 +49,29 @@ func Open(dir string) (*Library, error) {
 			return nil, fmt.Errorf("content library %s: %w", abs, err)
 		}
 	}
-	return &Library{dir: abs}, nil
+	l := &Library{dir: abs}
+	if err := l.Protect(abs); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// Protect adds folders that no snapshot may read: a source folder that is
+// one of them, lies inside one or holds one is refused. The library's own
+// folder is protected from the start; a server adds its data folder (its
+// database and secret key). Call it before the library is shared.
+func (l *Library) Protect(dirs ...string) error {
+	for _, d := range dirs {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return fmt.Errorf("content library: %w", err)
+		}
+		if real, err := filepath.EvalSymlinks(abs); err == nil {
+			abs = real
+		}
+		l.protected = append(l.protected, abs)
+	}
+	return nil
 }
 
 // Dir returns the library's folder.

@@ -667,3 +667,50 @@ func TestSnapshotMemoryIsFlat(t *testing.T) {
 		t.Errorf("a snapshot of 64 MiB allocated %d bytes, of 1 MiB %d: memory grows with the file", large, small)
 	}
 }
+
+// The library's folder and the folders it protects are no source: not
+// themselves, nothing inside them, nothing that holds them.
+func TestSnapshotRefusesProtectedFolders(t *testing.T) {
+	base := t.TempDir()
+	data := filepath.Join(base, "data")
+	writeTree(t, data, map[string]string{"secret.key": "key", "tsprov.db": "db"})
+	l, err := Open(filepath.Join(data, "content"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Protect(data); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere := filepath.Join(t.TempDir(), "lib2")
+	other, err := Open(elsewhere)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(data, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		lib  *Library
+		src  string
+	}{
+		{"the data folder", l, data},
+		{"inside it", l, filepath.Join(data, "content")},
+		{"a folder that holds it", l, base},
+		{"a symlink to it", l, link},
+		{"the library itself", other, elsewhere},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.lib.Snapshot(context.Background(), tc.src, nil)
+			if !errs.Is(err, errs.Invalid) || !strings.Contains(err.Error(), "a folder of the server") {
+				t.Fatalf("Snapshot(%s): %v, want a refusal", tc.src, err)
+			}
+		})
+	}
+	src := t.TempDir()
+	writeTree(t, src, map[string]string{"ok.txt": "fine"})
+	if _, err := l.Snapshot(context.Background(), src, nil); err != nil {
+		t.Errorf("a folder beside the data folder: %v", err)
+	}
+}

@@ -30,10 +30,11 @@ type listing struct {
 }
 
 // list walks the source folder root. Outcomes: the listing; errs.Invalid
-// when root does not exist, is not a folder or cannot be read, when a
+// when root does not exist, is not a folder or cannot be read, when it is,
+// holds or lies in one of the protected folders, when a
 // symlink leaves it, loops or dangles, when an entry is neither a file
 // nor a folder, or when a name holds a "\" (Windows cannot hold it).
-func list(ctx context.Context, root string) (*listing, error) {
+func list(ctx context.Context, root string, protected []string) (*listing, error) {
 	fi, err := os.Stat(root)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -49,6 +50,11 @@ func list(ctx context.Context, root string) (*listing, error) {
 	}
 	if real, err = filepath.Abs(real); err != nil {
 		return nil, fmt.Errorf("source folder %s: %w", root, err)
+	}
+	for _, p := range protected {
+		if within(real, p) || within(p, real) {
+			return nil, errs.Target(errs.Invalid, "PkgSourcePath", "source folder %s is refused: it is, holds or lies in %s, a folder of the server (its data or its content library)", root, p)
+		}
 	}
 	w := &walker{ctx: ctx, root: root, realRoot: real, l: &listing{}}
 	if err := w.dir(root, real, "", map[string]bool{real: true}); err != nil {

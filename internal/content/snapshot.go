@@ -120,7 +120,7 @@ func changed(path string) error {
 // not nil, is called as the files are read. Outcomes are those of
 // Snapshot.
 func HashDir(ctx context.Context, dir string, progress func(Progress)) (*Manifest, error) {
-	l, err := list(ctx, dir)
+	l, err := list(ctx, dir, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -146,12 +146,13 @@ func HashDir(ctx context.Context, dir string, progress func(Progress)) (*Manifes
 // manifest, and the files it left behind are removed by Collect.
 // progress, when not nil, is called as files are read.
 // Outcomes: the manifest; errs.Invalid when src does not exist, is not a
-// folder, cannot be read, or holds a symlink that leaves it (or loops, or
+// folder, cannot be read, is or holds or lies in a protected folder
+// (Protect), or holds a symlink that leaves it (or loops, or
 // points to nothing) or an entry that is neither a file nor a folder;
 // errs.Conflict when a file changed while it was read; ctx's error when it
 // ends first.
 func (l *Library) Snapshot(ctx context.Context, src string, progress func(Progress)) (*Manifest, error) {
-	ls, err := list(ctx, src)
+	ls, err := list(ctx, src, l.protected)
 	if err != nil {
 		return nil, err
 	}

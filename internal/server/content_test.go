@@ -81,6 +81,14 @@ func TestContentAuthorization(t *testing.T) {
 			}
 		})
 	}
+	// The server's own folders are no package source, not even for a Full
+	// Administrator: its database and secret key stay out of the library.
+	for _, dir := range []string{s.dir, lib, filepath.Dir(s.dir)} {
+		a := s.do(s.admin, "POST", "/AdminService/wmi/SMS_Package", map[string]any{"Name": "Secrets", "PkgSourcePath": dir})
+		if a.status != 400 || !strings.Contains(string(a.raw), "a folder of the server") {
+			t.Errorf("a package with the source %s: %d %.300s", dir, a.status, a.raw)
+		}
+	}
 	missing := s.do(s.admin, "GET", "/tsprov/v1/content/PS1FFFFF.1/manifest", nil)
 	hidden := s.do(analyst, "GET", "/tsprov/v1/content/"+out+".1/manifest", nil)
 	if strings.ReplaceAll(string(hidden.raw), out, "PS1FFFFF") != string(missing.raw) {

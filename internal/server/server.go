@@ -259,6 +259,9 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 	if err != nil {
 		return err
 	}
+	if err := lib.Protect(cfg.DataDir); err != nil { // the database and the secret key are no package source
+		return err
+	}
 	prov, err := provider.New(provider.Config{
 		Registry: reg, Store: st, SiteCode: cfg.SiteCode, ParentSite: cfg.ParentSite, LockTimeout: cfg.LockTimeout, ServerName: cfg.ServerName, Logger: log, Secrets: box,
 		EventRetention: cfg.EventRetention, WebhookHosts: cfg.WebhookHosts, HistoryKeep: cfg.HistoryKeep, Content: lib,
