@@ -43,6 +43,7 @@ var commands = map[string]command{
 	"pkg":     {"work with packages of any class: refresh (a new snapshot of the package source)", runPkg},
 	"content": {"work with content folders offline: hash (the content hash and each file's SHA-256)", runContent},
 	"dp":      {"run a distribution point agent (serve), assign packages to DPs (add), show distribution (status)", runDP},
+	"media":   {"write stand-alone media content for a task sequence (create) and check it (verify)", runMedia},
 
 	// the binary itself
 	"version":    {"print the version and the commit this binary was built from", runVersion},

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestMediaCreateVerify, with a real server and a real DP agent: a task
+// sequence with three referenced packages distributed to the DP; media
+// create writes its policies and every package's files, verify passes;
+// one byte changed makes verify fail naming the file; a folder that is not
+// empty is refused and left as it was.
+func TestMediaCreateVerify(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server and a DP agent")
+	}
+	srv := startServerProcess(t, t.TempDir())
+	s := site{t: t, url: srv.url}
+	startAgent(t, "DP1.TEST.LOCAL", t.TempDir(), srv.url)
+	var pkgs []string
+	for _, name := range []string{"Tools", "Drivers", "Agent"} {
+		src := t.TempDir()
+		makeTree(t, src, 96<<10)
+		var out map[string]any
+		if code := s.call("POST", "/AdminService/wmi/SMS_Package", map[string]any{"Name": name, "PkgSourcePath": src}, &out); code != 201 {
+			t.Fatalf("create %s: %d", name, code)
+		}
+		pkgs = append(pkgs, out["PackageID"].(string))
+	}
+	var steps strings.Builder
+	for i, id := range pkgs {
+		fmt.Fprintf(&steps, `<step type="SMS_TaskSequence_RunCommandLineAction" name="Run %d"><action>cmd</action><defaultVarList>`+
+			`<variable name="CommandLine" property="CommandLine">setup.cmd</variable><variable name="PackageID" property="PackageID">%s</variable></defaultVarList></step>`, i, id)
+	}
+	var imported, saved map[string]any
+	s.call("POST", "/AdminService/wmi/SMS_TaskSequencePackage.ImportSequence", map[string]any{"SequenceXML": `<sequence version="3.10">` + steps.String() + `</sequence>`}, &imported)
+	if code := s.call("POST", "/AdminService/wmi/SMS_TaskSequencePackage.SetSequence", map[string]any{
+		"TaskSequencePackage": map[string]any{"@odata.type": "#AdminService.SMS_TaskSequencePackage", "Name": "Media"},
+		"TaskSequence":        imported["TaskSequence"]}, &saved); code != 200 {
+		t.Fatalf("SetSequence: %d", code)
+	}
+	ts := strings.TrimSuffix(strings.TrimPrefix(saved["SavedTaskSequencePackagePath"].(string), `SMS_TaskSequencePackage.PackageID="`), `"`)
+	conn := []string{"--server", srv.url, "--token", testAdminToken}
+	for _, id := range pkgs {
+		if code, out, errOut := runCLI(append(append([]string{"dp", "add"}, conn...), id, "DP1.TEST.LOCAL")...); code != 0 {
+			t.Fatalf("dp add: %d %s %s", code, out, errOut)
+		}
+		s.waitInstalled(id, 1, 1, 2*time.Minute)
+	}
+
+	out := filepath.Join(t.TempDir(), "media")
+	code, stdout, errOut := runCLI(append(append([]string{"media", "create", "--quiet"}, conn...), "--ts", ts, "--out", out)...)
+	if code != 0 {
+		t.Fatalf("media create: %d %s %s", code, stdout, errOut)
+	}
+	for _, id := range pkgs {
+		src := filepath.Join(out, "SMS", "PKG", id)
+		if entries, err := os.ReadDir(src); err != nil || len(entries) == 0 {
+			t.Errorf("no content of %s in the media: %v", id, err)
+		}
+	}
+	if policies, _ := filepath.Glob(filepath.Join(out, "SMS", "data", "policies", "ts-*.policy.xml")); len(policies) != 4 {
+		t.Errorf("%d task sequence policies in the media, want 4 (the sequence and its three packages)", len(policies))
+	}
+	if code, stdout, errOut := runCLI("media", "verify", out); code != 0 || !strings.Contains(stdout, "verified") {
+		t.Fatalf("media verify: %d %s %s", code, stdout, errOut)
+	}
+	// one byte changed
+	var victim string
+	filepath.WalkDir(filepath.Join(out, "SMS", "PKG", pkgs[1]), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && victim == "" {
+			victim = p
+		}
+		return nil
+	})
+	b, _ := os.ReadFile(victim)
+	b[len(b)/2] ^= 0x01
+	if err := os.WriteFile(victim, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rel, _ := filepath.Rel(out, victim)
+	code, _, errOut = runCLI("media", "verify", out)
+	if code == 0 || !strings.Contains(errOut, filepath.ToSlash(rel)) || !strings.Contains(errOut, "1 of ") {
+		t.Fatalf("verify after a changed byte: %d %q, want a failure naming %s", code, errOut, filepath.ToSlash(rel))
+	}
+	// a folder that is not empty
+	before, _ := os.ReadDir(out)
+	code, _, errOut = runCLI(append(append([]string{"media", "create", "--quiet"}, conn...), "--ts", ts, "--out", out)...)
+	after, _ := os.ReadDir(out)
+	if code == 0 || !strings.Contains(errOut, "not empty") || len(after) != len(before) {
+		t.Fatalf("create into a full folder: %d %q", code, errOut)
+	}
+}
