@@ -143,6 +143,14 @@ func mediaCreate(args []string, stdout io.Writer) error {
 	var sources []source
 	var total int64
 	for _, pkg := range packages {
+		// a package without content (no source) has no files to carry
+		var cur struct{ Current string }
+		var ce *client.Error
+		if err := c.Call(ctx, "GET", "/tsprov/v1/content/packages/"+url.PathEscape(pkg), nil, &cur); errors.As(err, &ce) && ce.Status == http.StatusNotFound {
+			continue
+		} else if err != nil {
+			return err
+		}
 		dpURL, contentID, err := installedOnDP(ctx, c, pkg)
 		if err != nil {
 			return err

@@ -36,10 +36,13 @@ func TestMediaCreateVerify(t *testing.T) {
 		fmt.Fprintf(&steps, `<step type="SMS_TaskSequence_RunCommandLineAction" name="Run %d"><action>cmd</action><defaultVarList>`+
 			`<variable name="CommandLine" property="CommandLine">setup.cmd</variable><variable name="PackageID" property="PackageID">%s</variable></defaultVarList></step>`, i, id)
 	}
+	// a boot image without content: it has a policy and no files
+	var bootImage map[string]any
+	s.call("POST", "/AdminService/wmi/SMS_BootImagePackage", map[string]any{"Name": "Boot image"}, &bootImage)
 	var imported, saved map[string]any
 	s.call("POST", "/AdminService/wmi/SMS_TaskSequencePackage.ImportSequence", map[string]any{"SequenceXML": `<sequence version="3.10">` + steps.String() + `</sequence>`}, &imported)
 	if code := s.call("POST", "/AdminService/wmi/SMS_TaskSequencePackage.SetSequence", map[string]any{
-		"TaskSequencePackage": map[string]any{"@odata.type": "#AdminService.SMS_TaskSequencePackage", "Name": "Media"},
+		"TaskSequencePackage": map[string]any{"@odata.type": "#AdminService.SMS_TaskSequencePackage", "Name": "Media", "BootImageID": bootImage["PackageID"]},
 		"TaskSequence":        imported["TaskSequence"]}, &saved); code != 200 {
 		t.Fatalf("SetSequence: %d", code)
 	}
@@ -63,8 +66,8 @@ func TestMediaCreateVerify(t *testing.T) {
 			t.Errorf("no content of %s in the media: %v", id, err)
 		}
 	}
-	if policies, _ := filepath.Glob(filepath.Join(out, "SMS", "data", "policies", "ts-*.policy.xml")); len(policies) != 4 {
-		t.Errorf("%d task sequence policies in the media, want 4 (the sequence and its three packages)", len(policies))
+	if policies, _ := filepath.Glob(filepath.Join(out, "SMS", "data", "policies", "ts-*.policy.xml")); len(policies) != 5 {
+		t.Errorf("%d task sequence policies in the media, want 5 (the sequence, its three packages, its boot image)", len(policies))
 	}
 	if code, stdout, errOut := runCLI("media", "verify", out); code != 0 || !strings.Contains(stdout, "verified") {
 		t.Fatalf("media verify: %d %s %s", code, stdout, errOut)
