@@ -127,6 +127,14 @@ func TestCreateDistributionPointRow(t *testing.T) {
 	}
 	s.must(400, "POST", "/AdminService/wmi/SMS_DistributionPoint", map[string]any{"PackageID": "PS1FFFFF", "ServerNALPath": dp1, "SiteCode": "PS1"})
 	s.must(400, "POST", "/AdminService/wmi/SMS_DistributionPoint", map[string]any{"PackageID": pkg, "ServerNALPath": `["Display=\\X\"]MSWNET:["SMS_SITE=PS1"]\\X\`, "SiteCode": "PS1"})
+	// RefreshNow sends the package to that DP again and reads false.
+	rowPath := "/AdminService/wmi/SMS_DistributionPoint(PackageID='" + pkg + "',ServerNALPath='" + url.PathEscape(dp1) + "',SiteCode='PS1')"
+	before := s.must(200, "GET", rowPath, nil).body["value"].([]any)[0].(map[string]any)
+	s.must(200, "PATCH", rowPath, map[string]any{"RefreshNow": true})
+	got := s.must(200, "GET", rowPath, nil).body["value"].([]any)[0].(map[string]any)
+	if got["RefreshNow"] != false || got["LastRefreshTime"] == before["LastRefreshTime"] {
+		t.Fatalf("after RefreshNow: RefreshNow %v, LastRefreshTime %v (before %v)", got["RefreshNow"], got["LastRefreshTime"], before["LastRefreshTime"])
+	}
 	// Deleting the package removes it from its DPs.
 	s.must(204, "DELETE", "/AdminService/wmi/SMS_Package('"+pkg+"')", nil)
 	if n := s.count("SMS_DistributionPoint", ""); n != 0 {
