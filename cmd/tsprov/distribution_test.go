@@ -536,6 +536,20 @@ func distributeEndToEnd(t *testing.T, size int64, timeout time.Duration) {
 		t.Fatalf("the old version after the update: %v %v", resp.StatusCode, err)
 	}
 
+	// RefreshNow on DP2's row: the DP is asked again and confirms.
+	row2 := "/AdminService/wmi/" + url.PathEscape(fmt.Sprintf("SMS_DistributionPoint(PackageID='%s',ServerNALPath='%s',SiteCode='PS1')", id, agents[1].status(t).NALPath))
+	if code := s.call("PATCH", row2, map[string]any{"RefreshNow": true}, nil); code != 200 {
+		t.Fatalf("RefreshNow: %d", code)
+	}
+	var updating struct {
+		Value []map[string]any `json:"value"`
+	}
+	s.call("GET", "/AdminService/wmi/SMS_PackageStatusDistPointsSummarizer?$filter="+url.QueryEscape(fmt.Sprintf("PackageID eq '%s' and State ne 0", id)), nil, &updating)
+	if len(updating.Value) != 1 {
+		t.Fatalf("summaries not INSTALLED right after RefreshNow: %v, want DP2's", updating.Value)
+	}
+	s.waitInstalled(id, m2.SourceVersion, 3, timeout)
+
 	// Removing a DP from the package removes its content there.
 	key := url.PathEscape(fmt.Sprintf("SMS_DistributionPoint(PackageID='%s',ServerNALPath='%s',SiteCode='PS1')", id, agents[0].status(t).NALPath))
 	if code := s.call("DELETE", "/AdminService/wmi/"+key, nil, nil); code != 204 {

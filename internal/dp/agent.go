@@ -64,6 +64,7 @@ type Agent struct {
 	received   atomic.Int64 // content bytes received from the site
 	mu         sync.Mutex
 	dispatches []distribution.Dispatch
+	confirmed  map[string]bool // contents held and reported installed in this run
 }
 
 // Status is what GET /tsprov-dp/v1/status answers.
@@ -118,7 +119,7 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 		}
 		cfg.Host = strings.ReplaceAll(cfg.Host, ":", "-") // an IPv6 address is no NAL host
 	}
-	a := &Agent{cfg: cfg, log: cfg.Logger, lib: lib, wake: make(chan struct{}, 1),
+	a := &Agent{cfg: cfg, log: cfg.Logger, lib: lib, wake: make(chan struct{}, 1), confirmed: map[string]bool{},
 		site: &site{base: strings.TrimSuffix(cfg.Provider, "/"), token: cfg.Token, client: cfg.Client}}
 	a.buffers.New = func() any { b := make([]byte, 256<<10); return &b }
 
@@ -258,6 +259,7 @@ func (a *Agent) notify(w http.ResponseWriter, r *http.Request) {
 	}
 	a.mu.Lock()
 	a.dispatches = append(a.dispatches, d)
+	delete(a.confirmed, strings.ToUpper(d.ContentID)) // a dispatch wants an answer, even about content held
 	a.mu.Unlock()
 	select {
 	case a.wake <- struct{}{}:

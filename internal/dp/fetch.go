@@ -37,7 +37,22 @@ var errHashMismatch = errors.New("hash mismatch")
 // next attempt.
 func (a *Agent) install(ctx context.Context, as assignment) error {
 	if m, ok := a.lib.current(as.PackageID); ok && strings.EqualFold(m.ContentID, as.ContentID) {
-		return a.report(ctx, report{PackageID: as.PackageID, ContentID: m.ContentID, Kind: "installed", BytesTotal: m.Size})
+		// Held already: said once per run of the agent (the site may have
+		// lost track, after a restore), not at every poll.
+		key := strings.ToUpper(m.ContentID)
+		a.mu.Lock()
+		done := a.confirmed[key]
+		a.mu.Unlock()
+		if done {
+			return nil
+		}
+		err := a.report(ctx, report{PackageID: as.PackageID, ContentID: m.ContentID, Kind: "installed", BytesTotal: m.Size})
+		if err == nil {
+			a.mu.Lock()
+			a.confirmed[key] = true
+			a.mu.Unlock()
+		}
+		return err
 	}
 	err := a.fetch(ctx, as)
 	if err != nil && ctx.Err() == nil {
