@@ -1,0 +1,229 @@
+// The web console's end-to-end flows in headless Chromium, against a real
+// `tsprov serve` started by cmd/tsprov/console_test.go, which writes the
+// configuration (server URL, credentials, the corpus package and the step
+// to disable) and checks through the REST API what the flows changed.
+//
+// One browser for the whole run; two contexts: an administrator signed in
+// with a token (A) and a read-only analyst signed in with user and password
+// (B), both on the same package. A disables a step and saves; B sees the
+// change live and cannot edit; A compares the revisions in History and
+// restores the first. Each main screen is screenshotted into the artefacts
+// folder and checked with axe-core: a serious or critical violation fails
+// the run, listed.
+import path from 'node:path';
+import fs from 'node:fs';
+import AxeBuilder from '@axe-core/playwright';
+import { readConfig, launch, newPage, signIn, waitSignedIn, openPackage, tree, item, expand, waitFor, escapeRegExp } from './lib.mjs';
+
+const cfg = readConfig();
+fs.mkdirSync(cfg.artifacts, { recursive: true });
+
+let passed = 0;
+let failed = 0;
+const pages = [];
+
+// step runs one part of the flow; the flow stops at the first failure (what
+// follows depends on it), after a screenshot of every open page.
+async function step(name, fn) {
+  const start = Date.now();
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   ${name} (${Date.now() - start} ms)`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name} (${Date.now() - start} ms)\n     ${String(e && e.stack ? e.stack : e).split('\n').join('\n     ')}`);
+    for (const [i, p] of pages.entries()) {
+      const file = path.join(cfg.artifacts, `failure-${i === 0 ? 'A' : 'B'}.png`);
+      await p.screenshot({ path: file, fullPage: true }).catch(() => {});
+      console.log(`     screenshot: ${file}`);
+    }
+    throw new StopFlow();
+  }
+}
+class StopFlow extends Error {}
+
+// screen saves a screenshot of a main screen and runs axe-core on it: no
+// serious or critical violation of WCAG 2.1 A/AA.
+async function screen(page, name) {
+  const file = path.join(cfg.artifacts, name + '.png');
+  await page.screenshot({ path: file });
+  console.log(`     screenshot: ${file}`);
+  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  fs.writeFileSync(path.join(cfg.artifacts, name + '.axe.json'), JSON.stringify(result.violations, null, 2));
+  if (bad.length > 0) {
+    const lines = bad.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.length} element(s): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join('; ')})`);
+    throw new Error(`axe-core on the ${name} screen: ${bad.length} serious or critical violation(s):\n  ${lines.join('\n  ')}`);
+  }
+}
+
+// status waits for a role="status" element whose text matches re.
+async function status(page, re) {
+  await page.getByRole('status').filter({ hasText: re }).first().waitFor();
+}
+
+function stepItemDisabled(page) {
+  return tree(page).getByRole('treeitem', { name: new RegExp('^' + escapeRegExp(cfg.step) + '.*\\(disabled\\)') }).first();
+}
+
+// showStep makes the step's tree item visible: its group opened.
+async function showStep(page) {
+  if (!(await item(page, cfg.step).isVisible())) {
+    await expand(page, cfg.group);
+  }
+  await item(page, cfg.step).waitFor();
+}
+
+const browser = await launch(cfg.chromium);
+try {
+  const a = await newPage(browser, cfg.timeoutMs);
+  pages.push(a);
+
+  await step('the sign-in screen', async () => {
+    await a.goto(cfg.url + '/');
+    await a.getByRole('form', { name: 'Sign in' }).waitFor();
+    await screen(a, '01-sign-in');
+  });
+
+  await step('a wrong token is refused with the server\'s message', async () => {
+    await signIn(a, cfg.url, { token: 'tsp_not-a-token' });
+    await a.getByRole('alert').filter({ hasText: /invalid credentials/i }).waitFor();
+  });
+
+  await step('sign in with a token', async () => {
+    await signIn(a, cfg.url, { token: cfg.admin.token });
+    await waitSignedIn(a);
+    await a.getByRole('banner').filter({ hasText: cfg.admin.name }).first().waitFor();
+    await a.getByRole('button', { name: 'Sign out', exact: true }).waitFor();
+  });
+
+  await step('find the package by searching the list', async () => {
+    await a.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Packages', exact: true }).click();
+    const table = a.getByRole('table', { name: 'Packages' });
+    await table.getByRole('link', { name: cfg.other, exact: true }).waitFor();
+    await a.getByRole('searchbox', { name: 'Search packages' }).fill(cfg.package.name);
+    await waitFor(async () => (await table.getByRole('link', { name: cfg.other, exact: true }).count()) === 0, `"${cfg.other}" filtered out of the list`);
+    await table.getByRole('row').filter({ hasText: cfg.package.id }).getByRole('link', { name: cfg.package.name, exact: true }).waitFor();
+    await screen(a, '02-packages');
+  });
+
+  await step('open the corpus task sequence', async () => {
+    await a.getByRole('table', { name: 'Packages' }).getByRole('link', { name: cfg.package.name, exact: true }).click();
+    await a.getByRole('heading', { level: 1, name: cfg.package.name, exact: true }).waitFor();
+    const tabs = a.getByRole('tablist');
+    for (const t of ['Steps', 'References', 'History', 'Lint', 'Plan', 'Distribution', 'Export']) {
+      await tabs.getByRole('tab', { name: t, exact: true }).waitFor();
+    }
+    await item(a, cfg.group).waitFor();
+    await showStep(a);
+    await item(a, cfg.step).click();
+    const details = a.getByRole('region', { name: 'Step details' });
+    await details.getByRole('textbox', { name: 'Name', exact: true }).waitFor();
+    const name = await details.getByRole('textbox', { name: 'Name', exact: true }).inputValue();
+    if (name !== cfg.step) throw new Error(`the details pane shows the step "${name}", not "${cfg.step}"`);
+    if (!(await details.getByRole('switch', { name: 'Enabled' }).isChecked())) {
+      throw new Error(`the step "${cfg.step}" shows as disabled before any change`);
+    }
+    if (!(await a.getByRole('button', { name: 'Save', exact: true }).isDisabled())) {
+      throw new Error('"Save" is enabled before any change');
+    }
+    await screen(a, '03-editor');
+  });
+
+  // B: the read-only analyst, in another browser context, on the same package.
+  const b = await newPage(browser, cfg.timeoutMs);
+  pages.push(b);
+
+  await step('a read-only user signs in with user and password and cannot edit', async () => {
+    await signIn(b, cfg.url, { user: cfg.reader.name, password: cfg.reader.password });
+    await waitSignedIn(b);
+    await openPackage(b, cfg.package.name);
+    await b.getByRole('note').filter({ hasText: 'Read only' }).first().waitFor();
+    await showStep(b);
+    await item(b, cfg.step).click();
+    const sw = b.getByRole('region', { name: 'Step details' }).getByRole('switch', { name: 'Enabled' });
+    await sw.waitFor();
+    if (!(await sw.isDisabled())) throw new Error('the "Enabled" switch can be used by a read-only user');
+    for (const name of ['Save', 'Add step']) {
+      const n = await b.getByRole('button', { name, exact: true }).count();
+      if (n !== 0) throw new Error(`a read-only user is offered "${name}"`);
+    }
+    await screen(b, '04-read-only');
+  });
+
+  await step('disable the step', async () => {
+    const sw = a.getByRole('region', { name: 'Step details' }).getByRole('switch', { name: 'Enabled' });
+    await sw.click();
+    await waitFor(async () => !(await sw.isChecked()), 'the "Enabled" switch off');
+    await stepItemDisabled(a).waitFor();
+    await waitFor(async () => !(await a.getByRole('button', { name: 'Save', exact: true }).isDisabled()), '"Save" enabled after a change');
+  });
+
+  await step('save: the review dialog shows the diff, then "Saved"', async () => {
+    await a.getByRole('button', { name: 'Save', exact: true }).click();
+    const dialog = a.getByRole('dialog', { name: 'Review changes' });
+    await dialog.waitFor();
+    await dialog.getByText(cfg.step).first().waitFor();
+    await dialog.getByText(/disabled/i).first().waitFor();
+    await screen(a, '05-review-changes');
+    await dialog.getByRole('button', { name: 'Confirm save', exact: true }).click();
+    await status(a, /Saved/);
+    await dialog.waitFor({ state: 'hidden' });
+  });
+
+  await step('the other browser sees the change live', async () => {
+    await status(b, /changed by/i);
+    const reload = b.getByRole('button', { name: 'Reload', exact: true });
+    if (await reload.isVisible()) await reload.click();
+    await showStep(b);
+    await stepItemDisabled(b).waitFor();
+  });
+
+  await step('history: compare the two revisions', async () => {
+    await a.getByRole('tab', { name: 'History', exact: true }).click();
+    const revs = a.getByRole('table', { name: 'Revisions' });
+    await revs.waitFor();
+    const before = cfg.revision;
+    const after = cfg.revision + 1;
+    await revs.getByRole('checkbox', { name: `Select revision ${after}`, exact: true }).waitFor();
+    await revs.getByRole('checkbox', { name: `Select revision ${before}`, exact: true }).check();
+    await revs.getByRole('checkbox', { name: `Select revision ${after}`, exact: true }).check();
+    await a.getByRole('button', { name: 'Compare', exact: true }).click();
+    const diff = a.getByRole('region', { name: 'Diff' });
+    await diff.getByText(cfg.step).first().waitFor();
+    await diff.getByText(/disabled/i).first().waitFor();
+    await screen(a, '06-history-diff');
+  });
+
+  await step('restore the first revision', async () => {
+    const n = cfg.revision;
+    await a.getByRole('table', { name: 'Revisions' }).getByRole('button', { name: `Restore revision ${n}`, exact: true }).click();
+    const dialog = a.getByRole('dialog', { name: `Restore revision ${n}?` });
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Restore', exact: true }).click();
+    await status(a, /Restored/);
+    await a.getByRole('table', { name: 'Revisions' }).getByRole('checkbox', { name: `Select revision ${n + 2}`, exact: true }).waitFor();
+    await a.getByRole('tab', { name: 'Steps', exact: true }).click();
+    await showStep(a);
+    await waitFor(async () => (await stepItemDisabled(a).count()) === 0, `"${cfg.step}" enabled again after the restore`);
+  });
+
+  await step('the other browser sees the restore live', async () => {
+    await status(b, /changed by/i);
+    const reload = b.getByRole('button', { name: 'Reload', exact: true });
+    if (await reload.isVisible()) await reload.click();
+    await showStep(b);
+    await waitFor(async () => (await stepItemDisabled(b).count()) === 0, `"${cfg.step}" enabled again in the other browser`);
+  });
+} catch (e) {
+  if (!(e instanceof StopFlow)) {
+    failed++;
+    console.log(`FAIL ${e && e.stack ? e.stack : e}`);
+  }
+} finally {
+  await browser.close();
+}
+console.log(`screenshots and axe-core reports: ${cfg.artifacts}`);
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);
