@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/errs"
 )
 
 // ToCIM turns a CIM-XML instance into an instance of the registry's class
@@ -18,7 +19,7 @@ import (
 func ToCIM(reg *cim.Registry, x *Instance) (in *cim.Instance, unknown []string, err error) {
 	c, ok := reg.Class(x.ClassName)
 	if !ok {
-		return nil, nil, fmt.Errorf("unknown class %s", x.ClassName)
+		return nil, nil, errs.E(errs.Invalid, "unknown class %s", x.ClassName)
 	}
 	in = cim.NewInstanceSize(c, len(x.Properties))
 	for _, xp := range x.Properties {

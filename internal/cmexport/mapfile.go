@@ -24,7 +24,7 @@ func ParseMap(data []byte) (map[string]string, error) {
 	if t := bytes.TrimSpace(data); len(t) > 0 && t[0] == '{' {
 		var m map[string]string
 		if err := json.Unmarshal(t, &m); err != nil {
-			return nil, errs.Target(errs.Invalid, "map file", "map file: not a JSON object of package ids: %v", err)
+			return nil, errs.Target(errs.Invalid, "map file", "map file: not a JSON object of package ids: %w", err)
 		}
 		seen := map[string]string{}
 		for k, v := range m {
@@ -58,7 +58,7 @@ func ParseMap(data []byte) (map[string]string, error) {
 		out[fields[0]] = fields[1]
 	}
 	if err := sc.Err(); err != nil {
-		return nil, errs.Target(errs.Invalid, "map file", "map file: %v", err)
+		return nil, errs.Target(errs.Invalid, "map file", "map file: %w", err)
 	}
 	return out, nil
 }

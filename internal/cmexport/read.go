@@ -268,7 +268,7 @@ func (rd *reader) read(name string) (data []byte, fatal, err error) {
 		return nil, errs.Target(errs.TooLarge, name, "the parts inflate beyond %d bytes in all (at part %s)", rd.lim.MaxTotalSize, name), nil
 	}
 	if errors.Is(err, zip.ErrFormat) || errors.Is(err, zip.ErrChecksum) {
-		return nil, errs.Target(errs.Invalid, name, "part %s: its data does not match its header (%v): a damaged zip or one built to inflate beyond what it declares", name, err), nil
+		return nil, errs.Target(errs.Invalid, name, "part %s: its data does not match its header (%w): a damaged zip or one built to inflate beyond what it declares", name, err), nil
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot read it: %w", err)
