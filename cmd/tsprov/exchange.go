@@ -17,6 +17,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/tsprov/tsprov/internal/client"
 	"github.com/tsprov/tsprov/internal/cmexport"
+	"github.com/tsprov/tsprov/internal/provider"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 )
@@ -243,7 +244,7 @@ func runImport(args []string, stdout io.Writer) error {
 	output := fs.String("output", "table", "table or json")
 	contentPath := fs.String("content-path", "", "a folder the server can read holding the content exported beside the zip (FILE_files): imported packages get their sources and content from it")
 	var actions stringList
-	fs.Var(&actions, "action", "ImportActionType for every object, or CLASS=ACTION for one class (repeatable): NotSet, Skip, DirectImport, Rename, Overwrite, ImportFail, IgnoreDependencyFailure, OverwriteIgnoreDependencyFailure")
+	fs.Var(&actions, "action", "ImportActionType for every object, or CLASS=ACTION for one class (repeatable): "+strings.Join(provider.ImportActionNames(), ", "))
 	rest, err := parseArgs(fs, args, 1, importUsage)
 	if err != nil {
 		return err

@@ -44,11 +44,16 @@ func ParseImportAction(s string) (ImportAction, error) {
 			return a, nil
 		}
 	}
+	return "", errs.Target(errs.Invalid, "Action", "unknown import action %q; one of %s", s, strings.Join(ImportActionNames(), ", "))
+}
+
+// ImportActionNames lists the ImportActionType names an import takes.
+func ImportActionNames() []string {
 	names := make([]string, len(importActions))
 	for i, a := range importActions {
 		names[i] = string(a)
 	}
-	return "", errs.Target(errs.Invalid, "Action", "unknown import action %q; one of %s", s, strings.Join(names, ", "))
+	return names
 }
 
 func (a ImportAction) overwrites() bool {
