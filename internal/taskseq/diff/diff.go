@@ -16,8 +16,8 @@
 package diff
 
 import (
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/tsprov/tsprov/internal/cim"
@@ -207,11 +207,7 @@ func (r *Result) SortedKinds() []Kind {
 	return out
 }
 
+// sortedKeys is m's keys in order.
 func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return slices.Clip(keys)
+	return slices.Sorted(maps.Keys(m))
 }

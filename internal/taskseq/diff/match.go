@@ -255,42 +255,24 @@ func (m *matcher) renameInPlace() bool {
 // moveByName pairs unmatched steps of the same type and name anywhere, in
 // document order.
 func (m *matcher) moveByName() bool {
-	byKey := map[int][]*node{}
-	for _, b := range m.preB {
-		if b.peer == nil {
-			byKey[b.key] = append(byKey[b.key], b)
-		}
-	}
-	found := false
-	for _, a := range m.preA {
-		if a.peer != nil {
-			continue
-		}
-		list := byKey[a.key]
-		for len(list) > 0 && list[0].peer != nil {
-			list = list[1:]
-		}
-		if len(list) == 0 {
-			continue
-		}
-		b := list[0]
-		byKey[a.key] = list[1:]
-		pair(a, b, movedByName)
-		if b.group {
-			m.align(a, b)
-		}
-		found = true
-	}
-	return found
+	return moveBy(m, func(n *node) int { return n.key }, movedByName)
 }
 
 // moveByBody pairs unmatched steps of the same type whose content, the
 // name left out, is the same.
 func (m *matcher) moveByBody() bool {
-	byBody := map[string][]*node{}
+	return moveBy(m, (*node).fingerprint, movedByBody)
+}
+
+// moveBy pairs each unmatched step of A with the first unmatched step of
+// B that has the same key, in document order, matched as h. It reports
+// whether it paired any.
+func moveBy[K comparable](m *matcher, key func(*node) K, h how) bool {
+	byKey := map[K][]*node{}
 	for _, b := range m.preB {
 		if b.peer == nil {
-			byBody[b.fingerprint()] = append(byBody[b.fingerprint()], b)
+			k := key(b)
+			byKey[k] = append(byKey[k], b)
 		}
 	}
 	found := false
@@ -298,7 +280,8 @@ func (m *matcher) moveByBody() bool {
 		if a.peer != nil {
 			continue
 		}
-		list := byBody[a.fingerprint()]
+		k := key(a)
+		list := byKey[k]
 		for len(list) > 0 && list[0].peer != nil {
 			list = list[1:]
 		}
@@ -306,8 +289,8 @@ func (m *matcher) moveByBody() bool {
 			continue
 		}
 		b := list[0]
-		byBody[a.fingerprint()] = list[1:]
-		pair(a, b, movedByBody)
+		byKey[k] = list[1:]
+		pair(a, b, h)
 		if b.group {
 			m.align(a, b)
 		}
