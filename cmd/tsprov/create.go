@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/tsprov/tsprov/internal/client"
 )
@@ -39,15 +38,9 @@ func runCreate(args []string, stdout io.Writer) error {
 func bodyFrom(file, class string, pairs []string) (client.Entity, error) {
 	body := client.Entity{}
 	if file != "" {
-		var data []byte
-		var err error
-		if file == "-" {
-			data, err = io.ReadAll(os.Stdin)
-		} else {
-			data, err = os.ReadFile(file)
-		}
+		data, err := readInput(file)
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", file, err)
+			return nil, err
 		}
 		if err := json.Unmarshal(data, &body); err != nil {
 			return nil, usageError{fmt.Sprintf("%s is not a JSON object: %v", file, err)}

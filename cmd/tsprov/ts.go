@@ -67,8 +67,8 @@ func tsCodec(customActions string) (*taskseq.Codec, error) {
 	return taskseq.NewCodec(reg)
 }
 
-// readTS parses a task sequence file ("-" for standard input).
-func readTS(c *taskseq.Codec, path string) (*cim.Instance, *taskseq.Document, error) {
+// readInput reads a file, or standard input when path is "-".
+func readInput(path string) ([]byte, error) {
 	var data []byte
 	var err error
 	if path == "-" {
@@ -77,7 +77,16 @@ func readTS(c *taskseq.Codec, path string) (*cim.Instance, *taskseq.Document, er
 		data, err = os.ReadFile(path)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return data, nil
+}
+
+// readTS parses a task sequence file ("-" for standard input).
+func readTS(c *taskseq.Codec, path string) (*cim.Instance, *taskseq.Document, error) {
+	data, err := readInput(path)
+	if err != nil {
+		return nil, nil, err
 	}
 	ts, doc, err := c.Parse(data)
 	if err != nil {

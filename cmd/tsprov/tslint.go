@@ -121,15 +121,9 @@ func tsLint(args []string, stdout io.Writer) error {
 // lintFile lints a file as it is: its size as ConfigMgr would store it
 // (the compact XML the codec writes), no facts about packages.
 func lintFile(c *taskseq.Codec, path string, cfg *lint.Config) (*lint.Result, error) {
-	var data []byte
-	var err error
-	if path == "-" {
-		data, err = io.ReadAll(os.Stdin)
-	} else {
-		data, err = os.ReadFile(path)
-	}
+	data, err := readInput(path)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, err
 	}
 	ts, doc, err := c.Parse(data)
 	if err != nil {
