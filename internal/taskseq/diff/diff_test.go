@@ -11,36 +11,15 @@ import (
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/golden"
 	"github.com/tsprov/tsprov/internal/taskseq"
+	"github.com/tsprov/tsprov/internal/taskseq/taskseqtest"
 	"github.com/tsprov/tsprov/schema"
 )
 
-const corpus = "../../../testdata/ts-corpus/"
+const corpus = taskseqtest.Corpus
 
 // base is an MDT-built ConfigMgr client task sequence: 121 steps in nested
 // groups, a globalVarList, package references.
 const base = corpus + "keithga__DeployShared__Source_MDT.8443_SCCM_SCCM_Client.xml"
-
-func codec(t testing.TB) *taskseq.Codec {
-	t.Helper()
-	reg, err := schema.Registry()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := taskseq.NewCodec(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func parse(t testing.TB, c *taskseq.Codec, data []byte) *cim.Instance {
-	t.Helper()
-	ts, _, err := c.Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ts
-}
 
 // edit changes the text of a task sequence file.
 type edit func(t *testing.T, s string) string
@@ -223,19 +202,19 @@ var cases = []struct {
 // TestCorpusChanges diffs the corpus file against copies changed by each
 // case's edits, text and JSON against golden files.
 func TestCorpusChanges(t *testing.T) {
-	c := codec(t)
+	c := taskseqtest.Codec(t)
 	orig, err := os.ReadFile(base)
 	if err != nil {
 		t.Fatal(err)
 	}
-	from := parse(t, c, orig)
+	from := taskseqtest.Parse(t, c, orig)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := string(orig)
 			for _, e := range tc.edits {
 				s = e(t, s)
 			}
-			to := parse(t, c, []byte(s))
+			to := taskseqtest.Parse(t, c, []byte(s))
 			res := Compare(Input{Sequence: from, Label: "a/SCCM_Client.xml"}, Input{Sequence: to, Label: "b/SCCM_Client.xml"})
 			var txt bytes.Buffer
 			if err := res.WriteText(&txt, false); err != nil {
@@ -294,7 +273,7 @@ func TestEveryKind(t *testing.T) {
 // tsprov writes back from it (the codec may rewrite attributes and the
 // <action> line, never what the steps mean).
 func TestCorpusRoundTrip(t *testing.T) {
-	c := codec(t)
+	c := taskseqtest.Codec(t)
 	files, _ := filepath.Glob(corpus + "*.xml")
 	if len(files) == 0 {
 		t.Skip("no corpus")
@@ -304,12 +283,12 @@ func TestCorpusRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a := parse(t, c, data)
+		a := taskseqtest.Parse(t, c, data)
 		out, err := c.Marshal(a, taskseq.WriteOptions{})
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		b := parse(t, c, out)
+		b := taskseqtest.Parse(t, c, out)
 		for _, pair := range [][2]*cim.Instance{{a, a}, {a, b}} {
 			if res := Compare(Input{Sequence: pair[0]}, Input{Sequence: pair[1]}); !res.Same() {
 				t.Errorf("%s: %d changes, first %+v", filepath.Base(f), len(res.Changes), res.Changes[0])
@@ -321,10 +300,10 @@ func TestCorpusRoundTrip(t *testing.T) {
 // TestColour: on a terminal the marks and values are coloured; elsewhere
 // no escape is written.
 func TestColour(t *testing.T) {
-	c := codec(t)
+	c := taskseqtest.Codec(t)
 	orig, _ := os.ReadFile(base)
 	s := strings.Replace(string(orig), tattoo, `name="Tattoo" description="" disable="true"`, 1)
-	res := Compare(Input{Sequence: parse(t, c, orig)}, Input{Sequence: parse(t, c, []byte(s))})
+	res := Compare(Input{Sequence: taskseqtest.Parse(t, c, orig)}, Input{Sequence: taskseqtest.Parse(t, c, []byte(s))})
 	var plain, coloured bytes.Buffer
 	res.WriteText(&plain, false)
 	res.WriteText(&coloured, true)
@@ -338,12 +317,12 @@ func TestColour(t *testing.T) {
 
 // TestSecretsNotShown: a changed secret is reported, its values never.
 func TestSecretsNotShown(t *testing.T) {
-	c := codec(t)
+	c := taskseqtest.Codec(t)
 	step := func(password string) []byte {
 		return []byte(`<sequence version="3.10"><step type="SMS_TaskSequence_ApplyNetworkSettingsAction" name="Join" description="" runIn="WinPE" successCodeList="0">` +
 			`<defaultVarList><variable name="OSDJoinType" property="JoinType">0</variable><variable name="OSDJoinPassword" property="DomainPassword">` + password + `</variable></defaultVarList></step></sequence>`)
 	}
-	res := Compare(Input{Sequence: parse(t, c, step("Winter2026!"))}, Input{Sequence: parse(t, c, step("Summer2026!"))})
+	res := Compare(Input{Sequence: taskseqtest.Parse(t, c, step("Winter2026!"))}, Input{Sequence: taskseqtest.Parse(t, c, step("Summer2026!"))})
 	var out bytes.Buffer
 	res.WriteText(&out, false)
 	js, _ := json.Marshal(res)
@@ -379,12 +358,12 @@ func TestPackageProperties(t *testing.T) {
 		in.Set("LastRefreshTime", updated)
 		return in
 	}
-	c := codec(t)
+	c := taskseqtest.Codec(t)
 	orig, err := os.ReadFile(base)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := parse(t, c, orig)
+	ts := taskseqtest.Parse(t, c, orig)
 	res := Compare(Input{Package: pkg("Win11", "old", "a"), Sequence: ts, Label: "PS100012@1"},
 		Input{Package: pkg("Win11 24H2", "old", "b"), Sequence: ts, Label: "PS100012@2"})
 	if len(res.Changes) != 1 || res.Changes[0].Kind != PackageChanged || res.Changes[0].Property != "Name" ||

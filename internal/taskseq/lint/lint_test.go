@@ -10,26 +10,12 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/golden"
 	"github.com/tsprov/tsprov/internal/taskseq"
-	"github.com/tsprov/tsprov/schema"
+	"github.com/tsprov/tsprov/internal/taskseq/taskseqtest"
 )
 
-const corpus = "../../../testdata/ts-corpus/"
-
-func testCodec(t testing.TB) *taskseq.Codec {
-	t.Helper()
-	reg, err := schema.Registry()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := taskseq.NewCodec(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
+const corpus = taskseqtest.Corpus
 
 // lintFile reads a task sequence file and lints it as the CLI does.
 func lintFile(t testing.TB, c *taskseq.Codec, path string, pkgs Packages, cfg *Config) *Result {
@@ -89,7 +75,7 @@ var lintCases = []struct {
 // the text report with testdata/golden/<name>.txt (go test -update
 // rewrites them).
 func TestLintGolden(t *testing.T) {
-	c := testCodec(t)
+	c := taskseqtest.Codec(t)
 	for _, tc := range lintCases {
 		t.Run(tc.name, func(t *testing.T) {
 			res := lintFile(t, c, tc.file, tc.pkgs, nil)
@@ -108,7 +94,7 @@ func TestLintGolden(t *testing.T) {
 // TestEveryRuleHits: each rule finds something in the cases above, the
 // size cases and the corpus.
 func TestEveryRuleHits(t *testing.T) {
-	c := testCodec(t)
+	c := taskseqtest.Codec(t)
 	hit := map[string]bool{}
 	for _, tc := range lintCases {
 		for _, f := range lintFile(t, c, tc.file, tc.pkgs, nil).Findings {
@@ -188,7 +174,7 @@ func measureSizes(t testing.TB, c *taskseq.Codec) []Finding {
 }
 
 func TestSizeRules(t *testing.T) {
-	c := testCodec(t)
+	c := taskseqtest.Codec(t)
 	got := map[string]int{}
 	for _, f := range sizeFindings(t, c) {
 		got[f.Rule]++
@@ -197,7 +183,7 @@ func TestSizeRules(t *testing.T) {
 		t.Errorf("size findings = %v; want sequence-too-large twice and policy-too-large once", got)
 	}
 	// at the limit, nothing; without the XML, the rules say so
-	ts := mustParse(t, c, "testdata/cases/every-rule.xml")
+	ts := taskseqtest.ParseFile(t, c, "testdata/cases/every-rule.xml")
 	res, err := Run(Input{Sequence: ts, SequenceXML: make([]byte, taskseq.MaxSequenceBytes)}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -216,23 +202,10 @@ func TestSizeRules(t *testing.T) {
 	}
 }
 
-func mustParse(t testing.TB, c *taskseq.Codec, path string) *cim.Instance {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts, _, err := c.Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ts
-}
-
 // TestPackageFacts: without facts the reference rules say nothing and
 // the result says why; with them, each reference is judged.
 func TestPackageFacts(t *testing.T) {
-	c := testCodec(t)
+	c := taskseqtest.Codec(t)
 	offline := lintFile(t, c, "testdata/cases/every-rule.xml", nil, nil)
 	if strings.Join(offline.Unknown, ",") != "packages" {
 		t.Errorf("offline Unknown = %v; want [packages]", offline.Unknown)
@@ -268,7 +241,7 @@ func TestPackageFacts(t *testing.T) {
 }
 
 func TestConfig(t *testing.T) {
-	c := testCodec(t)
+	c := taskseqtest.Codec(t)
 	cfg, err := ParseConfig([]byte(`{"rules": {"disabled-step": "off", "Duplicate-Step-Name": "error"}, "knownVariables": ["ComputerPrefix"]}`))
 	if err != nil {
 		t.Fatal(err)
@@ -299,7 +272,7 @@ func TestConfig(t *testing.T) {
 // TestJSONOutput: the JSON report carries every finding with its rule,
 // severity name and hint.
 func TestJSONOutput(t *testing.T) {
-	c := testCodec(t)
+	c := taskseqtest.Codec(t)
 	res := lintFile(t, c, "testdata/cases/every-rule.xml", sitePackages, nil)
 	var b bytes.Buffer
 	if err := WriteJSON(&b, []Report{{Artifact: "every-rule.xml", Result: res}}); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/tsprov/tsprov/internal/golden"
+	"github.com/tsprov/tsprov/internal/taskseq/taskseqtest"
 )
 
 // sarifValidator compiles the official SARIF 2.1.0 schema (testdata,
@@ -39,7 +40,7 @@ func sarifValidator(t *testing.T) *jsonschema.Schema {
 // rule's index, the level, the file and line and the step's path.
 func TestSARIFValidates(t *testing.T) {
 	sch := sarifValidator(t)
-	c := testCodec(t)
+	c := taskseqtest.Codec(t)
 	cfg := &Config{Rules: map[string]Severity{"empty-group": Off}}
 	for _, tc := range lintCases {
 		t.Run(tc.name, func(t *testing.T) {

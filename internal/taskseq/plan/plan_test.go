@@ -11,36 +11,11 @@ import (
 	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/golden"
 	"github.com/tsprov/tsprov/internal/taskseq"
+	"github.com/tsprov/tsprov/internal/taskseq/taskseqtest"
 	"github.com/tsprov/tsprov/schema"
 )
 
-const corpus = "../../../testdata/ts-corpus/"
-
-func testCodec(t testing.TB) *taskseq.Codec {
-	t.Helper()
-	reg, err := schema.Registry()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := taskseq.NewCodec(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-func parseFile(t testing.TB, c *taskseq.Codec, path string) *cim.Instance {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts, _, err := c.Parse(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ts
-}
+const corpus = taskseqtest.Corpus
 
 // children answers Run Task Sequence steps from testdata/cases/<ID>.xml.
 func children(t testing.TB, c *taskseq.Codec) func(string) (*cim.Instance, error) {
@@ -49,7 +24,7 @@ func children(t testing.TB, c *taskseq.Codec) func(string) (*cim.Instance, error
 		if _, err := os.Stat(path); err != nil {
 			return nil, errs.E(errs.NotFound, "no task sequence package %s", id)
 		}
-		return parseFile(t, c, path), nil
+		return taskseqtest.ParseFile(t, c, path), nil
 	}
 }
 
@@ -74,7 +49,7 @@ func simulate(t testing.TB, c *taskseq.Codec, file, machine, vars string) *Plan 
 			t.Fatal(err)
 		}
 	}
-	p, err := Simulate(parseFile(t, c, file), opts)
+	p, err := Simulate(taskseqtest.ParseFile(t, c, file), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +79,7 @@ var planCases = []struct {
 // TestPlanGolden simulates each case and compares the tree with
 // testdata/golden/<name>.txt (go test -update rewrites them).
 func TestPlanGolden(t *testing.T) {
-	c := testCodec(t)
+	c := taskseqtest.Codec(t)
 	for _, tc := range planCases {
 		t.Run(tc.name, func(t *testing.T) {
 			p := simulate(t, c, tc.file, tc.machine, tc.vars)
@@ -121,7 +96,7 @@ func TestPlanGolden(t *testing.T) {
 }
 
 func TestPlanJSONGolden(t *testing.T) {
-	c := testCodec(t)
+	c := taskseqtest.Codec(t)
 	p := simulate(t, c, "testdata/cases/parent.xml", "hp-laptop-winpe", "hp-80fc")
 	var b bytes.Buffer
 	if err := WriteJSON(&b, p); err != nil {
@@ -149,7 +124,7 @@ func find(list []*Step, name string) *Step {
 // TestPlanPaths states what the golden files show, so that a wrong
 // golden file cannot pass unnoticed.
 func TestPlanPaths(t *testing.T) {
-	c := testCodec(t)
+	c := taskseqtest.Codec(t)
 	ms := corpus + "gwblok__garytown__OSD_ModelSupportTS-CM2103__SMS_TaskSequencePackage_PS2009DD_object.xml"
 	type want struct {
 		step    string
@@ -279,7 +254,7 @@ func TestWQLOverMachine(t *testing.T) {
 // the engine's rules (numbers as numbers, not over or, a failing query
 // failing the step).
 func TestConditionKinds(t *testing.T) {
-	c := testCodec(t)
+	c := taskseqtest.Codec(t)
 	data, err := os.ReadFile("testdata/machines/kinds.json")
 	if err != nil {
 		t.Fatal(err)
@@ -288,7 +263,7 @@ func TestConditionKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := Simulate(parseFile(t, c, "testdata/cases/condition-kinds.xml"), Options{
+	p, err := Simulate(taskseqtest.ParseFile(t, c, "testdata/cases/condition-kinds.xml"), Options{
 		Machine:   m,
 		Variables: map[string]string{"SystemDrive": "C:", "Count": "10", "Letter": "c"},
 	})
@@ -319,7 +294,7 @@ func TestConditionKinds(t *testing.T) {
 		t.Errorf("completed %v at %q; the failing WMI query should stop the sequence at Steps[12]", p.Completed, p.FailedAt)
 	}
 	// nothing known of the machine: every kind is unknown, none false
-	p, err = Simulate(parseFile(t, c, "testdata/cases/condition-kinds.xml"), Options{Variables: map[string]string{"Count": "10", "Letter": "c"}})
+	p, err = Simulate(taskseqtest.ParseFile(t, c, "testdata/cases/condition-kinds.xml"), Options{Variables: map[string]string{"Count": "10", "Letter": "c"}})
 	if err != nil {
 		t.Fatal(err)
 	}
