@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
+	"time"
 
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
@@ -32,21 +34,22 @@ func runContent(args []string, stdout io.Writer) error {
 
 // contentHash prints, like sha256sum, one line per file (its SHA-256 and
 // path), then the content hash: what a client computes over a downloaded
-// content and compares with GetPackageDefaultHash. A progress bar of the
-// bytes read is drawn on a terminal.
+// content and compares with GetPackageDefaultHash. Progress: a bar of
+// the bytes read on a terminal, plain lines on stderr otherwise.
 func contentHash(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("content hash", flag.ContinueOnError)
 	alg := fs.Uint("alg", uint(content.AlgSHA256), "CryptoAPI id of the content hash's digest: 32780 SHA-256, 32772 SHA-1, 32771 MD5")
 	asJSON := fs.Bool("json", false, "print the manifest (folders, files, sizes, hashes) as JSON")
+	every := fs.Duration("progress-every", 5*time.Second, "off a terminal, a progress line on stderr this often (0: none)")
 	rest, err := parseArgs(fs, args, 1, "content hash takes one folder, e.g. tsprov content hash ./Office")
 	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	progress, finish := hashBar(ctx)
-	m, err := content.HashDir(ctx, rest[0], progress)
-	finish()
+	meter := newWorkMeter(ctx, "hash "+rest[0], *every, os.Stderr)
+	m, err := content.HashDir(ctx, rest[0], func(p content.Progress) { meter.update(p.Files, p.TotalFiles, p.Bytes, p.TotalBytes) })
+	meter.done(err)
 	if err != nil {
 		return err
 	}
@@ -66,22 +69,95 @@ func contentHash(args []string, stdout io.Writer) error {
 	return nil
 }
 
-// hashBar returns a content.Progress that draws the bytes read, files,
-// rate and ETA on a terminal, and a function that ends it.
-func hashBar(ctx context.Context) (func(content.Progress), func()) {
-	if !onTerminal() {
-		return nil, func() {}
+// workMeter shows how long work on files goes: on a terminal a bar of the
+// bytes with the files, the rate and the time left; otherwise a plain
+// line to w every `every` (0: none) and a last one when the work ends, if
+// it lasted that long.
+type workMeter struct {
+	name  string
+	every time.Duration
+	w     io.Writer
+	start time.Time
+
+	mu                sync.Mutex
+	bars              *mpb.Progress
+	bar               *mpb.Bar
+	files, totalFiles int
+	bytes, totalBytes int64
+	lastLine          time.Time
+	lines             int
+}
+
+func newWorkMeter(ctx context.Context, name string, every time.Duration, w io.Writer) *workMeter {
+	m := &workMeter{name: name, every: every, w: w, start: time.Now()}
+	if onTerminal() {
+		m.bars = mpb.NewWithContext(ctx, mpb.WithOutput(os.Stderr), mpb.WithWidth(40))
+		m.bar = m.bars.AddBar(0,
+			mpb.PrependDecorators(decor.Name(name+" "), decor.CountersKibiByte("% .1f / % .1f"),
+				decor.Any(func(decor.Statistics) string {
+					m.mu.Lock()
+					defer m.mu.Unlock()
+					return fmt.Sprintf("  %d/%d files", m.files, m.totalFiles)
+				})),
+			mpb.AppendDecorators(decor.Percentage(), decor.AverageSpeed(decor.SizeB1024(0), " % .1f"), decor.Name(" ETA "), decor.AverageETA(decor.ET_STYLE_GO)))
 	}
-	p := mpb.NewWithContext(ctx, mpb.WithOutput(os.Stderr), mpb.WithWidth(40))
-	var files, total int
-	bar := p.AddBar(0,
-		mpb.PrependDecorators(decor.Name("hash "), decor.CountersKibiByte("% .1f / % .1f"),
-			decor.Any(func(decor.Statistics) string { return fmt.Sprintf("  %d/%d files", files, total) })),
-		mpb.AppendDecorators(decor.Percentage(), decor.AverageSpeed(decor.SizeB1024(0), " % .1f"), decor.Name(" ETA "), decor.AverageETA(decor.ET_STYLE_GO)))
-	progress := func(pr content.Progress) {
-		files, total = pr.Files, pr.TotalFiles
-		bar.SetTotal(pr.TotalBytes, false)
-		bar.SetCurrent(pr.Bytes)
+	m.lastLine = m.start
+	return m
+}
+
+// update tells the meter how far the work has come.
+func (m *workMeter) update(files, totalFiles int, bytes, totalBytes int64) {
+	m.mu.Lock()
+	m.files, m.totalFiles, m.bytes, m.totalBytes = files, totalFiles, bytes, totalBytes
+	bar := m.bar
+	due := bar == nil && m.every > 0 && time.Since(m.lastLine) >= m.every
+	if due {
+		m.lastLine = time.Now()
+		m.lines++
+		m.writeLine("")
 	}
-	return progress, func() { bar.SetTotal(-1, true); p.Wait() }
+	m.mu.Unlock()
+	if bar != nil {
+		bar.SetTotal(totalBytes, false)
+		bar.SetCurrent(bytes)
+	}
+}
+
+// writeLine prints the plain line, with m.mu held.
+func (m *workMeter) writeLine(end string) {
+	secs := time.Since(m.start).Seconds()
+	rate := int64(0)
+	if secs > 0 {
+		rate = int64(float64(m.bytes) / secs)
+	}
+	left := "time left unknown"
+	if end != "" {
+		left = end
+	} else if rate > 0 {
+		left = fmt.Sprintf("about %s left", time.Duration(float64(m.totalBytes-m.bytes)/float64(rate)*float64(time.Second)).Round(time.Second))
+	}
+	fmt.Fprintf(m.w, "%s: %d/%d files, %s of %s, %s/s, %s\n", m.name, m.files, m.totalFiles, sizeText(m.bytes), sizeText(m.totalBytes), sizeText(rate), left)
+}
+
+// done ends the meter (err: the work failed).
+func (m *workMeter) done(err error) {
+	if m.bar != nil {
+		if err != nil {
+			m.bar.Abort(false)
+		} else {
+			m.bar.SetTotal(-1, true)
+		}
+		m.bars.Wait()
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.every <= 0 || m.lines == 0 && time.Since(m.start) < m.every {
+		return
+	}
+	end := fmt.Sprintf("done in %s", time.Since(m.start).Round(time.Millisecond))
+	if err != nil {
+		end = "failed"
+	}
+	m.writeLine(end)
 }

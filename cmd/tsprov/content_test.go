@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -11,6 +13,22 @@ import (
 
 	"github.com/tsprov/tsprov/internal/content"
 )
+
+// runProcess runs tsprov as a process of its own, its stdout and stderr
+// pipes (not a terminal), and returns its exit status and both outputs.
+func runProcess(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "TSPROV_TEST_RUN_MAIN=1")
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatal(err)
+	}
+	return cmd.ProcessState.ExitCode(), out.String(), errOut.String()
+}
 
 func writeFiles(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
@@ -51,6 +69,11 @@ func TestContentHashCommand(t *testing.T) {
 		if !strings.HasPrefix(out, string(sums)) {
 			t.Errorf("per-file lines differ from sha256sum's:\n%s\nsha256sum:\n%s", out, sums)
 		}
+	}
+	// Off a terminal, progress is plain lines on stderr; stdout is unchanged.
+	code, out2, errOut := runProcess(t, "content", "hash", "--progress-every", "1ns", src)
+	if code != 0 || out2 != out || !strings.Contains(errOut, "hash "+src+": 2/2 files, 16 B of 16 B, ") || !strings.Contains(errOut, "done in") {
+		t.Errorf("--progress-every 1ms: %d\nstdout %s\nstderr %s", code, out2, errOut)
 	}
 	code, out, _ = runCLI("content", "hash", "--json", "--alg", "32772", src)
 	var j struct {
@@ -105,9 +128,18 @@ func TestPkgRefreshCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, out, errOut = runCLI("pkg", "refresh", server, id)
+	code, out, errOut = runProcess(t, "pkg", "refresh", "--progress-every", "1ns", "--token", testAdminToken, server, id)
 	if code != 0 || out != id+": new content "+id+".2 (SourceVersion 2): 2 files, 16 B, hash "+local.Hash+"\n" {
 		t.Errorf("changed refresh: %d %q %s", code, out, errOut)
+	}
+	// The server's progress of the snapshot, as a plain line off a terminal.
+	if !strings.Contains(errOut, "refresh "+id+": 2/2 files, 16 B of 16 B, ") || !strings.Contains(errOut, "done in") {
+		t.Errorf("changed refresh: no progress line on stderr: %q", errOut)
+	}
+	// --watch on a package on no distribution point says so.
+	code, out, errOut = runCLI("pkg", "refresh", "--watch", server, id)
+	if code != 0 || !strings.HasSuffix(out, id+" is on no distribution point\n") {
+		t.Errorf("refresh --watch: %d %q %s", code, out, errOut)
 	}
 
 	ts := runOK(t, "create", server, "Name=TS")

@@ -518,12 +518,17 @@ func distributeEndToEnd(t *testing.T, size int64, timeout time.Duration) {
 		t.Fatal(err)
 	}
 	before := []int64{meters[0].blobBytes.Load(), meters[1].blobBytes.Load(), meters[2].blobBytes.Load()}
-	if code, out, errOut := runCLI("pkg", "refresh", "--server", srv.url, "--token", testAdminToken, id); code != 0 {
-		t.Fatalf("tsprov pkg refresh: %d %s %s", code, out, errOut)
-	}
+	// tsprov pkg refresh --watch: the server's progress reading the
+	// source (plain lines off a terminal), then the DPs until each has
+	// installed the new version.
+	code, out, errOut = runProcess(t, "pkg", "refresh", "--watch", "--progress-every", "1ns", "--server", srv.url, "--token", testAdminToken, id)
 	m2 := s.manifest(id)
 	if m2.SourceVersion == m1.SourceVersion {
 		t.Fatalf("the refresh made no new content")
+	}
+	if code != 0 || !strings.Contains(out, fmt.Sprintf("new content %s", m2.ContentID)) || strings.Count(out, "INSTALLED") < 3 ||
+		!strings.Contains(errOut, fmt.Sprintf("refresh %s: %d/%d files, %s of %s", id, len(m2.Files), len(m2.Files), sizeText(m2.Size), sizeText(m2.Size))) {
+		t.Fatalf("tsprov pkg refresh --watch: %d\n%s%s", code, out, errOut)
 	}
 	s.waitInstalled(id, m2.SourceVersion, 3, timeout)
 	for i, m := range meters {

@@ -158,9 +158,11 @@ func fetchProgress(ctx context.Context, stdout io.Writer) (func(dp.Progress), fu
 
 // dpAdd: tsprov dp add ID NAL… assigns a package to distribution points
 // (AddDistributionPoints). A DP may be named by its NAL path or by its
-// server name as SMS_DistributionPointInfo lists it.
+// server name as SMS_DistributionPointInfo lists it. --watch then follows
+// the distribution as dp status --watch does.
 func dpAdd(args []string, stdout io.Writer) error {
 	fs, cf := connectionFlags("dp add")
+	watch := fs.Bool("watch", false, "then follow the distribution until every DP has the package or failed (progress bars on a terminal)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -199,6 +201,12 @@ func dpAdd(args []string, stdout io.Writer) error {
 	call := class + "('" + id + "')/AdminService.AddDistributionPoints"
 	if err := c.Call(ctx, "POST", "/AdminService/wmi/"+call, map[string]any{"SiteCode": sites, "NALPath": paths}, &out); err != nil {
 		return err
+	}
+	if *watch {
+		fmt.Fprintf(stdout, "%s assigned to %d distribution point(s)\n", id, len(paths))
+		sctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return watchStatus(sctx, c, id, 0, stdout)
 	}
 	fmt.Fprintf(stdout, "%s assigned to %d distribution point(s); tsprov dp status %s shows how it goes\n", id, len(paths), id)
 	return nil
@@ -244,7 +252,7 @@ func dpStatus(args []string, stdout io.Writer) error {
 		}
 		return writeStatusTable(stdout, rows)
 	}
-	return watchStatus(ctx, c, id, stdout)
+	return watchStatus(ctx, c, id, 0, stdout)
 }
 
 // packageStatus joins, per DP, the package's summary (state, version)
@@ -297,10 +305,11 @@ func orEmpty(v any) any {
 	return v
 }
 
-// watchStatus follows a package until no DP is pending: bars on a
-// terminal, a table every few seconds otherwise. It fails when a DP
-// failed.
-func watchStatus(ctx context.Context, c *client.Client, id string, stdout io.Writer) error {
+// watchStatus follows a package until no DP is pending (and, with
+// version > 0, each has installed that SourceVersion or a later one):
+// bars on a terminal, a table every few seconds otherwise. It fails when a
+// DP failed.
+func watchStatus(ctx context.Context, c *client.Client, id string, version int64, stdout io.Writer) error {
 	term := onTerminal()
 	var bars *mpb.Progress
 	open := map[string]*mpb.Bar{}
@@ -327,6 +336,9 @@ func watchStatus(ctx context.Context, c *client.Client, id string, stdout io.Wri
 		busy, failed := 0, 0
 		for _, r := range rows {
 			st, _ := r["State"].(string)
+			if st == "INSTALLED" && num(r["Version"]) < version {
+				st = "CONTENT_UPDATING" // the site has not queued the new version yet
+			}
 			switch st {
 			case "INSTALLED":
 			case "INSTALL_FAILED", "REMOVAL_FAILED":

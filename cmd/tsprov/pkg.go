@@ -8,9 +8,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-
-	"github.com/vbauerster/mpb/v8"
-	"github.com/vbauerster/mpb/v8/decor"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
 
 	"github.com/tsprov/tsprov/internal/client"
 )
@@ -36,24 +37,48 @@ func runPkg(args []string, stdout io.Writer) error {
 }
 
 // pkgRefresh calls RefreshPkgSource on the package and prints the content
-// it left: its id, SourceVersion, files, size and hash.
+// it left: its id, SourceVersion, files, size and hash. While the server
+// reads the source it shows how far it has come (a bar on a terminal,
+// plain lines on stderr otherwise); --watch then follows the
+// distribution of the content to the package's DPs.
 func pkgRefresh(args []string, stdout io.Writer) error {
 	fs, cf := connectionFlags("pkg refresh")
+	every := fs.Duration("progress-every", 5*time.Second, "off a terminal, a progress line on stderr this often (0: none)")
+	watch := fs.Bool("watch", false, "then follow the distribution to the package's distribution points until each has it or failed")
 	rest, err := parseArgs(fs, args, 1, "pkg refresh takes one package ID, e.g. tsprov pkg refresh PS100004")
 	if err != nil {
 		return err
 	}
-	id := rest[0]
-	ctx := context.Background()
+	id := strings.ToUpper(rest[0])
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	c := cf.client()
-	class, pkg, err := findPackage(ctx, c, id)
+	class, _, err := findPackage(ctx, c, id)
 	if err != nil {
 		return err
 	}
-	done := spinner(fmt.Sprintf("refreshing %s from %v ", id, pkg["PkgSourcePath"]))
+	meter := newWorkMeter(ctx, "refresh "+id, *every, os.Stderr)
+	polled := make(chan struct{})
+	pollCtx, endPoll := context.WithCancel(ctx)
+	go func() {
+		defer close(polled)
+		for {
+			select {
+			case <-pollCtx.Done():
+				return
+			case <-time.After(250 * time.Millisecond):
+			}
+			followSnapshot(pollCtx, c, id, meter)
+		}
+	}()
 	var res map[string]any
 	err = c.Call(ctx, http.MethodPost, "/AdminService/wmi/"+client.KeyPath(class, id)+"/AdminService.RefreshPkgSource", map[string]any{}, &res)
-	done()
+	endPoll()
+	<-polled
+	if err == nil {
+		followSnapshot(ctx, c, id, meter) // the totals of the snapshot just taken
+	}
+	meter.done(err)
 	if err != nil {
 		return err
 	}
@@ -77,7 +102,33 @@ func pkgRefresh(args []string, stdout io.Writer) error {
 		what = "source unchanged, content"
 	}
 	fmt.Fprintf(stdout, "%s: %s %s (SourceVersion %d): %d files, %s, hash %s\n", id, what, cur.Current, cur.SourceVersion, len(m.Files), sizeText(m.Size), cur.Hash)
+	if *watch {
+		rows, err := packageStatus(ctx, c, id)
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			fmt.Fprintf(stdout, "%s is on no distribution point\n", id)
+			return nil
+		}
+		return watchStatus(ctx, c, id, cur.SourceVersion, stdout)
+	}
 	return nil
+}
+
+// followSnapshot reads how far the server's snapshot of package id has
+// come (GET /tsprov/v1/content/packages/{id}/snapshot) into meter; no
+// snapshot under way yet, or an error, changes nothing.
+func followSnapshot(ctx context.Context, c *client.Client, id string, meter *workMeter) {
+	var sp struct {
+		Files      int   `json:"files"`
+		TotalFiles int   `json:"totalFiles"`
+		Bytes      int64 `json:"bytes"`
+		TotalBytes int64 `json:"totalBytes"`
+	}
+	if c.Call(ctx, http.MethodGet, "/tsprov/v1/content/packages/"+url.PathEscape(id)+"/snapshot", nil, &sp) == nil {
+		meter.update(sp.Files, sp.TotalFiles, sp.Bytes, sp.TotalBytes)
+	}
 }
 
 // findPackage reads package id from whichever package class holds it.
@@ -94,17 +145,6 @@ func findPackage(ctx context.Context, c *client.Client, id string) (string, clie
 		return class, e, nil
 	}
 	return "", nil, fmt.Errorf("there is no package %s", id)
-}
-
-// spinner shows name and the time spent on a terminal until done is
-// called.
-func spinner(name string) (done func()) {
-	if !onTerminal() {
-		return func() {}
-	}
-	p := mpb.New(mpb.WithOutput(os.Stderr), mpb.WithWidth(20))
-	bar := p.New(0, mpb.SpinnerStyle(), mpb.PrependDecorators(decor.Name(name)), mpb.AppendDecorators(decor.Elapsed(decor.ET_STYLE_GO)), mpb.BarRemoveOnComplete())
-	return func() { bar.SetTotal(-1, true); p.Wait() }
 }
 
 // sizeText is a byte count for people: 56.7 MiB.

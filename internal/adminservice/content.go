@@ -12,7 +12,8 @@ import (
 // ContentPath is where distribution point agents read the content
 // library: GET …/{ContentID}/manifest (e.g. PS100004.2), GET
 // …/blobs/{sha256} (Range and ETag), GET …/packages/{PackageID} (the
-// package's newest content id).
+// package's newest content id), GET …/packages/{PackageID}/snapshot (how
+// far the snapshot of its source under way on this server has come).
 const ContentPath = "/tsprov/v1/content"
 
 // manifestFile is one file of a manifest answer.
@@ -88,6 +89,29 @@ func (h *Handler) currentContent(w http.ResponseWriter, r *http.Request, package
 		"sourceVersion": c.SourceVersion,
 		"hash":          c.Hash,
 	})
+}
+
+// snapshotProgress serves GET …/packages/{PackageID}/snapshot.
+func (h *Handler) snapshotProgress(w http.ResponseWriter, r *http.Request) {
+	sp, err := h.prov.Snapshot(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	body := map[string]any{
+		"packageId":  sp.PackageID,
+		"done":       sp.Done,
+		"started":    sp.Started.UTC().Format(time.RFC3339Nano),
+		"files":      sp.Files,
+		"totalFiles": sp.TotalFiles,
+		"bytes":      sp.Bytes,
+		"totalBytes": sp.TotalBytes,
+		"path":       sp.Path,
+	}
+	if sp.Done {
+		body["ended"] = sp.Ended.UTC().Format(time.RFC3339Nano)
+	}
+	writeJSON(w, http.StatusOK, body)
 }
 
 // contentBlob serves a file of the library by its SHA-256, with Range

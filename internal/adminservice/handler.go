@@ -136,6 +136,7 @@ func NewHandler(prov *provider.Provider, opts Options) (http.Handler, error) {
 	h.handle(mux, HistoryPath+"/{id}/{rev}/restore", map[string]http.HandlerFunc{"POST": h.restore})
 	h.handle(mux, DiffPath, map[string]http.HandlerFunc{"GET": h.diffVersions})
 	h.handle(mux, ContentPath+"/{seg}/{leaf}", map[string]http.HandlerFunc{"GET": h.content})
+	h.handle(mux, ContentPath+"/packages/{id}/snapshot", map[string]http.HandlerFunc{"GET": h.snapshotProgress})
 	h.handle(mux, LintPath, map[string]http.HandlerFunc{"POST": h.lint})
 	h.handle(mux, PlanPath, map[string]http.HandlerFunc{"POST": h.plan})
 	h.handle(mux, DPPath+"/register", map[string]http.HandlerFunc{"POST": h.registerDP})

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/tsprov/tsprov/internal/auth"
 	"github.com/tsprov/tsprov/internal/cim"
@@ -248,11 +250,18 @@ func hasSource(pkg *cim.Instance) bool {
 	return pkg.Int(packageTypeProperty) != tsPackageType && strings.TrimSpace(pkg.String(sourcePathProperty)) != ""
 }
 
-// snapshot takes a snapshot of a package source into the library.
-func (p *Provider) snapshot(ctx context.Context, source string, progress func(content.Progress)) (*content.Manifest, error) {
+// snapshot takes a snapshot of a package source into the library; with
+// a packageID (an existing package), its progress is kept (Snapshot).
+func (p *Provider) snapshot(ctx context.Context, packageID, source string) (*content.Manifest, error) {
 	lib, err := p.library()
 	if err != nil {
 		return nil, err
+	}
+	var progress func(content.Progress)
+	if packageID != "" {
+		var end func()
+		progress, end = p.snapshots.track(packageID)
+		defer end()
 	}
 	m, err := lib.Snapshot(ctx, source, progress)
 	if err != nil {
@@ -427,7 +436,11 @@ func (p *Provider) snapshotForWrite(ctx context.Context, c *cim.Class, cur, sent
 	} else if _, err := p.authorize(ctx, c, "", auth.Create); err != nil {
 		return nil, err
 	}
-	m, err := p.snapshot(ctx, source, nil)
+	id := ""
+	if cur != nil {
+		id = cur.Key()
+	}
+	m, err := p.snapshot(ctx, id, source)
 	if err != nil {
 		return nil, err
 	}
@@ -448,4 +461,89 @@ func (s *pendingSnapshot) publish(ctx context.Context, tx store.Tx) serverValues
 		_, err := s.p.publishContent(ctx, tx, pkg, s.m, s.source)
 		return err
 	}
+}
+
+// SnapshotProgress is how far the latest snapshot of a package's source
+// on this server has come: under way (Done false) or finished (kept a
+// while, so that a client that asked for the refresh reads its totals).
+type SnapshotProgress struct {
+	PackageID string
+	content.Progress
+	Started time.Time
+	// Ended is when it finished (zero while it runs).
+	Ended time.Time
+	Done  bool
+}
+
+// snapshotKeep is how long the progress of a finished snapshot is kept.
+const snapshotKeep = time.Minute
+
+// snapshotTracker keeps the progress of the snapshots this server takes
+// for RefreshPkgSource and RefreshPkgSourceFlag writes, by package ID
+// (upper case). The zero value is ready.
+type snapshotTracker struct {
+	mu   sync.Mutex
+	byID map[string]*SnapshotProgress
+}
+
+// track starts the progress of a snapshot of package id and returns the
+// progress function to give the snapshot and the function that ends it.
+func (t *snapshotTracker) track(id string) (progress func(content.Progress), end func()) {
+	k := strings.ToUpper(id)
+	sp := &SnapshotProgress{PackageID: id, Started: time.Now()}
+	t.mu.Lock()
+	if t.byID == nil {
+		t.byID = map[string]*SnapshotProgress{}
+	}
+	for key, old := range t.byID { // forget the finished ones of long ago
+		if old.Done && time.Since(old.Ended) > snapshotKeep {
+			delete(t.byID, key)
+		}
+	}
+	t.byID[k] = sp
+	t.mu.Unlock()
+	return func(p content.Progress) {
+			t.mu.Lock()
+			sp.Progress = p
+			t.mu.Unlock()
+		}, func() {
+			t.mu.Lock()
+			sp.Done, sp.Ended = true, time.Now()
+			t.mu.Unlock()
+		}
+}
+
+func (t *snapshotTracker) get(id string) (SnapshotProgress, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	sp, ok := t.byID[strings.ToUpper(id)]
+	if !ok || sp.Done && time.Since(sp.Ended) > snapshotKeep {
+		return SnapshotProgress{}, false
+	}
+	return *sp, true
+}
+
+// Snapshot returns how far the snapshot of a package's source that this
+// server takes, or took less than a minute ago, has come: files and bytes
+// read of the totals listed. The caller needs Read on the package.
+// Outcomes: the progress; errs.NotFound for an unknown package (or one
+// out of the caller's scopes) and for a package with no snapshot under
+// way or just finished here; errs.Forbidden.
+func (p *Provider) Snapshot(ctx context.Context, packageID string) (SnapshotProgress, error) {
+	pr, err := caller(ctx)
+	if err != nil {
+		return SnapshotProgress{}, err
+	}
+	err = p.st.Read(ctx, func(tx store.ReadTx) error {
+		_, err := p.readPackage(ctx, tx, pr, packageID)
+		return err
+	})
+	if err != nil {
+		return SnapshotProgress{}, p.audited(ctx, err)
+	}
+	sp, ok := p.snapshots.get(packageID)
+	if !ok {
+		return SnapshotProgress{}, errs.Target(errs.NotFound, packageID, "no snapshot of the source of %s is under way on this server", packageID)
+	}
+	return sp, nil
 }

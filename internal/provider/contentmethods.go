@@ -52,7 +52,7 @@ func (p *Provider) refreshPkgSource(ctx context.Context, m *cim.Method, target *
 			"package %s has no source files to refresh: its PkgSourcePath is empty", key))
 	}
 	source := pkg.String(sourcePathProperty)
-	man, err := p.snapshot(ctx, source, nil)
+	man, err := p.snapshot(ctx, key, source)
 	if err != nil {
 		return nil, 0, methodFailure(sourcePathProperty, err)
 	}

@@ -426,7 +426,7 @@ func (im *importer) snapshotContents() error {
 		if im.opts.DryRun {
 			continue
 		}
-		m, err := im.p.snapshot(im.ctx, source, nil)
+		m, err := im.p.snapshot(im.ctx, "", source)
 		if errs.Is(err, errs.Invalid) || errs.Is(err, errs.Conflict) {
 			im.problem(it.obj.Ref(), cmexport.ManifestPart, "%s", errs.Message(err))
 			it.failed = true

@@ -92,6 +92,7 @@ type Provider struct {
 	historyKeep    int64 // Config.HistoryKeep
 	lib            *content.Library
 	contentClasses contentClasses
+	snapshots      snapshotTracker // the snapshots under way, by package
 	dist           *distribution.Service
 	// dpContent tells which packages have content on no distribution
 	// point (nil: the schema has no distribution state).
