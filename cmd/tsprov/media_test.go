@@ -1,9 +1,15 @@
 package main
 
 import (
+	"archive/zip"
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +54,16 @@ func TestMediaCreateVerify(t *testing.T) {
 	}
 	ts := strings.TrimSuffix(strings.TrimPrefix(saved["SavedTaskSequencePackagePath"].(string), `SMS_TaskSequencePackage.PackageID="`), `"`)
 	conn := []string{"--server", srv.url, "--token", testAdminToken}
+
+	// before any package is on a DP: both refuse, naming the first, and write nothing
+	early := filepath.Join(t.TempDir(), "early")
+	code, _, errOut := runCLI(append(append([]string{"media", "create", "--quiet"}, conn...), "--ts", ts, "--out", early)...)
+	if _, err := os.Stat(early); code == 0 || !strings.Contains(errOut, pkgs[0]) || !strings.Contains(errOut, "no distribution point") || err == nil {
+		t.Fatalf("media create before distribution: exit %d %q (folder written: %v)", code, errOut, err == nil)
+	}
+	if status, raw := postMedia(t, srv.url, map[string]any{"PackageID": ts}); status != 409 || !strings.Contains(string(raw), pkgs[0]) {
+		t.Fatalf("REST media before distribution: %d %s", status, raw)
+	}
 	for _, id := range pkgs {
 		if code, out, errOut := runCLI(append(append([]string{"dp", "add"}, conn...), id, "DP1.TEST.LOCAL")...); code != 0 {
 			t.Fatalf("dp add: %d %s %s", code, out, errOut)
@@ -72,6 +88,55 @@ func TestMediaCreateVerify(t *testing.T) {
 	if code, stdout, errOut := runCLI("media", "verify", out); code != 0 || !strings.Contains(stdout, "verified") {
 		t.Fatalf("media verify: %d %s %s", code, stdout, errOut)
 	}
+	// the REST action answers the same layout as a zip: the same files,
+	// byte for byte (the policies are deterministic), index included
+	status, raw := postMedia(t, srv.url, map[string]any{"PackageID": ts})
+	if status != 200 {
+		t.Fatalf("POST /tsprov/v1/media: %d %s", status, raw)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(raw), int64(len(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(rc)
+		rc.Close()
+		want, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(f.Name)))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("zip entry %s differs from the folder's file (%v)", f.Name, err)
+		}
+	}
+	var folder []string
+	filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(out, p)
+			folder = append(folder, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	sort.Strings(names)
+	if strings.Join(names, "\n") != strings.Join(folder, "\n") {
+		t.Errorf("the zip holds\n%s\nthe folder\n%s", strings.Join(names, "\n"), strings.Join(folder, "\n"))
+	}
+	for _, bad := range []struct {
+		body   map[string]any
+		status int
+	}{
+		{map[string]any{}, 400},
+		{map[string]any{"PackageID": pkgs[0]}, 404},
+		{map[string]any{"PackageID": ts, "AdvertisementID": "PS1-0001"}, 400},
+	} {
+		if status, raw := postMedia(t, srv.url, bad.body); status != bad.status || !strings.Contains(string(raw), `"error"`) {
+			t.Errorf("POST /tsprov/v1/media %v: %d %s, want %d", bad.body, status, raw, bad.status)
+		}
+	}
+
 	// one byte changed
 	var victim string
 	filepath.WalkDir(filepath.Join(out, "SMS", "PKG", pkgs[1]), func(p string, d os.DirEntry, err error) error {
@@ -97,4 +162,23 @@ func TestMediaCreateVerify(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, "not empty") || len(after) != len(before) {
 		t.Fatalf("create into a full folder: %d %q", code, errOut)
 	}
+}
+
+// postMedia calls the media REST action as the administrator.
+func postMedia(t *testing.T, base string, body map[string]any) (int, []byte) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("POST", base+"/tsprov/v1/media", bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+testAdminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("POST /tsprov/v1/media: %v", err)
+	}
+	return resp.StatusCode, raw
 }

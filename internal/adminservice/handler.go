@@ -131,6 +131,7 @@ func NewHandler(prov *provider.Provider, opts Options) (http.Handler, error) {
 	h.handle(mux, AdminsPath+"/{id}/password", map[string]http.HandlerFunc{"PUT": h.setPassword})
 	h.handle(mux, ExportPath, map[string]http.HandlerFunc{"POST": h.export})
 	h.handle(mux, ImportPath, map[string]http.HandlerFunc{"POST": h.importZip})
+	h.handle(mux, MediaPath, map[string]http.HandlerFunc{"POST": h.createMedia})
 	h.handle(mux, HistoryPath+"/{id}", map[string]http.HandlerFunc{"GET": h.history, "DELETE": h.purgeHistory})
 	h.handle(mux, HistoryPath+"/{id}/{rev}", map[string]http.HandlerFunc{"GET": h.revision})
 	h.handle(mux, HistoryPath+"/{id}/{rev}/restore", map[string]http.HandlerFunc{"POST": h.restore})
