@@ -167,6 +167,7 @@ func TestPolicyMethodArguments(t *testing.T) {
 		{"TaskSequence without BootImageID", map[string]any{"TaskSequence": seq}, 400, "BootImageID"},
 		{"PackageID with BootImageID", map[string]any{"PackageID": ts, "BootImageID": boot}, 400, "BootImageID"},
 		{"BootImageID not a boot image", map[string]any{"TaskSequence": seq, "BootImageID": ts}, 400, "BootImageID"},
+		{"BootImageID of no package", map[string]any{"TaskSequence": seq, "BootImageID": "PS1FFFFF"}, 400, "BootImageID"},
 		{"no AdvertisementID", map[string]any{"PackageID": ts, "AdvertisementID": nil}, 400, "AdvertisementID"},
 		{"AdvertisementID with a dash", map[string]any{"PackageID": ts, "AdvertisementID": "PS1-0001"}, 400, "AdvertisementID"},
 		{"AdvertisementID of another deployment", map[string]any{"PackageID": ts, "AdvertisementID": taken}, 409, "AdvertisementID"},
@@ -178,8 +179,28 @@ func TestPolicyMethodArguments(t *testing.T) {
 		{"AdvertisementComment too long", map[string]any{"PackageID": ts, "AdvertisementComment": strings.Repeat("c", 513)}, 400, "AdvertisementComment"},
 		{"AdvertisementComment with a control character", map[string]any{"PackageID": ts, "AdvertisementComment": "a\u0001b"}, 400, "AdvertisementComment"},
 	}
+	// values of the wrong type are refused while the body is decoded,
+	// before the method runs, as for every method: a 400 whose target and
+	// details name the argument
+	decoding := []struct {
+		name string
+		args map[string]any
+		arg  string
+	}{
+		{"TaskSequence of another class", map[string]any{"TaskSequence": map[string]any{"@odata.type": "#AdminService.SMS_TaskSequence_Group", "Name": "g"}, "BootImageID": boot}, "TaskSequence"},
+		{"AdvertisementFlags not a number", map[string]any{"PackageID": ts, "AdvertisementFlags": "many"}, "AdvertisementFlags"},
+		{"AdvertisementFlags negative", map[string]any{"PackageID": ts, "AdvertisementFlags": -1}, "AdvertisementFlags"},
+		{"PackageID not a string", map[string]any{"PackageID": 12}, "PackageID"},
+	}
 	before := s.must(200, "GET", "/tsprov/v1/events", nil).raw
 	for _, method := range []string{"GetTsPolicies", "GetTsPoliciesSaMedia"} {
+		for _, c := range decoding {
+			r := s.do("POST", tsMethods+method, policyCall(method, c.args))
+			details, _ := r.body["error"].(map[string]any)["details"].([]any)
+			if r.status != 400 || !strings.Contains(string(r.raw), `"target":"`+c.arg+`"`) || len(details) != 1 {
+				t.Errorf("%s, %s: %d %s; want 400 naming %s", method, c.name, r.status, r.raw, c.arg)
+			}
+		}
 		for _, c := range cases {
 			r := s.do("POST", tsMethods+method, policyCall(method, c.args))
 			if r.status != c.status {
@@ -315,5 +336,31 @@ func TestGetTsPoliciesOfADeployment(t *testing.T) {
 	body = stringsOf(t, r.body["PolicyXmls"])[0]
 	if !strings.Contains(body, `<![CDATA[from the call]]>`) || !strings.Contains(body, `<OverrideServiceWindows>FALSE</OverrideServiceWindows>`) {
 		t.Errorf("the call's values do not win:\n%.3000s", body)
+	}
+}
+
+// TestGetTsPoliciesOverTheBudget: a task sequence in memory whose policy
+// would be over 32 MB (UTF-16) is refused naming TaskSequence, with the
+// size and the limit.
+func TestGetTsPoliciesOverTheBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a 33 MB policy")
+	}
+	s, _, boot, _ := policyFixture(t)
+	// command lines of 30,000 characters (the class allows 32,000), enough
+	// of them for 4.2 M characters of sequence: 33.6 MB of policy
+	var steps []any
+	for i := 0; i*30_000 < policy.MaxPolicyBytes/policy.SequenceUnitBytes; i++ {
+		steps = append(steps, map[string]any{"@odata.type": "#AdminService.SMS_TaskSequence_RunCommandLineAction",
+			"Name": fmt.Sprintf("Script %d", i), "CommandLine": "cmd /c " + strings.Repeat("x", 30_000)})
+	}
+	huge := map[string]any{"@odata.type": "#AdminService.SMS_TaskSequence", "Steps": steps}
+	r := s.do("POST", tsMethods+"GetTsPolicies", policyCall("GetTsPolicies", map[string]any{"TaskSequence": huge, "BootImageID": boot}))
+	inner, _ := r.body["error"].(map[string]any)["innererror"].(map[string]any)
+	statuses, _ := inner["SMS_ExtendedStatus"].([]any)
+	msg := fmt.Sprint(r.body["error"].(map[string]any)["message"])
+	if r.status != 413 || len(statuses) != 1 || statuses[0].(map[string]any)["ParameterInfo"] != "TaskSequence" ||
+		!strings.Contains(msg, fmt.Sprint(policy.MaxPolicyBytes)) || !regexp.MustCompile(`is \d{8} bytes`).MatchString(msg) {
+		t.Fatalf("over the budget: %d %.600s", r.status, r.raw)
 	}
 }

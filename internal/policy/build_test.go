@@ -577,4 +577,25 @@ func TestBudget(t *testing.T) {
 	if len(set) != 2 || total <= MaxPolicyBytes {
 		t.Fatalf("%d policies of %d bytes in all, want 2 above %d together", len(set), total, MaxPolicyBytes)
 	}
+	// a small parent whose child is over the budget: the child is named
+	small := big("PS100013", 1000)
+	small.References = []Reference{{PackageID: "PS100014"}}
+	_, err = Build(Input{Deployment: deployment(), TaskSequence: small, Children: []TaskSequence{big("PS100014", MaxPolicyBytes/8+1)}})
+	if errs.KindOf(err) != errs.TooLarge || !strings.Contains(err.Error(), "task sequence PS100014 is ") || !strings.Contains(err.Error(), fmt.Sprint(MaxPolicyBytes)) {
+		t.Fatalf("child over the budget: err = %v, want TooLarge naming PS100014, its size and the limit", err)
+	}
+	// the size the refusal gives is, within the deployment's few hundred
+	// bytes, the one Size computes offline (ts policy-size)
+	n, err := Size(over)
+	if err != nil || n <= MaxPolicyBytes {
+		t.Fatalf("Size of the sequence over the budget: %d, %v", n, err)
+	}
+	_, err = Build(Input{Deployment: deployment(), TaskSequence: over})
+	var got int64
+	if m := regexp.MustCompile(` is (\d+) bytes`).FindStringSubmatch(err.Error()); m != nil {
+		fmt.Sscan(m[1], &got)
+	}
+	if got < n-500 || got > n+500 {
+		t.Errorf("refusal %q gives the size %d; Size says %d", err, got, n)
+	}
 }

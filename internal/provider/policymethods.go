@@ -148,7 +148,11 @@ func (p *Provider) tsPolicies(ctx context.Context, in map[string]any, right auth
 			return err
 		}
 		set, err = policy.Build(input)
-		return asArgument(buildArgument(err), err)
+		arg := buildArgument(err)
+		if hasTS && arg == "PackageID" {
+			arg = "TaskSequence" // the sequence in memory, or a child it runs
+		}
+		return asArgument(arg, err)
 	})
 	if err != nil {
 		return nil, 0, err
