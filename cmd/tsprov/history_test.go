@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -210,4 +212,83 @@ func history(t *testing.T, base, id string) []map[string]any {
 		next, _ = page["@odata.nextLink"].(string)
 	}
 	return all
+}
+
+// TestHistoryCommands: `ts restore` with --message records the comment
+// and makes the package what the revision held; `ts log --json` lists
+// the revisions; `ts diff FILE ID` compares a file with a stored
+// package; `ts purge-history` refuses a package that exists and purges a
+// deleted one's history. Bad arguments are one line and a non-zero exit.
+func TestHistoryCommands(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server process")
+	}
+	srv := startServerProcess(t, t.TempDir(), "--rate-limit", "-1")
+	server := "--server=" + srv.url
+	out := send(t, "POST", srv.url+pkgPath+".SetSequence", map[string]any{
+		"TaskSequencePackage": map[string]any{"@odata.type": "#AdminService.SMS_TaskSequencePackage", "Name": "v1"},
+		"TaskSequence":        steps(3),
+	}, "")
+	path, _ := out["SavedTaskSequencePackagePath"].(string)
+	id := strings.TrimSuffix(strings.TrimPrefix(path, `SMS_TaskSequencePackage.PackageID="`), `"`)
+	first := stateOf(t, srv.url, id)
+	send(t, "PATCH", srv.url+pkgPath+"('"+id+"')", map[string]any{"Name": "v2"}, "")
+
+	code, stdout, stderr := runCLI("ts", "restore", server, "-m", "back to the first build", id, "1")
+	if code != 0 || !strings.Contains(stdout, "revision 1 restored") {
+		t.Fatalf("ts restore: %d %q %q", code, stdout, stderr)
+	}
+	if got := stateOf(t, srv.url, id); got != first {
+		t.Errorf("after ts restore: %+v, want %+v", got, first)
+	}
+	code, stdout, stderr = runCLI("ts", "log", server, "--json", id)
+	var revs []map[string]any
+	if code != 0 || json.Unmarshal([]byte(stdout), &revs) != nil || len(revs) != 3 {
+		t.Fatalf("ts log --json: %d %q %q", code, stdout, stderr)
+	}
+	if last := revs[2]; text(last["RestoredFrom"]) != "1" || last["Comment"] != "back to the first build" {
+		t.Errorf("the restore's revision: %v", last)
+	}
+
+	// a file against the stored package: the file renames a step
+	file := filepath.Join(t.TempDir(), "edited.xml")
+	edited := strings.Replace(first.sequence, `name="Step 2"`, `name="Step two"`, 1)
+	if edited == first.sequence {
+		t.Fatalf("no step 2 in %s", first.sequence)
+	}
+	if err := os.WriteFile(file, []byte(edited), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr = runCLI("ts", "diff", server, file, id)
+	if code != 0 || !strings.Contains(stdout, `"Step two" → "Step 2"`) || !strings.Contains(stdout, "1 change: 1 renamed") {
+		t.Errorf("ts diff FILE ID: %d %q %q", code, stdout, stderr)
+	}
+
+	for _, c := range []struct {
+		args []string
+		code int
+		says string
+	}{
+		{[]string{"ts", "restore", server, id, "first"}, 2, "first"},
+		{[]string{"ts", "restore", server, id}, 2, "revision number"},
+		{[]string{"ts", "restore", server, id, "99"}, 1, "99"},
+		{[]string{"ts", "purge-history", server, id}, 1, id},
+	} {
+		code, _, stderr := runCLI(c.args...)
+		if code != c.code || !strings.Contains(stderr, c.says) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("%q: exit %d, stderr %q; want %d and one line naming %s", c.args, code, stderr, c.code, c.says)
+		}
+	}
+	if n := len(history(t, srv.url, id)); n != 3 {
+		t.Errorf("refused commands left %d revisions, want 3", n)
+	}
+
+	send(t, "DELETE", srv.url+pkgPath+"('"+id+"')", nil, "")
+	code, stdout, stderr = runCLI("ts", "purge-history", server, id)
+	if code != 0 || !strings.Contains(stdout, id+": 4 revisions purged") {
+		t.Fatalf("ts purge-history of a deleted package: %d %q %q", code, stdout, stderr)
+	}
+	if code, _, stderr := runCLI("ts", "log", server, id); code != 1 || !strings.Contains(stderr, id) {
+		t.Errorf("ts log after the purge: %d %q", code, stderr)
+	}
 }
