@@ -95,6 +95,9 @@ func TestTSPlan(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &p) != nil || p.Completed || p.Steps[0].Outcome != "run" {
 		t.Errorf("json: exit %d\n%.600s", code, out)
 	}
+	if code, out, _ := runCLI("ts", "plan", "-h"); code != 0 || !strings.Contains(out, "-machine") || !strings.Contains(out, "-children") {
+		t.Errorf("ts plan -h: exit %d\n%s", code, out)
+	}
 	bad := filepath.Join(t.TempDir(), "machine.json")
 	os.WriteFile(bad, []byte(`{"environment": "DOS"}`), 0o600)
 	badVars := filepath.Join(t.TempDir(), "vars.json")
@@ -105,6 +108,7 @@ func TestTSPlan(t *testing.T) {
 		want string
 	}{
 		{[]string{"ts", "plan"}, 2, "one task sequence"},
+		{[]string{"ts", "plan", "--variables", badVars, planTestDir + "cases/parent.xml"}, 2, "-variables"},
 		{[]string{"ts", "plan", planTestDir + "cases/parent.xml", "--machine", bad}, 1, "DOS"},
 		{[]string{"ts", "plan", planTestDir + "cases/parent.xml", "--vars", badVars}, 1, "Department"},
 	} {

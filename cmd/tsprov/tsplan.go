@@ -23,10 +23,11 @@ func tsPlan(args []string, stdout io.Writer) error {
 	machinePath := fs.String("machine", "", "JSON file describing the machine (WMI instances, files, registry, software, OS …)")
 	children := fs.String("children", "", "folder of child task sequences, <PackageID>.xml, for Run Task Sequence steps (default: the file's folder)")
 	asJSON := fs.Bool("json", false, "print the plan as JSON")
-	target, err := oneFile("plan", args, fs)
+	rest, err := parseArgs(fs, args, 1, "ts plan takes one task sequence file (- for standard input) or PackageID")
 	if err != nil {
-		return usageError{"ts plan takes one task sequence file (- for standard input) or PackageID"}
+		return err
 	}
+	target := rest[0]
 	var vars map[string]string
 	if *varsPath != "" {
 		data, err := os.ReadFile(*varsPath)
