@@ -18,6 +18,9 @@ import (
 // (the caller writes the instance first, in the same transaction); the
 // statement then reads the last number at READ COMMITTED, after the
 // other writer committed. The primary key refuses a number drawn twice.
+// The large values that this transaction stored for the instance as they
+// are in rev.Instance are not written again: the revision shares them
+// (sqlstore/shared.go).
 func (x *txn) AddRevision(ctx context.Context, rev *store.Revision) error {
 	if err := x.mustWrite("add revision"); err != nil {
 		return err
@@ -25,18 +28,53 @@ func (x *txn) AddRevision(ctx context.Context, rev *store.Revision) error {
 	if err := store.CheckRevision(rev); err != nil {
 		return err
 	}
-	data, err := store.EncodeRevision(rev.Instance)
+	t, err := x.table(rev.Instance.Class)
+	if err != nil {
+		return err
+	}
+	rest, shared := x.written.SplitRevision(&t.Layout, rev.Instance)
+	data, err := store.EncodeRevision(rest)
 	if err != nil {
 		return err
 	}
 	c := rev.Instance.Class
-	rev.Class, rev.Key, rev.Time, rev.Size = c.Name, rev.Instance.Key(), time.Now().UTC(), int64(len(data))
-	err = x.q.QueryRow(ctx, `INSERT INTO tsprov_revisions (class, key, fold_key, rev, at, op, method, user_name, server, comment, restored_from, size, instance)
-SELECT $1, $2, $3, COALESCE(MAX(rev), 0) + 1, $4, $5, $6, $7, $8, $9, $10, $11, $12 FROM tsprov_revisions WHERE class = $1 AND fold_key = $3 RETURNING rev`,
+	rev.Class, rev.Key, rev.Time = c.Name, rev.Instance.Key(), time.Now().UTC()
+	rev.Size = sqlstore.RevisionSize(len(data), shared)
+	err = x.q.QueryRow(ctx, `INSERT INTO tsprov_revisions (class, key, fold_key, rev, at, op, method, user_name, server, comment, restored_from, size, instance, apart)
+SELECT $1, $2, $3, COALESCE(MAX(rev), 0) + 1, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13 FROM tsprov_revisions WHERE class = $1 AND fold_key = $3 RETURNING rev`,
 		rev.Class, rev.Key, fold(rev.Key), rev.Time.UnixMicro(), string(rev.Op), rev.Method, rev.User, rev.Server, rev.Comment,
-		rev.RestoredFrom, rev.Size, data).Scan(&rev.Rev)
+		rev.RestoredFrom, rev.Size, data, len(shared)).Scan(&rev.Rev)
 	if err != nil {
 		return fmt.Errorf("add a revision of %s %q: %w", rev.Class, rev.Key, err)
+	}
+	for _, sh := range shared {
+		if _, err := x.q.Exec(ctx, `INSERT INTO tsprov_revision_values (class, fold_key, rev, property, value) VALUES ($1, $2, $3, $4, NULL)`,
+			rev.Class, fold(rev.Key), rev.Rev, fold(sh.Prop.Name)); err != nil {
+			return fmt.Errorf("add a revision of %s %q: %w", rev.Class, rev.Key, err)
+		}
+	}
+	return nil
+}
+
+// fillRevision reads the values of r kept in tsprov_revision_values.
+func (x *txn) fillRevision(ctx context.Context, r *store.Revision) error {
+	rows, err := x.q.Query(ctx, `SELECT v.property, COALESCE(v.value, a.value) FROM tsprov_revision_values AS v
+LEFT JOIN tsprov_apart_values AS a ON a.class = $4 AND a.key = v.fold_key AND a.property = v.property
+WHERE v.class = $1 AND v.fold_key = $2 AND v.rev = $3`, r.Class, fold(r.Key), r.Rev, fold(r.Class))
+	if err != nil {
+		return fmt.Errorf("read revision %d of %s %q: %w", r.Rev, r.Class, r.Key, err)
+	}
+	defer rows.Close()
+	return sqlstore.FillRevision(rows, x.s.reg, r)
+}
+
+// dropRevisionValues removes the values kept apart of the revisions of
+// class and key that where (an SQL condition on rev, its parameters from
+// $3 on) selects.
+func (x *txn) dropRevisionValues(ctx context.Context, class, key, where string, args ...any) error {
+	_, err := x.q.Exec(ctx, `DELETE FROM tsprov_revision_values WHERE class = $1 AND fold_key = $2 AND `+where, append([]any{class, fold(key)}, args...)...)
+	if err != nil {
+		return fmt.Errorf("remove revision values of %s %q: %w", class, key, err)
 	}
 	return nil
 }
@@ -48,6 +86,9 @@ func (x *txn) TrimRevisions(ctx context.Context, c *cim.Class, key string, keep 
 	}
 	if keep < 1 || store.CheckKey(c, key) != nil {
 		return 0, nil
+	}
+	if err := x.dropRevisionValues(ctx, c.Name, key, `rev <= (SELECT MAX(rev) FROM tsprov_revisions WHERE class = $1 AND fold_key = $2) - $3`, keep); err != nil {
+		return 0, err
 	}
 	tag, err := x.q.Exec(ctx, `DELETE FROM tsprov_revisions WHERE class = $1 AND fold_key = $2 AND rev <= (SELECT MAX(rev) FROM tsprov_revisions WHERE class = $1 AND fold_key = $2) - $3`,
 		c.Name, fold(key), keep)
@@ -64,6 +105,9 @@ func (x *txn) PurgeRevisions(ctx context.Context, c *cim.Class, key string) (int
 	}
 	if store.CheckKey(c, key) != nil {
 		return 0, nil
+	}
+	if err := x.dropRevisionValues(ctx, c.Name, key, `true`); err != nil {
+		return 0, err
 	}
 	tag, err := x.q.Exec(ctx, `DELETE FROM tsprov_revisions WHERE class = $1 AND fold_key = $2`, c.Name, fold(key))
 	if err != nil {
@@ -89,7 +133,7 @@ func (x *txn) Revisions(ctx context.Context, c *cim.Class, key string, after int
 	defer rows.Close()
 	var out []store.Revision
 	for rows.Next() {
-		r, err := sqlstore.ScanRevision(rows, nil)
+		r, err := sqlstore.ScanRevision(rows, nil, nil)
 		if err != nil {
 			return nil, fmt.Errorf("read the revisions of %s %q: %w", c.Name, key, err)
 		}
@@ -103,8 +147,8 @@ func (x *txn) Revision(ctx context.Context, c *cim.Class, key string, rev int64)
 	if store.CheckKey(c, key) != nil {
 		return nil, store.RevisionNotFound(c, key, rev)
 	}
-	row := x.q.QueryRow(ctx, `SELECT `+sqlstore.RevisionColumns+`, instance FROM tsprov_revisions WHERE class = $1 AND fold_key = $2 AND rev = $3`, c.Name, fold(key), rev)
-	return sqlstore.ReadRevision(row, pgx.ErrNoRows, x.s.reg, c, key, rev)
+	row := x.q.QueryRow(ctx, `SELECT `+sqlstore.RevisionInstanceColumns+` FROM tsprov_revisions WHERE class = $1 AND fold_key = $2 AND rev = $3`, c.Name, fold(key), rev)
+	return sqlstore.ReadRevision(row, pgx.ErrNoRows, x.s.reg, c, key, rev, func(r *store.Revision) error { return x.fillRevision(ctx, r) })
 }
 
 // ScanRevisions implements store.ReadTx.ScanRevisions.
@@ -112,7 +156,7 @@ func (x *txn) ScanRevisions(ctx context.Context, c *cim.Class, after *store.Revi
 	if limit < 1 {
 		return nil, errs.Target(errs.Invalid, "limit", "scan revisions: limit %d is not above 0", limit)
 	}
-	q := `SELECT ` + sqlstore.RevisionColumns + `, instance FROM tsprov_revisions WHERE class = $1`
+	q := `SELECT ` + sqlstore.RevisionInstanceColumns + ` FROM tsprov_revisions WHERE class = $1`
 	args := []any{c.Name}
 	if after != nil {
 		q += ` AND (fold_key > $2 OR (fold_key = $2 AND rev > $3))`
@@ -122,8 +166,7 @@ func (x *txn) ScanRevisions(ctx context.Context, c *cim.Class, after *store.Revi
 	if err != nil {
 		return nil, fmt.Errorf("scan the revisions of %s: %w", c.Name, err)
 	}
-	defer rows.Close()
-	return sqlstore.ScanRevisions(rows, x.s.reg, c)
+	return sqlstore.ScanRevisions(rows, rows.Close, x.s.reg, c, func(r *store.Revision) error { return x.fillRevision(ctx, r) })
 }
 
 // RestoreRevisions implements store.Tx.RestoreRevisions.
@@ -161,12 +204,12 @@ func (x *txn) ReplaceRevision(ctx context.Context, rev *store.Revision) error {
 	if err != nil {
 		return err
 	}
-	tag, err := x.q.Exec(ctx, `UPDATE tsprov_revisions SET instance = $1, size = $2 WHERE class = $3 AND fold_key = $4 AND rev = $5`, data[0], rev.Size, rev.Class, fold(rev.Key), rev.Rev)
+	tag, err := x.q.Exec(ctx, `UPDATE tsprov_revisions SET instance = $1, size = $2, apart = 0 WHERE class = $3 AND fold_key = $4 AND rev = $5`, data[0], rev.Size, rev.Class, fold(rev.Key), rev.Rev)
 	if err != nil {
 		return fmt.Errorf("replace revision %d of %s %q: %w", rev.Rev, rev.Class, rev.Key, err)
 	}
 	if tag.RowsAffected() == 0 {
 		return store.RevisionNotFound(rev.Instance.Class, rev.Key, rev.Rev)
 	}
-	return nil
+	return x.dropRevisionValues(ctx, rev.Class, rev.Key, `rev = $3`, rev.Rev)
 }

@@ -19,7 +19,8 @@ type txn struct {
 	s        *Store
 	q        pgx.Tx
 	writable bool
-	pending  []store.Event // the changes to append to the feed at commit (events.go)
+	pending  []store.Event        // the changes to append to the feed at commit (events.go)
+	written  sqlstore.ApartWrites // the large apart values this transaction stored (sqlstore/shared.go)
 }
 
 var _ store.Tx = (*txn)(nil)

@@ -47,7 +47,7 @@ func (x *txn) insertRow(ctx context.Context, rec *store.Record, version int64) (
 	}
 	// No apart value is stored under a new key (Delete removed the last
 	// instance's in the same transaction as its row): nothing to erase.
-	if err := x.writeApart(ctx, t, fold(key), store.Sets(apart)); err != nil {
+	if err := x.writeApart(ctx, t, fold(key), rec.Instance, store.Sets(apart)); err != nil {
 		return nil, "", err
 	}
 	rec.Version = version
@@ -79,7 +79,7 @@ func (x *txn) Update(ctx context.Context, rec *store.Record) error {
 	if err != nil {
 		return fmt.Errorf("update %s %q: %w", t.Class.Name, key, err)
 	}
-	if err := x.writeApart(ctx, t, fold(key), apart); err != nil {
+	if err := x.writeApart(ctx, t, fold(key), rec.Instance, apart); err != nil {
 		return err
 	}
 	rec.Version = version

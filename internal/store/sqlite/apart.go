@@ -10,10 +10,21 @@ import (
 	"github.com/tsprov/tsprov/internal/store/sqlstore"
 )
 
-// writeApart applies ops to the apart values of key.
-func (x *txn) writeApart(ctx context.Context, t *table, key string, ops []store.ApartOp) error {
+// writeApart applies ops to the apart values of key, those of the
+// instance in (nil: not known). A value a revision shares is first copied
+// to the revision (sqlstore/shared.go).
+func (x *txn) writeApart(ctx context.Context, t *table, key string, in *cim.Instance, ops []store.ApartOp) error {
+	history := store.HasHistory(t.Class)
 	for _, op := range ops {
 		var err error
+		if history {
+			if _, err := x.exec(ctx, `UPDATE tsprov_revision_values SET value =
+  (SELECT a.value FROM tsprov_apart_values AS a WHERE a.class = ? AND a.key = ? AND a.property = ?)
+WHERE class = ? AND key = ? AND property = ? AND value IS NULL`,
+				t.Class.Name, key, op.Prop.Name, t.Class.Name, key, op.Prop.Name); err != nil {
+				return fmt.Errorf("keep the revisions' %s.%s of %q: %w", t.Class.Name, op.Prop.Name, key, err)
+			}
+		}
 		if op.Erase {
 			_, err = x.exec(ctx,
 				`DELETE FROM tsprov_apart_values WHERE class = ? AND key = ? AND property = ?`,
@@ -28,11 +39,23 @@ func (x *txn) writeApart(ctx context.Context, t *table, key string, ops []store.
 			return fmt.Errorf("write %s.%s of %q: %w", t.Class.Name, op.Prop.Name, key, err)
 		}
 	}
+	if history {
+		x.written.Note(t.Class.Name, key, in, ops)
+	}
 	return nil
 }
 
-// deleteApart removes every apart value of key.
+// deleteApart removes every apart value of key, after copying those that
+// revisions share to them.
 func (x *txn) deleteApart(ctx context.Context, t *table, key string) error {
+	if store.HasHistory(t.Class) {
+		if _, err := x.exec(ctx, `UPDATE tsprov_revision_values SET value =
+  (SELECT a.value FROM tsprov_apart_values AS a WHERE a.class = ? AND a.key = ? AND a.property = tsprov_revision_values.property)
+WHERE class = ? AND key = ? AND value IS NULL`, t.Class.Name, key, t.Class.Name, key); err != nil {
+			return fmt.Errorf("keep the revisions' values of %s %q: %w", t.Class.Name, key, err)
+		}
+		x.written.Forget(&t.Layout, key)
+	}
 	_, err := x.exec(ctx, `DELETE FROM tsprov_apart_values WHERE class = ? AND key = ?`, t.Class.Name, key)
 	if err != nil {
 		return fmt.Errorf("delete apart values of %s %q: %w", t.Class.Name, key, err)

@@ -13,7 +13,10 @@ import (
 )
 
 // AddRevision implements store.Tx.AddRevision. The one writer connection
-// serialises writers, so the next number read is the one stored.
+// serialises writers, so the next number read is the one stored. The
+// large values that this transaction stored for the instance as they are
+// in rev.Instance are not written again: the revision shares them
+// (sqlstore/shared.go).
 func (x *txn) AddRevision(ctx context.Context, rev *store.Revision) error {
 	if err := x.mustWrite("add revision"); err != nil {
 		return err
@@ -21,18 +24,52 @@ func (x *txn) AddRevision(ctx context.Context, rev *store.Revision) error {
 	if err := store.CheckRevision(rev); err != nil {
 		return err
 	}
-	data, err := store.EncodeRevision(rev.Instance)
+	t, err := x.table(rev.Instance.Class)
+	if err != nil {
+		return err
+	}
+	rest, shared := x.written.SplitRevision(&t.Layout, rev.Instance)
+	data, err := store.EncodeRevision(rest)
 	if err != nil {
 		return err
 	}
 	c := rev.Instance.Class
-	rev.Class, rev.Key, rev.Time, rev.Size = c.Name, rev.Instance.Key(), time.Now().UTC(), int64(len(data))
-	err = x.queryRow(ctx, `INSERT INTO tsprov_revisions (class, key, rev, at, op, method, user_name, server, comment, restored_from, size, instance)
-SELECT ?, ?, COALESCE(MAX(rev), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM tsprov_revisions WHERE class = ? AND key = ? RETURNING rev`,
+	rev.Class, rev.Key, rev.Time = c.Name, rev.Instance.Key(), time.Now().UTC()
+	rev.Size = sqlstore.RevisionSize(len(data), shared)
+	err = x.queryRow(ctx, `INSERT INTO tsprov_revisions (class, key, rev, at, op, method, user_name, server, comment, restored_from, size, instance, apart)
+SELECT ?, ?, COALESCE(MAX(rev), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM tsprov_revisions WHERE class = ? AND key = ? RETURNING rev`,
 		rev.Class, rev.Key, rev.Time.UnixMicro(), string(rev.Op), rev.Method, rev.User, rev.Server, rev.Comment,
-		rev.RestoredFrom, rev.Size, data, rev.Class, rev.Key).Scan(&rev.Rev)
+		rev.RestoredFrom, rev.Size, data, len(shared), rev.Class, rev.Key).Scan(&rev.Rev)
 	if err != nil {
 		return fmt.Errorf("add a revision of %s %q: %w", rev.Class, rev.Key, err)
+	}
+	for _, sh := range shared {
+		if _, err := x.exec(ctx, `INSERT INTO tsprov_revision_values (class, key, rev, property, value) VALUES (?, ?, ?, ?, NULL)`,
+			rev.Class, rev.Key, rev.Rev, sh.Prop.Name); err != nil {
+			return fmt.Errorf("add a revision of %s %q: %w", rev.Class, rev.Key, err)
+		}
+	}
+	return nil
+}
+
+// fillRevision reads the values of r kept in tsprov_revision_values.
+func (x *txn) fillRevision(ctx context.Context, r *store.Revision) error {
+	rows, err := x.queryRows(ctx, `SELECT v.property, COALESCE(v.value, a.value) FROM tsprov_revision_values AS v
+LEFT JOIN tsprov_apart_values AS a ON a.class = v.class AND a.key = v.key AND a.property = v.property
+WHERE v.class = ? AND v.key = ? AND v.rev = ?`, r.Class, r.Key, r.Rev)
+	if err != nil {
+		return fmt.Errorf("read revision %d of %s %q: %w", r.Rev, r.Class, r.Key, err)
+	}
+	defer rows.Close()
+	return sqlstore.FillRevision(rows, x.s.reg, r)
+}
+
+// dropRevisionValues removes the values kept apart of the revisions of
+// class and key that where (an SQL condition on rev, with its args) selects.
+func (x *txn) dropRevisionValues(ctx context.Context, class, key, where string, args ...any) error {
+	_, err := x.exec(ctx, `DELETE FROM tsprov_revision_values WHERE class = ? AND key = ? AND `+where, append([]any{class, key}, args...)...)
+	if err != nil {
+		return fmt.Errorf("remove revision values of %s %q: %w", class, key, err)
 	}
 	return nil
 }
@@ -45,6 +82,10 @@ func (x *txn) TrimRevisions(ctx context.Context, c *cim.Class, key string, keep 
 	if keep < 1 {
 		return 0, nil
 	}
+	if err := x.dropRevisionValues(ctx, c.Name, key, `rev <= (SELECT MAX(rev) FROM tsprov_revisions WHERE class = ? AND key = ?) - ?`,
+		c.Name, key, keep); err != nil {
+		return 0, err
+	}
 	res, err := x.exec(ctx, `DELETE FROM tsprov_revisions WHERE class = ? AND key = ? AND rev <= (SELECT MAX(rev) FROM tsprov_revisions WHERE class = ? AND key = ?) - ?`,
 		c.Name, key, c.Name, key, keep)
 	if err != nil {
@@ -56,6 +97,9 @@ func (x *txn) TrimRevisions(ctx context.Context, c *cim.Class, key string, keep 
 // PurgeRevisions implements store.Tx.PurgeRevisions.
 func (x *txn) PurgeRevisions(ctx context.Context, c *cim.Class, key string) (int64, error) {
 	if err := x.mustWrite("purge revisions"); err != nil {
+		return 0, err
+	}
+	if err := x.dropRevisionValues(ctx, c.Name, key, `1`); err != nil {
 		return 0, err
 	}
 	res, err := x.exec(ctx, `DELETE FROM tsprov_revisions WHERE class = ? AND key = ?`, c.Name, key)
@@ -82,7 +126,7 @@ func (x *txn) Revisions(ctx context.Context, c *cim.Class, key string, after int
 	defer rows.Close()
 	var out []store.Revision
 	for rows.Next() {
-		r, err := sqlstore.ScanRevision(rows, nil)
+		r, err := sqlstore.ScanRevision(rows, nil, nil)
 		if err != nil {
 			return nil, fmt.Errorf("read the revisions of %s %q: %w", c.Name, key, err)
 		}
@@ -96,8 +140,8 @@ func (x *txn) Revision(ctx context.Context, c *cim.Class, key string, rev int64)
 	if store.CheckKey(c, key) != nil {
 		return nil, store.RevisionNotFound(c, key, rev)
 	}
-	row := x.queryRow(ctx, `SELECT `+sqlstore.RevisionColumns+`, instance FROM tsprov_revisions WHERE class = ? AND key = ? AND rev = ?`, c.Name, key, rev)
-	return sqlstore.ReadRevision(row, sql.ErrNoRows, x.s.reg, c, key, rev)
+	row := x.queryRow(ctx, `SELECT `+sqlstore.RevisionInstanceColumns+` FROM tsprov_revisions WHERE class = ? AND key = ? AND rev = ?`, c.Name, key, rev)
+	return sqlstore.ReadRevision(row, sql.ErrNoRows, x.s.reg, c, key, rev, func(r *store.Revision) error { return x.fillRevision(ctx, r) })
 }
 
 // ScanRevisions implements store.ReadTx.ScanRevisions.
@@ -105,7 +149,7 @@ func (x *txn) ScanRevisions(ctx context.Context, c *cim.Class, after *store.Revi
 	if limit < 1 {
 		return nil, errs.Target(errs.Invalid, "limit", "scan revisions: limit %d is not above 0", limit)
 	}
-	q := `SELECT ` + sqlstore.RevisionColumns + `, instance FROM tsprov_revisions WHERE class = ?`
+	q := `SELECT ` + sqlstore.RevisionInstanceColumns + ` FROM tsprov_revisions WHERE class = ?`
 	args := []any{c.Name}
 	if after != nil {
 		q += ` AND (key > ? OR (key = ? AND rev > ?))`
@@ -115,8 +159,7 @@ func (x *txn) ScanRevisions(ctx context.Context, c *cim.Class, after *store.Revi
 	if err != nil {
 		return nil, fmt.Errorf("scan the revisions of %s: %w", c.Name, err)
 	}
-	defer rows.Close()
-	return sqlstore.ScanRevisions(rows, x.s.reg, c)
+	return sqlstore.ScanRevisions(rows, func() { rows.Close() }, x.s.reg, c, func(r *store.Revision) error { return x.fillRevision(ctx, r) })
 }
 
 // RestoreRevisions implements store.Tx.RestoreRevisions.
@@ -154,12 +197,12 @@ func (x *txn) ReplaceRevision(ctx context.Context, rev *store.Revision) error {
 	if err != nil {
 		return err
 	}
-	res, err := x.exec(ctx, `UPDATE tsprov_revisions SET instance = ?, size = ? WHERE class = ? AND key = ? AND rev = ?`, data[0], rev.Size, rev.Class, rev.Key, rev.Rev)
+	res, err := x.exec(ctx, `UPDATE tsprov_revisions SET instance = ?, size = ?, apart = 0 WHERE class = ? AND key = ? AND rev = ?`, data[0], rev.Size, rev.Class, rev.Key, rev.Rev)
 	if err != nil {
 		return fmt.Errorf("replace revision %d of %s %q: %w", rev.Rev, rev.Class, rev.Key, err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return store.RevisionNotFound(rev.Instance.Class, rev.Key, rev.Rev)
 	}
-	return nil
+	return x.dropRevisionValues(ctx, rev.Class, rev.Key, `rev = ?`, rev.Rev)
 }

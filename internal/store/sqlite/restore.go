@@ -28,7 +28,7 @@ func (x *txn) Restore(ctx context.Context, recs ...*store.Record) error {
 	}
 	return x.savepoint(ctx, "restore", func() error {
 		for i, rec := range recs {
-			if err := x.insertEncoded(ctx, targets[i], rows[i], rec.Version); err != nil {
+			if err := x.insertEncoded(ctx, targets[i], rows[i], nil, rec.Version); err != nil {
 				return err
 			}
 		}
@@ -47,6 +47,8 @@ func (x *txn) savepoint(ctx context.Context, op string, fn func() error) error {
 		if _, rerr := x.exec(ctx, `ROLLBACK TO tsprov_batch`); rerr != nil {
 			return fmt.Errorf("%s: %w (and rolling it back: %w)", op, err, rerr)
 		}
+		x.written = nil // what fn stored is undone: no revision shares it
+
 		if _, rerr := x.exec(ctx, `RELEASE tsprov_batch`); rerr != nil {
 			return fmt.Errorf("%s: %w (and releasing it: %w)", op, err, rerr)
 		}

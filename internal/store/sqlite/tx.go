@@ -21,7 +21,8 @@ type txn struct {
 	stmts    map[string]*sql.Stmt // the statements this transaction obtained, by text (stmt)
 	missed   []string             // statements prepared in this transaction, to cache after it
 
-	lastEvent int64 // the feed position of the last change recorded, 0 if none
+	lastEvent int64                // the feed position of the last change recorded, 0 if none
+	written   sqlstore.ApartWrites // the large apart values this transaction stored (sqlstore/shared.go)
 }
 
 var _ store.Tx = (*txn)(nil)

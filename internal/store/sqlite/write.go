@@ -34,7 +34,7 @@ func (x *txn) insertRow(ctx context.Context, rec *store.Record, version int64) (
 	if err != nil {
 		return nil, "", err
 	}
-	if err := x.insertEncoded(ctx, t, row, version); err != nil {
+	if err := x.insertEncoded(ctx, t, row, rec.Instance, version); err != nil {
 		return nil, "", err
 	}
 	rec.Version = version
@@ -42,8 +42,9 @@ func (x *txn) insertRow(ctx context.Context, rec *store.Record, version int64) (
 }
 
 // insertEncoded stores row, an instance of t's class that target
-// encoded, at the given version; it records no event.
-func (x *txn) insertEncoded(ctx context.Context, t *table, row store.Row, version int64) error {
+// encoded from in (nil: not known), at the given version; it records no
+// event.
+func (x *txn) insertEncoded(ctx context.Context, t *table, row store.Row, in *cim.Instance, version int64) error {
 	key, cols, apart := row.Key, row.Cols, row.Apart
 	res, err := x.exec(ctx, t.insertSQL, append([]any{key, version}, cols...)...)
 	if err != nil {
@@ -56,7 +57,7 @@ func (x *txn) insertEncoded(ctx context.Context, t *table, row store.Row, versio
 	}
 	// No apart value is stored under a new key: Delete removed the last
 	// instance's in the same transaction as its row.
-	return x.writeApart(ctx, t, key, apart)
+	return x.writeApart(ctx, t, key, in, apart)
 }
 
 // Update implements store.Tx.Update. Values are encoded before anything is
@@ -83,7 +84,7 @@ func (x *txn) Update(ctx context.Context, rec *store.Record) error {
 	if err != nil {
 		return fmt.Errorf("update %s %q: %w", t.Class.Name, key, err)
 	}
-	if err := x.writeApart(ctx, t, key, apart); err != nil {
+	if err := x.writeApart(ctx, t, key, rec.Instance, apart); err != nil {
 		return err
 	}
 	rec.Version = version

@@ -16,18 +16,24 @@ import (
 // without the instance.
 const RevisionColumns = `class, key, rev, at, op, method, user_name, server, comment, restored_from, size`
 
+// RevisionInstanceColumns are RevisionColumns, then the instance's stored
+// form and the number of its values kept in tsprov_revision_values
+// (shared.go), as ReadRevision and ScanRevisions read them.
+const RevisionInstanceColumns = RevisionColumns + `, instance, apart`
+
 // Scanner is a row to scan (database/sql and pgx rows both are).
 type Scanner interface{ Scan(dest ...any) error }
 
 // ScanRevision reads RevisionColumns, then, when data is not nil, the
-// instance's stored form into it.
-func ScanRevision(row Scanner, data *string) (store.Revision, error) {
+// instance's stored form into it and the number of its values kept apart
+// into apart (RevisionInstanceColumns).
+func ScanRevision(row Scanner, data *string, apart *int64) (store.Revision, error) {
 	var r store.Revision
 	var at int64
 	var op string
 	dest := []any{&r.Class, &r.Key, &r.Rev, &at, &op, &r.Method, &r.User, &r.Server, &r.Comment, &r.RestoredFrom, &r.Size}
 	if data != nil {
-		dest = append(dest, data)
+		dest = append(dest, data, apart)
 	}
 	if err := row.Scan(dest...); err != nil {
 		return store.Revision{}, err
@@ -36,13 +42,15 @@ func ScanRevision(row Scanner, data *string) (store.Revision, error) {
 	return r, nil
 }
 
-// ReadRevision reads one revision: its row (RevisionColumns then the
-// instance) decoded; noRows is the driver's error for a missing row.
+// ReadRevision reads one revision: its row (RevisionInstanceColumns)
+// decoded; noRows is the driver's error for a missing row; fill reads the
+// values kept apart, when the revision has any (FillRevision).
 // Outcomes: the revision; the NotFound error of store.RevisionNotFound
 // when the row is absent; another error.
-func ReadRevision(row Scanner, noRows error, reg *cim.Registry, c *cim.Class, key string, rev int64) (*store.Revision, error) {
+func ReadRevision(row Scanner, noRows error, reg *cim.Registry, c *cim.Class, key string, rev int64, fill func(*store.Revision) error) (*store.Revision, error) {
 	var data string
-	r, err := ScanRevision(row, &data)
+	var apart int64
+	r, err := ScanRevision(row, &data, &apart)
 	if errors.Is(err, noRows) {
 		return nil, store.RevisionNotFound(c, key, rev)
 	}
@@ -52,25 +60,48 @@ func ReadRevision(row Scanner, noRows error, reg *cim.Registry, c *cim.Class, ke
 	if r.Instance, err = store.DecodeRevision(reg, c, []byte(data)); err != nil {
 		return nil, err
 	}
+	if apart > 0 {
+		if err := fill(&r); err != nil {
+			return nil, err
+		}
+	}
 	return &r, nil
 }
 
-// ScanRevisions reads the rows of a scan (RevisionColumns then the
-// instance), each revision with its instance decoded.
-func ScanRevisions(rows Rows, reg *cim.Registry, c *cim.Class) ([]store.Revision, error) {
+// ScanRevisions reads the rows of a scan (RevisionInstanceColumns), each
+// revision with its instance decoded, and closes them (closeRows); then
+// fill reads the values kept apart of those that have any (FillRevision).
+func ScanRevisions(rows Rows, closeRows func(), reg *cim.Registry, c *cim.Class, fill func(*store.Revision) error) ([]store.Revision, error) {
 	var out []store.Revision
+	var apart []bool
 	for rows.Next() {
 		var data string
-		r, err := ScanRevision(rows, &data)
+		var n int64
+		r, err := ScanRevision(rows, &data, &n)
 		if err != nil {
+			closeRows()
 			return nil, fmt.Errorf("scan the revisions of %s: %w", c.Name, err)
 		}
 		if r.Instance, err = store.DecodeRevision(reg, c, []byte(data)); err != nil {
+			closeRows()
 			return nil, err
 		}
 		out = append(out, r)
+		apart = append(apart, n > 0)
 	}
-	return out, rows.Err()
+	err := rows.Err()
+	closeRows()
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if apart[i] {
+			if err := fill(&out[i]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
 }
 
 // EncodeRestored checks the revisions RestoreRevisions is given, sets

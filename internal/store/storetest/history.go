@@ -311,3 +311,162 @@ func testHistoryScanRestore(t *testing.T, e *env) {
 	err = e.s.Write(t.Context(), func(tx store.Tx) error { return tx.RestoreRevisions(t.Context(), &zero) })
 	wantKind(t, "RestoreRevisions of revision 0", err, errs.Invalid, "Rev")
 }
+
+// bigSequence is a Sequence value of about n KiB, different for each mark.
+func bigSequence(mark string, n int) string {
+	return `<sequence version="3.10">` + strings.Repeat(`<step name="`+mark+`" type="SMS_TaskSequence_RunCommandLineAction"/>`, n*1024/70) + `</sequence>`
+}
+
+// testHistorySharedValues: a large value that a revision holds unchanged
+// from the instance its Write stored reads back as it was after every
+// later change of the instance: a replaced value, an erased one, an
+// update without a revision, a Write that failed, the deletion, a trim, a
+// purge and a re-creation under the same key; a value changed in memory
+// between the write and the revision is the revision's own. A revision's
+// Size is the length of its whole instance as stored text, wherever its
+// values are kept.
+func testHistorySharedValues(t *testing.T, e *env) {
+	want := map[int64]string{}
+	check := func(when string) {
+		t.Helper()
+		for rev, seq := range want {
+			r, err := e.revision(t, "PS100001", rev)
+			if err != nil {
+				t.Fatalf("%s: Revision %d: %v", when, rev, err)
+			}
+			if got := r.Instance.String("Sequence"); got != seq {
+				t.Errorf("%s: revision %d holds a Sequence of %d bytes (%.40q), want %d (%.40q)", when, rev, len(got), got, len(seq), seq)
+			}
+		}
+	}
+	in := e.newPkg("PS100001", "a")
+	in.Set("Sequence", bigSequence("one", 64))
+	first := e.addRevision(t, in, "u", "")
+	want[1] = in.String("Sequence")
+	whole, err := store.EncodeRevision(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Size != int64(len(whole)) {
+		t.Errorf("Size of revision 1: %d, want the whole instance's %d", first.Size, len(whole))
+	}
+	check("created")
+
+	next := in.Clone()
+	next.Set("Sequence", bigSequence("two", 64))
+	e.addRevision(t, next, "u", "")
+	want[2] = next.String("Sequence")
+	check("updated")
+
+	// an update without a revision, then one that erases the value
+	e.write(t, func(tx store.Tx) error {
+		third := next.Clone()
+		third.Set("Sequence", bigSequence("three", 20))
+		return tx.Update(t.Context(), &store.Record{Instance: third})
+	})
+	check("updated without a revision")
+	erased := next.Clone()
+	erased.Set("Sequence", nil)
+	e.addRevision(t, erased, "u", "")
+	want[3] = ""
+	check("erased")
+
+	// a Write that fails keeps the revisions as they were
+	err = e.s.Write(t.Context(), func(tx store.Tx) error {
+		lost := next.Clone()
+		lost.Set("Sequence", bigSequence("lost", 30))
+		if err := tx.Update(t.Context(), &store.Record{Instance: lost}); err != nil {
+			return err
+		}
+		if err := tx.AddRevision(t.Context(), &store.Revision{Instance: lost, Op: store.Modified}); err != nil {
+			return err
+		}
+		return errSentinel
+	})
+	if err != errSentinel {
+		t.Fatalf("Write: %v", err)
+	}
+	check("after a failed Write")
+
+	// a value changed between the write and the revision
+	e.write(t, func(tx store.Tx) error {
+		changed := next.Clone()
+		changed.Set("Sequence", bigSequence("stored", 40))
+		if err := tx.Update(t.Context(), &store.Record{Instance: changed}); err != nil {
+			return err
+		}
+		changed.Set("Sequence", bigSequence("recorded", 40))
+		want[4] = changed.String("Sequence")
+		return tx.AddRevision(t.Context(), &store.Revision{Instance: changed, Op: store.Modified})
+	})
+	check("changed after its write")
+	if got := e.get(t, "PS100001", true).Instance.String("Sequence"); got != bigSequence("stored", 40) {
+		t.Errorf("the instance holds a Sequence of %d bytes (%.40q)", len(got), got)
+	}
+
+	// shared again, then the deletion and its revision
+	fifth := next.Clone()
+	fifth.Set("Sequence", bigSequence("five", 64))
+	e.addRevision(t, fifth, "u", "")
+	want[5] = fifth.String("Sequence")
+	e.write(t, func(tx store.Tx) error {
+		if err := tx.Delete(t.Context(), e.pkg, "ps100001"); err != nil {
+			return err
+		}
+		return tx.AddRevision(t.Context(), &store.Revision{Instance: fifth, Op: store.Deleted})
+	})
+	want[6] = fifth.String("Sequence")
+	e.reopen(t)
+	check("deleted")
+
+	// re-created under the same key, then trimmed
+	again := e.newPkg("ps100001", "again")
+	again.Set("Sequence", bigSequence("seven", 64))
+	if r := e.addRevision(t, again, "u", ""); r.Rev != 7 {
+		t.Fatalf("re-created: revision %d, want 7", r.Rev)
+	}
+	want[7] = again.String("Sequence")
+	check("re-created")
+	e.write(t, func(tx store.Tx) error {
+		_, err := tx.TrimRevisions(t.Context(), e.pkg, "PS100001", 3)
+		return err
+	})
+	for rev := range want {
+		if rev < 5 {
+			delete(want, rev)
+		}
+	}
+	check("trimmed")
+	var all []store.Revision
+	if err := e.s.Read(t.Context(), func(tx store.ReadTx) error {
+		var err error
+		all, err = tx.ScanRevisions(t.Context(), e.pkg, nil, 10)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 3 {
+		t.Fatalf("ScanRevisions: %d revisions, want 3", len(all))
+	}
+	for _, r := range all {
+		if got := r.Instance.String("Sequence"); got != want[r.Rev] {
+			t.Errorf("ScanRevisions: revision %d holds a Sequence of %d bytes, want %d", r.Rev, len(got), len(want[r.Rev]))
+		}
+	}
+
+	// purged with the instance deleted, then created again: nothing is left
+	// of the old history
+	e.write(t, func(tx store.Tx) error {
+		if err := tx.Delete(t.Context(), e.pkg, "PS100001"); err != nil {
+			return err
+		}
+		_, err := tx.PurgeRevisions(t.Context(), e.pkg, "PS100001")
+		return err
+	})
+	clear(want)
+	if r := e.addRevision(t, again, "u", ""); r.Rev != 1 {
+		t.Fatalf("after a purge: revision %d, want 1", r.Rev)
+	}
+	want[1] = again.String("Sequence")
+	check("purged and created again")
+}

@@ -95,6 +95,7 @@ func Run(t *testing.T, open func(t *testing.T, dir string) store.Store) {
 		{"HistoryTransactions", testHistoryTransactions},
 		{"HistoryRetention", testHistoryRetention},
 		{"HistoryScanRestore", testHistoryScanRestore},
+		{"HistorySharedValues", testHistorySharedValues},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
