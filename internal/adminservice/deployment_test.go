@@ -66,6 +66,8 @@ func TestDeployments(t *testing.T) {
 		{"choose the id", "POST", advertPath, map[string]any{"AdvertisementID": "PS1AAAAA", "AdvertisementName": "x", "CollectionID": coll, "PackageID": ts, "ProgramName": "*"}, 400, "AdvertisementID"},
 		{"limit to a missing collection", "POST", collectionPath, map[string]any{"Name": "x", "LimitToCollectionID": "PS1FFFFF"}, 400, "LimitToCollectionID"},
 		{"delete a targeted collection", "DELETE", collectionPath + "('" + coll + "')", nil, 409, ""},
+		{"delete a deployed task sequence", "DELETE", "/AdminService/wmi/SMS_TaskSequencePackage('" + ts + "')", nil, 409, ""},
+		{"delete a deployed package", "DELETE", "/AdminService/wmi/SMS_Package('" + pkg + "')", nil, 409, ""},
 	}
 	for _, b := range bad {
 		r := s.do(b.method, b.path, b.body)
@@ -76,6 +78,9 @@ func TestDeployments(t *testing.T) {
 		if b.target != "" && !strings.Contains(string(r.raw), `"target":"`+b.target+`"`) {
 			t.Errorf("%s: the error does not name %s: %s", b.name, b.target, r.raw)
 		}
+		if b.status == 409 && !strings.Contains(string(r.raw), id) && !strings.Contains(string(r.raw), second["AdvertisementID"].(string)) {
+			t.Errorf("%s: the refusal names no deployment: %s", b.name, r.raw)
+		}
 	}
 	ads := s.must(200, "GET", advertPath, nil).body["value"].([]any)
 	if len(ads) != 2 {
@@ -85,8 +90,10 @@ func TestDeployments(t *testing.T) {
 	if got["Comment"] != "weekly" || got["CollectionID"] != coll || got["AdvertisementName"] != "Build" {
 		t.Errorf("stored deployment %v", got)
 	}
-	// once its deployments are gone, the collection may go
+	// once its deployments are gone, the collection and the packages may go
 	s.must(204, "DELETE", advertPath+"('"+id+"')", nil)
 	s.must(204, "DELETE", advertPath+"('"+second["AdvertisementID"].(string)+"')", nil)
 	s.must(204, "DELETE", collectionPath+"('"+coll+"')", nil)
+	s.must(204, "DELETE", "/AdminService/wmi/SMS_TaskSequencePackage('"+ts+"')", nil)
+	s.must(204, "DELETE", "/AdminService/wmi/SMS_Package('"+pkg+"')", nil)
 }

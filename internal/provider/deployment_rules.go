@@ -32,7 +32,10 @@ const (
 //     included) have their content on a distribution point, unless the
 //     body says "@tsprov.force": true;
 //   - TimeFlags follows the *Enabled and *IsGMT properties;
-//   - a collection that deployments target cannot be deleted.
+//   - a deployment names only a package and a collection its author may
+//     see (security scopes): others are refused as missing;
+//   - a collection that deployments target cannot be deleted, nor a
+//     package they name (deployedPackageRules).
 type deploymentRules struct{ p *Provider }
 
 func (deploymentRules) appliesTo(c *cim.Class) bool {
@@ -125,6 +128,11 @@ func (r deploymentRules) checkTargets(ctx context.Context, tx store.Tx, ad *cim.
 		return errs.Target(errs.Invalid, "PackageID", "PackageID %q must be in upper case: %q", id, strings.ToUpper(id))
 	}
 	pkg, err := r.p.storedPackage(ctx, tx, id)
+	if err == nil {
+		if err = r.visible(ctx, tx, pkg); errs.Is(err, errs.NotFound) {
+			err = missingPackage(id) // as if it did not exist
+		}
+	}
 	if err != nil {
 		return errs.Target(errs.Invalid, "PackageID", "cannot deploy package %s: %w", id, err)
 	}
@@ -165,6 +173,9 @@ func (r deploymentRules) collection(ctx context.Context, tx store.ReadTx, prop, 
 		return nil, errs.E(errs.Internal, "the schema lacks class %s", collectionClass)
 	}
 	rec, err := tx.Get(ctx, c, id, false)
+	if err == nil {
+		err = r.visible(ctx, tx, rec.Instance)
+	}
 	if errs.Is(err, errs.NotFound) {
 		return nil, errs.Target(errs.Invalid, prop, "collection %q does not exist", id)
 	}
@@ -172,6 +183,17 @@ func (r deploymentRules) collection(ctx context.Context, tx store.ReadTx, prop, 
 		return nil, err
 	}
 	return rec.Instance, nil
+}
+
+// visible refuses, as absent, a package or collection outside the
+// caller's security scopes: a deployment names only what its author may
+// see.
+func (r deploymentRules) visible(ctx context.Context, tx store.ReadTx, inst *cim.Instance) error {
+	pr, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	return r.p.visible(ctx, tx, pr, inst, inst.Key())
 }
 
 // timeFlags is TimeFlags as the page describes it: the *Enabled and
@@ -242,5 +264,41 @@ func (p *Provider) storedPackage(ctx context.Context, tx store.ReadTx, id string
 			return nil, fmt.Errorf("look up %s(%q): %w", c.Name, id, err)
 		}
 	}
-	return nil, errs.Target(errs.NotFound, "PackageID", "package %s does not exist", id)
+	return nil, missingPackage(id)
+}
+
+// missingPackage is the error for a package id that no package holds.
+func missingPackage(id string) error {
+	return errs.Target(errs.NotFound, "PackageID", "package %s does not exist", id)
+}
+
+// deployedPackageRules keep deployments whole: a package that deployments
+// name cannot be deleted (409 naming them), as a collection they target
+// cannot.
+type deployedPackageRules struct{ p *Provider }
+
+func (deployedPackageRules) appliesTo(c *cim.Class) bool { return c.IsA(packageBase) }
+
+func (deployedPackageRules) beforeCreate(context.Context, store.Tx, *cim.Instance) error { return nil }
+
+func (deployedPackageRules) beforeUpdate(context.Context, store.Tx, *cim.Instance, *cim.Instance, *cim.Instance) error {
+	return nil
+}
+
+func (deployedPackageRules) settle(context.Context, store.Tx, *cim.Instance, *cim.Instance) error {
+	return nil
+}
+
+func (r deployedPackageRules) afterWrite(ctx context.Context, tx store.Tx, old, next *cim.Instance) error {
+	if next != nil || old == nil {
+		return nil
+	}
+	ads, err := r.p.deploymentsOf(ctx, tx, "PackageID", old.String(packageIDProperty))
+	if err != nil {
+		return err
+	}
+	if len(ads) > 0 {
+		return errs.E(errs.Conflict, "package %s is deployed by %d deployment(s) (%s): delete them first", old.String(packageIDProperty), len(ads), strings.Join(ads, ", "))
+	}
+	return nil
 }

@@ -177,7 +177,7 @@ func New(cfg Config) (*Provider, error) {
 	if c, ok := cfg.Registry.Class(summaryClass); ok {
 		p.dpContent = dpStatus{summary: c}
 	}
-	p.rules = []classRules{packageRules{p}, lockRules{p}, referenceRules{p}, securityRules{p}, historyRules{p}, deploymentRules{p}, clientSettingsRules{p}, distributionRules{p}}
+	p.rules = []classRules{packageRules{p}, lockRules{p}, referenceRules{p}, securityRules{p}, historyRules{p}, deploymentRules{p}, deployedPackageRules{p}, clientSettingsRules{p}, distributionRules{p}}
 	p.calls = p.methodTable()
 	return p, nil
 }
