@@ -416,6 +416,9 @@ func postZip(t *testing.T, base, query string, data []byte) answer {
 	return a
 }
 
+// importedClasses are the classes an import writes.
+var importedClasses = []string{"SMS_TaskSequencePackage", "SMS_Package", "SMS_Program", "SMS_BootImagePackage", "SMS_OperatingSystemInstallPackage", "SMS_ImagePackage"}
+
 // Bad input to POST /tsprov/v1/import: each is refused with the OData
 // error envelope naming the part, and nothing is written.
 func TestImportRefusesBadZips(t *testing.T) {
@@ -496,8 +499,10 @@ func TestImportRefusesBadZips(t *testing.T) {
 			if a.status != c.status || !strings.Contains(msg, c.names) {
 				t.Fatalf("status %d, message %q; want %d naming %s", a.status, msg, c.status, c.names)
 			}
-			if n := countAt(t, srv.url, "SMS_TaskSequencePackage"); n != 0 {
-				t.Fatalf("%d packages written", n)
+			for _, class := range importedClasses {
+				if n := countAt(t, srv.url, class); n != 0 {
+					t.Fatalf("%d %s written", n, class)
+				}
 			}
 		})
 	}
