@@ -36,46 +36,46 @@ func (s *sim) condition(cond *cim.Instance) tri {
 }
 
 func (s *sim) and(ops []any) tri {
-	var seen, unknowns []string
-	for _, o := range ops {
-		r := s.operand(o)
-		switch {
-		case r.err != nil, r.v == no:
-			return r
-		case r.v == unknown:
-			unknowns = append(unknowns, r.why)
-		default:
-			seen = append(seen, r.why)
-		}
-	}
-	if len(unknowns) > 0 {
+	seen, unknowns, decided, ok := s.operands(ops, no)
+	switch {
+	case ok:
+		return decided
+	case len(unknowns) > 0:
 		return tri{v: unknown, why: strings.Join(unknowns, " and ")}
 	}
 	return tri{v: yes, why: strings.Join(seen, " and ")}
 }
 
 func (s *sim) or(ops []any) tri {
-	var seen, unknowns []string
+	seen, unknowns, decided, ok := s.operands(ops, yes)
+	switch {
+	case ok:
+		return decided
+	case len(unknowns) > 0:
+		return tri{v: unknown, why: strings.Join(unknowns, " or ")}
+	case len(seen) == 0:
+		return tri{v: no, why: "an empty or"}
+	}
+	return tri{v: no, why: "none holds: " + strings.Join(seen, "; ")}
+}
+
+// operands evaluates the operands of an and (decisive no) or an or
+// (decisive yes) in order. The first operand that fails, or whose truth is
+// decisive, decides: it is returned with ok. Otherwise ok is false and
+// seen and unknowns hold what the other operands saw.
+func (s *sim) operands(ops []any, decisive truth) (seen, unknowns []string, decided tri, ok bool) {
 	for _, o := range ops {
 		r := s.operand(o)
 		switch {
-		case r.err != nil:
-			return r
-		case r.v == yes:
-			return r
+		case r.err != nil, r.v == decisive:
+			return nil, nil, r, true
 		case r.v == unknown:
 			unknowns = append(unknowns, r.why)
 		default:
 			seen = append(seen, r.why)
 		}
 	}
-	if len(unknowns) > 0 {
-		return tri{v: unknown, why: strings.Join(unknowns, " or ")}
-	}
-	if len(seen) == 0 {
-		return tri{v: no, why: "an empty or"}
-	}
-	return tri{v: no, why: "none holds: " + strings.Join(seen, "; ")}
+	return seen, unknowns, tri{}, false
 }
 
 func (s *sim) operand(o any) tri {
