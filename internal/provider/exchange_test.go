@@ -3,6 +3,7 @@ package provider_test
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -167,7 +168,7 @@ func TestExportWithDependenceImportsOnAnotherSite(t *testing.T) {
 	}
 	got := refSet(obj.Instance)
 	want := []string{ids[lab.tools] + "/Install", ids[lab.child] + "/*", ids[lab.boot] + "/*"}
-	if strings.Join(got, " ") != strings.Join(sortStrings(want), " ") {
+	if strings.Join(got, " ") != strings.Join(slices.Sorted(slices.Values(want)), " ") {
 		t.Fatalf("references %v, want %v", got, want)
 	}
 	child, _ := prd.Get(authtest.Context(), "SMS_TaskSequencePackage", ids[lab.child])
@@ -214,16 +215,6 @@ func outcomeOf(res *provider.ImportResult, id string) provider.ImportedObject {
 		}
 	}
 	return provider.ImportedObject{}
-}
-
-func sortStrings(s []string) []string {
-	out := append([]string(nil), s...)
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
 }
 
 // The ImportActionType values on a site that has the objects already.

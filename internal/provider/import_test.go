@@ -179,7 +179,6 @@ func mustCIM(t *testing.T, reg *cim.Registry, x *cmexport.Instance) *cim.Instanc
 func TestImportIsAllOrNothingUnlessPartial(t *testing.T) {
 	p := siteServer(t, openStore(t), "LAB", "")
 	data := realExports(t)["gwblok__garytown__hardware_HP_HPIA-RefFileTS_HPIA_Task_Sequence.zip"]
-	good := readExport(t, data)
 	broken := readExport(t, data)
 	bad := *broken.Objects[0]
 	bad.PackageID = "MEM99999"
@@ -208,7 +207,6 @@ func TestImportIsAllOrNothingUnlessPartial(t *testing.T) {
 	if res.Objects[0].Outcome != "created" || res.Objects[1].Outcome != "failed" || countPackages(t, p) != 1 {
 		t.Fatalf("partial: %+v", res.Objects)
 	}
-	_ = good
 }
 
 func countPackages(t *testing.T, p *provider.Provider) int {
