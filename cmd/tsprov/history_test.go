@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -40,32 +38,18 @@ func namedServers(t *testing.T) [2]*serverProcess {
 // test unless the answer is 2xx.
 func send(t *testing.T, method, u string, body any, comment string) map[string]any {
 	t.Helper()
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, u, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+testAdminToken)
-	req.Header.Set("Content-Type", "application/json")
+	header := http.Header{}
 	if comment != "" {
-		req.Header.Set("X-Tsprov-Comment", comment)
+		header.Set("X-Tsprov-Comment", comment)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	a, err := callWith(t, method, u, body, header)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("%s %s: %d %s", method, u, resp.StatusCode, data)
+	if a.status/100 != 2 {
+		t.Fatalf("%s %s: %d %v", method, u, a.status, a.body)
 	}
-	var out map[string]any
-	_ = json.Unmarshal(data, &out)
-	return out
+	return a.body
 }
 
 // steps is a sequence of n command line steps.

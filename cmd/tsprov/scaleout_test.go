@@ -47,6 +47,15 @@ type answer struct {
 
 // call sends one request with the test token (and If-Match when given).
 func call(t *testing.T, method, url string, body any, ifMatch string) (answer, error) {
+	header := http.Header{}
+	if ifMatch != "" {
+		header.Set("If-Match", ifMatch)
+	}
+	return callWith(t, method, url, body, header)
+}
+
+// callWith sends one request with the test token and the headers given.
+func callWith(t *testing.T, method, url string, body any, header http.Header) (answer, error) {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -58,8 +67,8 @@ func call(t *testing.T, method, url string, body any, ifMatch string) (answer, e
 	}
 	req.Header.Set("Authorization", "Bearer "+testAdminToken)
 	req.Header.Set("Content-Type", "application/json")
-	if ifMatch != "" {
-		req.Header.Set("If-Match", ifMatch)
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
