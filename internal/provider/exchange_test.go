@@ -41,12 +41,7 @@ func create(t *testing.T, p *provider.Provider, class string, props map[string]a
 // setSequence stores sequence XML (with ids put in) in a new package.
 func setSequence(t *testing.T, p *provider.Provider, name, boot, xml string) string {
 	t.Helper()
-	reg, _ := schema.Registry()
-	codec, _ := taskseq.NewCodec(reg)
-	ts, _, err := codec.Parse([]byte(xml))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ts := parseSeq(t, xml)
 	c, _ := p.Class("SMS_TaskSequencePackage")
 	pkg := cim.NewInstance(c)
 	pkg.Set("Name", name)
