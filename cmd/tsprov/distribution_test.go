@@ -684,4 +684,74 @@ func TestDistributionRefusesBadContent(t *testing.T) {
 	man := s.manifest(id)
 	s.waitInstalled(id, man.SourceVersion, 1, 2*time.Minute)
 	download(t, a.url, man, "")
+
+	// A file damaged on the DP's disk while the agent was down: the agent
+	// checks what it holds when it starts, fetches that file again (only
+	// it), and never serves the damaged bytes.
+	big := man.Files[0]
+	for _, f := range man.Files {
+		if f.Size > big.Size {
+			big = f
+		}
+	}
+	blob := filepath.Join(store, "blobs", big.SHA256[:2], big.SHA256)
+	a.kill()
+	damage := func() {
+		t.Helper()
+		b, err := os.ReadFile(blob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b[len(b)/2] ^= 0xff
+		if err := os.WriteFile(blob, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	damage()
+	before := m.blobBytes.Load()
+	a = startAgent(t, "DP1.TEST.LOCAL", store, m.srv.URL)
+	deadline = time.Now().Add(time.Minute)
+	for m.blobBytes.Load()-before < big.Size {
+		if time.Now().After(deadline) {
+			t.Fatalf("the damaged file was not fetched again: %d bytes moved", m.blobBytes.Load()-before)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.waitInstalled(id, man.SourceVersion, 1, time.Minute)
+	download(t, a.url, man, "")
+	if moved := m.blobBytes.Load() - before; moved != big.Size {
+		t.Errorf("after the damage %d bytes were fetched again, want %d (the damaged file)", moved, big.Size)
+	}
+	var msg struct {
+		Value []map[string]any `json:"value"`
+	}
+	s.call("GET", "/AdminService/wmi/SMS_DistributionDPStatus?$filter="+url.QueryEscape("PackageID eq '"+id+"'"), nil, &msg)
+	if len(msg.Value) != 1 || msg.Value[0]["MessageState"] != float64(1) {
+		t.Fatalf("status after the repair: %v", msg.Value)
+	}
+
+	// Damaged while the agent runs: the next client asking for it gets a
+	// 503, never the damaged bytes, and the agent fetches it again.
+	damage()
+	u := a.url + "/SMS_DP_SMSPKG$/" + man.ContentID + "/" + big.Path
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("GET of a file damaged on the DP: %d, want 503", resp.StatusCode)
+	}
+	for deadline = time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		if resp, err := http.Get(u); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the file damaged on the DP was not fetched again")
+		}
+	}
+	download(t, a.url, man, "")
 }

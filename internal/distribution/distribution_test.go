@@ -504,3 +504,88 @@ func TestTwoManagersNeverDispatchOneAttemptTwice(t *testing.T) {
 		})
 	}
 }
+
+// The states the install test does not reach: a DP validating what it
+// holds (CONTENT_MONITORING), and a removal the agent cannot be told of
+// (REMOVAL_RETRYING, then REMOVAL_FAILED after MaxAttempts).
+func TestValidatingAndRemovalStates(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			ag := newAgent(t)
+			f := newFixture(t, b.open(t, "a"), 1, 1, ag.srv.URL)
+			m := f.svc.NewManager(f.st, distribution.ManagerConfig{Holder: "server-a", Notifier: distribution.HTTPNotifier{}})
+			dp, pkg := f.dps[0], f.pkgs[0]
+			if _, err := f.add(pkg, dp); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := m.Step(t.Context()); err != nil || n != 1 {
+				t.Fatalf("Step = %d, %v", n, err)
+			}
+			f.report(distribution.Report{NALPath: dp.NALPath, PackageID: "PS100001", ContentID: "PS100001.1", Kind: distribution.ReportInstalled})
+			state := func() distribution.State {
+				t.Helper()
+				s := f.summary("PS100001", dp.NALPath)
+				if s == nil {
+					t.Fatal("no summary")
+				}
+				return distribution.State(s.Int("State"))
+			}
+
+			// The agent restarted and checks its files: CONTENT_MONITORING,
+			// with what it found in the status message; then INSTALLED.
+			f.report(distribution.Report{NALPath: dp.NALPath, PackageID: "PS100001", ContentID: "PS100001.1", Kind: distribution.ReportValidating})
+			if got := state(); got != distribution.ContentMonitoring {
+				t.Fatalf("while the DP validates: %v", got)
+			}
+			f.report(distribution.Report{NALPath: dp.NALPath, PackageID: "PS100001", ContentID: "PS100001.1", Kind: distribution.ReportValidating, Error: "1 file(s) missing or with a wrong SHA-256"})
+			msg := f.list(distribution.DPStatusClass)[0]
+			if !strings.Contains(msg.String("InsString2"), "wrong SHA-256") || msg.Int("MessageState") != distribution.MessageInProgress {
+				t.Fatalf("message while validating: %v", msg.Values)
+			}
+			if st := f.list(distribution.StatusInfoClass)[0]; st.Int("NumberInProgress") != 1 || st.Int("NumberInstalled") != 0 {
+				t.Fatalf("SMS_DPStatusInfo while validating: %v", st.Values)
+			}
+			f.report(distribution.Report{NALPath: dp.NALPath, PackageID: "PS100001", ContentID: "PS100001.1", Kind: distribution.ReportInstalled})
+			if got := state(); got != distribution.Installed {
+				t.Fatalf("after the validation: %v", got)
+			}
+			if len(f.list(distribution.JobClass)) != 0 {
+				t.Fatal("a validation left a job")
+			}
+
+			// Removed from the package while the agent cannot be reached.
+			ag.mu.Lock()
+			ag.down = true
+			ag.mu.Unlock()
+			row := f.list(distribution.AssignmentClass)[0]
+			f.write(func(tx store.Tx) error {
+				if err := tx.Delete(t.Context(), row.Class, row.Key()); err != nil {
+					return err
+				}
+				return f.svc.Detached(t.Context(), tx, row)
+			})
+			if got := state(); got != distribution.RemovalPending {
+				t.Fatalf("after the delete: %v", got)
+			}
+			for attempt := 1; attempt <= 3; attempt++ {
+				if n, err := m.Step(t.Context()); err != nil || n != 1 {
+					t.Fatalf("attempt %d: Step = %d, %v", attempt, n, err)
+				}
+				want := distribution.RemovalRetrying
+				if attempt == 3 {
+					want = distribution.RemovalFailed
+				}
+				if got := state(); got != want {
+					t.Fatalf("after removal attempt %d: %v, want %v", attempt, got, want)
+				}
+				f.advance(time.Minute)
+			}
+			if n, _ := m.Step(t.Context()); n != 0 {
+				t.Fatalf("a failed removal dispatched again: %d", n)
+			}
+			if st := f.list(distribution.StatusInfoClass)[0]; st.Int("NumberErrors") != 1 || st.Int("MessageState") != distribution.MessageError {
+				t.Fatalf("SMS_DPStatusInfo after the failed removal: %v", st.Values)
+			}
+		})
+	}
+}

@@ -17,6 +17,10 @@ const (
 	ReportInstalled = "installed" // ContentID is held in full, every hash verified
 	ReportFailed    = "failed"    // ContentID could not be installed (Error says why)
 	ReportRemoved   = "removed"   // the package is gone from the DP
+	// ReportValidating: the DP checks the files of ContentID it holds
+	// (after a restart, or a file found damaged); Error, when set, names
+	// the files found damaged, which it fetches again.
+	ReportValidating = "validating"
 )
 
 // Report is a DP agent's news about one package.
@@ -46,7 +50,8 @@ func SourceVersion(packageID, contentID string) (int64, error) {
 // fails the job after MaxAttempts), progress renews the job's lease,
 // removed forgets the package on that DP. A report about a package the DP
 // no longer holds or a content it is not to install is recorded only in
-// the status message. Outcomes: nil; errs.NotFound for a DP that is not
+// the status message. validating shows the package CONTENT_MONITORING
+// on that DP until it reports again. Outcomes: nil; errs.NotFound for a DP that is not
 // registered; errs.Invalid for an unknown kind or a bad content id;
 // another error when the store fails.
 func (s *Service) Report(ctx context.Context, tx store.Tx, r Report) error {
@@ -117,6 +122,28 @@ func (s *Service) Report(ctx context.Context, tx store.Tx, r Report) error {
 			}
 		}
 		return s.message(ctx, tx, r.PackageID, dp.NALPath, dp.Site, typeID, MessageInProgress, msgInProgress, "downloading "+r.ContentID, r.Progress)
+	case ReportValidating:
+		if current {
+			job.Set("LeaseUntil", dateTime(now.Add(s.opts.Lease)))
+			if err := put(ctx, tx, job); err != nil {
+				return err
+			}
+		}
+		if cur != nil && assigned != nil && cur.Int("SourceVersion") == ver {
+			cur.Set("State", int64(ContentMonitoring))
+			cur.Set("SummaryDate", dateTime(now))
+			if err := put(ctx, tx, cur); err != nil {
+				return err
+			}
+		}
+		text := "validating " + r.ContentID
+		if r.Error != "" {
+			text += ": " + r.Error
+		}
+		if err := s.message(ctx, tx, r.PackageID, dp.NALPath, dp.Site, typeID, MessageInProgress, msgInProgress, text, r.Progress); err != nil {
+			return err
+		}
+		return s.recount(ctx, tx, dp.NALPath)
 	case ReportInstalled:
 		if assigned == nil {
 			return s.message(ctx, tx, r.PackageID, dp.NALPath, dp.Site, typeID, MessageSuccess, msgInstalled, "installed "+r.ContentID+" (not assigned to this DP)", r.Progress)
@@ -174,7 +201,7 @@ func (s *Service) Report(ctx context.Context, tx store.Tx, r Report) error {
 		}
 		return s.recount(ctx, tx, dp.NALPath)
 	}
-	return errs.Target(errs.Invalid, "kind", "report kind %q is none of progress, installed, failed, removed", r.Kind)
+	return errs.Target(errs.Invalid, "kind", "report kind %q is none of progress, validating, installed, failed, removed", r.Kind)
 }
 
 // seen renews a DP's LastSeen.
@@ -225,7 +252,10 @@ func (s *Service) retry(ctx context.Context, tx store.Tx, job *cim.Instance, why
 	}
 	cur.Set("State", int64(state))
 	cur.Set("SummaryDate", dateTime(now))
-	return put(ctx, tx, cur)
+	if err := put(ctx, tx, cur); err != nil {
+		return err
+	}
+	return s.recount(ctx, tx, job.String("NALPath"))
 }
 
 // Backoff is the wait after the attempt-th failed attempt: Backoff,

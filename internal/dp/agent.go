@@ -121,7 +121,6 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) error {
 	}
 	a := &Agent{cfg: cfg, log: cfg.Logger, lib: lib, wake: make(chan struct{}, 1), confirmed: map[string]bool{},
 		site: &site{base: strings.TrimSuffix(cfg.Provider, "/"), token: cfg.Token, client: cfg.Client}}
-	a.buffers.New = func() any { b := make([]byte, 256<<10); return &b }
 
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
@@ -261,11 +260,25 @@ func (a *Agent) notify(w http.ResponseWriter, r *http.Request) {
 	a.dispatches = append(a.dispatches, d)
 	delete(a.confirmed, strings.ToUpper(d.ContentID)) // a dispatch wants an answer, even about content held
 	a.mu.Unlock()
+	a.wakeUp()
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// buffer returns a 256 KiB buffer of the pool (put it back).
+func (a *Agent) buffer() *[]byte {
+	if b, ok := a.buffers.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, 256<<10)
+	return &b
+}
+
+// wakeUp makes the agent sync now.
+func (a *Agent) wakeUp() {
 	select {
 	case a.wake <- struct{}{}:
 	default:
 	}
-	w.WriteHeader(http.StatusAccepted)
 }
 
 // status serves GET /tsprov-dp/v1/status.

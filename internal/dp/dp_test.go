@@ -1,15 +1,18 @@
 package dp
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func sum(b []byte) string {
@@ -75,7 +78,7 @@ func TestServeURLForms(t *testing.T) {
 		{Path: "boot.wim", Size: int64(len(wim)), SHA256: sum(wim)},
 	}}
 	install(t, l, m, map[string][]byte{"inf": inf, "wim": wim})
-	a := &Agent{lib: l}
+	a := &Agent{lib: l, log: slog.Default()}
 	srv := httptest.NewServer(a.Handler())
 	defer srv.Close()
 	get := func(method, path, rng string) (*http.Response, string) {
@@ -156,5 +159,68 @@ func TestLibraryReopen(t *testing.T) {
 	}
 	if l.has(sum(b)) {
 		t.Fatal("the blob of a removed package is kept")
+	}
+}
+
+// A file whose bytes on the DP's disk are not the ones its SHA-256 names
+// (damaged after it was installed, here while the agent was down, or
+// rewritten while it runs) is never served: the agent checks it before
+// serving it, answers 503, deletes it and fetches it again.
+func TestServeRefusesDamagedFiles(t *testing.T) {
+	l, err := openLibrary(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, other := []byte(strings.Repeat("good", 100)), []byte(strings.Repeat("also", 100))
+	m := &Manifest{ContentID: "PS100004.1", PackageID: "PS100004", SourceVersion: 1, Files: []File{
+		{Path: "a.bin", Size: int64(len(good)), SHA256: sum(good)},
+		{Path: "b.bin", Size: int64(len(other)), SHA256: sum(other)},
+	}}
+	install(t, l, m, map[string][]byte{"a": good, "b": other})
+	a := &Agent{lib: l, log: slog.Default(), wake: make(chan struct{}, 1)}
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+	get := func(path string) (int, []byte) {
+		t.Helper()
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, body
+	}
+	// Damaged while the agent was down: same size, one byte changed.
+	damaged := bytes.Clone(good)
+	damaged[7] ^= 1
+	if err := os.WriteFile(l.blobPath(sum(good)), damaged, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, body := get("/SMS_DP_SMSPKG$/PS100004.1/a.bin"); code != http.StatusServiceUnavailable || bytes.Equal(body, damaged) {
+		t.Fatalf("a damaged file: %d %q, want 503", code, body)
+	}
+	if l.has(sum(good)) {
+		t.Fatal("the damaged blob is kept")
+	}
+	select {
+	case <-a.wake:
+	default:
+		t.Fatal("the agent was not woken to fetch it again")
+	}
+	// A good file is checked once, then served.
+	if code, body := get("/SMS_DP_SMSPKG$/PS100004.1/b.bin"); code != 200 || !bytes.Equal(body, other) {
+		t.Fatalf("a good file: %d", code)
+	}
+	if !l.isVerified(sum(other)) {
+		t.Fatal("a file checked is not marked verified")
+	}
+	// Rewritten on disk while the agent runs: checked again, refused.
+	later := time.Now().Add(time.Minute)
+	if err := os.WriteFile(l.blobPath(sum(other)), bytes.Repeat([]byte("x"), len(other)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_ = os.Chtimes(l.blobPath(sum(other)), later, later)
+	if code, _ := get("/SMS_DP_SMSPKG$/PS100004.1/b.bin"); code != http.StatusServiceUnavailable {
+		t.Fatalf("a file rewritten after its check: %d, want 503", code)
 	}
 }

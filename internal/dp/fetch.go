@@ -37,22 +37,30 @@ var errHashMismatch = errors.New("hash mismatch")
 // next attempt.
 func (a *Agent) install(ctx context.Context, as assignment) error {
 	if m, ok := a.lib.current(as.PackageID); ok && strings.EqualFold(m.ContentID, as.ContentID) {
-		// Held already: said once per run of the agent (the site may have
-		// lost track, after a restore), not at every poll.
+		// Held already. Its files are checked once per run of the agent
+		// (validate); then it is said installed once per run (the site
+		// may have lost track, after a restore), not at every poll.
 		key := strings.ToUpper(m.ContentID)
-		a.mu.Lock()
-		done := a.confirmed[key]
-		a.mu.Unlock()
-		if done {
-			return nil
+		checked, whole, err := a.validate(ctx, m)
+		if err != nil {
+			return err
 		}
-		err := a.report(ctx, report{PackageID: as.PackageID, ContentID: m.ContentID, Kind: "installed", BytesTotal: m.Size})
-		if err == nil {
+		if whole {
 			a.mu.Lock()
-			a.confirmed[key] = true
+			done := a.confirmed[key]
 			a.mu.Unlock()
+			if done && checked == 0 {
+				return nil
+			}
+			err := a.report(ctx, report{PackageID: as.PackageID, ContentID: m.ContentID, Kind: "installed", BytesTotal: m.Size})
+			if err == nil {
+				a.mu.Lock()
+				a.confirmed[key] = true
+				a.mu.Unlock()
+			}
+			return err
 		}
-		return err
+		// A file was missing or damaged: fetched again below.
 	}
 	err := a.fetch(ctx, as)
 	if err != nil && ctx.Err() == nil {
@@ -60,6 +68,48 @@ func (a *Agent) install(ctx context.Context, as assignment) error {
 		_ = a.report(ctx, report{PackageID: as.PackageID, ContentID: as.ContentID, Kind: "failed", Error: err.Error()})
 	}
 	return err
+}
+
+// validate checks the files of an installed content whose hash was not
+// checked in this run of the agent (after a restart: all of them), and
+// deletes those whose bytes are not the ones their SHA-256 names; the site
+// shows the package CONTENT_MONITORING meanwhile. Outcomes: how many blobs
+// were checked; whether every file is there and verified; an error when
+// a file cannot be read.
+func (a *Agent) validate(ctx context.Context, m *Manifest) (int, bool, error) {
+	var todo []File
+	seen := map[string]bool{}
+	for _, f := range m.Files {
+		if !seen[f.SHA256] && !a.lib.isVerified(f.SHA256) {
+			seen[f.SHA256] = true
+			todo = append(todo, f)
+		}
+	}
+	if len(todo) == 0 {
+		return 0, true, nil
+	}
+	_ = a.report(ctx, report{PackageID: m.PackageID, ContentID: m.ContentID, Kind: "validating", BytesTotal: m.Size})
+	buf := a.buffer()
+	defer a.buffers.Put(buf)
+	var bad []string
+	for _, f := range todo {
+		if err := ctx.Err(); err != nil {
+			return 0, false, err
+		}
+		ok, err := a.lib.verify(f.SHA256, f.Size, *buf)
+		if err != nil {
+			return 0, false, fmt.Errorf("validate %s: %s: %w", m.ContentID, f.Path, err)
+		}
+		if !ok {
+			bad = append(bad, f.Path)
+		}
+	}
+	if len(bad) > 0 {
+		msg := fmt.Sprintf("%d file(s) missing or with a wrong SHA-256 on the distribution point (%s): fetched again", len(bad), strings.Join(bad[:min(len(bad), 5)], ", "))
+		a.log.Warn("DP: content damaged", "content", m.ContentID, "files", len(bad), "first", bad[0])
+		_ = a.report(ctx, report{PackageID: m.PackageID, ContentID: m.ContentID, Kind: "validating", BytesTotal: m.Size, Error: msg})
+	}
+	return len(todo), len(bad) == 0, nil
 }
 
 func (a *Agent) fetch(ctx context.Context, as assignment) error {
@@ -228,7 +278,7 @@ func (a *Agent) fetchBlob(ctx context.Context, f File, moved *atomic.Int64) erro
 		if _, err := file.Seek(have, io.SeekStart); err != nil {
 			return err
 		}
-		buf := a.buffers.Get().(*[]byte)
+		buf := a.buffer()
 		defer a.buffers.Put(buf)
 		limited := io.LimitReader(body, f.Size-have+1)
 		for {
@@ -269,5 +319,9 @@ func (a *Agent) fetchBlob(ctx context.Context, f File, moved *atomic.Int64) erro
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
 		return err
 	}
-	return os.Rename(part, final)
+	if err := os.Rename(part, final); err != nil {
+		return err
+	}
+	a.lib.markVerified(f.SHA256)
+	return nil
 }

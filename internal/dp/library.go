@@ -1,9 +1,12 @@
 package dp
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -12,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Manifest is a content as the site describes it
@@ -100,6 +104,16 @@ type library struct {
 	mu        sync.RWMutex
 	installed map[string]string    // PackageID (upper case) → content id
 	manifests map[string]*Manifest // content id (upper case) → manifest
+	// verified are the blobs whose SHA-256 was checked in this run of the
+	// agent, with their size and modification time then: one that
+	// changed since is checked again before it is served.
+	verified map[string]proof
+}
+
+// proof is what a blob's file was when its hash was checked.
+type proof struct {
+	size int64
+	mod  time.Time
 }
 
 func openLibrary(dir string) (*library, error) {
@@ -108,7 +122,7 @@ func openLibrary(dir string) (*library, error) {
 			return nil, fmt.Errorf("DP store: %w", err)
 		}
 	}
-	l := &library{dir: dir, installed: map[string]string{}, manifests: map[string]*Manifest{}}
+	l := &library{dir: dir, installed: map[string]string{}, manifests: map[string]*Manifest{}, verified: map[string]proof{}}
 	raw, err := os.ReadFile(filepath.Join(dir, "packages.json"))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("DP store: %w", err)
@@ -140,6 +154,63 @@ func (l *library) partialPath(hash string) string {
 func (l *library) has(hash string) bool {
 	_, err := os.Stat(l.blobPath(hash))
 	return err == nil
+}
+
+// markVerified records that the blob's hash was just checked.
+func (l *library) markVerified(hash string) {
+	st, err := os.Stat(l.blobPath(hash))
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err != nil {
+		delete(l.verified, hash)
+		return
+	}
+	l.verified[hash] = proof{st.Size(), st.ModTime()}
+}
+
+// isVerified reports whether the blob's hash was checked in this run and
+// its file has not changed since.
+func (l *library) isVerified(hash string) bool {
+	l.mu.RLock()
+	p, ok := l.verified[hash]
+	l.mu.RUnlock()
+	if !ok {
+		return false
+	}
+	st, err := os.Stat(l.blobPath(hash))
+	return err == nil && st.Size() == p.size && st.ModTime().Equal(p.mod)
+}
+
+// verify checks the blob's bytes against its name and size, reading it
+// through buf. Outcomes: true when they match (the blob is then marked
+// verified); false when the blob is missing or its bytes are not those
+// the hash names, in which case it is deleted (it is fetched again); an
+// error when it cannot be read.
+func (l *library) verify(hash string, size int64, buf []byte) (bool, error) {
+	f, err := os.Open(l.blobPath(hash))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	h := sha256.New()
+	n, err := io.CopyBuffer(h, f, buf)
+	f.Close()
+	if err != nil {
+		return false, err
+	}
+	if n == size && hex.EncodeToString(h.Sum(nil)) == hash {
+		l.markVerified(hash)
+		return true, nil
+	}
+	l.mu.Lock()
+	delete(l.verified, hash)
+	l.mu.Unlock()
+	if err := os.Remove(l.blobPath(hash)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, err
+	}
+	return false, nil
 }
 
 func (l *library) readManifest(id string) (*Manifest, error) {
@@ -315,6 +386,9 @@ func (l *library) collect() error {
 			return err
 		}
 		if !keep[d.Name()] {
+			l.mu.Lock()
+			delete(l.verified, d.Name())
+			l.mu.Unlock()
 			return os.Remove(p)
 		}
 		return nil

@@ -152,9 +152,25 @@ func (a *Agent) serveContent(w http.ResponseWriter, r *http.Request) {
 // serveFile answers HEAD (Content-Length) and GET (Range: 206; a range
 // outside the file: 416) from the verified blob.
 func (a *Agent) serveFile(w http.ResponseWriter, r *http.Request, f File) {
+	if !a.lib.isVerified(f.SHA256) {
+		// Not checked in this run, or changed on disk since: checked now,
+		// and never served with bytes other than the ones its hash names.
+		buf := a.buffer()
+		ok, err := a.lib.verify(f.SHA256, f.Size, *buf)
+		a.buffers.Put(buf)
+		if err != nil || !ok {
+			a.log.Warn("DP: a file to serve is missing or damaged; fetching it again", "sha256", f.SHA256, "path", f.Path, "err", err)
+			a.wakeUp()
+			w.Header().Set("Retry-After", "10")
+			http.Error(w, f.Path+" is missing or damaged on this distribution point and is being fetched again", http.StatusServiceUnavailable)
+			return
+		}
+	}
 	file, err := os.Open(a.lib.blobPath(f.SHA256))
 	if err != nil {
-		http.Error(w, "content missing on this distribution point", http.StatusNotFound)
+		a.wakeUp()
+		w.Header().Set("Retry-After", "10")
+		http.Error(w, f.Path+" is missing on this distribution point and is being fetched again", http.StatusServiceUnavailable)
 		return
 	}
 	defer file.Close()
