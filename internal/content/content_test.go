@@ -554,6 +554,42 @@ func TestCollect(t *testing.T) {
 	}
 }
 
+// A Collect that decided to remove a blob just before a snapshot reused
+// it (it removes the blob after the snapshot marked it used) leaves no
+// manifest listing a blob the library lacks: the snapshot stores it again.
+func TestSnapshotRestoresABlobCollectedUnderIt(t *testing.T) {
+	l := openLib(t)
+	src := t.TempDir()
+	writeTree(t, src, map[string]string{"a-reused.txt": "reused bytes"})
+	if _, err := l.Snapshot(context.Background(), src, nil); err != nil {
+		t.Fatal(err)
+	}
+	writeTree(t, src, map[string]string{"b-new.txt": "new"})
+	m, err := l.Snapshot(context.Background(), src, func(p Progress) {
+		if p.Path == "b-new.txt" && l.HasBlob(sha("reused bytes")) {
+			// a-reused.txt was read and its blob marked used: the
+			// collection that looked at it earlier removes it now.
+			if err := os.Remove(l.blobPath(sha("reused bytes"))); err != nil {
+				t.Error(err)
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range m.Files {
+		b, err := l.Blob(f.SHA256)
+		if err != nil {
+			t.Fatalf("%s: %v", f.Path, err)
+		}
+		got, _ := io.ReadAll(b)
+		b.Close()
+		if sha(string(got)) != f.SHA256 {
+			t.Fatalf("%s: the blob holds %q", f.Path, got)
+		}
+	}
+}
+
 func TestBlobBadNames(t *testing.T) {
 	l := openLib(t)
 	for _, h := range []string{"", "../../etc/passwd", strings.ToUpper(sha("x")), sha("x")[:63]} {

@@ -159,6 +159,8 @@ func (l *Library) Snapshot(ctx context.Context, src string, progress func(Progre
 	r := newReader(ctx, ls, progress)
 	type pending struct{ tmp, hash string }
 	var todo []pending
+	var reused []sourceFile // files the library held already
+	var reusedHash []string
 	seen := map[string]bool{}
 	defer func() {
 		for _, p := range todo {
@@ -180,8 +182,15 @@ func (l *Library) Snapshot(ctx context.Context, src string, progress func(Progre
 			return nil, err
 		}
 		m.Files = append(m.Files, File{Path: f.rel, Size: f.size, SHA256: h})
-		if seen[h] || l.keepBlob(h) {
+		if seen[h] {
 			_ = os.Remove(tmp.Name())
+			continue
+		}
+		if l.keepBlob(h) {
+			_ = os.Remove(tmp.Name())
+			reused = append(reused, f)
+			reusedHash = append(reusedHash, h)
+			seen[h] = true
 			continue
 		}
 		seen[h] = true
@@ -214,7 +223,49 @@ func (l *Library) Snapshot(ctx context.Context, src string, progress func(Progre
 	if err := l.publishManifest(m); err != nil {
 		return nil, err
 	}
+	// A Collect that looked at a reused blob just before the snapshot
+	// marked it used may have removed it since: such a blob is stored
+	// again from the source (its bytes checked against the hash).
+	for i, f := range reused {
+		if err := l.restoreBlob(r, f, reusedHash[i]); err != nil {
+			return nil, err
+		}
+	}
 	return m, nil
+}
+
+// restoreBlob stores the source file f again as blob hash when the
+// library no longer holds it.
+func (l *Library) restoreBlob(r *reader, f sourceFile, hash string) error {
+	if l.HasBlob(hash) {
+		return nil
+	}
+	tmp, err := os.CreateTemp(filepath.Join(l.dir, tmpDir), "blob-*")
+	if err != nil {
+		return fmt.Errorf("content library: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	got, err := r.read(f, tmp)
+	if cerr := tmp.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("content library: %w", cerr)
+	}
+	if err != nil {
+		return err
+	}
+	if got != hash {
+		return changed(f.abs)
+	}
+	if err := syncFile(tmp.Name()); err != nil {
+		return err
+	}
+	dst := l.blobPath(hash)
+	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
+		return fmt.Errorf("content library: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), dst); err != nil {
+		return fmt.Errorf("content library: %w", err)
+	}
+	return syncDir(filepath.Dir(dst))
 }
 
 // keepBlob reports whether the library holds the blob already and, if so,
