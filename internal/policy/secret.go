@@ -83,7 +83,9 @@ func Deobfuscate(value string) (string, error) {
 	}
 	plainLen := int(binary.LittleEndian.Uint32(blob[48:]))
 	ctLen := int(binary.LittleEndian.Uint32(blob[52:]))
-	if ctLen != len(blob)-secretHeaderLen || plainLen > ctLen {
+	// Sites may leave bytes after the ciphertext (a captured user name
+	// blob carries six); the header's length says where it ends.
+	if ctLen > len(blob)-secretHeaderLen || plainLen > ctLen {
 		return "", fmt.Errorf("policy: secret value declares %d bytes of ciphertext (%d of text) but holds %d", ctLen, plainLen, len(blob)-secretHeaderLen)
 	}
 	material := blob[4:44]
@@ -99,7 +101,7 @@ func Deobfuscate(value string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("policy: secret value key: %w", err)
 	}
-	ct := blob[secretHeaderLen:]
+	ct := blob[secretHeaderLen : secretHeaderLen+ctLen]
 	if len(ct)%block.BlockSize() != 0 {
 		return "", fmt.Errorf("policy: secret ciphertext of %d bytes is not whole blocks", len(ct))
 	}
