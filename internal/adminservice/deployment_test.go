@@ -66,6 +66,9 @@ func TestDeployments(t *testing.T) {
 		{"choose the id", "POST", advertPath, map[string]any{"AdvertisementID": "PS1AAAAA", "AdvertisementName": "x", "CollectionID": coll, "PackageID": ts, "ProgramName": "*"}, 400, "AdvertisementID"},
 		{"limit to a missing collection", "POST", collectionPath, map[string]any{"Name": "x", "LimitToCollectionID": "PS1FFFFF"}, 400, "LimitToCollectionID"},
 		{"delete a targeted collection", "DELETE", collectionPath + "('" + coll + "')", nil, 409, ""},
+		{"read an unknown deployment", "GET", advertPath + "('PS1FFFFF')", nil, 404, ""},
+		{"change an unknown deployment", "PATCH", advertPath + "('PS1FFFFF')", map[string]any{"Comment": "x"}, 404, ""},
+		{"delete an unknown deployment", "DELETE", advertPath + "('PS1FFFFF')", nil, 404, ""},
 		{"delete a deployed task sequence", "DELETE", "/AdminService/wmi/SMS_TaskSequencePackage('" + ts + "')", nil, 409, ""},
 		{"delete a deployed package", "DELETE", "/AdminService/wmi/SMS_Package('" + pkg + "')", nil, 409, ""},
 	}

@@ -52,6 +52,8 @@ var matrix = []route{
 	{"GetTsPoliciesSaMedia", "POST", tsPath + ".GetTsPoliciesSaMedia", `{"AdvertisementID":"PS1F0001","PackageID":"{id}"}`, [3]int{200, 403, 200}, [3]int{404, 404, 404}},
 	{"GetClientConfigPolicies", "POST", tsPath + ".GetClientConfigPolicies", `{}`, [3]int{200, 403, 200}, [3]int{}},
 	{"create a collection", "POST", "/AdminService/wmi/SMS_Collection", `{"Name":"c-{id}"}`, [3]int{201, 403, 403}, [3]int{}},
+	{"read the client settings", "GET", "/AdminService/wmi/TSP_ClientSettings('PS1')", "", [3]int{200, 200, 200}, [3]int{}},
+	{"change the client settings", "PATCH", "/AdminService/wmi/TSP_ClientSettings('PS1')", `{"NetworkAccessUsername":"CONTOSO\\naa-{id}","NetworkAccessPassword":"p-{id}"}`, [3]int{200, 403, 403}, [3]int{}},
 	{"ImportSequence", "POST", tsPath + ".ImportSequence", `{"SequenceXML":"<sequence version=\"3.00\"/>"}`, [3]int{200, 200, 200}, [3]int{}},
 	{"create", "POST", tsPath, `{"Name":"new"}`, [3]int{201, 403, 201}, [3]int{}},
 	{"create by SetSequence", "POST", tsPath + ".SetSequence", `{"TaskSequencePackage":{"@odata.type":"#AdminService.SMS_TaskSequencePackage","Name":"new"},"TaskSequence":{"@odata.type":"#AdminService.SMS_TaskSequence","Steps":[]}}`, [3]int{200, 403, 200}, [3]int{}},
@@ -100,6 +102,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		s.must(204, s.admin, "DELETE", fmt.Sprintf("/AdminService/wmi/SMS_SecuredCategoryMembership(CategoryID='SMS00UNA',ObjectKey='%s',ObjectTypeID=20)", out), nil)
 		return in, out
 	}
+	// the site's client settings, with a network access account, which
+	// only a Full Administrator may change
+	s.must(201, s.admin, "POST", "/AdminService/wmi/TSP_ClientSettings", map[string]any{"SiteCode": "PS1", "NetworkAccessUsername": `CONTOSO\naa`, "NetworkAccessPassword": "first"})
 	firstAdmin := s.must(200, s.admin, "GET", "/tsprov/v1/tokens", nil).body["value"].([]any)[0].(map[string]any)
 	adminID := fmt.Sprintf("%.0f", firstAdmin["AdminID"])
 	adminToken := s.must(201, s.admin, "POST", "/tsprov/v1/tokens", map[string]any{"Description": "kept"}).body["TokenID"].(string)
