@@ -7,10 +7,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tsprov/tsprov/internal/content"
 )
@@ -305,6 +307,44 @@ func TestDeletePackageDropsContent(t *testing.T) {
 		t.Errorf("%d SMS_Content rows after the delete", len(rows))
 	}
 	expectError(t, s.do("GET", "/tsprov/v1/content/packages/"+id, nil), 404, "no package")
+}
+
+// The server's collection of the content library (hourly) removes the
+// files only deleted packages held, once they are an hour old, and keeps
+// every file a recorded content holds, shared or not.
+func TestCollectContentKeepsWhatContentsHold(t *testing.T) {
+	s := newTestServer(t, 0)
+	gone := s.createPackage("SMS_Package", "Gone", sourceTree(t, map[string]string{"shared.txt": "shared", "gone.txt": "only the deleted package"}))["PackageID"].(string)
+	s.createPackage("SMS_DriverPackage", "Kept", sourceTree(t, map[string]string{"shared.txt": "shared", "kept.txt": "only the kept package"}))
+	s.must(204, "DELETE", "/AdminService/wmi/SMS_Package('"+gone+"')", nil)
+	hash := func(b string) string { h := sha256.Sum256([]byte(b)); return hex.EncodeToString(h[:]) }
+
+	// Younger than an hour: nothing goes (a snapshot may be under way).
+	if st, err := s.prov.CollectContent(context.Background()); err != nil || st.Blobs != 0 {
+		t.Fatalf("CollectContent of young files = %+v, %v", st, err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	err := filepath.WalkDir(s.lib.Dir(), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			err = os.Chtimes(p, old, old)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := s.prov.CollectContent(context.Background())
+	if err != nil || st.Blobs != 1 || st.Manifests != 1 || st.Bytes != int64(len("only the deleted package")) {
+		t.Fatalf("CollectContent = %+v, %v; want the deleted package's manifest and its one file", st, err)
+	}
+	if s.lib.HasBlob(hash("only the deleted package")) {
+		t.Error("the deleted package's file is still in the library")
+	}
+	for _, b := range []string{"shared", "only the kept package"} {
+		if !s.lib.HasBlob(hash(b)) {
+			t.Errorf("file %q of a recorded content was collected", b)
+		}
+	}
 }
 
 func urlQuery(s string) string {

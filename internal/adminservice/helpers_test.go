@@ -27,9 +27,10 @@ const tsClass = "SMS_TaskSequencePackage"
 // testServer is a real HTTP server over a real SQLite file.
 type testServer struct {
 	t   *testing.T
-	url string
-	db  string
-	lib *content.Library
+	url  string
+	db   string
+	lib  *content.Library
+	prov *provider.Provider
 }
 
 func newTestServer(t *testing.T, pageSize int) *testServer {
@@ -85,7 +86,7 @@ func startServerWith(t *testing.T, db string, opts adminservice.Options, tune fu
 		srv.Close()
 		st.Close()
 	})
-	return &testServer{t: t, url: srv.URL, db: db, lib: lib}
+	return &testServer{t: t, url: srv.URL, db: db, lib: lib, prov: prov}
 }
 
 // response is a decoded answer.
