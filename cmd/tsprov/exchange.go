@@ -17,6 +17,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/tsprov/tsprov/internal/client"
 	"github.com/tsprov/tsprov/internal/cmexport"
+	"github.com/tsprov/tsprov/internal/content"
 	"github.com/tsprov/tsprov/internal/provider"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
@@ -85,7 +86,7 @@ func downloadContents(cl *client.Client, zipFile string, stdout io.Writer) error
 	}
 	a, err := cmexport.Read(bytes.NewReader(data), int64(len(data)), cmexport.DefaultLimits)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", zipFile, err)
 	}
 	if len(a.Contents) == 0 {
 		fmt.Fprintln(stdout, "no package of the export has content")
@@ -93,15 +94,32 @@ func downloadContents(cl *client.Client, zipFile string, stdout io.Writer) error
 	}
 	ctx := context.Background()
 	root := contentFolder(zipFile)
-	type job struct {
-		dir  string
-		file struct {
-			Path   string `json:"path"`
-			Size   int64  `json:"size"`
-			SHA256 string `json:"sha256"`
-		}
+	files, total, err := contentFiles(ctx, cl, a, root)
+	if err != nil {
+		return err
 	}
-	var jobs []job
+	bar, finish := contentBar(total)
+	done, err := fetchFiles(ctx, cl, files, bar)
+	finish()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "content of %d package(s) in %s (%d files, %d bytes)\n", len(a.Contents), root, len(files), done)
+	return nil
+}
+
+// contentFile is a file of an exported content and the folder it goes to.
+type contentFile struct {
+	dir  string
+	file content.File
+}
+
+// contentFiles lists the files of every content the export lists, each
+// with its folder below root (made here, with the content's empty
+// folders), and their total size. A content that changed since the export
+// is an error.
+func contentFiles(ctx context.Context, cl *client.Client, a *cmexport.Archive, root string) ([]contentFile, int64, error) {
+	var files []contentFile
 	var total int64
 	for _, c := range a.Contents {
 		var pkg string
@@ -111,81 +129,73 @@ func downloadContents(cl *client.Client, zipFile string, stdout io.Writer) error
 			}
 		}
 		if pkg == "" {
-			return fmt.Errorf("the manifest lists content %s for no package", c.UniqueID)
+			return nil, 0, fmt.Errorf("the manifest lists content %s for no package", c.UniqueID)
 		}
 		var cur struct {
 			Current string `json:"current"`
 			Hash    string `json:"hash"`
 		}
 		if err := cl.Call(ctx, "GET", "/tsprov/v1/content/packages/"+url.PathEscape(pkg), nil, &cur); err != nil {
-			return fmt.Errorf("content of %s: %w", pkg, err)
+			return nil, 0, fmt.Errorf("content of %s: %w", pkg, err)
 		}
 		if !strings.EqualFold(cur.Hash, c.Hash) {
-			return fmt.Errorf("the content of %s changed during the export: export again", pkg)
+			return nil, 0, fmt.Errorf("the content of %s changed during the export: export again", pkg)
 		}
-		var m struct {
-			Folders []string `json:"folders"`
-			Files   []struct {
-				Path   string `json:"path"`
-				Size   int64  `json:"size"`
-				SHA256 string `json:"sha256"`
-			} `json:"files"`
-		}
+		var m content.Manifest
 		if err := cl.Call(ctx, "GET", "/tsprov/v1/content/"+url.PathEscape(cur.Current)+"/manifest", nil, &m); err != nil {
-			return fmt.Errorf("content of %s: %w", pkg, err)
+			return nil, 0, fmt.Errorf("content of %s: %w", pkg, err)
 		}
 		dir := filepath.Join(root, filepath.FromSlash(strings.ReplaceAll(c.RelativePath, `\`, "/")))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
+			return nil, 0, err
 		}
 		for _, f := range m.Folders {
 			sub, err := inside(dir, f)
 			if err != nil {
-				return err
+				return nil, 0, err
 			}
 			if err := os.MkdirAll(sub, 0o755); err != nil {
-				return err
+				return nil, 0, err
 			}
 		}
 		for _, f := range m.Files {
-			jobs = append(jobs, job{dir: dir, file: f})
+			files = append(files, contentFile{dir: dir, file: f})
 			total += f.Size
 		}
 	}
+	return files, total, nil
+}
+
+// fetchFiles downloads each file into its folder, counting the bytes on
+// bar, and checks its SHA-256. It returns the bytes written.
+func fetchFiles(ctx context.Context, cl *client.Client, files []contentFile, bar io.Writer) (int64, error) {
 	var done int64
-	bar, finish := contentBar(total)
-	for _, j := range jobs {
-		target, err := inside(j.dir, j.file.Path)
+	for _, cf := range files {
+		target, err := inside(cf.dir, cf.file.Path)
 		if err != nil {
-			finish()
-			return err
+			return done, err
 		}
 		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			finish()
-			return err
+			return done, err
 		}
 		f, err := os.Create(target)
 		if err != nil {
-			finish()
-			return err
+			return done, err
 		}
 		h := sha256.New()
-		n, err := cl.Download(ctx, "/tsprov/v1/content/blobs/"+j.file.SHA256, io.MultiWriter(f, h, bar))
+		n, err := cl.Download(ctx, "/tsprov/v1/content/blobs/"+cf.file.SHA256, io.MultiWriter(f, h, bar))
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
-		if err == nil && !strings.EqualFold(hex.EncodeToString(h.Sum(nil)), j.file.SHA256) {
-			err = fmt.Errorf("%s: its SHA-256 is not the one the manifest gives", target)
-		}
 		if err != nil {
-			finish()
-			return err
+			return done, fmt.Errorf("%s: %w", target, err)
+		}
+		if !strings.EqualFold(hex.EncodeToString(h.Sum(nil)), cf.file.SHA256) {
+			return done, fmt.Errorf("%s: its SHA-256 is not the one the manifest gives", target)
 		}
 		done += n
 	}
-	finish()
-	fmt.Fprintf(stdout, "content of %d package(s) in %s (%d files, %d bytes)\n", len(a.Contents), root, len(jobs), done)
-	return nil
+	return done, nil
 }
 
 // inside joins a manifest's /-separated path to dir, refusing one that
