@@ -225,25 +225,6 @@ type barWriter struct{ bar *mpb.Bar }
 
 func (b barWriter) Write(p []byte) (int, error) { b.bar.IncrBy(len(p)); return len(p), nil }
 
-// importResult is the server's answer to an import.
-type importResult struct {
-	DryRun  bool `json:"DryRun"`
-	Objects []struct {
-		Class, SourceID, ProgramName, Name, Action, TargetID, Outcome string
-		Problems                                                      []string
-	} `json:"Objects"`
-	Plan []struct {
-		SourceID, Name string
-		Type           int64
-		Version        string
-		TargetID, Rule string
-	} `json:"Plan"`
-	Problems []struct {
-		Object, Part, Message string
-		Warning               bool
-	} `json:"Problems"`
-}
-
 // runImport imports an export zip; with --dry-run it prints the plan (how
 // each reference maps to this site) and changes nothing.
 func runImport(args []string, stdout io.Writer) error {
@@ -295,7 +276,7 @@ func runImport(args []string, stdout io.Writer) error {
 		q.Set("contentPath", abs)
 	}
 	r, done := transferReader(f, "import", st.Size())
-	var res importResult
+	var res provider.ImportResult
 	err = cf.client().Import(context.Background(), r, mapData, q, &res)
 	done()
 	if err != nil {
@@ -309,7 +290,9 @@ func runImport(args []string, stdout io.Writer) error {
 	return printImport(stdout, &res)
 }
 
-func printImport(w io.Writer, res *importResult) error {
+// printImport prints an import's outcome per object, the plan of its
+// references and its problems.
+func printImport(w io.Writer, res *provider.ImportResult) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CLASS\tSOURCE ID\tNAME\tACTION\tOUTCOME\tTARGET ID")
 	for _, o := range res.Objects {
@@ -328,18 +311,11 @@ func printImport(w io.Writer, res *importResult) error {
 		return err
 	}
 	for _, p := range res.Problems {
-		var where []string
-		if p.Object != "" {
-			where = append(where, p.Object)
-		}
-		if p.Part != "" {
-			where = append(where, "part "+p.Part)
-		}
-		kind := "problem"
 		if p.Warning {
-			kind = "warning"
+			fmt.Fprintln(w, p.String()) // "warning: …"
+		} else {
+			fmt.Fprintln(w, "problem: "+p.String())
 		}
-		fmt.Fprintf(w, "%s: %s: %s\n", kind, strings.Join(where, ", "), p.Message)
 	}
 	if res.DryRun {
 		fmt.Fprintln(w, "dry run: nothing was changed")

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/tsprov/tsprov/internal/cmexport"
+	"github.com/tsprov/tsprov/internal/provider"
 )
 
 func realExportFiles(t *testing.T) []string {
@@ -106,7 +107,7 @@ func TestExportHasTheConsolesStructure(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("import: %d %s", code, errOut)
 			}
-			var res importResult
+			var res provider.ImportResult
 			if err := json.Unmarshal([]byte(out), &res); err != nil || len(res.Objects) != 1 || res.Objects[0].Outcome != "created" {
 				t.Fatalf("import answered %s (%v)", out, err)
 			}
@@ -314,7 +315,7 @@ func TestPromotionBetweenTwoSites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var plan importResult
+	var plan provider.ImportResult
 	err = json.NewDecoder(resp.Body).Decode(&plan)
 	resp.Body.Close()
 	if err != nil || resp.StatusCode != 200 || !plan.DryRun {
@@ -344,7 +345,7 @@ func TestPromotionBetweenTwoSites(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("import: %d %s", code, errOut)
 	}
-	var res importResult
+	var res provider.ImportResult
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatal(err)
 	}
@@ -585,7 +586,7 @@ func TestContentExportAndImportThroughTheCLI(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("import --content-path: %d %s", code, errOut)
 	}
-	var res importResult
+	var res provider.ImportResult
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatal(err)
 	}
