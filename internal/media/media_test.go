@@ -1,0 +1,99 @@
+package media
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// source is a Source of fixed answers: the policies of a task sequence
+// that runs one package, whose content a DP serves at dp.
+type source struct{ dp string }
+
+const tsPolicy = `<instance class="CCM_TaskSequence"><property name="PKG_PackageID" type="8"><value><![CDATA[PS100010]]></value></property>`
+const pkgPolicy = `<instance class="CCM_SoftwareDistribution"><property name="PKG_PackageID" type="8"><value><![CDATA[PS100004]]></value></property>`
+
+func (source) TaskSequencePolicies(context.Context, string, string) (Policies, error) {
+	return Policies{PolicyXmls: []string{tsPolicy, pkgPolicy}, PolicyAssignmentXmls: []string{"<a0/>", "<a1/>"}}, nil
+}
+
+func (source) ClientPolicies(context.Context) (Policies, error) {
+	return Policies{PolicyXmls: []string{"<c/>"}, PolicyAssignmentXmls: []string{"<ca/>"}}, nil
+}
+
+var setup = []byte("@echo off\r\nsetup.exe /q\r\n")
+
+func (s source) Content(_ context.Context, id string) (Content, bool, error) {
+	sum := sha256.Sum256(setup)
+	return Content{PackageID: id, ContentID: id + ".1", DP: s.dp, Files: []File{{Path: "tools/setup.cmd", Size: int64(len(setup)), SHA256: hex.EncodeToString(sum[:])}}}, true, nil
+}
+
+// TestWriteAndVerify: a folder written from a DP verifies; a DP that
+// serves other bytes than the manifest says stops the writing naming the
+// file, and nothing is left; a folder that is not empty is refused.
+func TestWriteAndVerify(t *testing.T) {
+	body := setup
+	dp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/SMS_DP_SMSPKG$/PS100004.1/tools/setup.cmd" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(body)
+	}))
+	defer dp.Close()
+	ctx := context.Background()
+	plan, err := NewPlan(ctx, source{dp.URL}, "ps100010", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.AdvertisementID != "PS1F0010" || strings.Join(plan.Packages, ",") != "PS100004" || plan.Size() != int64(len(setup)) {
+		t.Fatalf("plan: %+v", plan)
+	}
+	parent := t.TempDir()
+	out := filepath.Join(parent, "media")
+	dir, err := NewDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(ctx, dp.Client(), plan, dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := dir.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	idx, err := Verify(out)
+	if err != nil || len(idx.Files) != 7 { // 3 policies, 3 assignments, 1 file
+		t.Fatalf("verify: %v, %d files", err, len(idx.Files))
+	}
+	if _, err := NewDir(out); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Fatalf("a full folder: %v", err)
+	}
+
+	// a DP that serves other bytes
+	body = []byte("@echo off\r\nformat c:\r\n")
+	other := filepath.Join(parent, "other")
+	dir, err = NewDir(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Write(ctx, dp.Client(), plan, dir, nil)
+	dir.Discard()
+	if err == nil || !strings.Contains(err.Error(), "tools/setup.cmd of PS100004.1") {
+		t.Fatalf("a file that differs: %v", err)
+	}
+	if entries, _ := os.ReadDir(parent); len(entries) != 1 {
+		t.Errorf("left behind: %v", entries)
+	}
+
+	// an index that names a file outside the folder is refused
+	os.WriteFile(filepath.Join(out, filepath.FromSlash(IndexPath)), []byte(`{"files":[{"path":"../media/SMS/data/media.json","size":1,"sha256":"00"}]}`), 0o644)
+	if _, err := Verify(out); err == nil || !strings.Contains(err.Error(), "outside the media folder") {
+		t.Errorf("an index naming ../: %v", err)
+	}
+}
