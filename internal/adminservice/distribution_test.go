@@ -34,11 +34,17 @@ func TestAddDistributionPointsOverHTTP(t *testing.T) {
 	if n := s.count("SMS_SystemResourceList", "RoleName eq 'SMS Distribution Point'"); n != 2 {
 		t.Fatalf("%d DPs in SMS_SystemResourceList", n)
 	}
-	// The method belongs to every package class: a plain package and a
-	// task sequence package.
+	// The method belongs to every package class: the package classes
+	// whose content a task sequence references, and the task sequence
+	// package.
 	pkg := s.must(201, "POST", "/AdminService/wmi/SMS_Package", map[string]any{"Name": "Drivers", "PkgSourcePath": t.TempDir()}).body["PackageID"].(string)
 	ts := s.must(201, "POST", "/AdminService/wmi/SMS_TaskSequencePackage", map[string]any{"Name": "Deploy"}).body["PackageID"].(string)
-	for _, target := range []string{"SMS_Package('" + pkg + "')", "SMS_TaskSequencePackage('" + ts + "')"} {
+	targets := []string{"SMS_Package('" + pkg + "')", "SMS_TaskSequencePackage('" + ts + "')"}
+	for _, class := range []string{"SMS_DriverPackage", "SMS_ImagePackage", "SMS_BootImagePackage", "SMS_OperatingSystemInstallPackage"} {
+		id := s.createPackage(class, "Content of "+class, sourceTree(t, map[string]string{"f.txt": class}))["PackageID"].(string)
+		targets = append(targets, class+"('"+id+"')")
+	}
+	for _, target := range targets {
 		call := "/AdminService/wmi/" + target + "/AdminService.AddDistributionPoints"
 		r := s.must(200, "POST", call, map[string]any{"SiteCode": []string{"PS1", "PS1"}, "NALPath": []string{dp1, dp2}})
 		if fmt.Sprint(r.body["ReturnValue"]) != "0" {
@@ -47,14 +53,14 @@ func TestAddDistributionPointsOverHTTP(t *testing.T) {
 		// Re-adding is a no-op.
 		s.must(200, "POST", call, map[string]any{"SiteCode": []string{"PS1"}, "NALPath": []string{strings.ToUpper(dp2)}})
 	}
-	if n := s.count("SMS_DistributionPoint", ""); n != 4 {
-		t.Fatalf("%d SMS_DistributionPoint rows, want 4", n)
+	if n := s.count("SMS_DistributionPoint", ""); n != 2*len(targets) {
+		t.Fatalf("%d SMS_DistributionPoint rows, want %d", n, 2*len(targets))
 	}
 	if n := s.count("SMS_PackageStatusDistPointsSummarizer", "PackageID eq '"+pkg+"' and State eq 1"); n != 2 {
 		t.Fatalf("%d INSTALL_PENDING summaries of %s, want 2", n, pkg)
 	}
-	if n := s.count("SMS_DPStatusInfo", "NumberInProgress eq 2"); n != 2 {
-		t.Fatalf("%d DPs with two packages in progress, want 2", n)
+	if n := s.count("SMS_DPStatusInfo", fmt.Sprintf("NumberInProgress eq %d", len(targets))); n != 2 {
+		t.Fatalf("%d DPs with %d packages in progress, want 2", n, len(targets))
 	}
 
 	// Deleting the row removes the package from that DP.
