@@ -306,7 +306,7 @@ func runConsoleBench(b *testing.B, node, chromium string, ts target, seq console
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, "bench.mjs", file)
 	cmd.Dir = e2eDir
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
+	cmd.Env = append(os.Environ(), "NO_COLOR=1", "FORCE_COLOR=0")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

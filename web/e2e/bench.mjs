@@ -13,7 +13,7 @@
 //
 // Each measure is one JSON line on standard output:
 // {"sequence", "who": "tsprov"|"ref", "what": "tti"|"group", "ms"}.
-import { readConfig, launch, newPage, signIn, waitSignedIn, tree, item, waitFor } from './lib.mjs';
+import { readConfig, launch, newPage, signIn, waitSignedIn, search, tree, item, waitFor } from './lib.mjs';
 
 const cfg = readConfig();
 const browser = await launch(cfg.chromium);
@@ -29,7 +29,7 @@ try {
     for (let i = 0; i < cfg.n; i++) {
       // tsprov: open the package from the list.
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Packages', exact: true }).click();
-      await page.getByRole('searchbox', { name: 'Search packages' }).fill(seq.name);
+      await search(page, seq.name);
       const link = page.getByRole('table', { name: 'Packages' }).getByRole('link', { name: seq.name, exact: true });
       await link.waitFor();
       let start = performance.now();

@@ -13,7 +13,7 @@
 import path from 'node:path';
 import fs from 'node:fs';
 import AxeBuilder from '@axe-core/playwright';
-import { readConfig, launch, newPage, signIn, waitSignedIn, openPackage, tree, item, expand, waitFor, escapeRegExp } from './lib.mjs';
+import { readConfig, launch, newPage, signIn, waitSignedIn, openPackage, search, tree, item, expand, waitFor, escapeRegExp } from './lib.mjs';
 
 const cfg = readConfig();
 fs.mkdirSync(cfg.artifacts, { recursive: true });
@@ -102,8 +102,8 @@ try {
     await a.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Packages', exact: true }).click();
     const table = a.getByRole('table', { name: 'Packages' });
     await table.getByRole('link', { name: cfg.other, exact: true }).waitFor();
-    await a.getByRole('searchbox', { name: 'Search packages' }).fill(cfg.package.name);
-    await waitFor(async () => (await table.getByRole('link', { name: cfg.other, exact: true }).count()) === 0, `"${cfg.other}" filtered out of the list`);
+    await search(a, cfg.package.name);
+    if ((await table.getByRole('link', { name: cfg.other, exact: true }).count()) !== 0) throw new Error(`"${cfg.other}" is still listed`);
     await table.getByRole('row').filter({ hasText: cfg.package.id }).getByRole('link', { name: cfg.package.name, exact: true }).waitFor();
     await screen(a, '02-packages');
   });

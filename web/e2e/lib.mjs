@@ -85,11 +85,20 @@ export async function waitSignedIn(page) {
 export async function openPackage(page, name) {
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Packages', exact: true }).click();
   await page.getByRole('heading', { level: 1, name: 'Packages', exact: true }).waitFor();
-  await page.getByRole('searchbox', { name: 'Search packages' }).fill(name);
-  const table = page.getByRole('table', { name: 'Packages' });
-  const link = table.getByRole('link', { name, exact: true });
-  await link.click();
+  await search(page, name);
+  await page.getByRole('table', { name: 'Packages' }).getByRole('link', { name, exact: true }).click();
   await page.getByRole('heading', { level: 1, name, exact: true }).waitFor();
+}
+
+// search types text into the package list's search box and waits until
+// the list shows only packages whose row holds it.
+export async function search(page, text) {
+  await page.getByRole('searchbox', { name: 'Search packages' }).fill(text);
+  const rows = page.getByRole('table', { name: 'Packages' }).getByRole('row').filter({ has: page.getByRole('cell') });
+  await waitFor(async () => {
+    const n = await rows.count();
+    return n > 0 && n === (await rows.filter({ hasText: text }).count());
+  }, `the package list filtered to "${text}"`);
 }
 
 // tree is the task sequence editor's tree.
