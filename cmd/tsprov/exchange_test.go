@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -506,6 +507,33 @@ func TestImportRefusesBadZips(t *testing.T) {
 				}
 			}
 		})
+	}
+	// the multipart form: a form field or a map part over its limit
+	for _, c := range []struct {
+		field, value, names string
+	}{
+		{"action", strings.Repeat("Overwrite", 500), "action"},
+		{"map", strings.Repeat("MEM000FB PS100001\n", 60000), "map"},
+	} {
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		fw, _ := mw.CreateFormFile("file", "export.zip")
+		_, _ = fw.Write(rezip(t, func(n []string, _ map[string][]byte) []string { return n }))
+		_ = mw.WriteField(c.field, c.value)
+		_ = mw.Close()
+		req, _ := http.NewRequest("POST", srv.url+"/tsprov/v1/import", &body)
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		req.Header.Set("Authorization", "Bearer "+testAdminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := answer{status: resp.StatusCode}
+		_ = json.NewDecoder(resp.Body).Decode(&a.body)
+		resp.Body.Close()
+		if a.status != 413 || !strings.Contains(errorMessage(a), c.names) || countAt(t, srv.url, "SMS_TaskSequencePackage") != 0 {
+			t.Errorf("a %s of %d bytes: %d %q, want 413 naming it, nothing written", c.field, len(c.value), a.status, errorMessage(a))
+		}
 	}
 	// export: what it refuses
 	for _, c := range []struct {

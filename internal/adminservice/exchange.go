@@ -30,6 +30,13 @@ const (
 // file, so memory does not grow with it.
 const MaxImportZip = 64 << 20
 
+// maxMapFile bounds the map file part of an import; maxFormField each
+// other form field.
+const (
+	maxMapFile   = 1 << 20
+	maxFormField = 4 << 10
+)
+
 // export serves POST /tsprov/v1/export {"PackageIDs": ["PS100001"],
 // "WithDependence": true, "WithContent": false, "Comment": "…"}: the zip,
 // streamed as application/zip. WithDependence defaults to true, as the
@@ -116,7 +123,7 @@ func (h *Handler) importZip(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) spoolImport(w http.ResponseWriter, r *http.Request) (*os.File, int64, url.Values, []byte, error) {
 	form := r.URL.Query()
 	ct, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	body := http.MaxBytesReader(w, r.Body, MaxImportZip+1<<20)
+	body := http.MaxBytesReader(w, r.Body, MaxImportZip+maxMapFile) // room for the map and the fields
 	switch ct {
 	case "application/zip", "application/x-zip-compressed", "application/octet-stream":
 		f, n, err := spool(body)
@@ -147,18 +154,21 @@ func (h *Handler) spoolImport(w http.ResponseWriter, r *http.Request) (*os.File,
 				return fail(err)
 			}
 		case "map":
-			data, err := io.ReadAll(io.LimitReader(part, 1<<20+1))
+			data, err := io.ReadAll(io.LimitReader(part, maxMapFile+1))
 			if err != nil {
 				return fail(uploadError(err, "the map part"))
 			}
-			if len(data) > 1<<20 {
-				return fail(errs.Target(errs.TooLarge, "map", "the map file is larger than 1 MB"))
+			if len(data) > maxMapFile {
+				return fail(errs.Target(errs.TooLarge, "map", "the map file is larger than %d bytes", maxMapFile))
 			}
 			mapData = data
 		default:
-			v, err := io.ReadAll(io.LimitReader(part, 4096))
+			v, err := io.ReadAll(io.LimitReader(part, maxFormField+1))
 			if err != nil {
 				return fail(uploadError(err, "form field "+part.FormName()))
+			}
+			if len(v) > maxFormField {
+				return fail(errs.Target(errs.TooLarge, part.FormName(), "the form field %s is longer than %d bytes", part.FormName(), maxFormField))
 			}
 			form.Add(part.FormName(), string(v))
 		}
