@@ -204,9 +204,9 @@ func (h *Handler) diffVersions(w http.ResponseWriter, r *http.Request) {
 		}
 		versions[i] = v
 	}
-	format := q.Get("format")
-	if format != "" && format != "json" && format != "text" {
-		h.writeError(w, r, errs.Target(errs.Invalid, "format", "format %q is not json or text", format))
+	format, err := formatParam(q, "text")
+	if err != nil {
+		h.writeError(w, r, err)
 		return
 	}
 	pkgs, seqs, err := h.prov.SequencesToCompare(r.Context(), versions[0], versions[1])

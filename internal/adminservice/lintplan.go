@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/tsprov/tsprov/internal/errs"
@@ -59,13 +61,23 @@ func (h *Handler) readSequenceRequest(w http.ResponseWriter, r *http.Request, wh
 	return &req, nil
 }
 
+// formatParam reads the format query parameter of an extension that
+// answers JSON by default ("" or "json") or one of the other forms.
+func formatParam(q url.Values, others ...string) (string, error) {
+	f := q.Get("format")
+	if f == "" || f == "json" || slices.Contains(others, f) {
+		return f, nil
+	}
+	return "", errs.Target(errs.Invalid, "format", "format %q is not json or %s", f, strings.Join(others, " or "))
+}
+
 // lint serves POST /tsprov/v1/lint {"PackageID"|"Sequence", "Config"}:
 // the findings as JSON ({"artifact", "result"}), or as a SARIF 2.1.0 log
 // with ?format=sarif.
 func (h *Handler) lint(w http.ResponseWriter, r *http.Request) {
-	format := r.URL.Query().Get("format")
-	if format != "" && format != "json" && format != "sarif" {
-		h.writeError(w, r, errs.Target(errs.Invalid, "format", "format is json or sarif, not %q", format))
+	format, err := formatParam(r.URL.Query(), "sarif")
+	if err != nil {
+		h.writeError(w, r, err)
 		return
 	}
 	req, err := h.readSequenceRequest(w, r, "lint", "Config")

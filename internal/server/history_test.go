@@ -121,7 +121,7 @@ func TestHistoryRules(t *testing.T) {
 		t.Errorf("purge of a package that exists: %d %s", a.status, a.raw)
 	}
 	for _, bad := range []string{"/tsprov/v1/history/" + id + "/0", "/tsprov/v1/history/" + id + "/x", "/tsprov/v1/history/" + id + "/99",
-		"/tsprov/v1/history/" + id + "?$top=-1", "/tsprov/v1/diff?from=" + id, "/tsprov/v1/diff?from=" + id + "@0&to=" + id} {
+		"/tsprov/v1/history/" + id + "?$top=-1", "/tsprov/v1/diff?from=" + id, "/tsprov/v1/diff?from=" + id + "@0&to=" + id, "/tsprov/v1/diff?format=html&from=" + id + "&to=" + id} {
 		envelope(t, bad, s.do(s.admin, "GET", bad, nil))
 	}
 
