@@ -38,7 +38,8 @@ func TestManifestCheckRefuses(t *testing.T) {
 		{"twice", Manifest{ContentID: "PS100001.1", PackageID: "PS100001", SourceVersion: 1, Files: []File{{Path: "A.txt", SHA256: good}, {Path: "a.TXT", SHA256: good}}}, "listed twice"},
 		{"negative size", Manifest{ContentID: "PS100001.1", PackageID: "PS100001", SourceVersion: 1, Files: []File{{Path: "a", Size: -1, SHA256: good}}}, "negative size"},
 	}
-	for _, tt := range tests {
+	for i := range tests {
+		tt := &tests[i]
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.m.check("PS100001.1")
 			if err == nil || !strings.Contains(err.Error(), tt.want) {

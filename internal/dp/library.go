@@ -29,6 +29,9 @@ type Manifest struct {
 	Size          int64    `json:"size"`
 	Files         []File   `json:"files"`
 	Folders       []string `json:"folders,omitempty"`
+
+	indexOnce sync.Once
+	index     *index // the files and folders by path, for serving
 }
 
 // File is one file of a content.

@@ -9,7 +9,6 @@ import (
 	"path"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/tsprov/tsprov/internal/distribution"
 )
@@ -45,12 +44,14 @@ type entry struct {
 	size int64
 }
 
-var indexes sync.Map // content id → *index
-
+// indexOf returns the index of m, built at its first use and kept with
+// it (so it goes when the content goes).
 func indexOf(m *Manifest) *index {
-	if ix, ok := indexes.Load(m.ContentID); ok {
-		return ix.(*index)
-	}
+	m.indexOnce.Do(func() { m.index = buildIndex(m) })
+	return m.index
+}
+
+func buildIndex(m *Manifest) *index {
 	ix := &index{files: map[string]File{}, children: map[string][]entry{"": nil}}
 	known := map[string]bool{"": true} // folders listed in their parent
 	addDir := func(p string) {
@@ -91,7 +92,6 @@ func indexOf(m *Manifest) *index {
 			return strings.ToLower(es[i].name) < strings.ToLower(es[j].name)
 		})
 	}
-	indexes.Store(m.ContentID, ix)
 	return ix
 }
 
