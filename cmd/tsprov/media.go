@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -112,38 +110,37 @@ func (s restSource) ClientPolicies(ctx context.Context) (media.Policies, error) 
 	return p, err
 }
 
-func (s restSource) Content(ctx context.Context, pkg string) (media.Content, bool, error) {
-	// a package without content (no source) has no files to carry
-	var cur struct{ Current string }
-	var ce *client.Error
-	if err := s.c.Call(ctx, "GET", "/tsprov/v1/content/packages/"+url.PathEscape(pkg), nil, &cur); errors.As(err, &ce) && ce.Status == http.StatusNotFound {
-		return media.Content{}, false, nil
-	} else if err != nil {
-		return media.Content{}, false, err
+func (s restSource) Content(ctx context.Context, pkg string) (media.Content, error) {
+	var cur struct {
+		Current       string `json:"current"`
+		SourceVersion int64  `json:"sourceVersion"`
 	}
-	dpURL, contentID, err := installedOnDP(ctx, s.c, pkg)
+	if err := s.c.Call(ctx, "GET", "/tsprov/v1/content/packages/"+url.PathEscape(pkg), nil, &cur); err != nil {
+		return media.Content{}, fmt.Errorf("content of %s: %w", pkg, err)
+	}
+	dpURL, err := installedOnDP(ctx, s.c, pkg, cur.SourceVersion)
 	if err != nil {
-		return media.Content{}, false, err
+		return media.Content{}, err
 	}
-	var mf struct{ Files []media.File }
-	if err := s.c.Call(ctx, "GET", "/tsprov/v1/content/"+url.PathEscape(contentID)+"/manifest", nil, &mf); err != nil {
-		return media.Content{}, false, fmt.Errorf("manifest of %s: %w", contentID, err)
+	var mf struct {
+		Hash  string       `json:"hash"`
+		Files []media.File `json:"files"`
 	}
-	return media.Content{PackageID: pkg, ContentID: contentID, DP: dpURL, Files: mf.Files}, true, nil
+	if err := s.c.Call(ctx, "GET", "/tsprov/v1/content/"+url.PathEscape(cur.Current)+"/manifest", nil, &mf); err != nil {
+		return media.Content{}, fmt.Errorf("manifest of %s: %w", cur.Current, err)
+	}
+	return media.Content{PackageID: pkg, ContentID: cur.Current, Hash: mf.Hash, DP: dpURL, Files: mf.Files}, nil
 }
 
 // installedOnDP finds a distribution point that holds the package
-// installed: its URL and the content id it holds.
-func installedOnDP(ctx context.Context, c *client.Client, pkg string) (string, string, error) {
+// installed at version: its URL.
+func installedOnDP(ctx context.Context, c *client.Client, pkg string, version int64) (string, error) {
 	var sums struct {
-		Value []struct {
-			ServerNALPath string
-			SourceVersion int64
-		} `json:"value"`
+		Value []struct{ ServerNALPath string } `json:"value"`
 	}
-	q := url.QueryEscape("PackageID eq '" + pkg + "' and State eq 0")
+	q := url.QueryEscape(fmt.Sprintf("PackageID eq '%s' and State eq 0 and SourceVersion eq %d", pkg, version))
 	if err := c.Call(ctx, "GET", "/AdminService/wmi/SMS_PackageStatusDistPointsSummarizer?$filter="+q, nil, &sums); err != nil {
-		return "", "", err
+		return "", err
 	}
 	for _, s := range sums.Value {
 		var dps struct {
@@ -151,13 +148,13 @@ func installedOnDP(ctx context.Context, c *client.Client, pkg string) (string, s
 		}
 		q := url.QueryEscape("NALPath eq '" + strings.ReplaceAll(s.ServerNALPath, "'", "''") + "'")
 		if err := c.Call(ctx, "GET", "/AdminService/wmi/SMS_DistributionPointInfo?$filter="+q, nil, &dps); err != nil {
-			return "", "", err
+			return "", err
 		}
 		if len(dps.Value) == 1 && dps.Value[0].URL != "" {
-			return strings.TrimSuffix(dps.Value[0].URL, "/"), fmt.Sprintf("%s.%d", pkg, s.SourceVersion), nil
+			return strings.TrimSuffix(dps.Value[0].URL, "/"), nil
 		}
 	}
-	return "", "", fmt.Errorf("package %s is installed on no distribution point: distribute it first (tsprov dp add)", pkg)
+	return "", media.NotInstalled(pkg, version)
 }
 
 // mediaVerify checks every file media.json lists: present, its size, its

@@ -103,37 +103,35 @@ func (s providerMedia) ClientPolicies(ctx context.Context) (media.Policies, erro
 	return s.policies(ctx, "GetClientConfigPolicies", map[string]any{})
 }
 
-func (s providerMedia) Content(ctx context.Context, pkg string) (media.Content, bool, error) {
-	if _, err := s.p.CurrentContent(ctx, pkg); errs.Is(err, errs.NotFound) {
-		return media.Content{}, false, nil // no source, no files to carry
-	} else if err != nil {
-		return media.Content{}, false, err
-	}
-	sums, err := s.list(ctx, "SMS_PackageStatusDistPointsSummarizer", fmt.Sprintf("PackageID eq '%s' and State eq 0", pkg))
+func (s providerMedia) Content(ctx context.Context, pkg string) (media.Content, error) {
+	cur, err := s.p.CurrentContent(ctx, pkg)
 	if err != nil {
-		return media.Content{}, false, err
+		return media.Content{}, err
+	}
+	sums, err := s.list(ctx, "SMS_PackageStatusDistPointsSummarizer", fmt.Sprintf("PackageID eq '%s' and State eq 0 and SourceVersion eq %d", pkg, cur.SourceVersion))
+	if err != nil {
+		return media.Content{}, err
 	}
 	for _, sum := range sums {
 		nal := sum.Instance.String("ServerNALPath")
 		dps, err := s.list(ctx, "SMS_DistributionPointInfo", "NALPath eq '"+strings.ReplaceAll(nal, "'", "''")+"'")
 		if err != nil {
-			return media.Content{}, false, err
+			return media.Content{}, err
 		}
 		if len(dps) != 1 || dps[0].Instance.String("URL") == "" {
 			continue
 		}
-		id := fmt.Sprintf("%s.%d", pkg, sum.Instance.Int("SourceVersion"))
-		c, err := s.p.Content(ctx, id)
+		c, err := s.p.Content(ctx, cur.ContentID)
 		if err != nil {
-			return media.Content{}, false, fmt.Errorf("content %s: %w", id, err)
+			return media.Content{}, err
 		}
-		out := media.Content{PackageID: pkg, ContentID: id, DP: dps[0].Instance.String("URL")}
+		out := media.Content{PackageID: pkg, ContentID: c.ContentID, Hash: c.Hash, DP: dps[0].Instance.String("URL")}
 		for _, f := range c.Manifest.Files {
 			out.Files = append(out.Files, media.File{Path: f.Path, Size: f.Size, SHA256: f.SHA256})
 		}
-		return out, true, nil
+		return out, nil
 	}
-	return media.Content{}, false, errs.Target(errs.Conflict, "PackageID", "package %s is installed on no distribution point: distribute it first (tsprov dp add)", pkg)
+	return media.Content{}, media.NotInstalled(pkg, cur.SourceVersion)
 }
 
 func (s providerMedia) list(ctx context.Context, class, filter string) ([]*provider.Object, error) {

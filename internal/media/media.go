@@ -56,6 +56,7 @@ type Policies struct {
 type Content struct {
 	PackageID string
 	ContentID string // <PackageID>.<SourceVersion>
+	Hash      string // the content hash (docs/content.md)
 	DP        string // the distribution point's base URL
 	Files     []File // the content's manifest
 }
@@ -77,9 +78,18 @@ type Source interface {
 	// ClientPolicies are GetClientConfigPolicies's answer.
 	ClientPolicies(ctx context.Context) (Policies, error)
 	// Content finds a distribution point that holds the package's
-	// content installed; ok is false for a package without content (no
-	// source), and an error names a package installed on no DP.
-	Content(ctx context.Context, packageID string) (c Content, ok bool, err error)
+	// current content installed; NotInstalled names a package no DP
+	// holds at that version. It is asked only for packages whose policy
+	// names a content hash (a package without source has none).
+	Content(ctx context.Context, packageID string) (Content, error)
+}
+
+// NotInstalled is the refusal of a package whose current content no
+// distribution point holds installed.
+func NotInstalled(packageID string, sourceVersion int64) error {
+	return errs.Target(errs.Conflict, "PackageID",
+		"package %s is installed at its current version (%d) on no distribution point: distribute it first (tsprov dp add), or wait until a DP has installed it (tsprov dp status %s)",
+		packageID, sourceVersion, packageID)
 }
 
 // Plan is what a media holds, before any file is fetched.
@@ -134,15 +144,19 @@ func NewPlan(ctx context.Context, src Source, packageID, advertisementID string)
 	if len(p.Client.PolicyXmls) != len(p.Client.PolicyAssignmentXmls) {
 		return nil, errs.E(errs.Internal, "GetClientConfigPolicies answered %d policies and %d assignments", len(p.Client.PolicyXmls), len(p.Client.PolicyAssignmentXmls))
 	}
-	p.Packages = ReferencedPackages(p.TS.PolicyXmls)
-	for _, id := range p.Packages {
-		c, ok, err := src.Content(ctx, id)
+	for _, r := range referenced(p.TS.PolicyXmls) {
+		p.Packages = append(p.Packages, r.id)
+		if r.hash == "" {
+			continue // no source, no files to carry
+		}
+		c, err := src.Content(ctx, r.id)
 		if err != nil {
 			return nil, err
 		}
-		if ok {
-			p.Content = append(p.Content, c)
+		if !strings.EqualFold(c.Hash, r.hash) {
+			return nil, errs.Target(errs.Conflict, "PackageID", "the content of package %s on the distribution point (%s, hash %s) is not the one its policy names (hash %s): refresh the distribution points", r.id, c.ContentID, c.Hash, r.hash)
 		}
+		p.Content = append(p.Content, c)
 	}
 	return p, nil
 }
@@ -150,12 +164,16 @@ func NewPlan(ctx context.Context, src Source, packageID, advertisementID string)
 var (
 	policyClass   = regexp.MustCompile(`<instance class="([A-Za-z_]+)">`)
 	policyPackage = regexp.MustCompile(`<property name="PKG_PackageID" type="8"><value><!\[CDATA\[([A-Za-z0-9]+)\]\]>`)
+	policyHash    = regexp.MustCompile(`<property name="PKG_SourceHash" type="8"><value><!\[CDATA\[([0-9A-Fa-f]*)\]\]>`)
 )
 
-// ReferencedPackages lists the packages the software distribution
-// policies of a task sequence name, once each, in their order.
-func ReferencedPackages(policies []string) []string {
-	var out []string
+type ref struct{ id, hash string }
+
+// referenced lists the packages the software distribution policies of a
+// task sequence name, once each, in their order, with the content hash
+// each policy names.
+func referenced(policies []string) []ref {
+	var out []ref
 	seen := map[string]bool{}
 	for _, p := range policies {
 		c, id := policyClass.FindStringSubmatch(p), policyPackage.FindStringSubmatch(p)
@@ -163,7 +181,11 @@ func ReferencedPackages(policies []string) []string {
 			continue
 		}
 		seen[id[1]] = true
-		out = append(out, id[1])
+		r := ref{id: id[1]}
+		if h := policyHash.FindStringSubmatch(p); h != nil {
+			r.hash = h[1]
+		}
+		out = append(out, r)
 	}
 	return out
 }

@@ -14,13 +14,18 @@ import (
 
 // source is a Source of fixed answers: the policies of a task sequence
 // that runs one package, whose content a DP serves at dp.
-type source struct{ dp string }
+type source struct{ dp, hash string }
 
 const tsPolicy = `<instance class="CCM_TaskSequence"><property name="PKG_PackageID" type="8"><value><![CDATA[PS100010]]></value></property>`
-const pkgPolicy = `<instance class="CCM_SoftwareDistribution"><property name="PKG_PackageID" type="8"><value><![CDATA[PS100004]]></value></property>`
+const pkgPolicy = `<instance class="CCM_SoftwareDistribution"><property name="PKG_PackageID" type="8"><value><![CDATA[PS100004]]></value></property>` +
+	`<property name="PKG_SourceHash" type="8"><value><![CDATA[ABCD]]></value></property>`
+
+// noSource is the policy of a package without content.
+const noSource = `<instance class="CCM_SoftwareDistribution"><property name="PKG_PackageID" type="8"><value><![CDATA[PS100005]]></value></property>` +
+	`<property name="PKG_SourceHash" type="8"><value><![CDATA[]]></value></property>`
 
 func (source) TaskSequencePolicies(context.Context, string, string) (Policies, error) {
-	return Policies{PolicyXmls: []string{tsPolicy, pkgPolicy}, PolicyAssignmentXmls: []string{"<a0/>", "<a1/>"}}, nil
+	return Policies{PolicyXmls: []string{tsPolicy, pkgPolicy, noSource}, PolicyAssignmentXmls: []string{"<a0/>", "<a1/>", "<a2/>"}}, nil
 }
 
 func (source) ClientPolicies(context.Context) (Policies, error) {
@@ -29,9 +34,12 @@ func (source) ClientPolicies(context.Context) (Policies, error) {
 
 var setup = []byte("@echo off\r\nsetup.exe /q\r\n")
 
-func (s source) Content(_ context.Context, id string) (Content, bool, error) {
+func (s source) Content(_ context.Context, id string) (Content, error) {
+	if id != "PS100004" {
+		return Content{}, NotInstalled(id, 1)
+	}
 	sum := sha256.Sum256(setup)
-	return Content{PackageID: id, ContentID: id + ".1", DP: s.dp, Files: []File{{Path: "tools/setup.cmd", Size: int64(len(setup)), SHA256: hex.EncodeToString(sum[:])}}}, true, nil
+	return Content{PackageID: id, ContentID: id + ".1", Hash: s.hash, DP: s.dp, Files: []File{{Path: "tools/setup.cmd", Size: int64(len(setup)), SHA256: hex.EncodeToString(sum[:])}}}, nil
 }
 
 // TestWriteAndVerify: a folder written from a DP verifies; a DP that
@@ -48,11 +56,15 @@ func TestWriteAndVerify(t *testing.T) {
 	}))
 	defer dp.Close()
 	ctx := context.Background()
-	plan, err := NewPlan(ctx, source{dp.URL}, "ps100010", "")
+	// content whose hash is not the policy's
+	if _, err := NewPlan(ctx, source{dp.URL, "EF01"}, "PS100010", ""); err == nil || !strings.Contains(err.Error(), "not the one its policy names") {
+		t.Fatalf("content of another hash: %v", err)
+	}
+	plan, err := NewPlan(ctx, source{dp.URL, "abcd"}, "ps100010", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if plan.AdvertisementID != "PS1F0010" || strings.Join(plan.Packages, ",") != "PS100004" || plan.Size() != int64(len(setup)) {
+	if plan.AdvertisementID != "PS1F0010" || strings.Join(plan.Packages, ",") != "PS100004,PS100005" || len(plan.Content) != 1 || plan.Size() != int64(len(setup)) {
 		t.Fatalf("plan: %+v", plan)
 	}
 	parent := t.TempDir()
@@ -68,7 +80,7 @@ func TestWriteAndVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	idx, err := Verify(out)
-	if err != nil || len(idx.Files) != 7 { // 3 policies, 3 assignments, 1 file
+	if err != nil || len(idx.Files) != 9 { // 4 policies, 4 assignments, 1 file
 		t.Fatalf("verify: %v, %d files", err, len(idx.Files))
 	}
 	if _, err := NewDir(out); err == nil || !strings.Contains(err.Error(), "not empty") {
