@@ -64,6 +64,14 @@ func TestMediaCreateVerify(t *testing.T) {
 	if status, raw := postMedia(t, srv.url, map[string]any{"PackageID": ts}); status != 409 || !strings.Contains(string(raw), pkgs[0]) {
 		t.Fatalf("REST media before distribution: %d %s", status, raw)
 	}
+	// an unknown task sequence
+	code, _, errOut = runCLI(append(append([]string{"media", "create", "--quiet"}, conn...), "--ts", "PS1FFFFF", "--out", early)...)
+	if _, err := os.Stat(early); code == 0 || !strings.Contains(errOut, "PS1FFFFF") || err == nil {
+		t.Fatalf("media create of an unknown task sequence: exit %d %q (folder written: %v)", code, errOut, err == nil)
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(early)); len(entries) != 0 {
+		t.Fatalf("failed runs left %v beside the target", entries)
+	}
 	for _, id := range pkgs {
 		if code, out, errOut := runCLI(append(append([]string{"dp", "add"}, conn...), id, "DP1.TEST.LOCAL")...); code != 0 {
 			t.Fatalf("dp add: %d %s %s", code, out, errOut)
