@@ -392,30 +392,18 @@ func (s *sim) effects(st *Step, in *cim.Instance, depth int, ignore bool) {
 		if held == 0 && st.Reason == "" {
 			st.Reason = fmt.Sprintf("none of its %d rules holds", len(rules))
 		}
-	case c.IsA("SMS_TaskSequence_RebootAction"):
-		switch strings.ToLower(in.String("Target")) {
-		case "winpe":
-			s.winPE = true
-		case "hd":
-			s.winPE = false
-		}
-		s.syncEnvironment()
-	case c.IsA("SMS_TaskSequence_SetupWindowsAndSMSAction"):
-		s.winPE = false
-		s.syncEnvironment()
-	case c.IsA("SMS_TaskSequence_PrepareOSAction"):
-		s.winPE = true
-		s.syncEnvironment()
 	case c.IsA("SMS_TaskSequence_SubTasksequence"):
 		s.child(st, in, depth, ignore)
 	case taskseq.RunsMDTGather(in):
 		s.vars.open = true
 		st.Reason = joinReason(st.Reason, "MDT's Gather sets variables from its rules: from here on a variable not set is unknown")
 	}
-	for _, name := range []string{"OutputVariableName"} {
-		if v := in.String(name); v != "" {
-			st.Sets = append(st.Sets, s.setUnknown(v))
-		}
+	if to := taskseq.SwitchesTo(in); to != taskseq.EnvironmentUnknown {
+		s.winPE = to == taskseq.WinPE
+		s.syncEnvironment()
+	}
+	if v := in.String("OutputVariableName"); v != "" {
+		st.Sets = append(st.Sets, s.setUnknown(v))
 	}
 }
 
