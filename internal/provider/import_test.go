@@ -156,6 +156,19 @@ func TestRealExportsImportAndExportAgain(t *testing.T) {
 			if flags := obj.Instance.Int("TaskSequenceFlags"); (flags&1 == 1) != (len(refs) > 0) {
 				t.Errorf("DANGLING_REF %v with %d references none of which exist here", flags&1 == 1, len(refs))
 			}
+			// export → import → export: the export of this site imports on
+			// another, whose export is the same zip, ConfigMgr's references
+			// (dangling on both sites) included
+			prd := siteServer(t, openStore(t), "PRD", "")
+			res2, err := prd.Import(authtest.Context(), out, provider.ImportOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := map[string]string{}
+			for _, o := range res2.Objects {
+				ids[o.SourceID] = o.TargetID
+			}
+			sameExport(t, out, readExport(t, exportZip(t, prd, provider.ExportOptions{WithDependence: true}, ids[id])), ids)
 			// the same zip again: the default links the task sequence it made
 			again, err := p.Import(authtest.Context(), src, provider.ImportOptions{})
 			if err != nil || again.Objects[0].Outcome != "linked" || again.Objects[0].TargetID != id {
