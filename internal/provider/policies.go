@@ -83,9 +83,15 @@ func (p *Provider) policyTaskSequence(pkg, ts *cim.Instance) (policy.TaskSequenc
 
 // policyInput gathers, for the task sequence root, the packages its
 // sequences refer to (with their programs) and the child task sequences
-// their Run Task Sequence steps run, at any depth.
+// their Run Task Sequence steps run, at any depth. A child the caller may
+// not see is left out as if it did not exist (policy.Build names it): its
+// sequence, secrets included, would be in the policies.
 func (p *Provider) policyInput(ctx context.Context, tx store.ReadTx, root policy.TaskSequence, d policy.Deployment) (policy.Input, error) {
 	in := policy.Input{Deployment: d, TaskSequence: root}
+	pr, err := caller(ctx)
+	if err != nil {
+		return in, err
+	}
 	seen := map[string]bool{strings.ToUpper(root.PackageID): true}
 	queue := []policy.TaskSequence{root}
 	for len(queue) > 0 {
@@ -114,6 +120,11 @@ func (p *Provider) policyInput(ctx context.Context, tx store.ReadTx, root policy
 				return in, err
 			}
 			if pkg.Class.IsA(tsPackageClass) {
+				if err := p.visible(ctx, tx, pr, pkg, id); errs.Is(err, errs.NotFound) {
+					continue
+				} else if err != nil {
+					return in, err
+				}
 				seq, err := p.sequenceOf(pkg)
 				if err != nil {
 					return in, err
