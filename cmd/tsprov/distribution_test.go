@@ -177,12 +177,17 @@ type agentProcess struct {
 	cmd  *exec.Cmd
 	url  string
 	host string
+	out  syncBuffer // its standard output (a pipe: plain progress lines)
 }
 
-func startAgent(t *testing.T, host, store, provider string) *agentProcess {
+func startAgent(t *testing.T, host, store, provider string, extra ...string) *agentProcess {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "dp", "serve", "--listen", "127.0.0.1:0", "--store", store, "--provider", provider,
-		"--token", testAdminToken, "--host", host, "--poll", "1s", "--quiet", "--log-level", "warn")
+	args := []string{"dp", "serve", "--listen", "127.0.0.1:0", "--store", store, "--provider", provider,
+		"--token", testAdminToken, "--host", host, "--poll", "1s", "--log-level", "warn"}
+	if len(extra) == 0 {
+		extra = []string{"--quiet"}
+	}
+	cmd := exec.Command(os.Args[0], append(args, extra...)...)
 	cmd.Env = append(os.Environ(), "TSPROV_TEST_RUN_MAIN=1")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
@@ -198,6 +203,7 @@ func startAgent(t *testing.T, host, store, provider string) *agentProcess {
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
+			fmt.Fprintln(&a.out, sc.Text())
 			if rest, ok := strings.CutPrefix(sc.Text(), "tsprov dp: serving on "); ok {
 				addr <- rest
 			}
@@ -406,7 +412,11 @@ func distributeEndToEnd(t *testing.T, size int64, timeout time.Duration) {
 	for i := range 3 {
 		m := newMeter(t, srv.url)
 		meters = append(meters, m)
-		agents = append(agents, startAgent(t, fmt.Sprintf("DP%d.TEST.LOCAL", i+1), stores[i], m.srv.URL))
+		var extra []string
+		if i == 0 {
+			extra = []string{"--log-level", "warn"} // progress lines on its stdout
+		}
+		agents = append(agents, startAgent(t, fmt.Sprintf("DP%d.TEST.LOCAL", i+1), stores[i], m.srv.URL, extra...))
 	}
 	held, release := meters[2].holdAfter(m1.Size / 2)
 	if code, out, errOut := runCLI("dp", "add", "--server", srv.url, "--token", testAdminToken, id, "DP1.TEST.LOCAL", "DP2.TEST.LOCAL", "DP3.TEST.LOCAL"); code != 0 {
@@ -456,6 +466,12 @@ func distributeEndToEnd(t *testing.T, size int64, timeout time.Duration) {
 		t.Errorf("DP3 held %d of %d bytes when it was killed: not mid-transfer", had, distinct)
 	}
 	t.Logf("DP3 had %d bytes on disk (%d sent) when killed; %d sent in all for %d distinct bytes", had, beforeKill, meters[2].blobBytes.Load(), distinct)
+
+	// Off a terminal, the agent prints plain progress lines.
+	if want := fmt.Sprintf("%s: %d/%d files, %s of %s, ", m1.ContentID, len(unique), len(unique), sizeText(distinct), sizeText(distinct)); !strings.Contains(agents[0].out.String(), want) ||
+		!strings.Contains(agents[0].out.String(), ", installed\n") {
+		t.Errorf("DP1's output has no line %q…installed:\n%s", want, agents[0].out.String())
+	}
 
 	// tsprov dp status: a line per DP with its state and bytes.
 	code, out, errOut := runCLI("dp", "status", "--server", srv.url, "--token", testAdminToken, id)
