@@ -111,6 +111,10 @@ type library struct {
 	// agent, with their size and modification time then: one that
 	// changed since is checked again before it is served.
 	verified map[string]proof
+	// checking serialises the checks of one blob (striped by the first
+	// byte of its hash), so that clients asking at once for a file not
+	// checked yet wait for one check instead of each reading it.
+	checking [256]sync.Mutex
 }
 
 // proof is what a blob's file was when its hash was checked.
@@ -190,6 +194,14 @@ func (l *library) isVerified(hash string) bool {
 // the hash names, in which case it is deleted (it is fetched again); an
 // error when it cannot be read.
 func (l *library) verify(hash string, size int64, buf []byte) (bool, error) {
+	if b, err := hex.DecodeString(hash[:2]); err == nil {
+		mu := &l.checking[b[0]]
+		mu.Lock()
+		defer mu.Unlock()
+		if l.isVerified(hash) { // checked meanwhile
+			return true, nil
+		}
+	}
 	f, err := os.Open(l.blobPath(hash))
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
