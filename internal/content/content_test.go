@@ -590,6 +590,54 @@ func TestSnapshotRestoresABlobCollectedUnderIt(t *testing.T) {
 	}
 }
 
+// A snapshot since the previous one copies only the files whose bytes
+// changed: an unchanged file is hashed without a copy into tmp/, a file
+// rewritten with the same size is copied, and the result is the
+// manifest a full snapshot makes.
+func TestSnapshotSinceCopiesOnlyChangedFiles(t *testing.T) {
+	l := openLib(t)
+	src := t.TempDir()
+	writeTree(t, src, map[string]string{"big.bin": strings.Repeat("a", 3<<20), "same-size.txt": "version 1", "Sub/new-later/": ""})
+	first, err := l.Snapshot(context.Background(), src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTree(t, src, map[string]string{"same-size.txt": "version 2", "Sub/new-later/added.txt": "added"})
+	copied := map[string]bool{} // files whose reading wrote into tmp/
+	sizes := map[string]int64{}
+	m, err := l.SnapshotSince(context.Background(), src, first.ID, func(p Progress) {
+		entries, _ := os.ReadDir(filepath.Join(l.Dir(), tmpDir))
+		for _, e := range entries {
+			if info, err := e.Info(); err == nil && info.Size() > sizes[e.Name()] {
+				copied[p.Path] = true
+				sizes[e.Name()] = info.Size()
+			}
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if copied["big.bin"] || !copied["same-size.txt"] || !copied["Sub/new-later/added.txt"] {
+		t.Errorf("files copied while read: %v; want same-size.txt and added.txt, not big.bin", copied)
+	}
+	full, err := HashDir(context.Background(), src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.ID != full.ID || m.Hash != full.Hash {
+		t.Fatalf("snapshot since: %s %s; the folder: %s %s", m.ID, m.Hash, full.ID, full.Hash)
+	}
+	for _, f := range m.Files {
+		if !l.HasBlob(f.SHA256) {
+			t.Errorf("%s: no blob", f.Path)
+		}
+	}
+	// A previous manifest the library lacks is no hint: a full snapshot.
+	if m2, err := l.SnapshotSince(context.Background(), src, sha("gone"), nil); err != nil || m2.ID != m.ID {
+		t.Fatalf("snapshot since an absent manifest: %v", err)
+	}
+}
+
 func TestBlobBadNames(t *testing.T) {
 	l := openLib(t)
 	for _, h := range []string{"", "../../etc/passwd", strings.ToUpper(sha("x")), sha("x")[:63]} {

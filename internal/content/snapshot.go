@@ -152,9 +152,26 @@ func HashDir(ctx context.Context, dir string, progress func(Progress)) (*Manifes
 // errs.Conflict when a file changed while it was read; ctx's error when it
 // ends first.
 func (l *Library) Snapshot(ctx context.Context, src string, progress func(Progress)) (*Manifest, error) {
+	return l.SnapshotSince(ctx, src, "", progress)
+}
+
+// SnapshotSince is Snapshot for a source whose previous snapshot is the
+// manifest prev ("": none, or not in the library any more): a file that
+// has the path and size it had there is read once without being copied,
+// and copied (read again) only when its bytes turn out to have changed;
+// so a refresh of a large, mostly unchanged folder writes little.
+func (l *Library) SnapshotSince(ctx context.Context, src, prev string, progress func(Progress)) (*Manifest, error) {
 	ls, err := list(ctx, src, l.protected)
 	if err != nil {
 		return nil, err
+	}
+	before := map[string]File{}
+	if prev != "" {
+		if pm, err := l.Manifest(prev); err == nil {
+			for _, f := range pm.Files {
+				before[f.Path] = f
+			}
+		}
 	}
 	r := newReader(ctx, ls, progress)
 	type pending struct{ tmp, hash string }
@@ -169,6 +186,24 @@ func (l *Library) Snapshot(ctx context.Context, src string, progress func(Progre
 	}()
 	m := &Manifest{Folders: ls.folders, Files: make([]File, 0, len(ls.files))}
 	for _, f := range ls.files {
+		if old, ok := before[f.rel]; ok && old.Size == f.size && l.HasBlob(old.SHA256) {
+			// Probably unchanged: hashed without a copy.
+			h, err := r.read(f, nil)
+			if err != nil {
+				return nil, err
+			}
+			if h == old.SHA256 && l.keepBlob(h) {
+				m.Files = append(m.Files, File{Path: f.rel, Size: f.size, SHA256: h})
+				if !seen[h] {
+					seen[h] = true
+					reused = append(reused, f)
+					reusedHash = append(reusedHash, h)
+				}
+				continue
+			}
+			r.p.Files-- // read again below, with its copy
+			r.p.Bytes -= f.size
+		}
 		tmp, err := os.CreateTemp(filepath.Join(l.dir, tmpDir), "blob-*")
 		if err != nil {
 			return nil, fmt.Errorf("content library: %w", err)

@@ -251,19 +251,31 @@ func hasSource(pkg *cim.Instance) bool {
 }
 
 // snapshot takes a snapshot of a package source into the library; with
-// a packageID (an existing package), its progress is kept (Snapshot).
+// a packageID (an existing package), its progress is kept (Snapshot) and
+// the files unchanged since its newest content are not copied again.
 func (p *Provider) snapshot(ctx context.Context, packageID, source string) (*content.Manifest, error) {
 	lib, err := p.library()
 	if err != nil {
 		return nil, err
 	}
 	var progress func(content.Progress)
+	prev := ""
 	if packageID != "" {
 		var end func()
 		progress, end = p.snapshots.track(packageID)
 		defer end()
+		err := p.st.Read(ctx, func(tx store.ReadTx) error {
+			cs, err := p.contentsOf(ctx, tx, packageID)
+			if err == nil && len(cs) > 0 {
+				prev = cs[len(cs)-1].String("LibraryManifest")
+			}
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("snapshot of %s: %w", source, err)
+		}
 	}
-	m, err := lib.Snapshot(ctx, source, progress)
+	m, err := lib.SnapshotSince(ctx, source, prev, progress)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot of %s: %w", source, err)
 	}
