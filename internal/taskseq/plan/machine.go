@@ -294,7 +294,7 @@ func (m *Machine) wql(namespace, src string) (found bool, ok bool, err error) {
 	coerce(st.Where, mc.class)
 	if err := st.Check(mc.class, nil); err != nil {
 		// say the class as the query names it, not as declared here
-		return false, true, errs.E(errs.Invalid, "%s", strings.ReplaceAll(errs.Message(err), mc.class.Name, st.Class))
+		return false, true, &errs.Error{Kind: errs.Invalid, Msg: strings.ReplaceAll(errs.Message(err), mc.class.Name, st.Class), Err: err}
 	}
 	for _, in := range mc.instances {
 		for _, variant := range expandArrays(in) {
