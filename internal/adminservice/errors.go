@@ -15,34 +15,9 @@ import (
 	"github.com/tsprov/tsprov/internal/provider"
 )
 
-// statusOf maps every error kind to its HTTP status: the one table.
-var statusOf = map[errs.Kind]int{
-	errs.NotFound:             http.StatusNotFound,
-	errs.Invalid:              http.StatusBadRequest,
-	errs.Conflict:             http.StatusConflict,
-	errs.PreconditionFailed:   http.StatusPreconditionFailed,
-	errs.Forbidden:            http.StatusForbidden,
-	errs.Unauthenticated:      http.StatusUnauthorized,
-	errs.TooLarge:             http.StatusRequestEntityTooLarge,
-	errs.RateLimited:          http.StatusTooManyRequests,
-	errs.MethodNotAllowed:     http.StatusMethodNotAllowed,
-	errs.UnsupportedMediaType: http.StatusUnsupportedMediaType,
-	errs.Locked:               http.StatusLocked,
-	errs.Gone:                 http.StatusGone,
-	errs.RangeNotSatisfiable:  http.StatusRequestedRangeNotSatisfiable,
-	errs.NotImplemented:       http.StatusNotImplemented,
-	errs.Unavailable:          http.StatusServiceUnavailable,
-	errs.Internal:             http.StatusInternalServerError,
-	errs.Other:                http.StatusInternalServerError,
-}
-
-// ToStatus returns the HTTP status for err.
-func ToStatus(err error) int {
-	if s, ok := statusOf[errs.KindOf(err)]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
-}
+// ToStatus returns the HTTP status for err (errs.HTTPStatus: the one
+// table of kinds to statuses).
+func ToStatus(err error) int { return errs.HTTPStatus(err) }
 
 // errorBody is the OData v4 JSON error envelope. code is a string, as
 // AdminService writes it (the HTTP status).

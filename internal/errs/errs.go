@@ -1,6 +1,7 @@
 // Package errs defines the typed error kinds that every layer of tsprov
-// returns. The kinds are mapped to HTTP status codes in exactly one place
-// (package adminservice) and to exit codes in the CLI.
+// returns. The kinds are mapped to HTTP status codes in exactly one place,
+// HTTPStatus, and the one OData error body is written by
+// adminservice.WriteError.
 package errs
 
 import (

@@ -33,3 +33,23 @@ func TestKindsSurviveWrapping(t *testing.T) {
 		t.Error("plain errors have no kind")
 	}
 }
+
+// TestEveryKindHasAStatus: the table gives each kind its status; an error
+// without a kind is a 500.
+func TestEveryKindHasAStatus(t *testing.T) {
+	for k := range kindNames {
+		if _, ok := httpStatus[k]; !ok {
+			t.Errorf("kind %v has no HTTP status", k)
+		}
+	}
+	for err, want := range map[error]int{
+		E(NotFound, "no package"):                    404,
+		fmt.Errorf("ctx: %w", E(TooLarge, "a bomb")): 413,
+		E(Locked, "held by another"):                 423,
+		io.EOF:                                       500,
+	} {
+		if got := HTTPStatus(err); got != want {
+			t.Errorf("HTTPStatus(%v) = %d, want %d", err, got, want)
+		}
+	}
+}
