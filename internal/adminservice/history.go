@@ -1,6 +1,7 @@
 package adminservice
 
 import (
+	"encoding/json"
 	"math"
 	"net/http"
 	"net/url"
@@ -216,6 +217,50 @@ func (h *Handler) diffVersions(w http.ResponseWriter, r *http.Request) {
 	}
 	res := diff.Compare(diff.Input{Package: pkgs[0], Sequence: seqs[0], Label: q.Get("from")},
 		diff.Input{Package: pkgs[1], Sequence: seqs[1], Label: q.Get("to")})
+	if format == "text" {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_ = res.WriteText(w, false)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// diffDraft serves POST /tsprov/v1/diff {"From": "ID[@REV]", "Sequence":
+// "<sequence …>"}: the semantic diff of a stored version and a draft of
+// its sequence that is not saved (what a SetSequence of it would change),
+// as JSON (?format=text: as text).
+func (h *Handler) diffDraft(w http.ResponseWriter, r *http.Request) {
+	format := r.URL.Query().Get("format")
+	if format != "" && format != "json" && format != "text" {
+		h.writeError(w, r, errs.Target(errs.Invalid, "format", "format %q is not json or text", format))
+		return
+	}
+	raw, err := h.readJSON(w, r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	var req struct {
+		From     string `json:"From"`
+		Sequence string `json:"Sequence"`
+	}
+	usage := errs.E(errs.Invalid, `the body of a diff request is {"From": "PackageID[@revision]", "Sequence": "<sequence …>"}`)
+	if raw == nil || json.Unmarshal(raw, &req) != nil || req.Sequence == "" {
+		h.writeError(w, r, usage)
+		return
+	}
+	from, err := versionParam("From", req.From)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	pkg, stored, draft, err := h.prov.DraftToCompare(r.Context(), from, req.Sequence)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	res := diff.Compare(diff.Input{Package: pkg, Sequence: stored, Label: req.From},
+		diff.Input{Package: pkg, Sequence: draft, Label: "draft"})
 	if format == "text" {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_ = res.WriteText(w, false)

@@ -83,16 +83,7 @@ func (p *Provider) authorize(ctx context.Context, c *cim.Class, key string, op a
 	if err != nil {
 		return nil, err
 	}
-	if pr.All || (c == p.sec.membership && op != auth.Read) { // memberships: checkMembership
-		return pr, nil
-	}
-	allowed := false
-	if t, ok := c.ObjectTypeID(); ok {
-		allowed = pr.Can(t, op)
-	} else {
-		allowed = op == auth.Read || slices.Contains(pr.Roles, auth.FullAdministrator)
-	}
-	if allowed {
+	if p.Permits(pr, c, op) {
 		return pr, nil
 	}
 	return nil, &deniedError{
@@ -102,6 +93,19 @@ func (p *Provider) authorize(ctx context.Context, c *cim.Class, key string, op a
 		key:   key,
 		op:    op,
 	}
+}
+
+// Permits reports whether pr's roles let it perform op on instances of c
+// (its security scopes aside): the rule authorize applies, for clients
+// that offer only what the API allows (GET /tsprov/v1/me).
+func (p *Provider) Permits(pr *auth.Principal, c *cim.Class, op auth.Op) bool {
+	if pr.All || (c == p.sec.membership && op != auth.Read) { // memberships: checkMembership
+		return true
+	}
+	if t, ok := c.ObjectTypeID(); ok {
+		return pr.Can(t, op)
+	}
+	return op == auth.Read || slices.Contains(pr.Roles, auth.FullAdministrator)
 }
 
 func opVerb(op auth.Op) string {
