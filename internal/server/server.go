@@ -25,6 +25,7 @@ import (
 	"github.com/tsprov/tsprov/internal/adminservice"
 	"github.com/tsprov/tsprov/internal/auth"
 	"github.com/tsprov/tsprov/internal/cim"
+	"github.com/tsprov/tsprov/internal/console"
 	"github.com/tsprov/tsprov/internal/content"
 	"github.com/tsprov/tsprov/internal/distribution"
 	"github.com/tsprov/tsprov/internal/odata"
@@ -308,7 +309,13 @@ func Run(ctx context.Context, cfg Config, ready func(addr string)) (err error) {
 
 	commented := adminservice.Comments(mux, func(w http.ResponseWriter, r *http.Request, err error) { adminservice.WriteError(w, r, log, err) })
 	signedIn := authenticate(adminservice.RefuseUncleanPaths(commented, log), prov, kerb, auth.NewThrottle(failedSignIns, failureWindow), limiter(cfg.RateLimit), log)
-	sameOrigin, err := refuseCrossOrigin(signedIn, cfg.PublicURL, log)
+	ui, err := console.Load()
+	if err != nil {
+		return fmt.Errorf("the web console's assets: %w", err)
+	}
+	// the console's pages and assets need no credentials (they hold no
+	// data); everything else is signed in
+	sameOrigin, err := refuseCrossOrigin(ui.Handler(signedIn), cfg.PublicURL, log)
 	if err != nil {
 		return err
 	}
