@@ -217,6 +217,11 @@ func (h *Handler) diffVersions(w http.ResponseWriter, r *http.Request) {
 	}
 	res := diff.Compare(diff.Input{Package: pkgs[0], Sequence: seqs[0], Label: q.Get("from")},
 		diff.Input{Package: pkgs[1], Sequence: seqs[1], Label: q.Get("to")})
+	writeDiff(w, format, res)
+}
+
+// writeDiff answers a diff as JSON, or as text (format "text").
+func writeDiff(w http.ResponseWriter, format string, res *diff.Result) {
 	if format == "text" {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_ = res.WriteText(w, false)
@@ -230,9 +235,9 @@ func (h *Handler) diffVersions(w http.ResponseWriter, r *http.Request) {
 // its sequence that is not saved (what a SetSequence of it would change),
 // as JSON (?format=text: as text).
 func (h *Handler) diffDraft(w http.ResponseWriter, r *http.Request) {
-	format := r.URL.Query().Get("format")
-	if format != "" && format != "json" && format != "text" {
-		h.writeError(w, r, errs.Target(errs.Invalid, "format", "format %q is not json or text", format))
+	format, err := formatParam(r.URL.Query(), "text")
+	if err != nil {
+		h.writeError(w, r, err)
 		return
 	}
 	raw, err := h.readJSON(w, r)
@@ -259,14 +264,8 @@ func (h *Handler) diffDraft(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	res := diff.Compare(diff.Input{Package: pkg, Sequence: stored, Label: req.From},
-		diff.Input{Package: pkg, Sequence: draft, Label: "draft"})
-	if format == "text" {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		_ = res.WriteText(w, false)
-		return
-	}
-	writeJSON(w, http.StatusOK, res)
+	writeDiff(w, format, diff.Compare(diff.Input{Package: pkg, Sequence: stored, Label: req.From},
+		diff.Input{Package: pkg, Sequence: draft, Label: "draft"}))
 }
 
 // versionParam reads the from or to parameter of a diff.
