@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -31,8 +32,14 @@ var (
 // Go load generator. Each of the b.N rounds loads tsprov and then the bare
 // handler for -throughput.round each (ABAB…). It reports both rates, their
 // ratio (x-bare: tsprov's rate over the bare handler's, the goal is at
-// least 0.5) and the heap allocations per tsprov request (the server's
-// alone when wrk generates the load).
+// least 0.5), the heap allocations per tsprov request (the server's
+// alone when wrk generates the load) and the CPU time this process spent
+// per request of each server (tsprov-cpu-µs/req, bare-cpu-µs/req: user and
+// system time from getrusage over each server's rounds; the servers' alone
+// when wrk generates the load, the load generator's too when Go does). The
+// CPU per request moves much less with the machine's other work than the
+// rates do, so it is the figure to compare two trees by on a shared
+// machine.
 //
 //	go test -run '^$' -bench GetByKeyThroughput -benchtime 3x ./bench/
 func BenchmarkGetByKeyThroughput(b *testing.B) {
@@ -48,18 +55,21 @@ func BenchmarkGetByKeyThroughput(b *testing.B) {
 	b.Logf("load: %s, %d connections, %v a round a server; body %d bytes", *throughputTool, *throughputConnections, *throughputRound, len(body))
 
 	var tsN, bareN int64
-	var tsTook, bareTook time.Duration
+	var tsTook, bareTook, tsCPU, bareCPU time.Duration
 	var mallocs uint64
 	var ms runtime.MemStats
 	b.ResetTimer()
 	for range b.N {
 		runtime.ReadMemStats(&ms)
-		before := ms.Mallocs
+		before, cpu := ms.Mallocs, processCPU(b)
 		n, d := load(ts, path)
+		tsCPU += processCPU(b) - cpu
 		runtime.ReadMemStats(&ms)
 		mallocs += ms.Mallocs - before
 		tsN, tsTook = tsN+n, tsTook+d
+		cpu = processCPU(b)
 		n, d = load(bare, path)
+		bareCPU += processCPU(b) - cpu
 		bareN, bareTook = bareN+n, bareTook+d
 	}
 	b.StopTimer()
@@ -68,6 +78,17 @@ func BenchmarkGetByKeyThroughput(b *testing.B) {
 	b.ReportMetric(bareRate, "bare-req/s")
 	b.ReportMetric(tsRate/bareRate, "x-bare")
 	b.ReportMetric(float64(mallocs)/float64(max(tsN, 1)), "tsprov-allocs/req")
+	b.ReportMetric(float64(tsCPU.Microseconds())/float64(max(tsN, 1)), "tsprov-cpu-µs/req")
+	b.ReportMetric(float64(bareCPU.Microseconds())/float64(max(bareN, 1)), "bare-cpu-µs/req")
+}
+
+// processCPU is the user and system CPU time this process has used.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // fetchWithHeader sends one GET and returns the status, body and header.

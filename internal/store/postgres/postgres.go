@@ -64,7 +64,8 @@ type Store struct {
 	pool   *pgxpool.Pool
 	tables map[string]*table
 
-	gate sqlstore.Gate // Reads and Writes in flight
+	gate sqlstore.Gate          // Reads and Writes in flight
+	gens *store.GenerationShare // Generation's queries, shared by callers arriving together
 
 	// The change feed's fan-out (events.go).
 	channel      string // the schema's NOTIFY channel
@@ -106,7 +107,7 @@ func Open(ctx context.Context, url string, reg *cim.Registry) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
-	s := &Store{reg: reg, pool: pool, tables: tables}
+	s := &Store{reg: reg, pool: pool, tables: tables, gens: store.NewGenerationShare()}
 	s.listenCtx, s.listenCancel = context.WithCancel(context.WithoutCancel(ctx))
 	if err := s.setUp(ctx); err != nil {
 		s.listenCancel()

@@ -1,9 +1,13 @@
 package sqlite
 
 import (
+	"bytes"
 	"context"
 	"database/sql/driver"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
+	"os"
 	"strconv"
 	"sync"
 
@@ -14,28 +18,42 @@ import (
 
 var _ store.Generations = (*Store)(nil)
 
-// generations answers Store.Generation from SQLite's PRAGMA data_version
-// on a connection of its own: the value changes whenever a commit by any
-// other connection (this process's writer, or another process on the same
-// file) has been made since the pragma last ran on it, and the pragma
-// starts a read of the file's current state to find out, so it sees every
-// commit made before it. A value means something on its own connection
-// only: when that connection fails it is replaced and the epoch, part of
-// every mark, moves on, so that no mark of the old connection can match
-// one of the new.
+// generations answers Store.Generation. Its authority is SQLite's PRAGMA
+// data_version on a connection of its own: the value changes whenever a
+// commit by any other connection (this process's writer, or another
+// process on the same file) has been made since the pragma last ran on
+// it, and the pragma starts a read of the file's current state to find
+// out, so it sees every commit made before it. A value means something on
+// its own connection only: when that connection fails it is replaced and
+// the epoch, part of every mark, moves on, so that no mark of the old
+// connection can match one of the new.
+//
+// The pragma costs a read transaction (two fcntl calls on the WAL's
+// shared-memory file and SQLite's statement machinery), which was the
+// largest part of a GET answered from a kept entity. So while the pragma's
+// connection is open, a mark is first taken from the WAL-index header
+// itself (walIndexHeader), as SQLite's readers do before they take a lock:
+// one pread of the shared-memory file.
 type generations struct {
-	mu    sync.Mutex
+	share *store.GenerationShare // callers arriving together share one pragma
+
+	mu    sync.RWMutex // the pragma (Lock) and reads of shm (RLock)
+	path  string
 	dsn   string
 	conn  driver.Conn // nil until first use and after a failure
 	stmt  driver.Stmt // PRAGMA data_version on conn
+	shm   *os.File    // the file's WAL index ("-shm"), open while conn is; nil if it cannot be read
 	dest  [1]driver.Value
 	epoch uint64
 	buf   []byte
 }
 
-func openGenerations(path string) *generations { return &generations{dsn: dsn(path, true)} }
+func openGenerations(path string) *generations {
+	return &generations{path: path, dsn: dsn(path, true), share: store.NewGenerationShare()}
+}
 
-// Generation implements store.Generations: "epoch.data_version".
+// Generation implements store.Generations: "epoch.h" and the WAL-index
+// header, or "epoch.data_version".
 func (s *Store) Generation(ctx context.Context) (string, error) {
 	if err := s.gate.Enter(backend); err != nil {
 		return "", err
@@ -44,14 +62,16 @@ func (s *Store) Generation(ctx context.Context) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("sqlite: generation: %w", err)
 	}
-	return s.gens.mark()
+	if m, ok := s.gens.headerMark(); ok {
+		return m, nil
+	}
+	return s.gens.share.Generation(ctx, s.gens.mark)
 }
 
 // mark runs the pragma on the driver's connection itself, not through
-// database/sql: it is one short statement, run on every GET that may be
-// answered from what was kept, and never waits (a read in WAL mode takes
-// no lock another connection holds).
-func (g *generations) mark() (string, error) {
+// database/sql: it is one short statement and never waits (a read in WAL
+// mode takes no lock another connection holds).
+func (g *generations) mark(context.Context) (string, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.conn == nil {
@@ -72,10 +92,83 @@ func (g *generations) mark() (string, error) {
 		g.drop()
 		return "", fmt.Errorf("sqlite: generation: %w", err)
 	}
+	if g.shm == nil {
+		// The pragma's read made the connection map the WAL index, and
+		// it keeps it mapped while open: the file opened here is the one
+		// SQLite uses (it is replaced only when no connection has it).
+		// When it cannot be opened (not in WAL mode), marks come from
+		// the pragma alone.
+		if f, err := os.Open(g.path + "-shm"); err == nil {
+			g.shm = f
+		}
+	}
+	if m, ok := g.readHeader(); ok {
+		return m, nil // the same kind of mark as the next calls' (headerMark)
+	}
 	g.buf = strconv.AppendUint(g.buf[:0], g.epoch, 10)
 	g.buf = append(g.buf, '.')
 	g.buf = strconv.AppendInt(g.buf, v, 10)
 	return string(g.buf), nil
+}
+
+// The WAL-index header (https://sqlite.org/walformat.html, "The WAL-Index
+// Header"): two copies of 48 bytes at the start of the shared-memory
+// file, in the host's byte order. A writer updates the second copy, then
+// the first, at every commit: the header's change counter (iChange) moves
+// at every commit and its frame count and salts with the WAL's content,
+// before the commit is acknowledged. A reader that finds both copies
+// alike and the checksum right has a header that some commit wrote.
+const (
+	walHeaderBytes   = 48
+	walHeaderVersion = 3007000 // iVersion
+	walHeaderSums    = 40      // the bytes aCksum covers
+)
+
+// headerMark returns a mark made from the WAL-index header: false when
+// the pragma's connection is not open (the header then says nothing that
+// holds for this process) or the header cannot be read whole (a commit is
+// writing it, or the file is not in WAL mode): the caller then runs the
+// pragma.
+func (g *generations) headerMark() (string, bool) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.readHeader()
+}
+
+// readHeader is headerMark with g.mu held.
+func (g *generations) readHeader() (string, bool) {
+	if g.shm == nil {
+		return "", false
+	}
+	var b [2 * walHeaderBytes]byte
+	if n, _ := g.shm.ReadAt(b[:], 0); n < len(b) {
+		return "", false
+	}
+	h := b[:walHeaderBytes]
+	if !bytes.Equal(h, b[walHeaderBytes:]) || !walHeaderValid(h) {
+		return "", false
+	}
+	var m [20 + 2 + 2*walHeaderBytes]byte
+	out := strconv.AppendUint(m[:0], g.epoch, 10)
+	out = append(out, ".h"...)
+	out = hex.AppendEncode(out, h)
+	return string(out), true
+}
+
+// walHeaderValid checks a copy of the WAL-index header as SQLite's
+// walIndexTryHdr does: the version, initialised, and its checksum
+// (walChecksumBytes over the first 40 bytes, native order).
+func walHeaderValid(h []byte) bool {
+	order := binary.NativeEndian
+	if order.Uint32(h[0:]) != walHeaderVersion || h[12] != 1 {
+		return false
+	}
+	var s1, s2 uint32
+	for i := 0; i < walHeaderSums; i += 8 {
+		s1 += order.Uint32(h[i:]) + s2
+		s2 += order.Uint32(h[i+4:]) + s1
+	}
+	return s1 == order.Uint32(h[walHeaderSums:]) && s2 == order.Uint32(h[walHeaderSums+4:])
 }
 
 func (g *generations) dataVersion() (int64, error) {
@@ -100,6 +193,10 @@ func (g *generations) dataVersion() (int64, error) {
 // drop forgets the connection (after a failure); the next mark opens
 // another, in a new epoch.
 func (g *generations) drop() {
+	if g.shm != nil {
+		g.shm.Close()
+		g.shm = nil
+	}
 	if g.conn != nil {
 		g.stmt.Close()
 		g.conn.Close()

@@ -1,10 +1,12 @@
 package sqlite
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tsprov/tsprov/internal/cim"
@@ -47,6 +49,9 @@ func TestGeneration(t *testing.T) {
 		}
 	}
 	moved("opening")
+	if m := mark(); !strings.Contains(m, ".h") {
+		t.Errorf("mark %s: not from the WAL-index header", m)
+	}
 	if err := insertPackage(t, s, reg, "PS100001"); err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +75,74 @@ func TestGeneration(t *testing.T) {
 	}
 	if m := mark(); m != last {
 		t.Errorf("a read moved the mark from %s to %s", last, m)
+	}
+	for m, what := range seen {
+		if !strings.Contains(m, ".h") {
+			t.Errorf("after %s, mark %s: not from the WAL-index header", what, m)
+		}
+	}
+}
+
+// TestGenerationHeaderChecked: a WAL-index header is taken only whole: a
+// copy that differs from the other, or whose checksum is wrong (a commit
+// writing it as it is read), is refused and the pragma decides.
+func TestGenerationHeaderChecked(t *testing.T) {
+	reg, err := schema.Registry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	s := open(t, dir, reg)
+	if err := insertPackage(t, s, reg, "PS100001"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Generation(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, dbFile) + "-shm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := b[:walHeaderBytes]
+	if !walHeaderValid(h) {
+		t.Fatalf("the header of the file is refused: % x", h)
+	}
+	for i := range walHeaderBytes {
+		torn := bytes.Clone(h)
+		torn[i] ^= 0x10
+		if i == 4 || i == 13 {
+			continue // unused, and the checksum's byte order (always the host's)
+		}
+		if walHeaderValid(torn) {
+			t.Errorf("a header with byte %d changed is taken: % x", i, torn)
+		}
+	}
+	// a copy being rewritten: the mark comes from the pragma
+	g := s.gens
+	g.mu.Lock()
+	shm := g.shm
+	g.shm = nil
+	torn, err := os.CreateTemp(dir, "shm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[walHeaderBytes+8]++ // iChange of the second copy
+	if _, err := torn.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	g.shm = torn
+	g.mu.Unlock()
+	if m, ok := g.headerMark(); ok {
+		t.Errorf("copies that differ gave the mark %s", m)
+	}
+	g.mu.Lock()
+	g.shm = shm
+	torn.Close()
+	g.mu.Unlock()
+	if m, ok := g.headerMark(); !ok {
+		t.Errorf("the file's own header gave no mark")
+	} else if !strings.Contains(m, ".h") {
+		t.Errorf("mark %s", m)
 	}
 }
 
