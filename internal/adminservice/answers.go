@@ -3,6 +3,7 @@ package adminservice
 import (
 	"bufio"
 	"net/http"
+	"strconv"
 	"sync"
 
 	"github.com/tsprov/tsprov/internal/cim"
@@ -19,8 +20,8 @@ import (
 // served to a caller who may not read it, nor after a write was
 // acknowledged.
 const (
-	maxAnswerBytes  = 64 << 10 // an entity larger than this is not kept
-	maxAnswersBytes = 8 << 20  // all kept entities together
+	maxAnswerBytes  = 64 << 10 // an answer larger than this is not kept
+	maxAnswersBytes = 8 << 20  // all kept answers together
 )
 
 // answers is the bounded set of kept entities of one Handler.
@@ -32,13 +33,18 @@ type answers struct {
 
 type answerKey struct{ class, key string }
 
-// answer is one kept entity: the encoding of encoder.entity(obj, true,
-// nil) (writeEntity), the object's ETag and the Mark of its read.
+// answer is one kept answer: the whole body of a GET by key, with the
+// entity (encoder.entity(obj, true, nil), written by writeEntity) inside
+// it, for the base URL of the request it was written for; the object's
+// ETag and the Mark of its read. It is not changed once kept.
 type answer struct {
 	class  string // the class's own name
 	mark   provider.Mark
-	etag   string
-	entity []byte
+	etag   string // quoted, as the ETag header carries it
+	base   string // h.baseURL of the request the body was written for
+	body   []byte // {"@odata.context":…,"value":[entity]}
+	entity [2]int // where the entity is in body
+	length string // len(body), for Content-Length
 }
 
 func (a *answers) lookup(class, key string) *answer {
@@ -57,26 +63,27 @@ func (a *answers) keep(class, key string, e *answer) {
 	}
 	k := answerKey{class, key}
 	if old, ok := a.byKey[k]; ok {
-		a.bytes -= cap(old.entity)
+		a.bytes -= cap(old.body)
 	}
 	a.byKey[k] = e
-	a.bytes += cap(e.entity) // the memory held, not only the bytes used
+	a.bytes += cap(e.body)          // the memory held, not only the bytes used
 	for other, o := range a.byKey { // in no particular order
 		if a.bytes <= maxAnswersBytes {
 			break
 		}
 		if other != k {
 			delete(a.byKey, other)
-			a.bytes -= cap(o.entity)
+			a.bytes -= cap(o.body)
 		}
 	}
 }
 
-// getByKey serves GET of one instance without $select: the kept entity
-// when the provider says it is unchanged, else a read whose entity is
-// kept as it is written out. It writes the same bytes as the general get.
+// getByKey serves GET of one instance without $select: the kept answer
+// when the provider says it is unchanged, else a read whose answer is
+// kept as it is written out. It writes the same body as the general get.
 func (h *Handler) getByKey(w http.ResponseWriter, r *http.Request, t target) {
 	ctx := r.Context()
+	base := h.baseURL(r)
 	if kept := h.answers.lookup(t.class, t.key); kept != nil {
 		same, err := h.prov.Unchanged(ctx, t.class, t.key, kept.mark)
 		if err != nil {
@@ -84,8 +91,13 @@ func (h *Handler) getByKey(w http.ResponseWriter, r *http.Request, t target) {
 			return
 		}
 		if same {
-			h.writeGetAnswer(w, r, kept.class, kept.etag, func(bw *bufio.Writer) error {
-				_, err := bw.Write(kept.entity)
+			if base == kept.base {
+				writeKept(w, kept)
+				return
+			}
+			// another base URL (another trusted Host): the same entity
+			h.writeGetAnswer(w, base, kept.class, kept.etag, func(bw cim.JSONWriter) error {
+				_, err := bw.Write(kept.body[kept.entity[0]:kept.entity[1]])
 				return err
 			})
 			return
@@ -97,40 +109,62 @@ func (h *Handler) getByKey(w http.ResponseWriter, r *http.Request, t target) {
 		return
 	}
 	enc := h.encoder()
-	class := obj.Instance.Class.Name
-	h.writeGetAnswer(w, r, class, obj.ETag, func(bw *bufio.Writer) error {
-		if mark.Zero() {
-			return enc.writeEntity(bw, obj, true, nil)
-		}
-		tee := &capture{w: bw}
-		if err := enc.writeEntity(tee, obj, true, nil); err != nil {
-			return err
-		}
-		if !tee.over {
-			h.answers.keep(t.class, t.key, &answer{class: class, mark: mark, etag: obj.ETag, entity: tee.buf})
-		}
-		return nil
-	})
-}
-
-// writeGetAnswer writes the answer of a GET by key around the entity that
-// entity writes: {"@odata.context":…,"value":[entity]}, with its ETag.
-func (h *Handler) writeGetAnswer(w http.ResponseWriter, r *http.Request, class, etag string, entity func(*bufio.Writer) error) {
-	w.Header().Set("ETag", quoteETag(etag))
+	class, etag := obj.Instance.Class.Name, quoteETag(obj.ETag)
+	entity := func(bw cim.JSONWriter) error { return enc.writeEntity(bw, obj, true, nil) }
+	if mark.Zero() {
+		h.writeGetAnswer(w, base, class, etag, entity)
+		return
+	}
+	w.Header().Set("ETag", etag)
 	writeStream(w, http.StatusOK, func(bw *bufio.Writer) error {
-		bw.WriteString(`{"@odata.context":`)
-		cim.WriteJSONString(bw, h.baseURL(r)+"$metadata#"+class)
-		bw.WriteString(`,"value":[`)
-		if err := entity(bw); err != nil {
+		tee := &capture{w: bw}
+		var at [2]int
+		err := writeGetBody(tee, base, class, func(w cim.JSONWriter) error {
+			at[0] = len(tee.buf)
+			err := entity(w)
+			at[1] = len(tee.buf)
 			return err
+		})
+		if err == nil && !tee.over {
+			h.answers.keep(t.class, t.key, &answer{class: class, mark: mark, etag: etag, base: base,
+				body: tee.buf, entity: at, length: strconv.Itoa(len(tee.buf))})
 		}
-		_, err := bw.WriteString("]}")
 		return err
 	})
 }
 
+// writeKept writes a kept answer as it is, its length known.
+func writeKept(w http.ResponseWriter, a *answer) {
+	setJSONHeaders(w)
+	hd := w.Header()
+	hd.Set("ETag", a.etag)
+	hd.Set("Content-Length", a.length)
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(a.body) // an error: the client went away
+}
+
+// writeGetAnswer writes the answer of a GET by key around the entity that
+// entity writes, with its ETag (quoted).
+func (h *Handler) writeGetAnswer(w http.ResponseWriter, base, class, etag string, entity func(cim.JSONWriter) error) {
+	w.Header().Set("ETag", etag)
+	writeStream(w, http.StatusOK, func(bw *bufio.Writer) error { return writeGetBody(bw, base, class, entity) })
+}
+
+// writeGetBody writes the body of a GET by key for the base URL base:
+// {"@odata.context":…,"value":[entity]}.
+func writeGetBody(w cim.JSONWriter, base, class string, entity func(cim.JSONWriter) error) error {
+	w.WriteString(`{"@odata.context":`)
+	cim.WriteJSONString(w, base+"$metadata#"+class)
+	w.WriteString(`,"value":[`)
+	if err := entity(w); err != nil {
+		return err
+	}
+	_, err := w.WriteString("]}")
+	return err
+}
+
 // capture writes through to w and keeps a copy of what it wrote, up to
-// maxAnswerBytes.
+// maxAnswerBytes (the whole answer's bytes).
 type capture struct {
 	w    *bufio.Writer
 	buf  []byte

@@ -15,7 +15,7 @@ func TestAnswersStayBounded(t *testing.T) {
 	entity := bytes.Repeat([]byte("x"), maxAnswerBytes)
 	for i := range 4 * maxAnswersBytes / maxAnswerBytes {
 		key := fmt.Sprintf("PS%06d", i)
-		a.keep("SMS_TaskSequencePackage", key, &answer{entity: entity})
+		a.keep("SMS_TaskSequencePackage", key, &answer{body: entity})
 		if a.bytes > maxAnswersBytes {
 			t.Fatalf("after %d entities of %d bytes: %d bytes kept, more than %d", i+1, len(entity), a.bytes, maxAnswersBytes)
 		}
@@ -24,16 +24,16 @@ func TestAnswersStayBounded(t *testing.T) {
 		}
 		total := 0
 		for _, e := range a.byKey {
-			total += cap(e.entity)
+			total += cap(e.body)
 		}
 		if total != a.bytes {
 			t.Fatalf("%d bytes counted, %d kept", a.bytes, total)
 		}
 	}
-	a.keep("SMS_TaskSequencePackage", "PS000000", &answer{entity: []byte("{}")})
-	a.keep("SMS_TaskSequencePackage", "PS000000", &answer{entity: []byte("{1}")})
-	if got := a.lookup("SMS_TaskSequencePackage", "PS000000"); string(got.entity) != "{1}" {
-		t.Errorf("a key kept twice holds %s", got.entity)
+	a.keep("SMS_TaskSequencePackage", "PS000000", &answer{body: []byte("{}")})
+	a.keep("SMS_TaskSequencePackage", "PS000000", &answer{body: []byte("{1}")})
+	if got := a.lookup("SMS_TaskSequencePackage", "PS000000"); string(got.body) != "{1}" {
+		t.Errorf("a key kept twice holds %s", got.body)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -289,12 +290,24 @@ func namedKey(c *cim.Class, named map[string]string) (string, error) {
 // holds one could only be aimed past the route it names.
 func RefuseUncleanPaths(next http.Handler, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !isCleanPath(r.URL.EscapedPath()) || !isCleanPath(r.URL.Path) {
+		if !isCleanPath(sentPath(r.URL)) || !isCleanPath(r.URL.Path) {
 			WriteError(w, r, log, errs.E(errs.Invalid, `the path holds a "." or ".." segment or an empty one ("//"), as sent or percent-decoded; name the resource by its own path`))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// sentPath is u's path as sent, percent-encoding and all, for its
+// segments: RawPath when the client's encoding differs from the default
+// one (EscapedPath's answer for a parsed URL, without checking that
+// RawPath decodes to Path again), else Path, whose default encoding
+// escapes neither "/" nor ".", so has the same segments.
+func sentPath(u *url.URL) string {
+	if u.RawPath != "" {
+		return u.RawPath
+	}
+	return u.Path
 }
 
 // isCleanPath reports whether p is rooted and has no ".", ".." or empty
@@ -303,10 +316,15 @@ func isCleanPath(p string) bool {
 	if !strings.HasPrefix(p, "/") {
 		return false
 	}
-	for _, seg := range strings.Split(strings.TrimSuffix(p[1:], "/"), "/") {
+	rest := strings.TrimSuffix(p[1:], "/")
+	for {
+		seg, more, found := strings.Cut(rest, "/")
 		if seg == "." || seg == ".." || (seg == "" && p != "/") {
 			return false
 		}
+		if !found {
+			return true
+		}
+		rest = more
 	}
-	return true
 }

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"sync"
+	"sync/atomic"
 
 	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/lock"
@@ -29,11 +31,35 @@ func lockSession(r *http.Request, cred string) (lock.Session, error) {
 		}
 	}
 	if s.Context == "" {
-		sum := sha256.Sum256([]byte("lock context\x00" + cred))
-		s.Context = "session-" + hex.EncodeToString(sum[:8])
+		s.Context = defaultLockContext(cred)
 	}
 	if s.Machine == "" {
 		s.Machine = clientAddr(r)
 	}
 	return s, nil
 }
+
+// defaultLockContext is the lock context of a credential that sends
+// none: derived from cred, the same on every server. The contexts of the
+// credentials seen are kept (up to maxKeptContexts), so that a request
+// does not hash again.
+func defaultLockContext(cred string) string {
+	if c, ok := keptContexts.Load(cred); ok {
+		return c.(string)
+	}
+	sum := sha256.Sum256([]byte("lock context\x00" + cred))
+	c := "session-" + hex.EncodeToString(sum[:8])
+	if keptContextsN.Load() < maxKeptContexts {
+		if _, loaded := keptContexts.LoadOrStore(cred, c); !loaded {
+			keptContextsN.Add(1)
+		}
+	}
+	return c
+}
+
+const maxKeptContexts = 4096
+
+var (
+	keptContexts  sync.Map // credential → lock context
+	keptContextsN atomic.Int64
+)
