@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -30,16 +31,17 @@ var (
 // that serves the same body with the same Content-Type, under the same
 // load: -throughput.connections connections at once, from wrk (-t2) or a
 // Go load generator. Each of the b.N rounds loads tsprov and then the bare
-// handler for -throughput.round each (ABAB…). It reports both rates, their
-// ratio (x-bare: tsprov's rate over the bare handler's, the goal is at
-// least 0.5), the heap allocations per tsprov request (the server's
-// alone when wrk generates the load) and the CPU time this process spent
-// per request of each server (tsprov-cpu-µs/req, bare-cpu-µs/req: user and
-// system time from getrusage over each server's rounds; the servers' alone
-// when wrk generates the load, the load generator's too when Go does). The
-// CPU per request moves much less with the machine's other work than the
-// rates do, so it is the figure to compare two trees by on a shared
-// machine.
+// handler for -throughput.round each (ABAB…). It reports both rates and
+// their ratio (x-bare: tsprov's rate over the bare handler's, the goal is
+// at least 0.5; x-bare-median, the median of each round's ratio, which a
+// burst of other work on the machine moves less), the heap allocations
+// per tsprov request (the server's alone when wrk generates the load) and
+// the CPU time this process spent per request of each server
+// (tsprov-cpu-µs/req, bare-cpu-µs/req: user and system time from getrusage
+// over each server's rounds; the servers' alone when wrk generates the
+// load, the load generator's too when Go does). The CPU per request moves
+// much less with the machine's other work than the rates do, so it is the
+// figure to compare two trees by on a shared machine.
 //
 //	go test -run '^$' -bench GetByKeyThroughput -benchtime 3x ./bench/
 func BenchmarkGetByKeyThroughput(b *testing.B) {
@@ -58,6 +60,7 @@ func BenchmarkGetByKeyThroughput(b *testing.B) {
 	var tsTook, bareTook, tsCPU, bareCPU time.Duration
 	var mallocs uint64
 	var ms runtime.MemStats
+	var ratios []float64 // of each round's two rates
 	b.ResetTimer()
 	for range b.N {
 		runtime.ReadMemStats(&ms)
@@ -67,16 +70,20 @@ func BenchmarkGetByKeyThroughput(b *testing.B) {
 		runtime.ReadMemStats(&ms)
 		mallocs += ms.Mallocs - before
 		tsN, tsTook = tsN+n, tsTook+d
+		rate := float64(n) / d.Seconds()
 		cpu = processCPU(b)
 		n, d = load(bare, path)
 		bareCPU += processCPU(b) - cpu
 		bareN, bareTook = bareN+n, bareTook+d
+		ratios = append(ratios, rate/(float64(n)/d.Seconds()))
 	}
 	b.StopTimer()
 	tsRate, bareRate := float64(tsN)/tsTook.Seconds(), float64(bareN)/bareTook.Seconds()
 	b.ReportMetric(tsRate, "tsprov-req/s")
 	b.ReportMetric(bareRate, "bare-req/s")
 	b.ReportMetric(tsRate/bareRate, "x-bare")
+	slices.Sort(ratios)
+	b.ReportMetric(ratios[len(ratios)/2], "x-bare-median")
 	b.ReportMetric(float64(mallocs)/float64(max(tsN, 1)), "tsprov-allocs/req")
 	b.ReportMetric(float64(tsCPU.Microseconds())/float64(max(tsN, 1)), "tsprov-cpu-µs/req")
 	b.ReportMetric(float64(bareCPU.Microseconds())/float64(max(bareN, 1)), "bare-cpu-µs/req")

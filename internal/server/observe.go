@@ -43,8 +43,10 @@ func observe(next http.Handler, reg *prometheus.Registry, log *slog.Logger) http
 		// stack for the caller's place, which the line does not show.
 		if h := log.Handler(); h.Enabled(r.Context(), level) {
 			line := slog.NewRecord(start.Add(d), level, "request", 0)
+			// the duration as unitDurations writes it, so that the
+			// line reaches the JSON or text handler as it is
 			line.AddAttrs(slog.String("method", r.Method), slog.String("path", r.URL.Path),
-				slog.Int("status", rec.status), slog.Duration("duration", d), slog.String("remote", r.RemoteAddr))
+				slog.Int("status", rec.status), slog.String("duration", d.Round(time.Microsecond).String()), slog.String("remote", r.RemoteAddr))
 			_ = h.Handle(r.Context(), line)
 		}
 	})

@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"strconv"
 	"sync"
 
@@ -32,8 +31,9 @@ var _ store.Generations = (*Store)(nil)
 // shared-memory file and SQLite's statement machinery), which was the
 // largest part of a GET answered from a kept entity. So while the pragma's
 // connection is open, a mark is first taken from the WAL-index header
-// itself (walIndexHeader), as SQLite's readers do before they take a lock:
-// one pread of the shared-memory file.
+// itself (headerMark), as SQLite's readers do before they take a lock:
+// the shared-memory file is mapped into this process, so this is a copy
+// of 96 bytes (a pread where it cannot be mapped).
 type generations struct {
 	share *store.GenerationShare // callers arriving together share one pragma
 
@@ -42,7 +42,7 @@ type generations struct {
 	dsn   string
 	conn  driver.Conn // nil until first use and after a failure
 	stmt  driver.Stmt // PRAGMA data_version on conn
-	shm   *os.File    // the file's WAL index ("-shm"), open while conn is; nil if it cannot be read
+	shm   *shmFile    // the file's WAL index ("-shm"), open while conn is; nil if it cannot be read
 	dest  [1]driver.Value
 	epoch uint64
 	buf   []byte
@@ -98,7 +98,7 @@ func (g *generations) mark(context.Context) (string, error) {
 		// SQLite uses (it is replaced only when no connection has it).
 		// When it cannot be opened (not in WAL mode), marks come from
 		// the pragma alone.
-		if f, err := os.Open(g.path + "-shm"); err == nil {
+		if f, err := openShm(g.path + "-shm"); err == nil {
 			g.shm = f
 		}
 	}
@@ -120,8 +120,9 @@ func (g *generations) mark(context.Context) (string, error) {
 // alike and the checksum right has a header that some commit wrote.
 const (
 	walHeaderBytes   = 48
-	walHeaderVersion = 3007000 // iVersion
-	walHeaderSums    = 40      // the bytes aCksum covers
+	walIndexBytes    = 2 * walHeaderBytes // both copies
+	walHeaderVersion = 3007000            // iVersion
+	walHeaderSums    = 40                 // the bytes aCksum covers
 )
 
 // headerMark returns a mark made from the WAL-index header: false when
@@ -140,8 +141,8 @@ func (g *generations) readHeader() (string, bool) {
 	if g.shm == nil {
 		return "", false
 	}
-	var b [2 * walHeaderBytes]byte
-	if n, _ := g.shm.ReadAt(b[:], 0); n < len(b) {
+	var b [walIndexBytes]byte
+	if !g.shm.read(&b) {
 		return "", false
 	}
 	h := b[:walHeaderBytes]
@@ -194,7 +195,7 @@ func (g *generations) dataVersion() (int64, error) {
 // another, in a new epoch.
 func (g *generations) drop() {
 	if g.shm != nil {
-		g.shm.Close()
+		g.shm.close()
 		g.shm = nil
 	}
 	if g.conn != nil {

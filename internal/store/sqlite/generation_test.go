@@ -119,26 +119,33 @@ func TestGenerationHeaderChecked(t *testing.T) {
 	}
 	// a copy being rewritten: the mark comes from the pragma
 	g := s.gens
-	g.mu.Lock()
-	shm := g.shm
-	g.shm = nil
-	torn, err := os.CreateTemp(dir, "shm")
+	torn := filepath.Join(dir, "torn-shm")
+	b[walHeaderBytes+8]++ // iChange of the second copy
+	if err := os.WriteFile(torn, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tornShm, err := openShm(torn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b[walHeaderBytes+8]++ // iChange of the second copy
-	if _, err := torn.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	g.shm = torn
+	g.mu.Lock()
+	shm := g.shm
+	g.shm = tornShm
 	g.mu.Unlock()
 	if m, ok := g.headerMark(); ok {
 		t.Errorf("copies that differ gave the mark %s", m)
 	}
+	// a file cut short under the mapping: no mark, no crash
+	if err := os.Truncate(torn, 0); err != nil {
+		t.Fatal(err)
+	}
+	if m, ok := g.headerMark(); ok {
+		t.Errorf("an empty file gave the mark %s", m)
+	}
 	g.mu.Lock()
 	g.shm = shm
-	torn.Close()
 	g.mu.Unlock()
+	tornShm.close()
 	if m, ok := g.headerMark(); !ok {
 		t.Errorf("the file's own header gave no mark")
 	} else if !strings.Contains(m, ".h") {
