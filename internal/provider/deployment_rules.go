@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/tsprov/tsprov/internal/auth"
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/query"
@@ -33,7 +34,8 @@ const (
 //     body says "@tsprov.force": true;
 //   - TimeFlags follows the *Enabled and *IsGMT properties;
 //   - a deployment names only a package and a collection its author may
-//     see (security scopes): others are refused as missing;
+//     see (security scopes): others are refused as missing; its author
+//     needs Read on the package (the SDK's "How to create a deployment");
 //   - a collection that deployments target cannot be deleted, nor a
 //     package they name (deployedPackageRules).
 type deploymentRules struct{ p *Provider }
@@ -135,6 +137,10 @@ func (r deploymentRules) checkTargets(ctx context.Context, tx store.Tx, ad *cim.
 	}
 	if err != nil {
 		return errs.Target(errs.Invalid, "PackageID", "cannot deploy package %s: %w", id, err)
+	}
+	// the SDK's "How to create a deployment": Read permission for the package
+	if _, err := r.p.authorize(ctx, pkg.Class, id, auth.Read); err != nil {
+		return err
 	}
 	program := ad.String("ProgramName")
 	isTS := pkg.Class.IsA(tsPackageClass)

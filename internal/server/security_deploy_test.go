@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/tsprov/tsprov/internal/auth"
 )
 
 // TestDeploymentScopes: a deployment names only a package and a collection
@@ -54,4 +56,15 @@ func TestDeploymentScopes(t *testing.T) {
 	}
 	// in scope, the same author deploys
 	s.must(201, osd, "POST", "/AdminService/wmi/SMS_Advertisement", map[string]any{"AdvertisementName": "d", "CollectionID": coll, "PackageID": in, "ProgramName": "*"})
+
+	// a role that may create deployments but not read task sequences: 403
+	op := func(t, ops int) map[string]any {
+		return map[string]any{"@odata.type": "#AdminService.SMS_ARoleOperation", "ObjectTypeID": t, "GrantedOperations": ops}
+	}
+	role := s.must(201, s.admin, "POST", "/AdminService/wmi/SMS_Role", map[string]any{"RoleName": "Deployer",
+		"Operations": []any{op(3, int(auth.Read|auth.Create)), op(1, int(auth.Read))}}).body["RoleID"].(string)
+	deployer := s.addUser("deployer", []string{role}, []string{"SMS00UNA"})
+	if a := s.do(deployer, "POST", "/AdminService/wmi/SMS_Advertisement", map[string]any{"AdvertisementName": "d2", "CollectionID": coll, "PackageID": in, "ProgramName": "*"}); a.status != 403 {
+		t.Errorf("deployment without Read on the task sequence: %d %s", a.status, a.raw)
+	}
 }
