@@ -519,14 +519,17 @@ function Palette(props: { schema: Schema; onPick: (c: string) => void }) {
 
 const baseProps = new Set(["Name", "Description", "Enabled", "ContinueOnError", "Condition", "Steps"]);
 
+let switches = 0;
+
 function Switch(props: { label: string; checked: boolean; disabled?: boolean; onChange: (v: boolean) => void }) {
+  const id = useMemo(() => "sw-" + ++switches, []);
   return (
     <div class="switch-field">
-      <span id={"sw-" + props.label}>{props.label}</span>
+      <span id={id}>{props.label}</span>
       <button
         role="switch"
         aria-checked={props.checked}
-        aria-labelledby={"sw-" + props.label}
+        aria-labelledby={id}
         disabled={props.disabled}
         class={"switch" + (props.checked ? " on" : "")}
         onClick={() => props.onChange(!props.checked)}
