@@ -346,16 +346,7 @@ func TestPromotionBetweenTwoSites(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("import: %d %s", code, errOut)
 	}
-	var res provider.ImportResult
-	if err := json.Unmarshal([]byte(out), &res); err != nil {
-		t.Fatal(err)
-	}
-	var newID string
-	for _, o := range res.Objects {
-		if o.SourceID == main {
-			newID = o.TargetID
-		}
-	}
+	newID := importedAs(t, out, main)
 	a, err := call(t, "GET", prd.url+"/AdminService/wmi/SMS_TaskSequencePackage('"+newID+"')", nil, "")
 	if err != nil || a.status != 200 {
 		t.Fatalf("get %s: %v %v", newID, a.body, err)
@@ -381,6 +372,23 @@ func TestPromotionBetweenTwoSites(t *testing.T) {
 	if strings.Contains(seq, "LAB") || !strings.Contains(seq, dst["os"]) || !strings.Contains(seq, dst["child"]) {
 		t.Errorf("the sequence still names lab ids or lacks production ones:\n%s", seq)
 	}
+}
+
+// importedAs reads the JSON of `tsprov import --output json` and returns
+// the id the object sourceID of the zip has on the target site.
+func importedAs(t *testing.T, out, sourceID string) string {
+	t.Helper()
+	var res provider.ImportResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range res.Objects {
+		if o.SourceID == sourceID && o.ProgramName == "" {
+			return o.TargetID
+		}
+	}
+	t.Fatalf("the import did not bring %s: %s", sourceID, out)
+	return ""
 }
 
 // rezip builds a zip of the parts of a real export after change edits
@@ -614,16 +622,7 @@ func TestContentExportAndImportThroughTheCLI(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("import --content-path: %d %s", code, errOut)
 	}
-	var res provider.ImportResult
-	if err := json.Unmarshal([]byte(out), &res); err != nil {
-		t.Fatal(err)
-	}
-	var id string
-	for _, o := range res.Objects {
-		if o.SourceID == tools {
-			id = o.TargetID
-		}
-	}
+	id := importedAs(t, out, tools)
 	a, err := call(t, "GET", prd.url+"/tsprov/v1/content/packages/"+id, nil, "")
 	if err != nil || a.status != 200 || a.body["hash"] != labContent["hash"] {
 		t.Fatalf("production content of %s: %v, want hash %v", id, a.body, labContent["hash"])
