@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -193,19 +194,9 @@ func TestImportIsAllOrNothingUnlessPartial(t *testing.T) {
 	p := siteServer(t, openStore(t), "LAB", "")
 	data := realExports(t)["gwblok__garytown__hardware_HP_HPIA-RefFileTS_HPIA_Task_Sequence.zip"]
 	broken := readExport(t, data)
-	bad := *broken.Objects[0]
+	bad := breakProperty(broken.Objects[0], "Duration", "forty")
 	bad.PackageID = "MEM99999"
-	x := *bad.XML
-	x.Properties = append([]*cmexport.Property(nil), x.Properties...)
-	for i, pr := range x.Properties {
-		if pr.Name == "Duration" {
-			c := *pr
-			c.Value = "forty"
-			x.Properties[i] = &c
-		}
-	}
-	bad.XML = &x
-	broken.Objects = append(broken.Objects, &bad)
+	broken.Objects = append(broken.Objects, bad)
 	_, err := p.Import(authtest.Context(), broken, provider.ImportOptions{})
 	if !errs.Is(err, errs.Invalid) || !strings.Contains(err.Error(), "Duration") || !strings.Contains(err.Error(), "MEM99999") {
 		t.Fatalf("err = %v, want Invalid naming the object and property", err)
@@ -229,4 +220,106 @@ func countPackages(t *testing.T, p *provider.Provider) int {
 		t.Fatal(err)
 	}
 	return len(res.Objects)
+}
+
+// breakProperty returns a copy of o whose property name holds a value its
+// type cannot take.
+func breakProperty(o *cmexport.Object, name, value string) *cmexport.Object {
+	bad := *o
+	x := *o.XML
+	x.Properties = append([]*cmexport.Property(nil), x.Properties...)
+	for i, pr := range x.Properties {
+		if pr.Name == name {
+			c := *pr
+			c.Value, c.Null = value, false
+			x.Properties[i] = &c
+		}
+	}
+	bad.XML = &x
+	return &bad
+}
+
+// A partial import whose package cannot be imported leaves out the task
+// sequences that need it; with IgnoreDependencyFailure (or
+// OverwriteIgnoreDependencyFailure) for task sequences they are imported,
+// the reference to the missing package dangling. AppendDriverCategories
+// links what exists, as NotSet.
+func TestImportDependencyFailures(t *testing.T) {
+	lab := newLab(t, "LAB")
+	a, err := lab.p.Export(authtest.Context(), []string{lab.main}, provider.ExportOptions{WithDependence: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	zipped := zipOf(t, a)
+	for i, o := range zipped.Objects {
+		if o.PackageID == lab.tools && o.Class == "SMS_Package" {
+			zipped.Objects[i] = breakProperty(o, "PkgFlags", "forty")
+		}
+	}
+	outcomes := func(res *provider.ImportResult) map[string]string {
+		out := map[string]string{}
+		for _, o := range res.Objects {
+			if o.ProgramName == "" {
+				out[o.SourceID] = o.Outcome
+			}
+		}
+		return out
+	}
+
+	prd := siteServer(t, openStore(t), "PRD", "")
+	res, err := prd.Import(authtest.Context(), zipped, provider.ImportOptions{Partial: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := outcomes(res)
+	if got[lab.tools] != "failed" || got[lab.child] != "failed" || got[lab.main] != "failed" || got[lab.boot] != "created" {
+		t.Fatalf("outcomes without IgnoreDependencyFailure: %v", got)
+	}
+	if n := countPackages(t, prd); n != 0 {
+		t.Fatalf("%d task sequences imported whose package failed", n)
+	}
+	needs := false
+	for _, p := range res.Problems {
+		needs = needs || strings.Contains(p.Message, "IgnoreDependencyFailure imports it anyway")
+	}
+	if !needs {
+		t.Errorf("no problem says why the sequences were left out: %v", res.Problems)
+	}
+
+	for _, action := range []provider.ImportAction{provider.IgnoreDependencyFailure, provider.OverwriteIgnoreDependencyFailure} {
+		t.Run(string(action), func(t *testing.T) {
+			prd := siteServer(t, openStore(t), "PRD", "")
+			res, err := prd.Import(authtest.Context(), zipped, provider.ImportOptions{Partial: true, Actions: map[string]provider.ImportAction{"SMS_TaskSequencePackage": action}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := outcomes(res)
+			if got[lab.tools] != "failed" || got[lab.child] != "created" || got[lab.main] != "created" {
+				t.Fatalf("outcomes: %v", got)
+			}
+			obj, err := prd.Get(authtest.Context(), "SMS_TaskSequencePackage", outcomeOf(res, lab.main).TargetID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if obj.Instance.Int("TaskSequenceFlags")&1 != 1 || !slices.Contains(refSet(obj.Instance), strings.ToUpper(lab.tools)+"/Install") {
+				t.Errorf("flags %d, references %v: want DANGLING_REF and the lab's %s kept", obj.Instance.Int("TaskSequenceFlags"), refSet(obj.Instance), lab.tools)
+			}
+		})
+	}
+
+	// AppendDriverCategories on a site that has the objects: linked
+	whole := zipOf(t, a)
+	prd = siteServer(t, openStore(t), "PRD", "")
+	if _, err := prd.Import(authtest.Context(), whole, provider.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = prd.Import(authtest.Context(), whole, provider.ImportOptions{Actions: map[string]provider.ImportAction{"": provider.AppendDriverCategories}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, outcome := range outcomes(res) {
+		if outcome != "linked" {
+			t.Errorf("AppendDriverCategories: %s %s, want linked", id, outcome)
+		}
+	}
 }
