@@ -31,7 +31,33 @@ type jsonDecoder struct {
 	// far of each object open, by depth (a set once an object has many),
 	// reused from one object to the next at the same depth.
 	names []memberNames
+	// paths are the jsonPath nodes of values read and done with, for the
+	// next value to reuse (pathTo): every value has one, and a node
+	// allocated for each would be a quarter of a request's allocations.
+	paths []*jsonPath
+	// annotations holds the annotation names read, so that each object's
+	// "@ns.term" is not a new string.
+	annotations map[string]string
 }
+
+// pathTo returns the path of a member (name) or an element (index) of the
+// value at up, a node the caller gives back (donePath) once the value is
+// read: an error message takes the path's String when it is made, so no
+// node outlives the reading of its value.
+func (d *jsonDecoder) pathTo(up *jsonPath, name string, index int) *jsonPath {
+	var p *jsonPath
+	if n := len(d.paths); n > 0 {
+		p = d.paths[n-1]
+		d.paths = d.paths[:n-1]
+	} else {
+		p = new(jsonPath)
+	}
+	*p = jsonPath{up: up, name: name, index: index}
+	return p
+}
+
+// donePath gives back a node of pathTo.
+func (d *jsonDecoder) donePath(p *jsonPath) { d.paths = append(d.paths, p) }
 
 // memberNames are the names of the members of one object, in list (the
 // text's bytes when a name holds no escape) or, beyond manyMembers, in set.
@@ -441,7 +467,9 @@ func (d *jsonDecoder) array(t Type, at *jsonPath) (any, error) {
 		return out, nil
 	}
 	for n := 0; ; n++ {
-		v, err := d.value(elem, &jsonPath{up: at, index: n})
+		here := d.pathTo(at, "", n)
+		v, err := d.value(elem, here)
+		d.donePath(here)
 		if err != nil {
 			return nil, err
 		}
@@ -548,8 +576,17 @@ func (d *jsonDecoder) member(in *Instance, name []byte, at *jsonPath) error {
 		}
 	}
 	if len(name) > 0 && name[0] == '@' {
-		s := string(name)
+		s, seen := d.annotations[string(name)]
+		if !seen {
+			s = string(name)
+		}
 		if !strings.HasPrefix(s, "@odata.") && strings.Contains(s[1:], ".") {
+			if !seen {
+				if d.annotations == nil {
+					d.annotations = map[string]string{}
+				}
+				d.annotations[s] = s
+			}
 			d.space()
 			start := d.i
 			if err := d.skip(); err != nil {
@@ -572,12 +609,13 @@ func (d *jsonDecoder) member(in *Instance, name []byte, at *jsonPath) error {
 		where := join(at.String(), string(name))
 		return errs.Target(errs.Invalid, where, "unknown property %s: class %s has no such property", where, c.Name)
 	}
-	here := &jsonPath{up: at, name: p.Name}
 	if _, twice := in.Values[p.Name]; twice {
-		where := here.String()
+		where := join(at.String(), p.Name)
 		return errs.Target(errs.Invalid, where, "property %s is given twice, under names that differ only in case", where)
 	}
+	here := d.pathTo(at, p.Name, 0)
 	v, err := d.value(p.Type, here)
+	d.donePath(here)
 	if err != nil {
 		return err
 	}

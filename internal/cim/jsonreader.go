@@ -9,7 +9,8 @@ import "errors"
 // another kind than the method reads is refused with ErrJSONShape and not
 // read.
 type JSONReader struct {
-	d jsonDecoder
+	d    jsonDecoder
+	text string // the text as a string (NewJSONReaderShared)
 }
 
 // ErrJSONShape is the error of a value of another kind than the one read.
@@ -17,6 +18,31 @@ var ErrJSONShape = errors.New("unexpected JSON value")
 
 // NewJSONReader returns a reader of the JSON text b.
 func NewJSONReader(b []byte) *JSONReader { return &JSONReader{d: jsonDecoder{b: b}} }
+
+// NewJSONReaderShared returns a reader of the JSON text b whose
+// SharedString values share one copy of b.
+func NewJSONReaderShared(b []byte) *JSONReader {
+	return &JSONReader{d: jsonDecoder{b: b}, text: string(b)}
+}
+
+// SharedString reads a string as String does; from a reader of
+// NewJSONReaderShared, a value whose bytes stand as they are in the text
+// (no escape) is the part of the text's one copy it occupies, not a new
+// string.
+func (r *JSONReader) SharedString() (string, error) {
+	if r.d.peek() != '"' {
+		return "", ErrJSONShape
+	}
+	start := r.d.i + 1
+	v, err := r.d.strBytes()
+	if err != nil {
+		return "", err
+	}
+	if end := start + len(v); len(r.text) == len(r.d.b) && end <= len(r.text) && string(v) == r.text[start:end] {
+		return r.text[start:end], nil
+	}
+	return string(v), nil
+}
 
 // Null reads a null when one comes next, and reports whether it did.
 func (r *JSONReader) Null() bool { return r.d.peek() == 'n' && r.d.word("null") }

@@ -15,7 +15,7 @@ import (
 // once, where encoding/json's reflection would cost as much as the rest
 // of a sequence's encoding.
 func decodeResidue(raw []byte) (*residue, error) {
-	jr := cim.NewJSONReader(raw)
+	jr := cim.NewJSONReaderShared(raw) // the strings read share one copy of raw
 	r := &residue{}
 	if !jr.Null() {
 		err := jr.Object(func(name []byte) error {
@@ -89,9 +89,9 @@ func readString(jr *cim.JSONReader, s *string) error {
 	if jr.Null() {
 		return nil
 	}
-	v, err := jr.StringBytes()
+	v, err := jr.SharedString()
 	if err == nil {
-		*s = intern(v)
+		*s = v
 	}
 	return err
 }
@@ -138,7 +138,7 @@ func readOptional(jr *cim.JSONReader, s **string) error {
 		*s = nil
 		return nil
 	}
-	v, err := jr.String()
+	v, err := jr.SharedString()
 	if err == nil {
 		*s = &v
 	}
