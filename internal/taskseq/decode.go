@@ -277,8 +277,9 @@ func (c *Codec) decodeVariables(in *cim.Instance, list *Element, generic bool) [
 // isStepLevel reports the properties that attributes and child elements
 // hold, which variables must not overwrite.
 func isStepLevel(p *cim.Property) bool {
+	ascii := isASCII(p.Name) // then names of another length differ
 	for _, a := range stepAttrs {
-		if strings.EqualFold(a.prop, p.Name) {
+		if (!ascii || len(a.prop) == len(p.Name)) && strings.EqualFold(a.prop, p.Name) {
 			return true
 		}
 	}

@@ -567,7 +567,9 @@ func (w *writer) variables(in *cim.Instance, r *residue, listName string, listAt
 			if err != nil {
 				return err
 			}
-			if rv.Value != nil && !w.opts.StripSecrets {
+			// the text as read, while it still means the rules (when it is
+			// the text they write, there is nothing to parse)
+			if rv.Value != nil && !w.opts.StripSecrets && *rv.Value != text {
 				if old, ok := w.c.parseRules(*rv.Value); ok && cim.Equal(old, rules) {
 					text = *rv.Value
 				}

@@ -2,8 +2,10 @@ package taskseq
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
@@ -71,22 +73,22 @@ func (p Problem) String() string {
 //     disabled steps without their required values.
 func Validate(ts *cim.Instance) []Problem {
 	var out []Problem
-	checkObject(ts, "", "", &out, checkMissing)
-	var walk func(list []any, path []int, missing missingRule)
-	walk = func(list []any, path []int, missing missingRule) {
+	checkObject(ts, nil, nil, &out, checkMissing)
+	var walk func(list []any, up *stepAt, missing missingRule)
+	walk = func(list []any, up *stepAt, missing missingRule) {
 		for i, s := range list {
 			step, ok := s.(*cim.Instance)
 			if !ok {
 				continue
 			}
-			p := append(append([]int(nil), path...), i)
+			at := &stepAt{up: up, index: i, step: step}
 			m := missing
 			if !IsEnabled(step) {
 				m = skipMissing
 			}
-			checkObject(step, stepLabel(step, p), "", &out, m)
+			checkObject(step, at, nil, &out, m)
 			children, _ := step.Values["Steps"].([]any)
-			walk(children, p, m)
+			walk(children, at, m)
 		}
 	}
 	steps, _ := ts.Values["Steps"].([]any)
@@ -102,6 +104,27 @@ const (
 	skipMissing  missingRule = false
 )
 
+// stepAt is where a step stands: its index in the Steps of the step
+// above (nil: the sequence's). Its label is made only for a problem.
+type stepAt struct {
+	up    *stepAt
+	index int
+	step  *cim.Instance
+}
+
+// label is Problem.Step of the step at at ("" for the sequence).
+func (at *stepAt) label() string {
+	if at == nil {
+		return ""
+	}
+	var path []int
+	for a := at; a != nil; a = a.up {
+		path = append(path, a.index)
+	}
+	slices.Reverse(path)
+	return stepLabel(at.step, path)
+}
+
 func stepLabel(step *cim.Instance, path []int) string {
 	var b strings.Builder
 	for i, n := range path {
@@ -113,11 +136,32 @@ func stepLabel(step *cim.Instance, path []int) string {
 	return fmt.Sprintf("%s %q", b.String(), step.String("Name"))
 }
 
+// objectAt is where an embedded object stands within its step: the
+// property of the object above (nil: the step) that holds it, and its
+// index when that property is an array (-1 when not).
+type objectAt struct {
+	up    *objectAt
+	name  string
+	index int
+}
+
+// path is the property path of the object at at ("" for the step).
+func (at *objectAt) path() string {
+	if at == nil {
+		return ""
+	}
+	p := joinPath(at.up.path(), at.name)
+	if at.index >= 0 {
+		p = fmt.Sprintf("%s[%d]", p, at.index)
+	}
+	return p
+}
+
 // checkObject checks one instance's own values; embedded objects other
 // than steps are checked recursively under prefix.
-func checkObject(in *cim.Instance, step, prefix string, out *[]Problem, missing missingRule) {
+func checkObject(in *cim.Instance, step *stepAt, prefix *objectAt, out *[]Problem, missing missingRule) {
 	add := func(prop, format string, args ...any) {
-		*out = append(*out, Problem{Step: step, Property: joinPath(prefix, prop), Message: fmt.Sprintf(format, args...)})
+		*out = append(*out, Problem{Step: step.label(), Property: joinPath(prefix.path(), prop), Message: fmt.Sprintf(format, args...)})
 	}
 	warn := func(prop, format string, args ...any) {
 		if missing == checkMissing {
@@ -146,7 +190,7 @@ func checkObject(in *cim.Instance, step, prefix string, out *[]Problem, missing 
 		}
 		if s, ok := v.(string); ok {
 			if lo, hi, ok := allowedLen(p); ok {
-				n := len([]rune(s))
+				n := utf8.RuneCountInString(s)
 				if n < lo || n > hi {
 					add(p.Name, "is %d characters long; allowed: %d to %d (AllowedLen)", n, lo, hi)
 				}
@@ -157,11 +201,11 @@ func checkObject(in *cim.Instance, step, prefix string, out *[]Problem, missing 
 		}
 		switch x := v.(type) {
 		case *cim.Instance:
-			checkObject(x, step, joinPath(prefix, p.Name), out, missing)
+			checkObject(x, step, &objectAt{up: prefix, name: p.Name, index: -1}, out, missing)
 		case []any:
 			for i, e := range x {
 				if sub, ok := e.(*cim.Instance); ok && !sub.Class.IsA(classStep) {
-					checkObject(sub, step, fmt.Sprintf("%s[%d]", joinPath(prefix, p.Name), i), out, missing)
+					checkObject(sub, step, &objectAt{up: prefix, name: p.Name, index: i}, out, missing)
 				}
 			}
 		}
