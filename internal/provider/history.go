@@ -344,7 +344,7 @@ func (p *Provider) SequencesToCompare(ctx context.Context, from, to Version) (pk
 		if errs2[i] != nil {
 			return pkgs, seqs, errs2[i]
 		}
-		secretSlots(seqs[i], "", func(_ string, owner *cim.Instance, prop *cim.Property) {
+		secretSlots(seqs[i], nil, func(_ *slotPath, owner *cim.Instance, prop *cim.Property) {
 			s, _ := owner.Values[prop.Name].(string)
 			if !secrets.IsSealed(s) {
 				return

@@ -20,7 +20,7 @@ import (
 func (p *Provider) plainSequence(ts *cim.Instance) (string, error) {
 	ts = ts.Clone()
 	var failed error
-	secretSlots(ts, "", func(_ string, owner *cim.Instance, prop *cim.Property) {
+	secretSlots(ts, nil, func(_ *slotPath, owner *cim.Instance, prop *cim.Property) {
 		s, _ := owner.Values[prop.Name].(string)
 		if !secrets.IsSealed(s) {
 			return

@@ -56,31 +56,71 @@ func stripTree(in *cim.Instance) {
 // secretSlots calls fn for every Secret or QuasiSecret property of the
 // objects in the tree, with a path that names it by the Name of each
 // object on the way (or its position when it has none), so that the same
-// step is found again after a client moved or added others.
-func secretSlots(in *cim.Instance, path string, fn func(path string, owner *cim.Instance, p *cim.Property)) {
+// step is found again after a client moved or added others. The path is
+// made when fn asks for it (slotPath.String).
+func secretSlots(in *cim.Instance, up *slotPath, fn func(path *slotPath, owner *cim.Instance, p *cim.Property)) {
 	for _, p := range in.Class.Properties {
 		v := in.Values[p.Name]
 		if isSecret(p) && p.Type.Kind == cim.String && !p.Type.Array {
-			fn(path+"/"+p.Name, in, p)
+			fn(&slotPath{up: up, prop: p.Name, index: -1}, in, p)
 			continue
 		}
 		switch x := v.(type) {
 		case *cim.Instance:
-			secretSlots(x, path+"/"+p.Name+"="+x.Class.Name, fn)
+			secretSlots(x, &slotPath{up: up, prop: p.Name, index: -1, obj: x}, fn)
 		case []any:
 			for i, e := range x {
 				sub, ok := e.(*cim.Instance)
 				if !ok {
 					continue
 				}
-				label := sub.String("Name")
-				if label == "" {
-					label = "#" + strconv.Itoa(i)
-				}
-				secretSlots(sub, path+"/"+p.Name+"["+label+"]="+sub.Class.Name, fn)
+				secretSlots(sub, &slotPath{up: up, prop: p.Name, index: i, obj: sub}, fn)
 			}
 		}
 	}
+}
+
+// slotPath is where secretSlots stands: a property of the object at up
+// (nil: the top), holding the object obj (nil for the secret itself), at
+// index in an array (-1: not an array).
+type slotPath struct {
+	up    *slotPath
+	prop  string
+	index int
+	obj   *cim.Instance
+}
+
+// String is the path: "/Prop=Class" for an object, "/Prop[Name]=Class"
+// for one in an array (its Name, or "#index" when it has none), then
+// "/Prop" for the secret.
+func (s *slotPath) String() string {
+	if s == nil {
+		return ""
+	}
+	out := s.up.String() + "/" + s.prop
+	if s.obj == nil {
+		return out
+	}
+	if s.index >= 0 {
+		label := s.obj.String("Name")
+		if label == "" {
+			label = "#" + strconv.Itoa(s.index)
+		}
+		out += "[" + label + "]"
+	}
+	return out + "=" + s.obj.Class.Name
+}
+
+// hasEmptySecret reports whether a secret of ts is empty: one that seal
+// fills from the sequence stored before.
+func hasEmptySecret(ts *cim.Instance) bool {
+	empty := false
+	secretSlots(ts, nil, func(_ *slotPath, owner *cim.Instance, prop *cim.Property) {
+		if s, _ := owner.Values[prop.Name].(string); s == "" {
+			empty = true
+		}
+	})
+	return empty
 }
 
 // sealSequence seals the secrets of ts before it is stored. A secret left
@@ -97,17 +137,17 @@ func (p *Provider) sealRestored(ts, old *cim.Instance) { p.seal(ts, old, true) }
 func (p *Provider) seal(ts, old *cim.Instance, keepSealed bool) {
 	kept := map[string]string{}
 	if old != nil {
-		secretSlots(old, "", func(path string, owner *cim.Instance, prop *cim.Property) {
+		secretSlots(old, nil, func(path *slotPath, owner *cim.Instance, prop *cim.Property) {
 			if s, _ := owner.Values[prop.Name].(string); secrets.IsSealed(s) {
-				kept[path] = s
+				kept[path.String()] = s
 			}
 		})
 	}
-	secretSlots(ts, "", func(path string, owner *cim.Instance, prop *cim.Property) {
+	secretSlots(ts, nil, func(path *slotPath, owner *cim.Instance, prop *cim.Property) {
 		s, _ := owner.Values[prop.Name].(string)
 		switch {
 		case s == "":
-			if k, ok := kept[path]; ok {
+			if k, ok := kept[path.String()]; ok {
 				owner.Values[prop.Name] = k
 			}
 		case keepSealed && secrets.IsSealed(s):

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
+	"github.com/tsprov/tsprov/internal/secrets"
 	"github.com/tsprov/tsprov/internal/store"
 	"github.com/tsprov/tsprov/internal/taskseq"
 )
@@ -213,7 +214,10 @@ func (p *Provider) applySequence(ctx context.Context, tx store.Tx, pkg, ts *cim.
 // revision held.
 func (p *Provider) applySequenceWith(ctx context.Context, tx store.Tx, pkg, ts *cim.Instance, seal func(ts, old *cim.Instance)) error {
 	var old *cim.Instance
-	if pkg.String(sequenceProperty) != "" {
+	// the sequence stored before is read only for what it keeps: the
+	// sealed secrets (the XML names none when it holds no sealed value's
+	// prefix) that ts leaves empty (seal)
+	if xml := pkg.String(sequenceProperty); strings.Contains(xml, secrets.Prefix) && hasEmptySecret(ts) {
 		prev, err := p.sequenceOf(pkg)
 		if err != nil {
 			return err
