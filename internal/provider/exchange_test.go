@@ -422,3 +422,102 @@ func propertyTexts(x *cmexport.Instance) map[string]string {
 	}
 	return out
 }
+
+// TestImportPlanRules: each rule of the plan of references, as the plan
+// names it, with the target it picks.
+func TestImportPlanRules(t *testing.T) {
+	lab := newLab(t, "LAB")
+	export := func(deps bool) *cmexport.Archive {
+		a, err := lab.p.Export(authtest.Context(), []string{lab.main}, provider.ExportOptions{WithDependence: deps})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return zipOf(t, a)
+	}
+	alone, full := export(false), export(true)
+	type want struct{ rule, target string }
+	check := func(what string, res *provider.ImportResult, wants map[string]want) {
+		t.Helper()
+		got := map[string]want{}
+		for _, e := range res.Plan {
+			got[e.SourceID] = want{e.Rule, e.TargetID}
+		}
+		for id, w := range wants {
+			if got[id] != w {
+				t.Errorf("%s: %s planned as %+v, want %+v", what, id, got[id], w)
+			}
+		}
+	}
+
+	// another site: the same name, type and version; a map file; nothing
+	prd := siteServer(t, openStore(t), "PRD", "")
+	tools := create(t, prd, "SMS_Package", map[string]any{"Name": "Tools", "Version": "3"})
+	boot := create(t, prd, "SMS_BootImagePackage", map[string]any{"Name": "Another WinPE", "Version": "11"})
+	res, err := prd.Import(authtest.Context(), alone, provider.ImportOptions{DryRun: true, Map: map[string]string{lab.boot: boot}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("another site", res, map[string]want{
+		lab.tools: {provider.RuleReferencesInfo, tools},
+		lab.boot:  {provider.RuleMapFile, boot},
+		lab.child: {provider.RuleMissing, provider.TargetWouldDangle},
+	})
+
+	// the objects of the zip: imported, then linked to what the first
+	// import made (same name and version, other ids)
+	oth := siteServer(t, openStore(t), "OTH", "")
+	first, err := oth.Import(authtest.Context(), full, provider.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("first import", first, map[string]want{
+		lab.tools: {provider.RuleImported, outcomeOf(first, lab.tools).TargetID},
+		lab.child: {provider.RuleImported, outcomeOf(first, lab.child).TargetID},
+	})
+	again, err := oth.Import(authtest.Context(), full, provider.ImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("second import", again, map[string]want{
+		lab.tools: {provider.RuleExistingName, outcomeOf(first, lab.tools).TargetID},
+		lab.boot:  {provider.RuleExistingName, outcomeOf(first, lab.boot).TargetID},
+	})
+
+	// back into the site it came from: the same objects, by id and name;
+	// a package whose version changed since is still the same id
+	back, err := lab.p.Import(authtest.Context(), full, provider.ImportOptions{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("back home", back, map[string]want{
+		lab.tools: {provider.RuleExistingSameID, lab.tools},
+		lab.child: {provider.RuleExistingSameID, lab.child},
+	})
+	c, _ := lab.p.Class("SMS_Package")
+	in := cim.NewInstance(c)
+	in.Set("Version", "4")
+	if _, err := lab.p.Update(authtest.Context(), c.Name, lab.tools, in, provider.Merge, ""); err != nil {
+		t.Fatal(err)
+	}
+	res, err = lab.p.Import(authtest.Context(), alone, provider.ImportOptions{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("back home, version changed", res, map[string]want{
+		lab.tools: {provider.RuleSameID, lab.tools},
+	})
+
+	// the exporting site's USMT package becomes this site's
+	usmt := create(t, lab.p, "SMS_Package", map[string]any{"Name": "User State Migration Tool for Windows", "Version": "10.0", "DefaultImageFlags": int64(2)})
+	capture := setSequence(t, lab.p, "Capture", "", strings.ReplaceAll(childXML, "TOOLS", usmt))
+	a, err := lab.p.Export(authtest.Context(), []string{capture}, provider.ExportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prdUSMT := create(t, prd, "SMS_Package", map[string]any{"Name": "USMT", "Version": "10.1", "DefaultImageFlags": int64(2)})
+	res, err = prd.Import(authtest.Context(), zipOf(t, a), provider.ImportOptions{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("USMT", res, map[string]want{usmt: {provider.RuleUSMT, prdUSMT}})
+}
