@@ -57,6 +57,19 @@ func (l *linter) refsOf(s *step) []taskseq.Reference {
 	return l.stepRefs[s.index]
 }
 
+// reportReference reports r, "<kind> <id> <says>", on every enabled step
+// that names ref, or on the sequence when none does (the boot image).
+func (l *linter) reportReference(r *Rule, ref taskseq.Reference, says string) {
+	steps := l.namers(ref, true)
+	if len(steps) == 0 {
+		l.report(r, nil, "the boot image %s %s", ref.Package, says)
+		return
+	}
+	for _, s := range steps {
+		l.report(r, s, "%s %s %s", refKind(ref), ref.Package, says)
+	}
+}
+
 func checkMissingPackage(l *linter) {
 	r := rule("missing-package")
 	if l.in.Packages == nil {
@@ -69,14 +82,7 @@ func checkMissingPackage(l *linter) {
 		if !ok || st.Exists {
 			continue
 		}
-		steps := l.namers(ref, true)
-		if len(steps) == 0 { // the boot image
-			l.report(r, nil, "the boot image %s does not exist", ref.Package)
-			continue
-		}
-		for _, s := range steps {
-			l.report(r, s, "%s %s does not exist", refKind(ref), ref.Package)
-		}
+		l.reportReference(r, ref, "does not exist")
 	}
 }
 
@@ -102,14 +108,7 @@ func checkPackageContent(l *linter) {
 		if st.Content != ContentNone {
 			continue
 		}
-		steps := l.namers(ref, true)
-		if len(steps) == 0 {
-			l.report(r, nil, "the boot image %s has its content on no distribution point", ref.Package)
-			continue
-		}
-		for _, s := range steps {
-			l.report(r, s, "package %s has its content on no distribution point", ref.Package)
-		}
+		l.reportReference(r, ref, "has its content on no distribution point")
 	}
 }
 
