@@ -145,8 +145,8 @@ type reader struct {
 	lim     Limits
 	entries map[string]*zip.File // by folded, decoded name
 	names   []string             // decoded names in zip order
-	total   int64
-	a       *Archive
+	total   int64                // bytes inflated so far
+	archive *Archive             // what is read
 }
 
 // Read reads an export zip. A zip that is not one, an entry whose name
@@ -170,14 +170,14 @@ func Read(r io.ReaderAt, size int64, lim Limits) (*Archive, error) {
 	if err != nil {
 		return nil, errs.E(errs.Invalid, "not a zip archive: %w", err)
 	}
-	rd := &reader{lim: lim, entries: map[string]*zip.File{}, a: &Archive{}}
+	rd := &reader{lim: lim, entries: map[string]*zip.File{}, archive: &Archive{}}
 	if err := rd.index(zr.File); err != nil {
 		return nil, err
 	}
 	if err := rd.readPackage(); err != nil {
 		return nil, err
 	}
-	return rd.a, nil
+	return rd.archive, nil
 }
 
 // index checks every entry's name and declared size and indexes them.
@@ -277,11 +277,11 @@ func (rd *reader) read(name string) (data []byte, fatal, err error) {
 }
 
 func (rd *reader) problem(obj, part, format string, args ...any) {
-	rd.a.Problems = append(rd.a.Problems, Problem{Object: obj, Part: part, Message: fmt.Sprintf(format, args...)})
+	rd.archive.Problems = append(rd.archive.Problems, Problem{Object: obj, Part: part, Message: fmt.Sprintf(format, args...)})
 }
 
 func (rd *reader) warning(obj, part, format string, args ...any) {
-	rd.a.Problems = append(rd.a.Problems, Problem{Object: obj, Part: part, Message: fmt.Sprintf(format, args...), Warning: true})
+	rd.archive.Problems = append(rd.archive.Problems, Problem{Object: obj, Part: part, Message: fmt.Sprintf(format, args...), Warning: true})
 }
 
 // location is where an object's parts are expected.
@@ -293,7 +293,7 @@ type location struct {
 }
 
 func (rd *reader) readPackage() error {
-	a := rd.a
+	a := rd.archive
 	a.OPC = rd.has(ContentTypesPart)
 	var locs []*location
 	byDir := map[string]*location{}
