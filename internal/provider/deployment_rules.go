@@ -13,7 +13,7 @@ import (
 	"github.com/tsprov/tsprov/internal/taskseq"
 )
 
-// The classes of deployments (schema/deployment.mof).
+// The classes of deployments (schema/policy.mof).
 const (
 	advertisementClass = "SMS_Advertisement"
 	collectionClass    = "SMS_Collection"

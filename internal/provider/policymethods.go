@@ -16,7 +16,7 @@ import (
 	"github.com/tsprov/tsprov/internal/taskseq"
 )
 
-// The class of the site's client settings (schema/clientsettings.mof).
+// The class of the site's client settings and of boot images (schema/policy.mof, schema/packages.mof).
 const (
 	clientSettingsClass = "TSP_ClientSettings"
 	bootImageClass      = "SMS_BootImagePackage"
