@@ -8,9 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-
-	"github.com/vbauerster/mpb/v8"
-	"github.com/vbauerster/mpb/v8/decor"
+	"time"
 
 	"github.com/tsprov/tsprov/internal/client"
 	"github.com/tsprov/tsprov/internal/media"
@@ -44,7 +42,8 @@ func mediaCreate(args []string, stdout io.Writer) error {
 	ts := fs.String("ts", "", "PackageID of the task sequence")
 	out := fs.String("out", "", "folder to write (must not exist, or be empty)")
 	advert := fs.String("advertisement", "", "AdvertisementID the policies carry (default: <site>F<last 4 digits of the package>)")
-	quiet := fs.Bool("quiet", false, "no progress bar")
+	quiet := fs.Bool("quiet", false, "no progress at all")
+	every := fs.Duration("progress-every", 5*time.Second, "off a terminal, a progress line on stderr this often (0: none)")
 	if err := parseNoArgs(fs, args, "media create takes --ts and --out"); err != nil {
 		return err
 	}
@@ -63,24 +62,15 @@ func mediaCreate(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var wrap func(io.Reader) io.Reader
-	var bars *mpb.Progress
-	var bar *mpb.Bar
+	var progress func(media.Progress)
+	var meter *workMeter
 	if !*quiet {
-		bars = mpb.NewWithContext(ctx, mpb.WithOutput(os.Stderr), mpb.WithWidth(40))
-		bar = bars.AddBar(plan.Size(), mpb.PrependDecorators(decor.Name("content "), decor.CountersKibiByte("% .1f / % .1f")),
-			mpb.AppendDecorators(decor.Percentage(), decor.AverageSpeed(decor.SizeB1024(0), " % .1f"), decor.Name(" ETA "), decor.AverageETA(decor.ET_STYLE_GO)))
-		wrap = func(r io.Reader) io.Reader {
-			if proxy, err := bar.ProxyReader(r); err == nil {
-				return proxy
-			}
-			return r
-		}
+		meter = newWorkMeter(ctx, "media "+plan.TaskSequence, *every, os.Stderr)
+		progress = func(p media.Progress) { meter.update(p.Files, p.TotalFiles, p.Bytes, p.TotalBytes) }
 	}
-	idx, err := media.Write(ctx, c.HTTP, plan, dir, wrap)
-	if bars != nil {
-		bar.Abort(false)
-		bars.Wait()
+	idx, err := media.Write(ctx, c.HTTP, plan, dir, progress)
+	if meter != nil {
+		meter.done(err)
 	}
 	if err != nil {
 		return err

@@ -80,9 +80,14 @@ func TestMediaCreateVerify(t *testing.T) {
 	}
 
 	out := filepath.Join(t.TempDir(), "media")
-	code, stdout, errOut := runCLI(append(append([]string{"media", "create", "--quiet"}, conn...), "--ts", ts, "--out", out)...)
+	code, stdout, errOut := runProcess(t, append(append([]string{"media", "create", "--progress-every", "1ns"}, conn...), "--ts", ts, "--out", out)...)
 	if code != 0 {
 		t.Fatalf("media create: %d %s %s", code, stdout, errOut)
+	}
+	// off a terminal, progress is plain lines on stderr, the last one done
+	lines := strings.Split(strings.TrimSpace(errOut), "\n")
+	if last := lines[len(lines)-1]; len(lines) < 2 || !strings.HasPrefix(last, "media "+ts+": ") || !strings.Contains(last, "done in") {
+		t.Errorf("progress lines:\n%s", errOut)
 	}
 	for _, id := range pkgs {
 		src := filepath.Join(out, "SMS", "PKG", id)

@@ -195,13 +195,19 @@ type Sink interface {
 	Create(rel string) (io.WriteCloser, error)
 }
 
+// Progress is how far Write has come with the content files.
+type Progress struct {
+	Files, TotalFiles int
+	Bytes, TotalBytes int64
+}
+
 // Write writes the plan into sink: the policies, then every content file
 // fetched with hc from its distribution point and checked against its
-// SHA-256 as it streams, then the index. wrap, when not nil, wraps each
-// download (a progress bar). A file that differs from its hash, or a DP
-// that fails, stops the writing with an error naming the file; the
-// caller discards what sink holds.
-func Write(ctx context.Context, hc *http.Client, p *Plan, sink Sink, wrap func(io.Reader) io.Reader) (*Index, error) {
+// SHA-256 as it streams, then the index. progress, when not nil, is told
+// how far the content has come as bytes arrive. A file that differs from
+// its hash, or a DP that fails, stops the writing with an error naming
+// the file; the caller discards what sink holds.
+func Write(ctx context.Context, hc *http.Client, p *Plan, sink Sink, progress func(Progress)) (*Index, error) {
 	idx := &Index{TaskSequence: p.TaskSequence, AdvertisementID: p.AdvertisementID, Packages: p.Packages}
 	if idx.Packages == nil {
 		idx.Packages = []string{}
@@ -235,13 +241,26 @@ func Write(ctx context.Context, hc *http.Client, p *Plan, sink Sink, wrap func(i
 			}
 		}
 	}
+	pr := Progress{TotalBytes: p.Size()}
+	for _, c := range p.Content {
+		pr.TotalFiles += len(c.Files)
+	}
+	tell := func(n int64) {
+		pr.Bytes += n
+		if progress != nil {
+			progress(pr)
+		}
+	}
+	tell(0)
 	for _, c := range p.Content {
 		for _, f := range c.Files {
 			rel := "SMS/PKG/" + c.PackageID + "/" + f.Path
-			if err := fetch(ctx, hc, c.url(f.Path), sink, rel, f, wrap); err != nil {
+			if err := fetch(ctx, hc, c.url(f.Path), sink, rel, f, tell); err != nil {
 				return nil, fmt.Errorf("%s of %s from %s: %w", f.Path, c.ContentID, c.DP, err)
 			}
 			idx.Files = append(idx.Files, File{Path: rel, Size: f.Size, SHA256: strings.ToLower(f.SHA256)})
+			pr.Files++
+			tell(0)
 		}
 	}
 	sort.Slice(idx.Files, func(i, j int) bool { return idx.Files[i].Path < idx.Files[j].Path })
@@ -258,7 +277,7 @@ func Write(ctx context.Context, hc *http.Client, p *Plan, sink Sink, wrap func(i
 }
 
 // fetch downloads u into rel of sink, checking its size and SHA-256.
-func fetch(ctx context.Context, hc *http.Client, u string, sink Sink, rel string, f File, wrap func(io.Reader) io.Reader) error {
+func fetch(ctx context.Context, hc *http.Client, u string, sink Sink, rel string, f File, tell func(int64)) error {
 	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
 	if err != nil {
 		return err
@@ -276,14 +295,7 @@ func fetch(ctx context.Context, hc *http.Client, u string, sink Sink, rel string
 		return err
 	}
 	h := sha256.New()
-	var body io.Reader = io.LimitReader(resp.Body, f.Size+1)
-	if wrap != nil {
-		body = wrap(body)
-		if c, ok := body.(io.Closer); ok {
-			defer c.Close()
-		}
-	}
-	n, err := io.Copy(io.MultiWriter(w, h), body)
+	n, err := io.Copy(io.MultiWriter(w, h), counter{io.LimitReader(resp.Body, f.Size+1), tell})
 	if cerr := w.Close(); err == nil {
 		err = cerr
 	}
@@ -296,4 +308,18 @@ func fetch(ctx context.Context, hc *http.Client, u string, sink Sink, rel string
 		return fmt.Errorf("SHA-256 %s, want %s", got, f.SHA256)
 	}
 	return nil
+}
+
+// counter tells the bytes read from r.
+type counter struct {
+	r    io.Reader
+	tell func(int64)
+}
+
+func (c counter) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	if n > 0 {
+		c.tell(int64(n))
+	}
+	return n, err
 }

@@ -73,8 +73,12 @@ func TestWriteAndVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Write(ctx, dp.Client(), plan, dir, nil); err != nil {
+	var last Progress
+	if _, err := Write(ctx, dp.Client(), plan, dir, func(p Progress) { last = p }); err != nil {
 		t.Fatal(err)
+	}
+	if last != (Progress{Files: 1, TotalFiles: 1, Bytes: int64(len(setup)), TotalBytes: int64(len(setup))}) {
+		t.Errorf("last progress %+v", last)
 	}
 	if err := dir.Commit(); err != nil {
 		t.Fatal(err)
