@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -476,7 +478,7 @@ func (im *importer) checkMap() error {
 		}
 	}
 	var bad []cmexport.Problem
-	for _, from := range sortedMapKeys(im.opts.Map) {
+	for _, from := range slices.Sorted(maps.Keys(im.opts.Map)) {
 		to := im.opts.Map[from]
 		if !referred[strings.ToUpper(from)] {
 			bad = append(bad, cmexport.Problem{Part: "map file", Message: fmt.Sprintf("%s → %s: the zip does not refer to package %s", from, to, from)})
@@ -489,15 +491,6 @@ func (im *importer) checkMap() error {
 		return &cmexport.ProblemsError{Problems: bad}
 	}
 	return nil
-}
-
-func sortedMapKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // match finds the site's object that an object of the zip is: the same
