@@ -136,6 +136,22 @@ try {
     await screen(a, '03-editor');
   });
 
+  await step('the keyboard closes and opens a group (ArrowLeft, ArrowRight)', async () => {
+    const group = item(a, cfg.group);
+    await group.click();
+    if ((await group.getAttribute('aria-expanded')) !== 'true') {
+      await group.press('ArrowRight');
+      await item(a, cfg.step).waitFor();
+    }
+    await group.press('ArrowLeft');
+    await item(a, cfg.step).waitFor({ state: 'hidden' });
+    if ((await group.getAttribute('aria-expanded')) !== 'false') throw new Error(`group "${cfg.group}" closed but aria-expanded is not "false"`);
+    await group.press('ArrowRight');
+    await item(a, cfg.step).waitFor();
+    await item(a, cfg.step).click();
+    await a.getByRole('region', { name: 'Step details' }).getByRole('textbox', { name: 'Name', exact: true }).waitFor();
+  });
+
   // B: the read-only analyst, in another browser context, on the same package.
   const b = await newPage(browser, cfg.timeoutMs);
   pages.push(b);
