@@ -225,3 +225,53 @@ func TestServeRefusesDamagedFiles(t *testing.T) {
 		t.Fatalf("a file rewritten after its check: %d, want 503", code)
 	}
 }
+
+// A content no longer assigned while it was being fetched leaves nothing:
+// neither its verified blobs nor its partial downloads.
+func TestUnpendDropsWhatWasFetched(t *testing.T) {
+	l, err := openLibrary(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, half := []byte("fetched whole"), []byte("fetched in part")
+	m := &Manifest{ContentID: "PS100004.1", PackageID: "PS100004", SourceVersion: 1, Files: []File{
+		{Path: "a", Size: int64(len(done)), SHA256: sum(done)},
+		{Path: "b", Size: int64(len(half)), SHA256: sum(half)},
+	}}
+	if err := l.pend(m); err != nil {
+		t.Fatal(err)
+	}
+	p := l.blobPath(sum(done))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, done, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(l.partialPath(sum(half)), half[:5], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Still assigned: kept, so that the fetch resumes.
+	if err := l.unpend(map[string]bool{"PS100004.1": true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.collect(); err != nil {
+		t.Fatal(err)
+	}
+	if !l.has(sum(done)) {
+		t.Fatal("a blob of a pending content was collected")
+	}
+	if _, err := os.Stat(l.partialPath(sum(half))); err != nil {
+		t.Fatal("a partial download of a pending content was collected")
+	}
+	// No longer assigned: gone.
+	if err := l.unpend(map[string]bool{}); err != nil {
+		t.Fatal(err)
+	}
+	if l.has(sum(done)) {
+		t.Fatal("the blob of a dropped content is kept")
+	}
+	if _, err := os.Stat(l.partialPath(sum(half))); err == nil {
+		t.Fatal("the partial download of a dropped content is kept")
+	}
+}

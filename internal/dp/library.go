@@ -349,24 +349,31 @@ func (l *library) pendingPath(contentID string) string {
 	return filepath.Join(l.dir, "contents", strings.ToUpper(contentID)+".pending")
 }
 
-// unpend drops the pending contents but keep (content ids, upper case).
+// unpend drops the pending contents but keep (content ids, upper case),
+// and what was fetched of them.
 func (l *library) unpend(keep map[string]bool) error {
 	entries, err := os.ReadDir(filepath.Join(l.dir, "contents"))
 	if err != nil {
 		return err
 	}
+	dropped := false
 	for _, e := range entries {
 		id, ok := strings.CutSuffix(e.Name(), ".pending")
 		if ok && !keep[id] {
 			if err := os.Remove(filepath.Join(l.dir, "contents", e.Name())); err != nil {
 				return err
 			}
+			dropped = true
 		}
+	}
+	if dropped {
+		return l.collect()
 	}
 	return nil
 }
 
-// collect deletes the blobs no installed or pending content holds.
+// collect deletes the blobs, and the partial downloads, that no installed
+// or pending content holds.
 func (l *library) collect() error {
 	l.mu.RLock()
 	keep := map[string]bool{}
@@ -392,6 +399,18 @@ func (l *library) collect() error {
 		if json.Unmarshal(raw, &m) == nil {
 			for _, f := range m.Files {
 				keep[f.SHA256] = true
+			}
+		}
+	}
+	// Downloads cut short of blobs no content wants any more go too.
+	parts, err := os.ReadDir(filepath.Join(l.dir, "partial"))
+	if err != nil {
+		return err
+	}
+	for _, e := range parts {
+		if !keep[e.Name()] {
+			if err := os.Remove(filepath.Join(l.dir, "partial", e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
 			}
 		}
 	}
