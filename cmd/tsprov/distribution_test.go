@@ -780,3 +780,36 @@ func TestDistributionRefusesBadContent(t *testing.T) {
 	}
 	download(t, a.url, man, "")
 }
+
+// tsprov dp serve and dp add refuse bad input with one line and a
+// non-zero status.
+func TestDPCommandsRefuse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server process")
+	}
+	srv := startServerProcess(t, t.TempDir())
+	var pkg map[string]any
+	site{t: t, url: srv.url}.call("POST", "/AdminService/wmi/SMS_Package", map[string]any{"Name": "Tools"}, &pkg)
+	id := pkg["PackageID"].(string)
+	t.Setenv("TSPROV_TOKEN", "") // each command below names its token, or none
+	store := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"dp", "serve", "--store", store, "--provider", srv.url, "--token", "", "--listen", "127.0.0.1:0"}, "--token"},
+		{[]string{"dp", "serve", "--store", store, "--provider", srv.url, "--token", testAdminToken, "--listen", "127.0.0.1:0", "--site", "PS2", "--quiet"}, "refused the registration"},
+		{[]string{"dp", "serve", "--store", store, "--provider", srv.url, "--token", testAdminToken, "--listen", "127.0.0.1:0", "--host", "bad host", "--quiet"}, "refused the registration"},
+		{[]string{"dp", "add", "--server", srv.url, "--token", testAdminToken, id, `["Display=\\X\"]MSWNET:["SMS_SITE=PS1"]\\X\`}, "no distribution point"},
+		{[]string{"dp", "add", "--server", srv.url, "--token", testAdminToken, id, `MSWNET:["SMS_SITE=PS1"]\\\X\\`}, "NAL"},
+		{[]string{"dp", "add", "--server", srv.url, "--token", testAdminToken, "PS1FFFFF", "DP1"}, "no distribution point named DP1"},
+		{[]string{"dp", "add", "--server", srv.url, "--token", testAdminToken, "PS1FFFFF"}, "one or more distribution points"},
+		{[]string{"dp", "status", "--server", srv.url, "--token", testAdminToken, "PS1FFFFF", "PS1FFFFE"}, "at most one"},
+		{[]string{"dp", "launch"}, "unknown dp command"},
+	} {
+		code, out, errOut := runCLI(tc.args...)
+		if code == 0 || !strings.Contains(errOut, tc.msg) || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
+			t.Errorf("%v: %d, stdout %q, stderr %q; want one line naming %q", tc.args, code, out, errOut, tc.msg)
+		}
+	}
+}
