@@ -40,6 +40,16 @@ func (e *Element) Attr(name string) string {
 	return ""
 }
 
+// HasAttr reports whether e has the attribute name, empty or not.
+func (e *Element) HasAttr(name string) bool {
+	for i := 0; i+1 < len(e.Attrs); i += 2 {
+		if e.Attrs[i] == name {
+			return true
+		}
+	}
+	return false
+}
+
 // XML writes the document rooted at e (an edmx:Edmx element) as indented
 // CSDL XML: an element without children is written as an empty tag.
 func (e *Element) XML() []byte {

@@ -97,6 +97,31 @@ func schemaJSON(s *Element) (*cim.JSONObject, error) {
 				return nil, err
 			}
 			o.Set(name, ct)
+		case "Term":
+			t := cim.NewObject()
+			t.Set("$Kind", "Term")
+			if typ := c.Attr("Type"); typ != "Edm.String" {
+				t.Set("$Type", typ)
+			}
+			if c.Attr("Nullable") != "false" {
+				t.Set("$Nullable", true)
+			}
+			if a := c.Attr("AppliesTo"); a != "" {
+				var to []any
+				for _, f := range strings.Fields(a) {
+					to = append(to, f)
+				}
+				t.Set("$AppliesTo", to)
+			}
+			for _, a := range c.Children {
+				if a.Name != "Annotation" {
+					return nil, fmt.Errorf("csdl json: unexpected %s in Term", a.Name)
+				}
+				if err := annotate(t, a); err != nil {
+					return nil, err
+				}
+			}
+			o.Set(name, t)
 		default:
 			return nil, fmt.Errorf("csdl json: unexpected %s in Schema", c.Name)
 		}
@@ -194,12 +219,41 @@ func typedJSON(e *Element, kind string) (*cim.JSONObject, error) {
 	return o, nil
 }
 
-// annotate adds the annotation element a (a constant String, Bool or Int)
-// to o as "@Term".
+// annotate adds the annotation element a (a constant String, Bool or Int,
+// or a Collection of Records of such PropertyValues) to o as "@Term".
 func annotate(o *cim.JSONObject, a *Element) error {
 	term := "@" + a.Attr("Term")
+	if len(a.Children) == 1 && a.Children[0].Name == "Collection" {
+		var items []any
+		for _, rec := range a.Children[0].Children {
+			if rec.Name != "Record" {
+				return fmt.Errorf("csdl json: unexpected %s in the Collection of %s", rec.Name, term)
+			}
+			r := cim.NewObject()
+			for _, pv := range rec.Children {
+				if pv.Name != "PropertyValue" {
+					return fmt.Errorf("csdl json: unexpected %s in a Record of %s", pv.Name, term)
+				}
+				if err := constant(r, pv.Attr("Property"), pv); err != nil {
+					return err
+				}
+			}
+			items = append(items, r)
+		}
+		o.Set(term, items)
+		return nil
+	}
+	if len(a.Children) > 0 {
+		return fmt.Errorf("csdl json: unexpected %s in annotation %s", a.Children[0].Name, term)
+	}
+	return constant(o, term, a)
+}
+
+// constant sets o's member name to the constant expression of e: its
+// String, Bool or Int attribute (a Bool without a value is true).
+func constant(o *cim.JSONObject, term string, a *Element) error {
 	switch {
-	case a.Attr("String") != "":
+	case a.HasAttr("String"):
 		o.Set(term, a.Attr("String"))
 	case a.Attr("Bool") != "":
 		o.Set(term, a.Attr("Bool") == "true")

@@ -22,7 +22,17 @@ func TestJSONFollowsTheXML(t *testing.T) {
 					E("Annotation", "Term", "Core.Computed", "Bool", "true")),
 				E("Property", "Name", "Tags", "Type", "Collection(Edm.String)", "Nullable", "true"),
 				E("Property", "Name", "When", "Type", "Edm.DateTimeOffset", "Precision", "6"),
+				E("Property", "Name", "Target", "Type", "Edm.String").Add(
+					E("Annotation", "Term", "Validation.AllowedValues").Add(E("Collection").Add(
+						E("Record").Add(E("PropertyValue", "Property", "Value", "String", "HD")),
+						E("Record").Add(E("PropertyValue", "Property", "Value", "String", "")))),
+					E("Annotation", "Term", "NS.Ref")),
+				E("Property", "Name", "Mode", "Type", "Edm.Int64").Add(
+					E("Annotation", "Term", "Validation.AllowedValues").Add(E("Collection").Add(
+						E("Record").Add(E("PropertyValue", "Property", "Value", "Int", "1"))))),
 				E("NavigationProperty", "Name", "Uses", "Type", "Collection(NS.Pkg)")),
+			E("Term", "Name", "Ref", "Type", "Core.Tag", "AppliesTo", "Property").Add(
+				E("Annotation", "Term", "Core.Description", "String", "a reference")),
 			E("ComplexType", "Name", "Result").Add(
 				E("Property", "Name", "ReturnValue", "Type", "Edm.Int32")),
 			E("Action", "Name", "Go", "IsBound", "true").Add(
@@ -46,7 +56,10 @@ func TestJSONFollowsTheXML(t *testing.T) {
   "Size":{"$Type":"Edm.Int64","$Nullable":true,"@Core.Computed":true},
   "Tags":{"$Collection":true,"$Nullable":true},
   "When":{"$Type":"Edm.DateTimeOffset","$Nullable":true,"$Precision":6},
+  "Target":{"$Nullable":true,"@Validation.AllowedValues":[{"Value":"HD"},{"Value":""}],"@NS.Ref":true},
+  "Mode":{"$Type":"Edm.Int64","$Nullable":true,"@Validation.AllowedValues":[{"Value":1}]},
   "Uses":{"$Kind":"NavigationProperty","$Collection":true,"$Type":"NS.Pkg"}},
+ "Ref":{"$Kind":"Term","$Type":"Core.Tag","$Nullable":true,"$AppliesTo":["Property"],"@Core.Description":"a reference"},
  "Result":{"$Kind":"ComplexType","ReturnValue":{"$Type":"Edm.Int32","$Nullable":true}},
  "Go":[
   {"$Kind":"Action","$IsBound":true,"$Parameter":[{"$Name":"bindingParameter","$Collection":true,"$Type":"NS.Pkg"},{"$Name":"Xml","$Nullable":true}],"$ReturnType":{"$Type":"NS.Result"}},

@@ -17,7 +17,10 @@ package odata
 //     written []); DateTimeOffset has Precision="6" (microseconds).
 //   - [read] properties carry Core.Computed (clients leave them out when
 //     they create or change an instance); [lazy] properties carry a
-//     Core.Description saying that collections leave them out.
+//     Core.Description saying that collections leave them out; a ValueMap
+//     is a Validation.AllowedValues annotation; a [TaskSequencePackage]
+//     property (a PackageID a step refers to) carries the term
+//     AdminService.PackageReference, declared in the schema.
 //   - The references between task sequences and packages are navigation
 //     properties, for $expand: SMS_TaskSequencePackage.ReferencedPackages,
 //     SMS_PackageBaseclass.ReferencedBy (the task sequences that use the
@@ -46,6 +49,13 @@ const (
 	containerName = "Container"
 	// coreVocabulary is the OData Core vocabulary, referenced as "Core".
 	coreVocabulary = "https://oasis-tcs.github.io/odata-vocabularies/vocabularies/Org.OData.Core.V1.xml"
+	// validationVocabulary is the OData Validation vocabulary, referenced
+	// as "Validation": AllowedValues lists a ValueMap.
+	validationVocabulary = "https://oasis-tcs.github.io/odata-vocabularies/vocabularies/Org.OData.Validation.V1.xml"
+	// packageReferenceTerm tags the properties that hold a PackageID (the
+	// TaskSequencePackage qualifier), for clients that offer a picker.
+	packageReferenceTerm = "PackageReference"
+	packageReferenceNote = "The property holds the PackageID of a package (a reference the task sequence's References list)."
 	// lazyNote is the Core.Description of a lazy property.
 	lazyNote = "Lazy: left out of collection responses; a GET by key returns it."
 )
@@ -171,9 +181,13 @@ func (m *schemaModel) document() *csdl.Element {
 		container.Add(csdl.E("EntitySet", "Name", c.Name, "EntityType", csdl.Qualified(c)))
 	}
 	schema.Add(container)
+	schema.Add(csdl.E("Term", "Name", packageReferenceTerm, "Type", "Core.Tag", "AppliesTo", "Property").Add(
+		csdl.E("Annotation", "Term", "Core.Description", "String", packageReferenceNote)))
 	core := csdl.E("edmx:Reference", "Uri", coreVocabulary).Add(
 		csdl.E("edmx:Include", "Namespace", "Org.OData.Core.V1", "Alias", "Core"))
-	return csdl.E("edmx:Edmx", "Version", "4.01", "xmlns:edmx", csdl.EdmxNS).Add(core, csdl.E("edmx:DataServices").Add(schema))
+	validation := csdl.E("edmx:Reference", "Uri", validationVocabulary).Add(
+		csdl.E("edmx:Include", "Namespace", "Org.OData.Validation.V1", "Alias", "Validation"))
+	return csdl.E("edmx:Edmx", "Version", "4.01", "xmlns:edmx", csdl.EdmxNS).Add(core, validation, csdl.E("edmx:DataServices").Add(schema))
 }
 
 // structuredType is c's EntityType or ComplexType.
@@ -204,6 +218,12 @@ func (m *schemaModel) structuredType(c *cim.Class) *csdl.Element {
 		if p.IsLazy() {
 			prop.Add(csdl.E("Annotation", "Term", "Core.Description", "String", lazyNote))
 		}
+		if vals, ok := p.ValueMap(); ok && !p.Type.Array {
+			prop.Add(allowedValues(p.Type, vals))
+		}
+		if p.Qualifiers.Has("TaskSequencePackage") {
+			prop.Add(csdl.E("Annotation", "Term", csdl.Namespace+"."+packageReferenceTerm))
+		}
 		t.Add(prop)
 	}
 	for _, n := range m.navigationsOf(c) {
@@ -215,6 +235,20 @@ func (m *schemaModel) structuredType(c *cim.Class) *csdl.Element {
 		}
 	}
 	return t
+}
+
+// allowedValues is the Validation.AllowedValues annotation of a property
+// whose ValueMap lists its values.
+func allowedValues(t cim.Type, vals []string) *csdl.Element {
+	kind := "String"
+	if t.Kind != cim.String {
+		kind = "Int"
+	}
+	coll := csdl.E("Collection")
+	for _, v := range vals {
+		coll.Add(csdl.E("Record").Add(csdl.E("PropertyValue", "Property", "Value", kind, v)))
+	}
+	return csdl.E("Annotation", "Term", "Validation.AllowedValues").Add(coll)
 }
 
 // typed is a Property, Parameter or ReturnType element of type t.
