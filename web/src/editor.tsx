@@ -588,7 +588,14 @@ function Field(props: { prop: Prop; value: any; writable: boolean; schema: Schem
     return (
       <label class="field">
         <span>{name}</span>
-        <select value={value ?? ""} disabled={!writable} onChange={(e) => props.onChange(e.currentTarget.value)}>
+        <select
+          value={value ?? ""}
+          disabled={!writable}
+          onChange={(e) => {
+            const v = e.currentTarget.value;
+            props.onChange(v === "" && p.nullable ? undefined : p.type.startsWith("Edm.Int") ? Number(v) : v);
+          }}
+        >
           {p.nullable && <option value="">(not set)</option>}
           {p.allowed.map((a) => (
             <option key={a} value={a}>

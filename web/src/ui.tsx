@@ -71,7 +71,7 @@ function describe(c: DiffChange): string {
     case "removed":
       return `${where} ${c.kind}${c.group && c.steps ? ` (a group with ${c.steps} steps)` : ""}`;
     case "moved":
-      return `${where} moved (was ${joined(c.fromPath) || "top level"} at ${c.fromIndex || ""})`;
+      return `${where} moved from position ${c.fromIndex || "?"}${Array.isArray(c.fromPath) && c.fromPath.length > 1 ? " in " + c.fromPath.slice(0, -1).join(" / ") : ""}`;
     case "renamed":
       return `${where} renamed: ${c.old} → ${c.new}`;
     case "enabled":
