@@ -68,7 +68,7 @@ func pkgRefresh(args []string, stdout io.Writer) error {
 				return
 			case <-time.After(250 * time.Millisecond):
 			}
-			followSnapshot(pollCtx, c, id, meter)
+			followSnapshot(pollCtx, c, id, meter, false)
 		}
 	}()
 	var res map[string]any
@@ -76,7 +76,7 @@ func pkgRefresh(args []string, stdout io.Writer) error {
 	endPoll()
 	<-polled
 	if err == nil {
-		followSnapshot(ctx, c, id, meter) // the totals of the snapshot just taken
+		followSnapshot(ctx, c, id, meter, true) // the totals of the snapshot just taken
 	}
 	meter.done(err)
 	if err != nil {
@@ -118,15 +118,17 @@ func pkgRefresh(args []string, stdout io.Writer) error {
 
 // followSnapshot reads how far the server's snapshot of package id has
 // come (GET /tsprov/v1/content/packages/{id}/snapshot) into meter; no
-// snapshot under way yet, or an error, changes nothing.
-func followSnapshot(ctx context.Context, c *client.Client, id string, meter *workMeter) {
+// snapshot under way yet, or an error, changes nothing. Until the refresh
+// has answered (ended false) a finished snapshot is an earlier one's.
+func followSnapshot(ctx context.Context, c *client.Client, id string, meter *workMeter, ended bool) {
 	var sp struct {
+		Done       bool  `json:"done"`
 		Files      int   `json:"files"`
 		TotalFiles int   `json:"totalFiles"`
 		Bytes      int64 `json:"bytes"`
 		TotalBytes int64 `json:"totalBytes"`
 	}
-	if c.Call(ctx, http.MethodGet, "/tsprov/v1/content/packages/"+url.PathEscape(id)+"/snapshot", nil, &sp) == nil {
+	if c.Call(ctx, http.MethodGet, "/tsprov/v1/content/packages/"+url.PathEscape(id)+"/snapshot", nil, &sp) == nil && (ended || !sp.Done) {
 		meter.update(sp.Files, sp.TotalFiles, sp.Bytes, sp.TotalBytes)
 	}
 }

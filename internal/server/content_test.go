@@ -65,6 +65,10 @@ func TestContentAuthorization(t *testing.T) {
 		{"refresh, analyst", analyst, "POST", refresh(in), 403},
 		{"refresh, OSD manager", osd, "POST", refresh(in), 200},
 		{"refresh out of scope, OSD manager", osd, "POST", refresh(out), 404},
+		{"snapshot progress without a token", "", "GET", "/tsprov/v1/content/packages/" + in + "/snapshot", 401},
+		{"snapshot progress, analyst", analyst, "GET", "/tsprov/v1/content/packages/" + in + "/snapshot", 200},
+		{"snapshot progress out of scope, analyst", analyst, "GET", "/tsprov/v1/content/packages/" + out + "/snapshot", 404},
+		{"snapshot progress, no right on packages", reader, "GET", "/tsprov/v1/content/packages/" + in + "/snapshot", 403},
 		{"manifest, full administrator", s.admin, "GET", "/tsprov/v1/content/" + out + ".1/manifest", 200},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
