@@ -260,6 +260,11 @@ func (a *Agent) notify(w http.ResponseWriter, r *http.Request) {
 	a.dispatches = append(a.dispatches, d)
 	delete(a.confirmed, strings.ToUpper(d.ContentID)) // a dispatch wants an answer, even about content held
 	a.mu.Unlock()
+	if m, ok := a.lib.current(d.PackageID); ok && d.Action == "install" && strings.EqualFold(m.ContentID, d.ContentID) {
+		// The content held is sent again (RefreshNow, a redistribution):
+		// every file of it is checked again, the damaged ones fetched.
+		a.lib.unverify(m)
+	}
 	a.wakeUp()
 	w.WriteHeader(http.StatusAccepted)
 }

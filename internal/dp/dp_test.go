@@ -275,3 +275,40 @@ func TestUnpendDropsWhatWasFetched(t *testing.T) {
 		t.Fatal("the partial download of a dropped content is kept")
 	}
 }
+
+// A dispatch of the content a DP holds (RefreshNow: send it again) makes
+// the agent check every file of it again; a dispatch of another version
+// does not touch the checks of the one held.
+func TestDispatchOfHeldContentChecksItAgain(t *testing.T) {
+	l, err := openLibrary(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := []byte("held")
+	m := &Manifest{ContentID: "PS100004.1", PackageID: "PS100004", SourceVersion: 1, Files: []File{{Path: "f", Size: int64(len(b)), SHA256: sum(b)}}}
+	install(t, l, m, map[string][]byte{"f": b})
+	l.markVerified(sum(b))
+	a := &Agent{lib: l, log: slog.Default(), wake: make(chan struct{}, 1), confirmed: map[string]bool{}}
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+	dispatch := func(content string) {
+		t.Helper()
+		resp, err := http.Post(srv.URL+"/tsprov-dp/v1/notify", "application/json",
+			strings.NewReader(`{"packageId":"PS100004","action":"install","contentId":"`+content+`","attempt":1}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("notify: %d", resp.StatusCode)
+		}
+	}
+	dispatch("PS100004.2")
+	if !l.isVerified(sum(b)) {
+		t.Fatal("a dispatch of another version dropped the checks of the one held")
+	}
+	dispatch("PS100004.1")
+	if l.isVerified(sum(b)) {
+		t.Fatal("a dispatch of the content held keeps its files' checks")
+	}
+}

@@ -175,6 +175,16 @@ func (l *library) markVerified(hash string) {
 	l.verified[hash] = proof{st.Size(), st.ModTime()}
 }
 
+// unverify forgets the checks of the files of m: they are checked again
+// before they are served or reported installed.
+func (l *library) unverify(m *Manifest) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, f := range m.Files {
+		delete(l.verified, f.SHA256)
+	}
+}
+
 // isVerified reports whether the blob's hash was checked in this run and
 // its file has not changed since.
 func (l *library) isVerified(hash string) bool {
