@@ -13,12 +13,17 @@ export interface Change {
 }
 
 /** watch calls onChange for each change of package id until the returned
- * function is called; it reconnects after a failure, from the last event
- * seen. */
+ * function is called. */
 export function watch(id: string, onChange: (c: Change) => void): () => void {
+  return subscribe(`SELECT * FROM __InstanceOperationEvent WHERE TargetInstance ISA 'SMS_TaskSequencePackage' AND TargetInstance.PackageID = '${id.replace(/'/g, "''")}'`, onChange);
+}
+
+/** subscribe calls onChange for each change a WQL event query selects
+ * until the returned function is called; it reconnects after a failure,
+ * from the last event seen. */
+export function subscribe(query: string, onChange: (c: Change) => void): () => void {
   const ctl = new AbortController();
   let last = "";
-  const query = `SELECT * FROM __InstanceOperationEvent WHERE TargetInstance ISA 'SMS_TaskSequencePackage' AND TargetInstance.PackageID = '${id.replace(/'/g, "''")}'`;
   const run = async () => {
     while (!ctl.signal.aborted) {
       try {

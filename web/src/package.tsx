@@ -135,7 +135,7 @@ export function PackageScreen(props: { id: string; tab: string }) {
         {tab === "Lint" && <Lint findings={lint.findings} />}
         {tab === "References" && <References id={id} pkg={pkg} />}
         {tab === "Plan" && <Plan id={id} />}
-        {tab === "Distribution" && <Distribution id={id} />}
+        {tab === "Distribution" && <Distribution id={id} pkg={pkg} />}
         {tab === "Export" && <Exchange id={id} />}
       </div>
     </section>

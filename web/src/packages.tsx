@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ApiError, odata } from "./api";
 import { Link } from "./main";
 import { Prop, schema } from "./schema";
+import { subscribe } from "./live";
 
 const pageSize = 25;
 const colsKey = "tsprov.packageColumns";
@@ -32,6 +33,21 @@ export function Packages() {
   const [count, setCount] = useState(0);
   const [error, setError] = useState("");
   const [picker, setPicker] = useState(false);
+  const [tick, setTick] = useState(0); // bumped by the changes others make
+  const [live, setLive] = useState("");
+
+  // live: a package created, changed or deleted anywhere refreshes the page
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stop = subscribe("SELECT * FROM __InstanceOperationEvent WHERE TargetInstance ISA 'SMS_TaskSequencePackage'", (c) => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        setTick((n) => n + 1);
+        setLive(`${c.Key} was ${c.Operation === "delete" ? "deleted" : c.Operation === "create" ? "created" : "changed"}; the list is up to date.`);
+      }, 300);
+    });
+    return () => (clearTimeout(timer), stop());
+  }, []);
 
   useEffect(() => {
     schema().then((s) =>
@@ -65,7 +81,7 @@ export function Packages() {
       stale = true;
       clearTimeout(t);
     };
-  }, [search, sort.col, sort.desc, page, cols.join(",")]);
+  }, [search, sort.col, sort.desc, page, cols.join(","), tick]);
 
   const pages = Math.max(1, Math.ceil(count / pageSize));
   const toggleCol = (name: string) => {
@@ -112,6 +128,11 @@ export function Packages() {
       {error && (
         <p role="alert" class="error">
           {error}
+        </p>
+      )}
+      {live && (
+        <p role="status" class="muted">
+          {live}
         </p>
       )}
       <table aria-label="Packages" class="grid">

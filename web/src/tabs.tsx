@@ -173,50 +173,88 @@ export function Plan(props: { id: string }) {
   );
 }
 
-export function Distribution(props: { id: string }) {
+const states: Record<number, string> = { 1: "Success", 2: "In progress", 3: "Error" };
+
+/** Distribution shows, per DP, the state and progress of the package and
+ * of every package it refers to. */
+export function Distribution(props: { id: string; pkg: Json }) {
   const [rows, setRows] = useState<Json[] | null>(null);
   const [error, setError] = useState("");
+  const ids = [props.id, ...((props.pkg.References || []) as Json[]).filter((r) => r.Type !== 1).map((r) => String(r.Package))];
+  const key = ids.join(",");
   useEffect(() => {
+    const filter = `PackageID in (${ids.map((i) => `'${i.replace(/'/g, "''")}'`).join(",")})`;
     const load = () =>
-      call<Json>("GET", `/odata/SMS_DistributionDPStatus?$filter=${encodeURIComponent(`PackageID eq '${props.id.replace(/'/g, "''")}'`)}`)
+      call<Json>("GET", `/odata/SMS_DistributionDPStatus?$orderby=PackageID,Name&$filter=${encodeURIComponent(filter)}`)
         .then((r) => setRows(r.value))
         .catch((e) => setError(e.message));
     load();
     const t = setInterval(load, 5000);
     return () => clearInterval(t);
-  }, [props.id]);
+  }, [key]);
   if (error) return <p role="alert" class="error">{error}</p>;
   if (!rows) return <p aria-busy="true">Loading…</p>;
-  if (rows.length === 0) return <p>This package is on no distribution point.</p>;
+  if (rows.length === 0) return <p>Neither this package nor the packages it uses are on a distribution point.</p>;
   return (
     <table class="grid" aria-label="Distribution points">
       <thead>
         <tr>
+          <th scope="col">Package</th>
           <th scope="col">Distribution point</th>
           <th scope="col">Status</th>
           <th scope="col">Progress</th>
-          <th scope="col">Message</th>
+          <th scope="col">Updated</th>
         </tr>
       </thead>
       <tbody>
         {rows.map((r) => {
           const total = Number(r.BytesTotal || 0);
           const done = Number(r.BytesDone || 0);
-          const pct = total > 0 ? Math.round((done * 100) / total) : r.MessageState === 1 ? 100 : 0;
+          const pct = r.MessageState === 1 ? 100 : total > 0 ? Math.floor((done * 100) / total) : 0;
+          const dp = r.Name || r.NalPath;
           return (
-            <tr key={r.NalPath || r.Name}>
-              <td>{r.Name || r.NalPath}</td>
-              <td>{r.MessageState === 1 ? "Success" : r.MessageState === 2 ? "In progress" : r.MessageState === 3 ? "Error" : String(r.MessageState ?? "")}</td>
+            <tr key={r.PackageID + r.NalPath}>
+              <td>{r.PackageID}</td>
+              <td>{dp}</td>
+              <td class={r.MessageState === 3 ? "error" : ""}>{states[r.MessageState] ?? String(r.MessageState ?? "")}</td>
               <td>
-                <progress max={100} value={pct} aria-label={`Progress on ${r.Name || r.NalPath}`}>
+                <progress max={100} value={pct} aria-label={`${r.PackageID} on ${dp}`}>
                   {pct}%
                 </progress>{" "}
-                {pct}%
+                {pct}%{total > 0 && r.MessageState === 2 ? ` (${Math.round(done / 1048576)} of ${Math.round(total / 1048576)} MiB)` : ""}
               </td>
-              <td>{r.InsString1 || r.StatusMessage || ""}</td>
+              <td>{r.LastUpdateDate ? new Date(r.LastUpdateDate).toLocaleString() : ""}</td>
             </tr>
           );
         })}
+      </tbody>
+    </table>
+  );
+}
+
+function Table(props: { label: string; rows: Json[] }) {
+  if (props.rows.length === 0) return null;
+  const cols = Object.keys(props.rows[0]);
+  return (
+    <table class="grid" aria-label={props.label}>
+      <caption>{props.label}</caption>
+      <thead>
+        <tr>
+          {cols.map((k) => (
+            <th scope="col" key={k}>
+              {k}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {props.rows.map((o, i) => (
+          <tr key={i}>
+            {cols.map((k) => (
+              <td key={k}>{typeof o[k] === "object" && o[k] !== null ? JSON.stringify(o[k]) : String(o[k] ?? "")}</td>
+            ))}
+          </tr>
+        ))}
       </tbody>
     </table>
   );
@@ -267,7 +305,6 @@ export function Exchange(props: { id: string }) {
       setError(e.message);
     }
   };
-  const objects: Json[] = plan?.Objects || plan?.objects || plan?.value || [];
   return (
     <div>
       <h2>Export</h2>
@@ -278,13 +315,13 @@ export function Exchange(props: { id: string }) {
           <h2>Import</h2>
           <label class="field">
             <span>Export zip to import</span>
-            <input type="file" accept=".zip,application/zip" onChange={(e) => setFile(e.currentTarget.files?.[0] || null)} />
+            <input type="file" accept=".zip,application/zip" onChange={(e) => (setFile(e.currentTarget.files?.[0] || null), setPlan(null))} />
           </label>
           <div class="buttons">
             <button disabled={!file} onClick={() => importZip(true)}>
               Dry run
             </button>
-            <button disabled={!file || !plan} onClick={() => importZip(false)}>
+            <button disabled={!file || !plan?.DryRun} onClick={() => importZip(false)}>
               Import
             </button>
           </div>
@@ -298,30 +335,9 @@ export function Exchange(props: { id: string }) {
       )}
       {plan && (
         <section aria-label="Import plan">
-          {objects.length > 0 ? (
-            <table class="grid" aria-label="Remapping">
-              <thead>
-                <tr>
-                  {Object.keys(objects[0]).map((k) => (
-                    <th scope="col" key={k}>
-                      {k}
-                    </th>
-                  ))}
-                </tr>
-              </thead>
-              <tbody>
-                {objects.map((o, i) => (
-                  <tr key={i}>
-                    {Object.keys(objects[0]).map((k) => (
-                      <td key={k}>{typeof o[k] === "object" ? JSON.stringify(o[k]) : String(o[k] ?? "")}</td>
-                    ))}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          ) : (
-            <pre class="mono">{JSON.stringify(plan, null, 2)}</pre>
-          )}
+          <Table label="Objects" rows={plan.Objects || []} />
+          <Table label="References remapped" rows={plan.Plan || []} />
+          <Table label="Problems" rows={plan.Problems || []} />
         </section>
       )}
     </div>
