@@ -26,7 +26,7 @@ const tsClass = "SMS_TaskSequencePackage"
 
 // testServer is a real HTTP server over a real SQLite file.
 type testServer struct {
-	t   *testing.T
+	t    *testing.T
 	url  string
 	db   string
 	lib  *content.Library
