@@ -58,9 +58,11 @@ func TestSnapshotUnreadable(t *testing.T) {
 	mk := func(name string, tree map[string]string, closed string) string {
 		src := filepath.Join(work, name)
 		writeTree(t, src, tree)
-		if err := os.Chmod(filepath.Join(src, closed), 0); err != nil {
+		p := filepath.Join(src, closed)
+		if err := os.Chmod(p, 0); err != nil {
 			t.Fatal(err)
 		}
+		t.Cleanup(func() { _ = os.Chmod(p, 0o755) }) // so that the folder can be removed
 		return src
 	}
 	fileSrc := mk("file", map[string]string{"a.txt": "a", "locked.txt": "secret"}, "locked.txt")
