@@ -288,10 +288,14 @@ func TestAnonymousRequestsGet401(t *testing.T) {
 			t.Errorf("anonymous %s: WWW-Authenticate %q", rt.name, a.header.Get("WWW-Authenticate"))
 		}
 	}
-	for _, path := range []string{"/", "/nothing", "/AdminService", "/tsprov/v1/audit", "/tsprov/v1/tokens"} {
+	for _, path := range []string{"/nothing", "/AdminService", "/tsprov/v1/audit", "/tsprov/v1/tokens"} {
 		if a := s.do("", "GET", path, nil); a.status != 401 {
 			t.Errorf("anonymous GET %s: %d, want 401", path, a.status)
 		}
+	}
+	// the console's page is open (it is the sign-in screen) but holds no data
+	if a := s.do("", "GET", "/", nil); a.status != 200 || !strings.HasPrefix(a.header.Get("Content-Type"), "text/html") || strings.Contains(string(a.raw), id) {
+		t.Errorf("anonymous GET /: %d %s, want the console's page without data", a.status, a.header.Get("Content-Type"))
 	}
 	// only GET (and HEAD) /healthz is open: other methods on it are
 	// ordinary requests
