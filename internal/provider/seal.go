@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
@@ -59,7 +60,7 @@ func stripTree(in *cim.Instance) {
 // step is found again after a client moved or added others. The path is
 // made when fn asks for it (slotPath.String).
 func secretSlots(in *cim.Instance, up *slotPath, fn func(path *slotPath, owner *cim.Instance, p *cim.Property)) {
-	for _, p := range in.Class.Properties {
+	for _, p := range slotsOf(in.Class) {
 		v := in.Values[p.Name]
 		if isSecret(p) && p.Type.Kind == cim.String && !p.Type.Array {
 			fn(&slotPath{up: up, prop: p.Name, index: -1}, in, p)
@@ -78,6 +79,40 @@ func secretSlots(in *cim.Instance, up *slotPath, fn func(path *slotPath, owner *
 			}
 		}
 	}
+}
+
+// classSlots holds, by class, the properties secretSlots looks at (see
+// slotsOf).
+var classSlots sync.Map // *cim.Class → []*cim.Property
+
+// slotsOf returns the properties of c that secretSlots looks at, in class
+// order: the secret strings, and those that can hold an object (an
+// embedded object, an array of them, or a value of no fixed type); the
+// others hold neither a secret nor an object that could.
+func slotsOf(c *cim.Class) []*cim.Property {
+	if v, ok := classSlots.Load(c); ok {
+		return v.([]*cim.Property)
+	}
+	var out []*cim.Property
+	for _, p := range c.Properties {
+		if isSecret(p) || !holdsNoObject(p) {
+			out = append(out, p)
+		}
+	}
+	classSlots.Store(c, out)
+	return out
+}
+
+// holdsNoObject reports whether the values of p are never objects: a
+// scalar or array of strings, numbers, booleans, dates or bytes.
+func holdsNoObject(p *cim.Property) bool {
+	switch p.Type.Kind {
+	case cim.String, cim.Boolean, cim.DateTime, cim.Char16,
+		cim.SInt8, cim.UInt8, cim.SInt16, cim.UInt16, cim.SInt32, cim.UInt32, cim.SInt64, cim.UInt64,
+		cim.Real32, cim.Real64:
+		return true
+	}
+	return false
 }
 
 // slotPath is where secretSlots stands: a property of the object at up
