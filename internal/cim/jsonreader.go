@@ -38,7 +38,12 @@ func (r *JSONReader) SharedString() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if end := start + len(v); len(r.text) == len(r.d.b) && end <= len(r.text) && string(v) == r.text[start:end] {
+	if len(v) == 0 {
+		return "", nil
+	}
+	// v is the text's own bytes (no escape) when it starts where the
+	// string's text does in them; text holds the same bytes
+	if end := start + len(v); len(r.text) == len(r.d.b) && end <= len(r.d.b) && &v[0] == &r.d.b[start] {
 		return r.text[start:end], nil
 	}
 	return string(v), nil

@@ -3,6 +3,7 @@ package taskseq
 import (
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/tsprov/tsprov/internal/cim"
 )
@@ -99,24 +100,60 @@ func dedupe(refs []Reference) []Reference {
 
 // appendStepReferences appends what one step's properties name.
 func appendStepReferences(refs []Reference, step *cim.Instance) []Reference {
-	add := func(r Reference) { refs = append(refs, r) }
-	c := step.Class
-	for _, p := range c.Properties {
-		v, _ := step.Values[p.Name].(string)
-		switch {
-		case p.Qualifiers.Has(qualPackage) || (c.IsA(classSubTS) && p.Name == subTSPackageID):
-			add(Reference{Package: v, Program: programFor(step, p)})
-		case p.Qualifiers.Has(qualPackageList):
+	for _, rp := range refPropsOf(step.Class) {
+		v, _ := step.Values[rp.prop.Name].(string)
+		switch rp.kind {
+		case refPackage:
+			refs = append(refs, Reference{Package: v, Program: programFor(step, rp.prop)})
+		case refPackageList:
 			for _, id := range strings.Split(v, ",") {
-				add(Reference{Package: id})
+				refs = append(refs, Reference{Package: id})
 			}
-		case p.Qualifiers.Has(qualApplication):
+		case refApplication:
 			for _, name := range strings.Split(v, ",") {
-				add(Reference{Package: name, Type: 1})
+				refs = append(refs, Reference{Package: name, Type: 1})
 			}
 		}
 	}
 	return refs
+}
+
+// refProp is a property of a step class that names what a step refers
+// to, and how.
+type refProp struct {
+	prop *cim.Property
+	kind int // refPackage, refPackageList or refApplication
+}
+
+const (
+	refPackage = iota + 1
+	refPackageList
+	refApplication
+)
+
+// classRefProps holds refPropsOf's answer by class.
+var classRefProps sync.Map // *cim.Class → []refProp
+
+// refPropsOf returns the properties of c that name a package (qualified
+// Package, or a sub-task sequence's package), a list of packages
+// (PackageList) or of applications (Application), in class order.
+func refPropsOf(c *cim.Class) []refProp {
+	if v, ok := classRefProps.Load(c); ok {
+		return v.([]refProp)
+	}
+	var out []refProp
+	for _, p := range c.Properties {
+		switch {
+		case p.Qualifiers.Has(qualPackage) || (c.IsA(classSubTS) && p.Name == subTSPackageID):
+			out = append(out, refProp{p, refPackage})
+		case p.Qualifiers.Has(qualPackageList):
+			out = append(out, refProp{p, refPackageList})
+		case p.Qualifiers.Has(qualApplication):
+			out = append(out, refProp{p, refApplication})
+		}
+	}
+	classRefProps.Store(c, out)
+	return out
 }
 
 // programFor returns the program paired with package property pkg (the
