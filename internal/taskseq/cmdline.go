@@ -3,6 +3,7 @@ package taskseq
 import (
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tsprov/tsprov/internal/cim"
 )
@@ -49,18 +50,37 @@ func deriveCommandLine(in *cim.Instance) (string, bool) {
 // the optional part of an empty argument out, and writes the part of a
 // false boolean (/hiddenflag:False, /runfromnet:False).
 func commandLineArg(in *cim.Instance, n int) (string, bool) {
-	for _, p := range in.Class.Properties {
-		if pos, ok := p.Qualifiers.Int("CommandLineArg"); !ok || pos != int64(n) {
-			continue
-		}
-		v := in.Values[p.Name]
-		if v == nil {
-			v = p.Default
-		}
-		text := commandLineText(v)
-		return text, text != ""
+	p, ok := argPropsOf(in.Class)[int64(n)]
+	if !ok {
+		return "", false
 	}
-	return "", false
+	v := in.Values[p.Name]
+	if v == nil {
+		v = p.Default
+	}
+	text := commandLineText(v)
+	return text, text != ""
+}
+
+// classArgs holds argPropsOf's answer by class.
+var classArgs sync.Map // *cim.Class → map[int64]*cim.Property
+
+// argPropsOf returns the properties of c qualified CommandLineArg, by
+// position (the first in class order where two share one).
+func argPropsOf(c *cim.Class) map[int64]*cim.Property {
+	if v, ok := classArgs.Load(c); ok {
+		return v.(map[int64]*cim.Property)
+	}
+	out := map[int64]*cim.Property{}
+	for _, p := range c.Properties {
+		if pos, ok := p.Qualifiers.Int("CommandLineArg"); ok {
+			if _, seen := out[pos]; !seen {
+				out[pos] = p
+			}
+		}
+	}
+	classArgs.Store(c, out)
+	return out
 }
 
 // commandLineText writes a value into a command line: as its variable is
@@ -80,6 +100,7 @@ func commandLineText(v any) string {
 // argument n and whether it has a value.
 func expandCommandLine(tmpl string, arg func(n int) (string, bool)) string {
 	var b strings.Builder
+	b.Grow(len(tmpl) + 64)
 	for i := 0; i < len(tmpl); {
 		switch {
 		case strings.HasPrefix(tmpl[i:], "%%"):
