@@ -255,7 +255,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := map[string]any{
-		"url": srv.url, "chromium": chromium, "artifacts": artifacts, "timeoutMs": 20000,
+		"url": srv.url, "chromium": chromium, "artifacts": artifacts, "timeoutMs": 30000,
 		"admin":   map[string]any{"name": "admin", "token": testAdminToken},
 		"reader":  map[string]any{"name": "analyst", "password": readerPassword},
 		"package": map[string]any{"id": id, "name": name},
