@@ -2,7 +2,7 @@
 // detail pane typed from the schema, the palette, and saving under the
 // SEDO lock after a review of the semantic diff.
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { ApiError, call, can, odata } from "./api";
+import { ApiError, call, can, lockContext, odata, session } from "./api";
 import { Prop, Schema, schema } from "./schema";
 import { Json, cls, condition, icon, isGroup, label } from "./words";
 import { Dialog, DiffList, DiffResult } from "./ui";
@@ -82,7 +82,7 @@ export function Editor(props: { id: string; pkg: Json; onSaved: () => void; lint
   const [review, setReview] = useState<DiffResult | null>(null);
   const [palette, setPalette] = useState(false);
   const [busy, setBusy] = useState(false);
-  const [version, setVersion] = useState<string>(String(props.pkg.SedoObjectVersion ?? ""));
+  const [version, setVersion] = useState(""); // SedoObjectVersion of the package the tree was read from
   const expanded = useRef(new WeakSet<Json>()); // toggled groups
   const [collapsedByDefault, setCollapsedByDefault] = useState(false);
   const scroller = useRef<HTMLDivElement>(null);
@@ -94,10 +94,14 @@ export function Editor(props: { id: string; pkg: Json; onSaved: () => void; lint
   const load = async () => {
     setError("");
     try {
+      // the version first: a change between the two reads then shows as
+      // stale at the save (the safe side), never the other way round
+      const opened = await odata().SMS_TaskSequencePackage(id).query();
       const [s, res] = await Promise.all([schema(), odata()
           .SMS_TaskSequencePackage()
           .GetSequence({ TaskSequencePackage: { PackageID: id } as any })]);
       setSch(s);
+      setVersion(String((opened.data as Json).SedoObjectVersion ?? ""));
       const ts: Json = (res.data.TaskSequence as Json) || { Steps: [] };
       ts.Steps = ts.Steps || [];
       setCollapsedByDefault(countSteps(ts.Steps) > 400);
@@ -114,7 +118,6 @@ export function Editor(props: { id: string; pkg: Json; onSaved: () => void; lint
   useEffect(() => {
     load();
   }, [id]);
-  useEffect(() => setVersion(String(props.pkg.SedoObjectVersion ?? "")), [props.pkg.SedoObjectVersion]);
 
   const dirty = useMemo(() => seq !== null && JSON.stringify(seq) !== original, [rev, original]);
   const rows = useMemo(() => (seq ? flatten(seq.Steps, expanded.current, collapsedByDefault) : []), [seq, rev, collapsedByDefault]);
@@ -276,6 +279,22 @@ export function Editor(props: { id: string; pkg: Json; onSaved: () => void; lint
 
   const objectPath = `SMS_TaskSequencePackage.PackageID="${id}"`;
   const release = () => call("POST", "/AdminService/wmi/SMS_ObjectLock.ReleaseLock", { ObjectRelPath: objectPath }).catch(() => undefined);
+  // a tab closed during the review gives the lock back (else it would hold
+  // until the lock timeout)
+  useEffect(() => {
+    if (!review) return;
+    const bye = () => {
+      fetch("/AdminService/wmi/SMS_ObjectLock.ReleaseLock", {
+        method: "POST",
+        keepalive: true,
+        credentials: "omit",
+        headers: { Authorization: session()?.authorization || "", ObjectLockContext: lockContext, "Content-Type": "application/json" },
+        body: JSON.stringify({ ObjectRelPath: objectPath }),
+      });
+    };
+    addEventListener("pagehide", bye);
+    return () => removeEventListener("pagehide", bye);
+  }, [review]);
 
   // save: the lock, the stale check, the diff to review
   const startSave = async () => {

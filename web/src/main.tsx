@@ -1,6 +1,6 @@
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, Session, session, signIn, signOut } from "./api";
+import { ApiError, Me, Session, call, session, setSession, signIn, signOut } from "./api";
 import { Packages } from "./packages";
 import { PackageScreen } from "./package";
 import "./style.css";
@@ -104,6 +104,18 @@ function SignIn(props: { onDone: (s: Session) => void }) {
 function App() {
   const [s, setS] = useState<Session | null>(session());
   const path = usePath();
+  // roles may have changed since the tab signed in: ask again on load
+  useEffect(() => {
+    const cur = session();
+    if (!cur) return;
+    call<Me>("GET", "/tsprov/v1/me")
+      .then((me) => {
+        const next = { ...cur, me };
+        setSession(next);
+        setS(next);
+      })
+      .catch(() => undefined); // a 401 signs out (api.call)
+  }, []);
   if (!s) {
     return (
       <SignIn
