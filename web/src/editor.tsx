@@ -190,6 +190,11 @@ export function Editor(props: { id: string; pkg: Json; onSaved: () => void; lint
   const onKey = (e: KeyboardEvent) => {
     const row = rows[active];
     if (!row) return;
+    if (e.key === "Delete" && writable) {
+      e.preventDefault();
+      remove();
+      return;
+    }
     if (e.altKey && (e.key === "ArrowUp" || e.key === "ArrowDown")) {
       e.preventDefault();
       move(row, e.key === "ArrowUp" ? -1 : 1);
@@ -275,6 +280,19 @@ export function Editor(props: { id: string; pkg: Json; onSaved: () => void; lint
     });
     setSelected(step);
     setStatus(`Added ${step.Name}`);
+  };
+
+  const remove = () => {
+    const sel = selected;
+    if (!sel) return;
+    const at = rows.findIndex((r) => r.step === sel);
+    edit(() => {
+      const parent = findParent(seq!.Steps, sel);
+      if (parent) parent.splice(parent.indexOf(sel), 1);
+    });
+    setStatus(`Deleted ${sel.Name}${isGroup(sel) ? " and the steps in it" : ""}`);
+    setSelected(null);
+    requestAnimationFrame(() => focusRow(Math.min(at, rows.length - 2)));
   };
 
   const objectPath = `SMS_TaskSequencePackage.PackageID="${id}"`;
@@ -368,6 +386,9 @@ export function Editor(props: { id: string; pkg: Json; onSaved: () => void; lint
             <button onClick={() => setPalette(true)} aria-haspopup="dialog">
               Add step
             </button>
+            <button onClick={remove} disabled={!selected}>
+              Delete step
+            </button>
             {dirty && <button onClick={load}>Discard changes</button>}
           </>
         ) : (
@@ -456,7 +477,7 @@ export function Editor(props: { id: string; pkg: Json; onSaved: () => void; lint
           <Details key={idOf(selected)} step={selected} schema={sch} writable={writable} edit={edit} lint={props.lint.get(rows.find((r) => r.step === selected)?.path || "") || []} />
         ) : (
           <section class="details" aria-label="Step details">
-            <p>Select a step to see its properties. Keys: arrows move, Right/Left open and close groups, Alt+Up/Down move the step.</p>
+            <p>Select a step to see its properties. Keys: arrows move, Right/Left open and close groups, Alt+Up/Down move the step, Delete deletes it.</p>
           </section>
         )}
       </div>
@@ -588,7 +609,7 @@ function Details(props: { step: Json; schema: Schema; writable: boolean; edit: (
         <span>Description</span>
         <textarea rows={2} value={step.Description ?? ""} readOnly={!writable} onInput={(e) => set("Description", e.currentTarget.value)} />
       </label>
-      <ConditionEditor step={step} writable={writable} edit={edit} />
+      <ConditionEditor step={step} schema={sch} writable={writable} edit={edit} />
       {typed.length > 0 && <h3>Properties</h3>}
       {typed.map((p) => (
         <Field key={c + p.name} prop={p} value={step[p.name]} writable={writable} schema={sch} onChange={(v) => set(p.name, v)} />
@@ -608,6 +629,7 @@ function Field(props: { prop: Prop; value: any; writable: boolean; schema: Schem
       <label class="field">
         <span>{name}</span>
         <select
+          aria-label={name}
           value={value ?? ""}
           disabled={!writable}
           onChange={(e) => {
@@ -731,28 +753,84 @@ function PackagePicker(props: { label: string; value: string; writable: boolean;
   );
 }
 
-const varOps = ["equals", "notEquals", "exists", "notExists", "greater", "greaterEqual", "less", "lessEqual", "like"];
+const varClass = "SMS_TaskSequence_VariableConditionExpression";
+const opClass = "SMS_TaskSequence_ConditionOperator";
 
-function ConditionEditor(props: { step: Json; writable: boolean; edit: (fn: () => void) => void }) {
+/** ConditionEditor edits a step's condition: its operands combined with
+ * "all" (and) or "any" (or); variable tests edited in place (the operators
+ * from the schema's AllowedValues), added and removed; other tests shown
+ * in words and removable. */
+function ConditionEditor(props: { step: Json; schema: Schema; writable: boolean; edit: (fn: () => void) => void }) {
   const { step, writable, edit } = props;
-  const ops: Json[] = step.Condition?.Operands || [];
-  const [v, setV] = useState({ Variable: "", Operator: "equals", Value: "" });
+  const top: Json[] = step.Condition?.Operands || [];
+  const any = top.length === 1 && cls(top[0]) === opClass && String(top[0].OperatorType).toLowerCase() === "or";
+  const list: Json[] = any ? top[0].Operands || [] : top;
+  const operators = props.schema.props(varClass).find((p) => p.name === "Operator")?.allowed || ["equals", "exists"];
+  const [v, setV] = useState({ Variable: "", Operator: operators.includes("equals") ? "equals" : operators[0], Value: "" });
+  const noValue = (op: string) => /exists/i.test(op);
+  const setMode = (toAny: boolean) =>
+    edit(() => {
+      if (toAny === any || list.length === 0) return;
+      step.Condition.Operands = toAny ? [{ "@odata.type": "#AdminService." + opClass, OperatorType: "or", Operands: list }] : list;
+    });
   return (
     <fieldset class="condition">
       <legend>Condition</legend>
       <p>{condition(step.Condition) || "Always runs (no condition)."}</p>
-      {ops.length > 0 && (
+      {list.length > 1 && (
+        <label class="field inline">
+          <span>Run when</span>
+          <select aria-label="Run when" value={any ? "any" : "all"} disabled={!writable} onChange={(e) => setMode(e.currentTarget.value === "any")}>
+            <option value="all">all of these hold</option>
+            <option value="any">any of these holds</option>
+          </select>
+        </label>
+      )}
+      {list.length > 0 && (
         <ul>
-          {ops.map((o, i) => (
+          {list.map((o, i) => (
             <li key={i}>
-              {condition({ Operands: [o] }).slice(3)}{" "}
+              {cls(o) === varClass && writable ? (
+                <span class="add-condition">
+                  <label class="field inline">
+                    <span>Variable {i + 1}</span>
+                    <input value={o.Variable ?? ""} onInput={(e) => edit(() => (o.Variable = e.currentTarget.value))} />
+                  </label>
+                  <label class="field inline">
+                    <span>Operator {i + 1}</span>
+                    <select
+                      aria-label={`Operator ${i + 1}`}
+                      value={o.Operator}
+                      onChange={(e) =>
+                        edit(() => {
+                          o.Operator = e.currentTarget.value;
+                          if (noValue(o.Operator)) delete o.Value;
+                        })
+                      }
+                    >
+                      {operators.map((x) => (
+                        <option key={x}>{x}</option>
+                      ))}
+                    </select>
+                  </label>
+                  {!noValue(o.Operator) && (
+                    <label class="field inline">
+                      <span>Value {i + 1}</span>
+                      <input value={o.Value ?? ""} onInput={(e) => edit(() => (o.Value = e.currentTarget.value))} />
+                    </label>
+                  )}
+                </span>
+              ) : (
+                <span>{condition({ Operands: [o] }).slice(3)} </span>
+              )}
               {writable && (
                 <button
                   aria-label={`Remove condition ${i + 1}`}
                   onClick={() =>
                     edit(() => {
-                      ops.splice(i, 1);
-                      if (ops.length === 0) delete step.Condition;
+                      list.splice(i, 1);
+                      if (any && list.length === 1) step.Condition.Operands = list;
+                      if (list.length === 0) delete step.Condition;
                     })
                   }
                 >
@@ -771,13 +849,13 @@ function ConditionEditor(props: { step: Json; writable: boolean; edit: (fn: () =
           </label>
           <label class="field inline">
             <span>Operator</span>
-            <select value={v.Operator} onChange={(e) => setV({ ...v, Operator: e.currentTarget.value })}>
-              {varOps.map((o) => (
+            <select aria-label="Operator" value={v.Operator} onChange={(e) => setV({ ...v, Operator: e.currentTarget.value })}>
+              {operators.map((o) => (
                 <option key={o}>{o}</option>
               ))}
             </select>
           </label>
-          {!/xists/.test(v.Operator) && (
+          {!noValue(v.Operator) && (
             <label class="field inline">
               <span>Value</span>
               <input value={v.Value} onInput={(e) => setV({ ...v, Value: e.currentTarget.value })} />
@@ -787,12 +865,12 @@ function ConditionEditor(props: { step: Json; writable: boolean; edit: (fn: () =
             disabled={!v.Variable.trim()}
             onClick={() =>
               edit(() => {
-                step.Condition = step.Condition || { Operands: [] };
-                step.Condition.Operands = step.Condition.Operands || [];
-                const o: Json = { "@odata.type": "#AdminService.SMS_TaskSequence_VariableConditionExpression", Variable: v.Variable.trim(), Operator: v.Operator };
-                if (!/xists/.test(v.Operator)) o.Value = v.Value;
-                step.Condition.Operands.push(o);
-                setV({ Variable: "", Operator: "equals", Value: "" });
+                const o: Json = { "@odata.type": "#AdminService." + varClass, Variable: v.Variable.trim(), Operator: v.Operator };
+                if (!noValue(v.Operator)) o.Value = v.Value;
+                if (!step.Condition) step.Condition = { Operands: [] };
+                if (any) list.push(o);
+                else (step.Condition.Operands = step.Condition.Operands || []).push(o);
+                setV({ ...v, Variable: "", Value: "" });
               })
             }
           >

@@ -146,7 +146,7 @@ export function Plan(props: { id: string }) {
       <form class="plan-form" aria-label="Plan" onSubmit={run}>
         <label class="field">
           <span>Starts in</span>
-          <select value={env} onChange={(e) => setEnv(e.currentTarget.value)}>
+          <select aria-label="Starts in" value={env} onChange={(e) => setEnv(e.currentTarget.value)}>
             <option value="FullOS">Full OS</option>
             <option value="WinPE">Windows PE</option>
           </select>

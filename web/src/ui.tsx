@@ -77,6 +77,8 @@ function describe(c: DiffChange): string {
     case "enabled":
     case "disabled":
       return `${where} ${c.kind}`;
+    case "condition":
+      return `${where}: condition ${c.old ?? "(none)"} → ${c.new ?? "(none)"}`;
     case "reference-gained":
       return `now refers to ${c.reference}`;
     case "reference-lost":
