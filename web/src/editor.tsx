@@ -120,6 +120,34 @@ export function Editor(props: { id: string; pkg: Json; onSaved: () => void; lint
   }, [id]);
 
   const dirty = useMemo(() => seq !== null && JSON.stringify(seq) !== original, [rev, original]);
+
+  // lint: the saved package's findings, or once edited those of the draft
+  // (its XML from SaveToXml, linted as is), a moment after the last edit
+  const [draftLint, setDraftLint] = useState<Map<string, LintFinding[]> | null>(null);
+  useEffect(() => {
+    if (!dirty || !seq) {
+      setDraftLint(null);
+      return;
+    }
+    let stale = false;
+    const t = setTimeout(async () => {
+      try {
+        const xml = await call<Json>("POST", "/odata/SaveToXml", { TaskSequence: seq });
+        const r = await call<Json>("POST", "/tsprov/v1/lint", { Sequence: xml.ReturnValue });
+        if (stale) return;
+        const map = new Map<string, LintFinding[]>();
+        for (const f of (r.result?.findings || []) as LintFinding[]) map.set(f.step, [...(map.get(f.step) || []), f]);
+        setDraftLint(map);
+      } catch {
+        /* a draft that does not save yet: no findings shown for it */
+      }
+    }, 1200);
+    return () => {
+      stale = true;
+      clearTimeout(t);
+    };
+  }, [rev, dirty]);
+  const lint = draftLint ?? props.lint;
   const rows = useMemo(() => (seq ? flatten(seq.Steps, expanded.current, collapsedByDefault) : []), [seq, rev, collapsedByDefault]);
 
   useEffect(() => {
@@ -319,22 +347,24 @@ export function Editor(props: { id: string; pkg: Json; onSaved: () => void; lint
     setBusy(true);
     setAlert("");
     setStatus("");
+    let locked = false;
     try {
       const lock = await call<Json>("POST", "/AdminService/wmi/SMS_ObjectLock.RequestLock", { ObjectRelPath: objectPath });
       const state = Number(lock.RequestState);
-      if (![10, 11, 12].includes(state)) {
+      locked = [10, 11, 12].includes(state);
+      if (!locked) {
         throw new ApiError(423, `The package is locked by ${lock.AssignedUser || "another session"}${lock.AssignedMachine ? " on " + lock.AssignedMachine : ""}${lock.AssignedTimeUTC ? " since " + lock.AssignedTimeUTC : ""}. Your edits are kept; save again when the lock is released.`);
       }
       const now = await odata().SMS_TaskSequencePackage(id).query();
       const current = String((now.data as Json).SedoObjectVersion ?? "");
       if (version && current && current !== version) {
-        await release();
         throw new ApiError(412, "Someone else saved this package after you opened it. Your edits are kept: reload to see their version (your edits are then lost), or compare in History.");
       }
       const xml = await call<Json>("POST", "/odata/SaveToXml", { TaskSequence: seq });
       const d = await call<DiffResult>("POST", "/tsprov/v1/diff", { From: id, Sequence: xml.ReturnValue });
       setReview(d);
     } catch (e: any) {
+      if (locked) await release();
       setAlert(e.message || String(e));
     } finally {
       setBusy(false);
@@ -425,7 +455,7 @@ export function Editor(props: { id: string; pkg: Json; onSaved: () => void; lint
               const s = row.step;
               const disabled = s.Enabled === false;
               const cond = condition(s.Condition);
-              const findings = props.lint.get(row.path) || [];
+              const findings = lint.get(row.path) || [];
               return (
                 <div
                   key={i}
@@ -474,7 +504,7 @@ export function Editor(props: { id: string; pkg: Json; onSaved: () => void; lint
           </div>
         </div>
         {selected ? (
-          <Details key={idOf(selected)} step={selected} schema={sch} writable={writable} edit={edit} lint={props.lint.get(rows.find((r) => r.step === selected)?.path || "") || []} />
+          <Details key={idOf(selected)} step={selected} schema={sch} writable={writable} edit={edit} lint={lint.get(rows.find((r) => r.step === selected)?.path || "") || []} />
         ) : (
           <section class="details" aria-label="Step details">
             <p>Select a step to see its properties. Keys: arrows move, Right/Left open and close groups, Alt+Up/Down move the step, Delete deletes it.</p>
