@@ -459,8 +459,17 @@ func (c *compiler) foldLike(expr, text, prefix string, column bool) string {
 	var narrow string
 	if column && prefix != "" {
 		lo := Fold(prefix)
+		hi, bounded := successor(lo)
+		if bounded && Fold(hi) == hi && text == escapeLike(prefix)+"%" {
+			// The pattern is the prefix alone: the folded values that
+			// start with lo are exactly those from lo up to hi (the
+			// collation compares folded values byte by byte, and hi, as
+			// its own folded form, bounds them): the range is the whole
+			// test, and the index answers it without a LIKE per row.
+			return c.d.FoldCompare(expr, ">=", c.param(lo)) + " AND " + c.d.FoldCompare(expr, "<", c.param(hi))
+		}
 		narrow = c.d.FoldCompare(expr, ">=", c.param(lo)) + " AND "
-		if hi, ok := successor(lo); ok {
+		if bounded {
 			narrow += c.d.FoldCompare(expr, "<", c.param(hi)) + " AND "
 		}
 	}

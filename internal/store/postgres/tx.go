@@ -73,15 +73,25 @@ func (x *txn) Count(ctx context.Context, c *cim.Class, filter query.Expr) (int64
 	if err != nil {
 		return 0, err
 	}
-	where, args, err := t.where(filter)
+	stmt, args, err := t.countStatement(filter)
 	if err != nil {
 		return 0, err
 	}
 	var n int64
-	if err := x.q.QueryRow(ctx, t.countSQL+where, args...).Scan(&n); err != nil {
+	if err := x.q.QueryRow(ctx, stmt, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count %s: %w", t.Class.Name, err)
 	}
 	return n, nil
+}
+
+// countStatement is the statement Count runs for filter, and its
+// arguments.
+func (t *table) countStatement(filter query.Expr) (string, []any, error) {
+	where, args, err := t.where(filter)
+	if err != nil {
+		return "", nil, err
+	}
+	return t.countSQL + where, args, nil
 }
 
 // query runs a select built on t.selectSQL and reads its rows. Outcomes:

@@ -177,6 +177,9 @@ func TestIndexedColumns(t *testing.T) {
 	tbl := s.tables[strings.ToLower(c.Name)]
 	for _, pc := range cases {
 		stmt, args, err := tbl.listSQL(pc.Opts)
+		if pc.Count {
+			stmt, args, err = tbl.countStatement(pc.Opts.Filter)
+		}
 		if err != nil {
 			t.Fatalf("%s: %v", pc.Name, err)
 		}
