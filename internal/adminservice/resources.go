@@ -123,6 +123,11 @@ func page(limit, pageBytes int, fetch func(last *cim.Instance, served, top int) 
 			if served > 0 && page.Len()+1+one.Len() > pageBytes {
 				return closePage(&page), served, last, true, nil
 			}
+			if served == 0 {
+				// room for the chunk's instances at the first one's size,
+				// at once: not grown and copied again and again
+				page.Grow(min(min(limit, len(objs))*(one.Len()+1)+1, pageBytes+1))
+			}
 			if served > 0 {
 				page.WriteByte(',')
 			}

@@ -138,6 +138,10 @@ type Class struct {
 	methods map[string]*Method
 	// asciiLineage: Name and Derivation are ASCII (set by the registry)
 	asciiLineage bool
+	// keys are the key properties (findKeys), set by the registry with
+	// keysKnown
+	keys      []*Property
+	keysKnown bool
 }
 
 // Property returns the property named name (case-insensitive).
@@ -155,8 +159,16 @@ func (c *Class) Method(name string) (*Method, bool) {
 	return m, ok
 }
 
-// Keys returns the key properties in declaration order.
+// Keys returns the key properties in declaration order. The caller must
+// not change the list's elements.
 func (c *Class) Keys() []*Property {
+	if c.keysKnown {
+		return c.keys[:len(c.keys):len(c.keys)] // an append makes a copy
+	}
+	return c.findKeys()
+}
+
+func (c *Class) findKeys() []*Property {
 	var keys []*Property
 	for _, p := range c.Properties {
 		if p.IsKey() {

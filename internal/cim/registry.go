@@ -175,6 +175,7 @@ func resolve(decls []classDecl) (*Registry, error) {
 			c.exact[p.Name] = p
 		}
 		c.asciiLineage = c.lineageIsASCII()
+		c.keys, c.keysKnown = c.findKeys(), true
 		r.classes[k] = c
 		r.exact[c.Name] = c
 		return c, nil
