@@ -38,6 +38,9 @@ type jsonDecoder struct {
 	// annotations holds the annotation names read, so that each object's
 	// "@ns.term" is not a new string.
 	annotations map[string]string
+	// text is b as a string, made when an annotation decoder first reads
+	// (RegisterAnnotation): the strings it reads are parts of it.
+	text string
 }
 
 // pathTo returns the path of a member (name) or an element (index) of the
@@ -589,11 +592,22 @@ func (d *jsonDecoder) member(in *Instance, name []byte, at *jsonPath) error {
 			}
 			d.space()
 			start := d.i
-			if err := d.skip(); err != nil {
-				return err
-			}
 			if in.Annotations == nil {
 				in.Annotations = map[string]any{}
+			}
+			if decode := annotationDecoder(s); decode != nil {
+				depth := d.depth
+				if len(d.text) != len(d.b) {
+					d.text = string(d.b) // the strings read share it
+				}
+				if v, err := decode(&JSONReader{d: d, text: d.text}); err == nil {
+					in.Annotations[s] = v
+					return nil
+				}
+				d.i, d.depth = start, depth // kept as text, as before
+			}
+			if err := d.skip(); err != nil {
+				return err
 			}
 			in.Annotations[s] = json.RawMessage(append([]byte(nil), d.b[start:d.i]...))
 			return nil

@@ -1,6 +1,9 @@
 package cim
 
-import "errors"
+import (
+	"errors"
+	"sync"
+)
 
 // JSONReader reads JSON text of a shape known in advance, a value at a
 // time, for decoders that would otherwise go through encoding/json's
@@ -9,7 +12,7 @@ import "errors"
 // another kind than the method reads is refused with ErrJSONShape and not
 // read.
 type JSONReader struct {
-	d    jsonDecoder
+	d    *jsonDecoder
 	text string // the text as a string (NewJSONReaderShared)
 }
 
@@ -17,12 +20,12 @@ type JSONReader struct {
 var ErrJSONShape = errors.New("unexpected JSON value")
 
 // NewJSONReader returns a reader of the JSON text b.
-func NewJSONReader(b []byte) *JSONReader { return &JSONReader{d: jsonDecoder{b: b}} }
+func NewJSONReader(b []byte) *JSONReader { return &JSONReader{d: &jsonDecoder{b: b}} }
 
 // NewJSONReaderShared returns a reader of the JSON text b whose
 // SharedString values share one copy of b.
 func NewJSONReaderShared(b []byte) *JSONReader {
-	return &JSONReader{d: jsonDecoder{b: b}, text: string(b)}
+	return &JSONReader{d: &jsonDecoder{b: b}, text: string(b)}
 }
 
 // SharedString reads a string as String does; from a reader of
@@ -80,6 +83,9 @@ func (r *JSONReader) Object(member func(name []byte) error) error {
 		if err != nil {
 			return err
 		}
+		if err := r.d.noteName(name); err != nil { // Strict: no name twice
+			return err
+		}
 		if err := r.d.expect(':'); err != nil {
 			return err
 		}
@@ -97,6 +103,9 @@ func (r *JSONReader) container(open, closer byte, each func() error) error {
 	}
 	if err := r.d.enter(); err != nil {
 		return err
+	}
+	if open == '{' {
+		r.d.openNames()
 	}
 	r.d.i++
 	if r.d.peek() == closer {
@@ -137,4 +146,32 @@ func (r *JSONReader) End() error {
 func ValidJSON(b []byte) bool {
 	r := NewJSONReader(b)
 	return r.Skip() == nil && r.End() == nil
+}
+
+// Annotation decoders. A package whose objects carry an annotation of
+// its own ("@ns.term") can have the decoders of this package read it
+// into its own form while they read the object (RegisterAnnotation),
+// instead of keeping its JSON text (json.RawMessage) to be read later,
+// a second pass over the text and a copy of it. A decoder reads with the
+// object's own reader, so that DecodeOptions.Strict holds inside the
+// annotation as it does for a skipped value; when it fails, the text is
+// kept as before, and the error is its reader's to report.
+var annotationDecoders = struct {
+	sync.RWMutex
+	m map[string]func(*JSONReader) (any, error)
+}{m: map[string]func(*JSONReader) (any, error){}}
+
+// RegisterAnnotation makes the JSON decoders read the annotation name
+// with decode (its value, which must be one encoding/json writes as the
+// same JSON). Registering is for package initialisation.
+func RegisterAnnotation(name string, decode func(*JSONReader) (any, error)) {
+	annotationDecoders.Lock()
+	defer annotationDecoders.Unlock()
+	annotationDecoders.m[name] = decode
+}
+
+func annotationDecoder(name string) func(*JSONReader) (any, error) {
+	annotationDecoders.RLock()
+	defer annotationDecoders.RUnlock()
+	return annotationDecoders.m[name]
 }

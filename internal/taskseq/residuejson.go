@@ -16,6 +16,26 @@ import (
 // of a sequence's encoding.
 func decodeResidue(raw []byte) (*residue, error) {
 	jr := cim.NewJSONReaderShared(raw) // the strings read share one copy of raw
+	r, err := readResidue(jr)
+	if err != nil {
+		return nil, residueError(err)
+	}
+	if err := jr.End(); err != nil {
+		return nil, residueError(err)
+	}
+	return r, nil
+}
+
+// The JSON decoders read a residue while they read its object (one pass
+// over a method call's body), into the form getResidue takes as it is;
+// a residue they cannot read is kept as its text, and getResidue reports
+// it as before.
+func init() {
+	cim.RegisterAnnotation(residueKey, func(jr *cim.JSONReader) (any, error) { return readResidue(jr) })
+}
+
+// readResidue reads the residue that comes next in jr.
+func readResidue(jr *cim.JSONReader) (*residue, error) {
 	r := &residue{}
 	if !jr.Null() {
 		err := jr.Object(func(name []byte) error {
@@ -48,11 +68,8 @@ func decodeResidue(raw []byte) (*residue, error) {
 			return jr.Skip()
 		})
 		if err != nil {
-			return nil, residueError(err)
+			return nil, err
 		}
-	}
-	if err := jr.End(); err != nil {
-		return nil, residueError(err)
 	}
 	return r, nil
 }
