@@ -227,6 +227,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	rest(t, srv.url, testAdminToken, "POST", "/AdminService/wmi/SMS_Admin", map[string]any{"LogonName": "analyst", "Roles": []string{"SMS0006R"}, "Categories": []string{"SMS00ALL"}}, 201, &reader)
 	rest(t, srv.url, testAdminToken, "PUT", fmt.Sprintf("/tsprov/v1/admins/%d/password", reader.AdminID), map[string]any{"Password": readerPassword}, 204, nil)
 
+	const operatorPassword, changedElsewhere = "operating system deployment manager", "changed while the console edits"
+	var operator struct{ AdminID int64 }
+	rest(t, srv.url, testAdminToken, "POST", "/AdminService/wmi/SMS_Admin", map[string]any{"LogonName": "operator", "Roles": []string{"SMS0007R"}, "Categories": []string{"SMS00ALL"}}, 201, &operator)
+	rest(t, srv.url, testAdminToken, "PUT", fmt.Sprintf("/tsprov/v1/admins/%d/password", operator.AdminID), map[string]any{"Password": operatorPassword}, 204, nil)
+
 	const name, other = "PSD Client", "Gather Light"
 	id, ts := importCorpus(t, srv.url, e2eSequence, name)
 	importCorpus(t, srv.url, e2eOther, other)
@@ -256,10 +261,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	cfg := map[string]any{
 		"url": srv.url, "chromium": chromium, "artifacts": artifacts, "timeoutMs": 30000,
-		"admin":   map[string]any{"name": "admin", "token": testAdminToken},
-		"reader":  map[string]any{"name": "analyst", "password": readerPassword},
-		"package": map[string]any{"id": id, "name": name},
-		"other":   other, "group": group, "step": step, "revision": base,
+		"admin":    map[string]any{"name": "admin", "token": testAdminToken},
+		"reader":   map[string]any{"name": "analyst", "password": readerPassword},
+		"operator": map[string]any{"name": "operator", "password": operatorPassword, "description": changedElsewhere},
+		"package":  map[string]any{"id": id, "name": name},
+		"other":    other, "group": group, "step": step, "revision": base,
 	}
 	cfgFile := filepath.Join(t.TempDir(), "config.json")
 	data, _ := json.Marshal(cfg)
@@ -281,12 +287,24 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// What the browser did, as the REST API sees it: one save by the
 	// administrator that disabled the step, then a restore of the first
-	// revision; the read-only analyst changed nothing.
+	// revision, then the operator's change of the sequence, which the
+	// refused save did not overwrite; the read-only analyst changed
+	// nothing.
 	after := revisions(t, srv.url, id)
-	if len(after) != len(before)+2 {
-		t.Fatalf("revisions after the flows: %+v, want two more than %d", after, len(before))
+	if len(after) != len(before)+3 {
+		t.Fatalf("revisions after the flows: %+v, want three more than %d", after, len(before))
 	}
-	saved, restored := after[len(after)-2], after[len(after)-1]
+	saved, restored, elsewhere := after[len(before)], after[len(before)+1], after[len(before)+2]
+	if elsewhere.User != "operator" {
+		t.Errorf("the last revision %+v is not the operator's change", elsewhere)
+	}
+	var now struct{ TaskSequence map[string]any }
+	rest(t, srv.url, testAdminToken, "POST", "/AdminService/wmi/SMS_TaskSequencePackage.GetSequence", map[string]any{
+		"TaskSequencePackage": map[string]any{"@odata.type": "#AdminService.SMS_TaskSequencePackage", "PackageID": id},
+	}, 200, &now)
+	if steps, _ := now.TaskSequence["Steps"].([]any); len(steps) == 0 || steps[0].(map[string]any)["Description"] != changedElsewhere {
+		t.Errorf("the operator's change to the first step's description was lost")
+	}
 	if saved.User != "admin" || saved.Method == nil || *saved.Method != "SetSequence" {
 		t.Errorf("the save is revision %+v, want a SetSequence by admin", saved)
 	}
@@ -297,7 +315,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	if len(d.Changes) != 1 || d.Changes[0].Kind != "disabled" || len(d.Changes[0].Path) == 0 || d.Changes[0].Path[len(d.Changes[0].Path)-1] != step {
 		t.Errorf("the save changed %+v, want only %q disabled", d.Changes, step)
 	}
-	if d := diffOf(t, srv.url, fmt.Sprintf("%s@%d", id, base), id); len(d.Changes) != 0 {
-		t.Errorf("after the restore the package differs from revision %d: %+v", base, d.Changes)
+	if d := diffOf(t, srv.url, fmt.Sprintf("%s@%d", id, base), fmt.Sprintf("%s@%d", id, restored.Revision)); len(d.Changes) != 0 {
+		t.Errorf("the restore differs from revision %d: %+v", base, d.Changes)
+	}
+	if d := diffOf(t, srv.url, fmt.Sprintf("%s@%d", id, restored.Revision), id); len(d.Changes) != 1 || d.Changes[0].Kind != "property" {
+		t.Errorf("after the operator's change, the package differs from the restore by %+v, want one step's Description only", d.Changes)
 	}
 }

@@ -237,6 +237,53 @@ try {
     await showStep(b);
     await waitFor(async () => (await stepItemDisabled(b).count()) === 0, `"${cfg.step}" enabled again in the other browser`);
   });
+
+  await step('a save after someone else\'s change is refused, explained, and the edits kept', async () => {
+    await a.getByRole('tab', { name: 'Steps', exact: true }).click();
+    await showStep(a);
+    await item(a, cfg.step).click();
+    const sw = a.getByRole('region', { name: 'Step details' }).getByRole('switch', { name: 'Enabled' });
+    await sw.click();
+    await stepItemDisabled(a).waitFor();
+    // Another user changes the sequence through the REST API meanwhile:
+    // the description of its first step.
+    const call = async (method, body) => {
+      const resp = await fetch(`${cfg.url}/AdminService/wmi/SMS_TaskSequencePackage.${method}`, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          Authorization: 'Basic ' + Buffer.from(`${cfg.operator.name}:${cfg.operator.password}`).toString('base64'),
+        },
+        body: JSON.stringify(body),
+      });
+      if (resp.status !== 200) throw new Error(`${method} by ${cfg.operator.name}: ${resp.status} ${await resp.text()}`);
+      return resp.json();
+    };
+    const pkg = { '@odata.type': '#AdminService.SMS_TaskSequencePackage', PackageID: cfg.package.id };
+    const { TaskSequence } = await call('GetSequence', { TaskSequencePackage: pkg });
+    TaskSequence.Steps[0].Description = cfg.operator.description;
+    await call('SetSequence', { TaskSequencePackage: pkg, TaskSequence });
+    await status(a, new RegExp('changed by ' + escapeRegExp(cfg.operator.name), 'i'));
+    await a.getByRole('button', { name: 'Save', exact: true }).click();
+    const alert = a.getByRole('alert').filter({ hasText: /\S/ }).first();
+    const review = a.getByRole('dialog', { name: 'Review changes' });
+    await alert.or(review).first().waitFor();
+    if (await review.isVisible()) {
+      await screen(a, '07-conflict');
+      throw new Error(`"Save" opened "Review changes" on the version before ${cfg.operator.name}'s change: confirming would overwrite it`);
+    }
+    console.log(`     alert: ${(await alert.textContent()).trim()}`);
+    await stepItemDisabled(a).waitFor();
+    await screen(a, '07-conflict');
+    // Reload (or discard the edits, which reads the package again): their
+    // version, the edits given up.
+    await a.getByRole('button', { name: 'Reload', exact: true }).or(a.getByRole('button', { name: 'Discard changes', exact: true })).first().click();
+    await waitFor(async () => (await stepItemDisabled(a).count()) === 0, `"${cfg.step}" enabled again after "Reload"`);
+    await waitFor(async () => a.getByRole('button', { name: 'Save', exact: true }).isDisabled(), '"Save" disabled after "Reload"');
+    await tree(a).getByRole('treeitem').first().click();
+    const description = a.getByRole('region', { name: 'Step details' }).getByRole('textbox', { name: 'Description', exact: true });
+    await waitFor(async () => (await description.inputValue()) === cfg.operator.description, `the first step's description "${cfg.operator.description}" (the other user's change) after "Reload"`);
+  });
 } catch (e) {
   if (!(e instanceof StopFlow)) {
     failed++;
