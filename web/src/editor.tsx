@@ -4,6 +4,7 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError, call, can, lockContext, odata, session } from "./api";
 import { Prop, Schema, schema } from "./schema";
+import type { SMS_TaskSequencePackage_GetSequenceResult } from "../gen/TsprovModel";
 import { Json, cls, condition, icon, isGroup, label } from "./words";
 import { Dialog, DiffList, DiffResult } from "./ui";
 
@@ -67,12 +68,12 @@ export function stepPath(steps: Json[], target: Json, prefix = ""): string | nul
   return null;
 }
 
-export function Editor(props: { id: string; pkg: Json; onSaved: () => void; lint: Map<string, LintFinding[]> }) {
+export function Editor(props: { id: string; pkg: Json; onSaved: () => void; onLoaded?: () => void; lint: Map<string, LintFinding[]> }) {
   const { id } = props;
   const writable = can("SMS_TaskSequencePackage", "Modify");
   const [sch, setSch] = useState<Schema | null>(null);
   const [seq, setSeq] = useState<Json | null>(null);
-  const [original, setOriginal] = useState("");
+  const [edits, setEdits] = useState(0); // edits since the tree was read or saved
   const [rev, setRev] = useState(0); // bumped by every edit
   const [selected, setSelected] = useState<Json | null>(null);
   const [active, setActive] = useState(0);
@@ -90,24 +91,30 @@ export function Editor(props: { id: string; pkg: Json; onSaved: () => void; lint
   const [viewport, setViewport] = useState(600);
   const drag = useRef<Json | null>(null);
   const saving = useRef(false); // our own save: its change event is not someone else's
+  const pkgRef = useRef(props.pkg);
+  pkgRef.current = props.pkg;
 
   const load = async () => {
     setError("");
     try {
-      // the version first: a change between the two reads then shows as
-      // stale at the save (the safe side), never the other way round
-      const opened = await odata().SMS_TaskSequencePackage(id).query();
-      const [s, res] = await Promise.all([schema(), odata()
-          .SMS_TaskSequencePackage()
-          .GetSequence({ TaskSequencePackage: { PackageID: id } as any })]);
+      // the version of the package as read before the sequence (the
+      // package screen reads it first): a change between the two reads then
+      // shows as stale at the save (the safe side), never the other way round
+      const opened = pkgRef.current;
+      const [s, res] = await Promise.all([schema(), // the action as the generated client calls it, its answer used as
+        // sent (the client's response conversion walks every step)
+        call<SMS_TaskSequencePackage_GetSequenceResult>("POST", "/odata/SMS_TaskSequencePackage/AdminService.GetSequence", {
+          TaskSequencePackage: { PackageID: id },
+        })]);
       setSch(s);
-      setVersion(String((opened.data as Json).SedoObjectVersion ?? ""));
-      const ts: Json = (res.data.TaskSequence as Json) || { Steps: [] };
+      setVersion(String(opened.SedoObjectVersion ?? ""));
+      setTimeout(() => props.onLoaded?.(), 300); // after the tree is drawn
+      const ts: Json = (res.TaskSequence as Json) || { Steps: [] };
       ts.Steps = ts.Steps || [];
       setCollapsedByDefault(countSteps(ts.Steps) > 400);
       expanded.current = new WeakSet();
       setSeq(ts);
-      setOriginal(JSON.stringify(ts));
+      setEdits(0);
       setSelected(null);
       setActive(0);
       setRev((r) => r + 1);
@@ -119,7 +126,10 @@ export function Editor(props: { id: string; pkg: Json; onSaved: () => void; lint
     load();
   }, [id]);
 
-  const dirty = useMemo(() => seq !== null && JSON.stringify(seq) !== original, [rev, original]);
+  // edited: a counter, not a comparison of the whole sequence (a 2 MB one
+  // would be serialised at each keystroke); an edit undone by hand still
+  // counts, and its review then shows no change
+  const dirty = seq !== null && edits > 0;
 
   // lint: the saved package's findings, or once edited those of the draft
   // (its XML from SaveToXml, linted as is), a moment after the last edit
@@ -178,6 +188,7 @@ export function Editor(props: { id: string; pkg: Json; onSaved: () => void; lint
     if (!writable) return;
     fn();
     setRev((r) => r + 1);
+    setEdits((n) => n + 1);
     setStatus("");
   };
 
@@ -355,7 +366,9 @@ export function Editor(props: { id: string; pkg: Json; onSaved: () => void; lint
       if (!locked) {
         throw new ApiError(423, `The package is locked by ${lock.AssignedUser || "another session"}${lock.AssignedMachine ? " on " + lock.AssignedMachine : ""}${lock.AssignedTimeUTC ? " since " + lock.AssignedTimeUTC : ""}. Your edits are kept; save again when the lock is released.`);
       }
-      const now = await odata().SMS_TaskSequencePackage(id).query();
+      const now = await odata()
+        .SMS_TaskSequencePackage(id)
+        .query((b) => b.select("PackageID", "Name", "Description", "SedoObjectVersion", "References"));
       const current = String((now.data as Json).SedoObjectVersion ?? "");
       if (version && current && current !== version) {
         throw new ApiError(412, "Someone else saved this package after you opened it. Your edits are kept: reload to see their version (your edits are then lost), or compare in History.");
@@ -381,11 +394,13 @@ export function Editor(props: { id: string; pkg: Json; onSaved: () => void; lint
         { TaskSequencePackage: { PackageID: id }, TaskSequence: seq },
         comment ? { "X-Tsprov-Comment": comment } : undefined,
       );
-      const now = await odata().SMS_TaskSequencePackage(id).query();
+      const now = await odata()
+        .SMS_TaskSequencePackage(id)
+        .query((b) => b.select("PackageID", "Name", "Description", "SedoObjectVersion", "References"));
       setVersion(String((now.data as Json).SedoObjectVersion ?? ""));
       await release();
       setReview(null);
-      setOriginal(JSON.stringify(seq));
+      setEdits(0);
       setStatus("Saved");
       props.onSaved();
     } catch (e: any) {

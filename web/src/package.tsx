@@ -44,7 +44,9 @@ export function PackageScreen(props: { id: string; tab: string }) {
 
   const loadPkg = async () => {
     try {
-      const res = await odata().SMS_TaskSequencePackage(id).query();
+      const res = await odata()
+        .SMS_TaskSequencePackage(id)
+        .query((b) => b.select("PackageID", "Name", "Description", "SedoObjectVersion", "References"));
       setPkg(res.data as Json);
     } catch (e: any) {
       setError(e.message || String(e));
@@ -61,10 +63,21 @@ export function PackageScreen(props: { id: string; tab: string }) {
       /* lint is a help, not a requirement */
     }
   };
+  // lint waits for the tree on the Steps tab (a big sequence's lint would
+  // compete with its first read), else starts at once
+  const linted = useRef(false);
+  const lintOnce = () => {
+    if (linted.current) return;
+    linted.current = true;
+    loadLint();
+  };
   useEffect(() => {
     loadPkg();
-    loadLint();
+    if (props.tab !== "steps") lintOnce();
   }, [id]);
+  useEffect(() => {
+    if (props.tab !== "steps") lintOnce();
+  }, [props.tab]);
 
   // live: who changed the package, told to the open views
   useEffect(
@@ -130,7 +143,7 @@ export function PackageScreen(props: { id: string; tab: string }) {
         ))}
       </div>
       <div role="tabpanel" id={"panel-" + tab} aria-labelledby={"tab-" + tab} class="panel">
-        {tab === "Steps" && <Editor id={id} pkg={pkg} lint={lint.map} onSaved={() => (loadPkg(), loadLint(), setHistoryRev((n) => n + 1))} />}
+        {tab === "Steps" && <Editor id={id} pkg={pkg} lint={lint.map} onLoaded={lintOnce} onSaved={() => (loadPkg(), loadLint(), setHistoryRev((n) => n + 1))} />}
         {tab === "History" && <History id={id} rev={historyRev} onRestored={() => (loadPkg(), loadLint())} />}
         {tab === "Lint" && <Lint findings={lint.findings} />}
         {tab === "References" && <References id={id} pkg={pkg} />}
