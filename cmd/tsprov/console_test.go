@@ -214,10 +214,12 @@ func diffOf(t *testing.T, base, from, to string) diffAnswer {
 // open a corpus task sequence, disable a step, save through the review
 // dialog, compare the revisions in History and restore the first; a read-only
 // analyst, signed in with user and password in a second browser context,
-// sees the changes live and is offered no edit. Screenshots of the main
-// screens go to web/e2e/artifacts/, and axe-core must find no serious or
-// critical violation on them. What the browser did is then checked through
-// the REST API: the revisions, their diff and the restored sequence.
+// sees the changes live and is offered no edit; a save after another user
+// changed the sequence meanwhile is refused and explained, the edits kept.
+// Screenshots of the main screens go to web/e2e/artifacts/, and axe-core
+// must find no serious or critical violation on them. What the browser did
+// is then checked through the REST API: the revisions, their diff, the
+// restored sequence and the other user's change, not overwritten.
 func TestConsoleInBrowser(t *testing.T) {
 	node, chromium := browserTools(t)
 	srv := startServerProcess(t, t.TempDir())
