@@ -25,8 +25,10 @@ import (
 // INSTALLED (every file fetched, verified and installed) — next to three
 // `cp -r` of the same tree run at once, in turn (A B A B …). Reports both
 // times, x-ref (tsprov's time over cp's: 2.0 is 50 % of its throughput),
-// and the peak RSS of the server, of the largest agent and of the largest
-// cp. The source snapshot is taken once, before the runs. Linux only.
+// the peak RSS of the server, of the largest agent and of the largest
+// cp, and the CPU time (user + system) of each side: the server's during
+// the distribution plus the agents' whole lives, and the three cp's — on a
+// loaded machine the times follow the load, the CPU seconds much less. The source snapshot is taken once, before the runs. Linux only.
 //
 //	go test ./bench/ -run '^$' -bench Distribution -benchtime 3x
 //	go test ./bench/ -run '^$' -bench Distribution -benchtime 1x -dist.mb 32   # a quick check
@@ -59,6 +61,7 @@ func BenchmarkDistribution(b *testing.B) {
 
 	var tTs, tRef time.Duration
 	var serverPeak, agentPeak, cpPeak int64
+	var cpuServer, cpuAgents, cpuRef float64 // CPU seconds (user + system)
 	for i := 0; i < b.N; i++ {
 		// tsprov: three new agents with empty stores; the package
 		// assigned to them, then removed from them at the end.
@@ -71,6 +74,7 @@ func BenchmarkDistribution(b *testing.B) {
 			paths = append(paths, fmt.Sprintf(`["Display=\\%s\"]MSWNET:["SMS_SITE=PS1"]\\%s\`, host, host))
 		}
 		s.resetPeak(b)
+		serverCPU := cpuSeconds(b, s.cmd.Process.Pid)
 		start := time.Now()
 		call, _ := json.Marshal(map[string]any{"SiteCode": sites, "NALPath": paths})
 		s.call(b, "POST", s.url+"/AdminService/wmi/SMS_Package('"+pkg.PackageID+"')/AdminService.AddDistributionPoints", call, http.StatusOK)
@@ -78,14 +82,22 @@ func BenchmarkDistribution(b *testing.B) {
 		tTs += time.Since(start)
 		_, peak := s.rss(b)
 		serverPeak = max(serverPeak, peak)
+		cpuServer += cpuSeconds(b, s.cmd.Process.Pid) - serverCPU
 		for _, a := range agents {
 			agentPeak = max(agentPeak, peakRSS(b, a.Process.Pid))
-			_ = a.Process.Kill()
-			_ = a.Wait()
+			cpuAgents += cpuSeconds(b, a.Process.Pid)
 		}
+		// The package removed from the three while they run, and the
+		// removals confirmed, before they stop: no removal job is left
+		// retrying against a stopped agent during the next runs.
 		for d := range 3 {
 			row := url.PathEscape(fmt.Sprintf("SMS_DistributionPoint(PackageID='%s',ServerNALPath='%s',SiteCode='PS1')", pkg.PackageID, paths[d]))
 			s.call(b, "DELETE", s.url+"/AdminService/wmi/"+row, nil, http.StatusNoContent)
+		}
+		waitRemoved(b, s, pkg.PackageID)
+		for d, a := range agents {
+			_ = a.Process.Kill()
+			_ = a.Wait()
 			_ = os.RemoveAll(filepath.Join(work, fmt.Sprintf("dp%d-%d", i, d)))
 		}
 
@@ -98,7 +110,7 @@ func BenchmarkDistribution(b *testing.B) {
 			go func() {
 				defer wg.Done()
 				dst := filepath.Join(work, fmt.Sprintf("cp%d-%d", i, d))
-				cmd := exec.Command(timeBin, "-f", "%M", cp, "-r", src, dst)
+				cmd := exec.Command(timeBin, "-f", "%M %U %S", cp, "-r", src, dst)
 				var errOut bytes.Buffer
 				cmd.Stderr = &errOut
 				if err := cmd.Run(); err != nil {
@@ -106,11 +118,18 @@ func BenchmarkDistribution(b *testing.B) {
 					return
 				}
 				fields := strings.Fields(errOut.String())
-				if kb, err := strconv.ParseInt(fields[len(fields)-1], 10, 64); err == nil {
-					mu.Lock()
-					cpPeak = max(cpPeak, kb<<10)
-					mu.Unlock()
+				if len(fields) < 3 {
+					b.Errorf("time -f: %q", errOut.Bytes())
+					return
 				}
+				fields = fields[len(fields)-3:]
+				kb, _ := strconv.ParseInt(fields[0], 10, 64)
+				user, _ := strconv.ParseFloat(fields[1], 64)
+				sys, _ := strconv.ParseFloat(fields[2], 64)
+				mu.Lock()
+				cpPeak = max(cpPeak, kb<<10)
+				cpuRef += user + sys
+				mu.Unlock()
 			}()
 		}
 		wg.Wait()
@@ -127,6 +146,9 @@ func BenchmarkDistribution(b *testing.B) {
 	b.ReportMetric(float64(serverPeak)/(1<<20), "server-peak-RSS-MiB")
 	b.ReportMetric(float64(agentPeak)/(1<<20), "agent-peak-RSS-MiB")
 	b.ReportMetric(float64(cpPeak)/(1<<20), "ref-peak-RSS-MiB")
+	b.ReportMetric((cpuServer+cpuAgents)/float64(n), "tsprov-cpu-s")
+	b.ReportMetric(cpuServer/float64(n), "server-cpu-s")
+	b.ReportMetric(cpuRef/float64(n), "ref-cpu-s")
 }
 
 // startAgentProcess starts `tsprov dp serve` for host with its store in
@@ -173,6 +195,40 @@ func waitInstalled(b *testing.B, s *rssServer, id string, n int) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	b.Fatalf("%s not installed on %d DPs after 30 minutes", id, n)
+}
+
+// waitRemoved polls until no DP has a summary of the package left (each
+// agent confirmed the removal).
+func waitRemoved(b *testing.B, s *rssServer, id string) {
+	b.Helper()
+	filter := url.QueryEscape(fmt.Sprintf("PackageID eq '%s'", id))
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		var out struct{ Value []json.RawMessage }
+		if err := json.Unmarshal(s.call(b, "GET", s.url+"/AdminService/wmi/SMS_PackageStatusDistPointsSummarizer?$filter="+filter, nil, http.StatusOK), &out); err != nil {
+			b.Fatal(err)
+		}
+		if len(out.Value) == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.Fatalf("%s still on a DP 2 minutes after its removal", id)
+}
+
+// cpuSeconds is the CPU time (user + system) a process has used so far.
+func cpuSeconds(b *testing.B, pid int) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The fields after the command's name (in parentheses): utime and
+	// stime are the 12th and 13th, in clock ticks (USER_HZ, 100 on Linux).
+	_, rest, _ := strings.Cut(string(data), ") ")
+	f := strings.Fields(rest)
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100
 }
 
 // peakRSS is a process's peak resident memory (VmHWM).
