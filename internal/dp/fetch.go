@@ -231,6 +231,10 @@ feed:
 	return a.report(ctx, report{PackageID: m.PackageID, ContentID: m.ContentID, Kind: "installed", BytesDone: p.BytesDone, BytesTotal: p.BytesTotal, BytesPerSecond: p.BytesPerSecond})
 }
 
+// writebackChunk is how many bytes of a download are written before the
+// agent asks the kernel to start writing them to disk (startWriteback).
+const writebackChunk = 8 << 20
+
 // fetchBlob brings one blob into the library: it resumes the partial
 // download it holds (hashing what it has, then asking the site for the
 // rest with a Range), appends while hashing, and moves the file in place
@@ -281,6 +285,7 @@ func (a *Agent) fetchBlob(ctx context.Context, f File, moved *atomic.Int64) erro
 		buf := a.buffer()
 		defer a.buffers.Put(buf)
 		limited := io.LimitReader(body, f.Size-have+1)
+		flushed := have // bytes before it are written, or being written, to disk
 		for {
 			n, rerr := limited.Read(*buf)
 			if n > 0 {
@@ -289,6 +294,10 @@ func (a *Agent) fetchBlob(ctx context.Context, f File, moved *atomic.Int64) erro
 				}
 				h.Write((*buf)[:n])
 				have += int64(n)
+				if have-flushed >= writebackChunk {
+					startWriteback(file, flushed, have-flushed)
+					flushed = have
+				}
 				moved.Add(int64(n))
 				a.received.Add(int64(n))
 			}
