@@ -445,13 +445,18 @@ export function Editor(props: { id: string; pkg: Json; onSaved: () => void; onLo
         {status && (
           <span role="status" class="status">
             {status}
-            {status.includes("changed by") && dirty && <button onClick={load}>Reload</button>}
+            {status.includes("changed by") && dirty && !alert.startsWith("Someone else saved") && <button onClick={load}>Reload</button>}
           </span>
         )}
       </div>
       {alert && (
         <div role="alert" class="error">
           {alert}
+          {alert.startsWith("Someone else saved") && (
+            <button class="inline-action" onClick={() => (setAlert(""), load())}>
+              Reload
+            </button>
+          )}
         </div>
       )}
       <div class="split">
