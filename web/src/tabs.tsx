@@ -314,7 +314,7 @@ export function Exchange(props: { id: string }) {
         <>
           <h2>Import</h2>
           <label class="field">
-            <span>Export zip to import</span>
+            <span>File to import (a zip from Export)</span>
             <input type="file" accept=".zip,application/zip" onChange={(e) => (setFile(e.currentTarget.files?.[0] || null), setPlan(null))} />
           </label>
           <div class="buttons">
