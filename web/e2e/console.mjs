@@ -238,6 +238,19 @@ try {
     await waitFor(async () => (await stepItemDisabled(b).count()) === 0, `"${cfg.step}" enabled again in the other browser`);
   });
 
+  await step('the other tabs of the package', async () => {
+    let n = 8;
+    for (const tab of ['References', 'Lint', 'Plan', 'Distribution', 'Export']) {
+      const t = a.getByRole('tab', { name: new RegExp('^' + tab + '\\b') });
+      await t.click();
+      await waitFor(async () => (await t.getAttribute('aria-selected')) === 'true', `the tab "${tab}" selected`);
+      const panel = a.getByRole('tabpanel').first();
+      await panel.waitFor();
+      await waitFor(async () => (await panel.locator('[aria-busy="true"]').count()) === 0 && (await panel.innerText()).trim() !== '', `the "${tab}" tab's content`);
+      await screen(a, `${String(n++).padStart(2, '0')}-${tab.toLowerCase()}`);
+    }
+  });
+
   await step('a save after someone else\'s change is refused, explained, and the edits kept', async () => {
     await a.getByRole('tab', { name: 'Steps', exact: true }).click();
     await showStep(a);
