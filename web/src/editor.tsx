@@ -201,7 +201,7 @@ export function Editor(props: { id: string; pkg: Json; onSaved: () => void; onLo
     setRev((r) => r + 1);
   };
 
-  const focusRow = (i: number) => {
+  const focusRow = (i: number, focus = true) => {
     const n = Math.max(0, Math.min(rows.length - 1, i));
     setActive(n);
     setSelected(rows[n]?.step ?? null);
@@ -211,20 +211,86 @@ export function Editor(props: { id: string; pkg: Json; onSaved: () => void; onLo
       if (top < el.scrollTop) el.scrollTop = top;
       else if (top + rowHeight > el.scrollTop + el.clientHeight) el.scrollTop = top + rowHeight - el.clientHeight;
     }
-    requestAnimationFrame(() => (document.getElementById(`ts-row-${n}`) as HTMLElement | null)?.focus());
+    if (focus) requestAnimationFrame(() => (document.getElementById(`ts-row-${n}`) as HTMLElement | null)?.focus());
   };
 
-  const move = (row: Row, delta: number) =>
+  // the step to focus once the rows are laid out again (after a move)
+  const pendingFocus = useRef<Json | null>(null);
+  const pendingShow = useRef(false); // only scroll to it and select it (find)
+  useEffect(() => {
+    const step = pendingFocus.current;
+    if (!step) return;
+    pendingFocus.current = null;
+    const i = rows.findIndex((r) => r.step === step);
+    if (i >= 0) focusRow(i, !pendingShow.current);
+    pendingShow.current = false;
+  }, [rows]);
+
+  const move = (row: Row, delta: number): boolean => {
+    const to = row.index + delta;
+    if (to < 0 || to >= row.parent.length) return false;
     edit(() => {
-      const to = row.index + delta;
-      if (to < 0 || to >= row.parent.length) return;
       row.parent.splice(row.index, 1);
       row.parent.splice(to, 0, row.step);
-      requestAnimationFrame(() => {
-        const i = rows.findIndex((r) => r.step === row.step);
-        if (i >= 0) focusRow(i);
-      });
     });
+    pendingFocus.current = row.step;
+    return true;
+  };
+
+  // find: the next step whose name holds the text, in document order from
+  // the selected one, its groups opened
+  const [find, setFind] = useState("");
+  const findNext = () => {
+    const text = find.trim().toLowerCase();
+    if (!text || !seq) return;
+    const all: [Json, Json[]][] = [];
+    const walk = (steps: Json[], up: Json[]) => {
+      for (const st of steps) {
+        all.push([st, up]);
+        if (isGroup(st)) walk(st.Steps || [], [...up, st]);
+      }
+    };
+    walk(seq.Steps, []);
+    const from = selected ? all.findIndex(([st]) => st === selected) : -1;
+    for (let k = 1; k <= all.length; k++) {
+      const [st, up] = all[(from + k) % all.length];
+      if (String(st.Name || "").toLowerCase().includes(text)) {
+        for (const g of up) toggle(g, true);
+        setSelected(st);
+        pendingFocus.current = st;
+        pendingShow.current = true;
+        setRev((r) => r + 1);
+        setStatus("");
+        return;
+      }
+    }
+    setStatus(`No step named like "${find}"`);
+  };
+
+  // outdent: out of its group, right after it; indent: into the group
+  // just above it, at the end
+  const outdent = (row: Row): boolean => {
+    const owner = ownerGroup(seq!.Steps, row.step);
+    if (!owner) return false;
+    const outer = findParent(seq!.Steps, owner)!;
+    edit(() => {
+      row.parent.splice(row.index, 1);
+      outer.splice(outer.indexOf(owner) + 1, 0, row.step);
+    });
+    pendingFocus.current = row.step;
+    return true;
+  };
+  const indent = (row: Row): boolean => {
+    const above = row.parent[row.index - 1];
+    if (!above || !isGroup(above)) return false;
+    edit(() => {
+      row.parent.splice(row.index, 1);
+      (above.Steps = above.Steps || []).push(row.step);
+    });
+    toggle(above, true);
+    pendingFocus.current = row.step;
+    return true;
+  };
 
   const onKey = (e: KeyboardEvent) => {
     const row = rows[active];
@@ -234,10 +300,17 @@ export function Editor(props: { id: string; pkg: Json; onSaved: () => void; onLo
       remove();
       return;
     }
-    if (e.altKey && (e.key === "ArrowUp" || e.key === "ArrowDown")) {
+    if (e.altKey && ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight"].includes(e.key)) {
       e.preventDefault();
-      move(row, e.key === "ArrowUp" ? -1 : 1);
-      setStatus(`Moved ${row.step.Name} ${e.key === "ArrowUp" ? "up" : "down"}`);
+      if (!writable) return;
+      const how: Record<string, [() => boolean, string]> = {
+        ArrowUp: [() => move(row, -1), "up"],
+        ArrowDown: [() => move(row, 1), "down"],
+        ArrowLeft: [() => outdent(row), "out of its group"],
+        ArrowRight: [() => indent(row), "into the group above"],
+      };
+      const [fn, words] = how[e.key];
+      setStatus(fn() ? `Moved ${row.step.Name} ${words}` : `${row.step.Name} cannot move ${words}`);
       return;
     }
     switch (e.key) {
@@ -441,6 +514,18 @@ export function Editor(props: { id: string; pkg: Json; onSaved: () => void; onLo
             Read only: your security roles do not allow changing this package.
           </p>
         )}
+        <form
+          class="find"
+          role="search"
+          aria-label="Find a step"
+          onSubmit={(e) => {
+            e.preventDefault();
+            findNext();
+          }}
+        >
+          <input type="search" aria-label="Find a step by name" placeholder="Find a step" value={find} onInput={(e) => setFind(e.currentTarget.value)} />
+          <button type="submit">Find next</button>
+        </form>
         <span class="count">{countSteps(seq.Steps)} steps</span>
         {status && (
           <span role="status" class="status">
@@ -527,7 +612,7 @@ export function Editor(props: { id: string; pkg: Json; onSaved: () => void; onLo
           <Details key={idOf(selected)} step={selected} schema={sch} writable={writable} edit={edit} lint={lint.get(rows.find((r) => r.step === selected)?.path || "") || []} />
         ) : (
           <section class="details" aria-label="Step details">
-            <p>Select a step to see its properties. Keys: arrows move, Right/Left open and close groups, Alt+Up/Down move the step, Delete deletes it.</p>
+            <p>Select a step to see its properties. Keys: arrows move, Right/Left open and close groups, Alt+Up/Down move the step, Alt+Left/Right take it out of its group or into the group above, Delete deletes it.</p>
           </section>
         )}
       </div>
@@ -549,6 +634,18 @@ function idOf(o: Json): number {
   let n = ids.get(o);
   if (n === undefined) ids.set(o, (n = ++nextID));
   return n;
+}
+
+/** ownerGroup is the group that holds target, null at the top level. */
+function ownerGroup(steps: Json[], target: Json, owner: Json | null = null): Json | null {
+  for (const s of steps) {
+    if (s === target) return owner;
+    if (isGroup(s)) {
+      const r = ownerGroup(s.Steps || [], target, s);
+      if (r) return r;
+    }
+  }
+  return null;
 }
 
 function findParent(steps: Json[], target: Json): Json[] | null {
