@@ -34,6 +34,8 @@ import (
 //	go test ./bench/ -run '^$' -bench Distribution -benchtime 1x -dist.mb 32   # a quick check
 var distMB = flag.Int("dist.mb", 1024, "BenchmarkDistribution: MiB of files in the package")
 
+var distParallel = flag.Int("dist.parallel", 0, "BenchmarkDistribution: files each agent fetches at once (`dp serve --parallel`; 0: its default)")
+
 func BenchmarkDistribution(b *testing.B) {
 	cp, err := exec.LookPath("cp")
 	if err != nil {
@@ -155,8 +157,12 @@ func BenchmarkDistribution(b *testing.B) {
 // dir, and waits until it has registered.
 func startAgentProcess(b *testing.B, bin string, s *rssServer, host, dir string) *exec.Cmd {
 	b.Helper()
-	cmd := exec.Command(bin, "dp", "serve", "--listen", "127.0.0.1:0", "--store", dir, "--provider", s.url,
-		"--token", s.token, "--host", host, "--quiet", "--log-level", "warn")
+	args := []string{"dp", "serve", "--listen", "127.0.0.1:0", "--store", dir, "--provider", s.url,
+		"--token", s.token, "--host", host, "--quiet", "--log-level", "warn"}
+	if *distParallel > 0 {
+		args = append(args, "--parallel", strconv.Itoa(*distParallel))
+	}
+	cmd := exec.Command(bin, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		b.Fatal(err)
