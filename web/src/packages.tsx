@@ -113,7 +113,16 @@ export function Packages() {
             Columns
           </button>
           {picker && (
-            <fieldset id="column-picker" class="popover">
+            <fieldset
+              id="column-picker"
+              class="popover"
+              onKeyDown={(e) => {
+                if (e.key === "Escape") {
+                  setPicker(false);
+                  (document.querySelector("[aria-controls=column-picker]") as HTMLElement | null)?.focus();
+                }
+              }}
+            >
               <legend>Columns shown</legend>
               {props.map((p) => (
                 <label class="choice" key={p.name}>
