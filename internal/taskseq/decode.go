@@ -211,9 +211,12 @@ func defaultElement(cls *cim.Class) string {
 // for steps, by the name for expressions. A generic class keeps every
 // variable in its Variables property.
 func (c *Codec) decodeVariables(in *cim.Instance, list *Element, generic bool) []resVar {
-	var out []resVar
+	out := make([]resVar, 0, len(list.Children)) // one for each child
 	var bound lowerSet
 	var generics []any
+	if generic {
+		generics = make([]any, 0, len(list.Children))
+	}
 	for _, n := range list.Children {
 		rv := rawVar(n)
 		el, ok := n.(*Element)

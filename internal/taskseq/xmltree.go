@@ -160,16 +160,23 @@ func writeElement(w *bytes.Buffer, e *Element, endTags bool) {
 
 // writeEscaped writes s with each byte that escapes has a reference for
 // replaced by it.
-func writeEscaped(w *bytes.Buffer, escapes *[256]string, s string) {
+func writeEscaped(w *bytes.Buffer, escapes *escapeSet, s string) {
 	start := 0
 	for i := 0; i < len(s); i++ {
-		if ref := escapes[s[i]]; ref != "" {
-			w.WriteString(s[start:i])
-			w.WriteString(ref)
-			start = i + 1
+		if !escapes.special[s[i]] {
+			continue // most text has nothing to escape: one test a byte
 		}
+		w.WriteString(s[start:i])
+		w.WriteString(escapes.ref[s[i]])
+		start = i + 1
 	}
 	w.WriteString(s[start:])
+}
+
+// An escapeSet gives the reference written for each special character.
+type escapeSet struct {
+	ref     [256]string
+	special [256]bool // ref is not empty
 }
 
 // The references written for special characters: in text, & < > and
@@ -178,11 +185,14 @@ func writeEscaped(w *bytes.Buffer, escapes *[256]string, s string) {
 // read as spaces).
 var textEscapes, attrEscapes = escapeTable(false), escapeTable(true)
 
-func escapeTable(attr bool) [256]string {
-	var t [256]string
-	t['&'], t['<'], t['>'], t['\r'] = "&amp;", "&lt;", "&gt;", "&#xD;"
+func escapeTable(attr bool) escapeSet {
+	var t escapeSet
+	t.ref['&'], t.ref['<'], t.ref['>'], t.ref['\r'] = "&amp;", "&lt;", "&gt;", "&#xD;"
 	if attr {
-		t['"'], t['\n'], t['\t'] = "&quot;", "&#xA;", "&#x9;"
+		t.ref['"'], t.ref['\n'], t.ref['\t'] = "&quot;", "&#xA;", "&#x9;"
+	}
+	for c, r := range t.ref {
+		t.special[c] = r != ""
 	}
 	return t
 }
