@@ -36,6 +36,53 @@ type scanner struct {
 	lim   Limits
 	count int
 	attrs []Attr // the attributes of the element being read, reused
+	kids  []Node // the children of the elements being read, innermost last, reused
+
+	// Elements, attribute lists and child lists are cut from larger
+	// blocks: a large sequence has tens of thousands of each, and one
+	// allocation a block rather than one each is fewer for the collector
+	// to count and trace. Each list is cut with its capacity at its
+	// length, so appending to it later copies it rather than running into
+	// its neighbour.
+	elems     []Element
+	attrBlock []Attr
+	nodeBlock []Node
+	block     int // the size of the next block; doubles up to maxBlock
+}
+
+const maxBlock = 512
+
+// blockSize is the size of the next block to cut from, for n items at
+// least: small for a small document (a rule list, a fragment), larger as
+// the document proves large.
+func (s *scanner) blockSize(n int) int {
+	s.block = min(max(2*s.block, 8), maxBlock)
+	return max(s.block, n)
+}
+
+func (s *scanner) newElement(name string) *Element {
+	if len(s.elems) == 0 {
+		s.elems = make([]Element, s.blockSize(1))
+	}
+	el := &s.elems[0]
+	s.elems = s.elems[1:]
+	el.Name = name
+	return el
+}
+
+// nodes returns a copy of list, of exactly its length (nil for none).
+func (s *scanner) nodes(list []Node) []Node {
+	n := len(list)
+	if n == 0 {
+		return nil
+	}
+	if len(s.nodeBlock) < n {
+		s.nodeBlock = make([]Node, s.blockSize(n))
+	}
+	out := s.nodeBlock[:n:n]
+	s.nodeBlock = s.nodeBlock[n:]
+	copy(out, list)
+	return out
 }
 
 func (s *scanner) fail(format string, args ...any) error {
@@ -210,7 +257,7 @@ func (s *scanner) element(depth int) (*Element, error) {
 	if err != nil {
 		return nil, err
 	}
-	el := &Element{Name: name}
+	el := s.newElement(name)
 	s.attrs = s.attrs[:0]
 	for {
 		sp := s.pos
@@ -251,10 +298,17 @@ func (s *scanner) element(depth int) (*Element, error) {
 // rather than grown by doubling, which for the thousands of steps of a
 // large sequence is most of what their attributes cost.
 func (s *scanner) takeAttrs() []Attr {
-	if len(s.attrs) == 0 {
+	n := len(s.attrs)
+	if n == 0 {
 		return nil
 	}
-	return append(make([]Attr, 0, len(s.attrs)), s.attrs...)
+	if len(s.attrBlock) < n {
+		s.attrBlock = make([]Attr, s.blockSize(n))
+	}
+	out := s.attrBlock[:n:n]
+	s.attrBlock = s.attrBlock[n:]
+	copy(out, s.attrs)
+	return out
 }
 
 func (s *scanner) attribute() (Attr, error) {
@@ -293,9 +347,24 @@ func (s *scanner) attribute() (Attr, error) {
 	return Attr{Name: name, Value: v}, nil
 }
 
-// content reads children up to the matching end tag.
+// content reads children up to the matching end tag. They are gathered
+// on s.kids, above those of the elements that enclose el, and copied to
+// el.Children at its end tag.
 func (s *scanner) content(el *Element, depth int) error {
+	base := len(s.kids)
 	var text []byte
+	addText := func(t string) {
+		if t == "" {
+			return
+		}
+		if n := len(s.kids); n > base {
+			if prev, ok := s.kids[n-1].(Text); ok {
+				s.kids[n-1] = prev + Text(t)
+				return
+			}
+		}
+		s.kids = append(s.kids, Text(t))
+	}
 	flush := func() error {
 		if len(text) == 0 {
 			return nil
@@ -304,7 +373,7 @@ func (s *scanner) content(el *Element, depth int) error {
 		if err != nil {
 			return err
 		}
-		appendText(el, t)
+		addText(t)
 		text = nil
 		return nil
 	}
@@ -337,6 +406,9 @@ func (s *scanner) content(el *Element, depth int) error {
 				return s.fail("expected > after </%s", name)
 			}
 			s.pos++
+			el.Children = s.nodes(s.kids[base:])
+			clear(s.kids[base:])
+			s.kids = s.kids[:base]
 			dropLayoutWhitespace(el)
 			return nil
 		case s.has("<!--"):
@@ -360,7 +432,7 @@ func (s *scanner) content(el *Element, depth int) error {
 			if err := checkChars(body); err != nil {
 				return s.fail("%v", err)
 			}
-			appendText(el, body)
+			addText(body)
 			s.pos += 9 + end + 3
 		case s.has("<!"):
 			return errs.E(errs.Invalid, "XML with a DTD or other <!...> declaration is refused (no entity declarations are accepted)")
@@ -376,7 +448,7 @@ func (s *scanner) content(el *Element, depth int) error {
 			if err != nil {
 				return err
 			}
-			el.Children = append(el.Children, child)
+			s.kids = append(s.kids, child)
 		}
 	}
 }
