@@ -150,5 +150,23 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // takes the step's settings from its variables, so the line has no
 // arguments to follow.
 func runsMDTScript(action string) bool {
-	return strings.HasPrefix(strings.ToUpper(action), `CSCRIPT.EXE "%SCRIPTROOT%\`)
+	const prefix = `CSCRIPT.EXE "%SCRIPTROOT%\`
+	if len(action) < len(prefix) && isASCII(action) {
+		return false
+	}
+	if len(action) >= len(prefix) && isASCII(action[:len(prefix)]) {
+		// what strings.ToUpper makes of an ASCII start, without upper-casing
+		// (and copying) the whole line
+		for i := 0; i < len(prefix); i++ {
+			c := action[i]
+			if 'a' <= c && c <= 'z' {
+				c -= 'a' - 'A'
+			}
+			if c != prefix[i] {
+				return false
+			}
+		}
+		return true
+	}
+	return strings.HasPrefix(strings.ToUpper(action), prefix)
 }

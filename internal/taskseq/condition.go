@@ -106,7 +106,7 @@ func (c *Codec) decodeExpression(e *Element) (*cim.Instance, error) {
 	if generic {
 		cls = c.class(classGenericExpr)
 	}
-	in := cim.NewInstance(cls)
+	in := cim.NewInstanceSize(cls, len(cls.Properties))
 	if generic {
 		in.Set("ExpressionType", typ)
 	}

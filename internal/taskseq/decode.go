@@ -119,7 +119,7 @@ func attrValue(p *cim.Property, a stepAttr, raw string) (any, bool) {
 func (c *Codec) decodeStep(e *Element) (*cim.Instance, error) {
 	typ, _ := e.Attr("type")
 	cls, generic := c.stepClass(e.Name, typ)
-	in := cim.NewInstance(cls)
+	in := cim.NewInstanceSize(cls, len(cls.Properties)) // the decoder sets nearly all
 	r := &residue{Attrs: attrsOf(e)}
 	if def := defaultElement(cls); def != e.Name {
 		r.Element = e.Name

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
@@ -57,7 +58,10 @@ func (c *Codec) WriteXML(w io.Writer, ts *cim.Instance, opts WriteOptions) error
 // marshal writes the sequence into a buffer of marshalBuffers, which the
 // caller copies the XML out of and then puts back.
 func (c *Codec) marshal(ts *cim.Instance, opts WriteOptions) (*bytes.Buffer, error) {
-	b := marshalBuffers.Get().(*bytes.Buffer)
+	b := spareBuffer.Swap(nil)
+	if b == nil {
+		b = marshalBuffers.Get().(*bytes.Buffer)
+	}
 	b.Reset()
 	if err := c.write(ts, opts, &bytesSink{w: b}); err != nil {
 		putMarshalBuffer(b)
@@ -80,8 +84,14 @@ var marshalBuffers = sync.Pool{New: func() any {
 // the largest sequence the size rule lets through (and some) is dropped.
 const maxPooledBuffer = 4 << 20
 
+// spareBuffer keeps one buffer out of the pool, which the collector
+// empties: a program that allocates much between two calls (a server
+// decoding the next 2 MB body) would otherwise grow a new buffer to the
+// sequence's size for nearly every call.
+var spareBuffer atomic.Pointer[bytes.Buffer]
+
 func putMarshalBuffer(b *bytes.Buffer) {
-	if b.Cap() <= maxPooledBuffer {
+	if b.Cap() <= maxPooledBuffer && !spareBuffer.CompareAndSwap(nil, b) {
 		marshalBuffers.Put(b)
 	}
 }

@@ -100,7 +100,7 @@ func pairValue(pairs [][2]string, name string) (string, bool) {
 // must not change afterwards.
 func setResidue(in *cim.Instance, r *residue) error {
 	if in.Annotations == nil {
-		in.Annotations = map[string]any{}
+		in.Annotations = make(map[string]any, 1)
 	}
 	in.Annotations[residueKey] = r
 	return nil

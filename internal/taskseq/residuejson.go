@@ -117,14 +117,29 @@ func readString(jr *cim.JSONReader, s *string) error {
 // names, markers and values that every element's annotation repeats, so
 // that reading an annotation does not allocate them again.
 func intern(b []byte) string {
-	if len(b) > maxInterned {
-		return string(b)
+	if len(b) > maxInterned || len(b) == 0 {
+		return string(b) // "" allocates nothing
 	}
-	if s, ok := commonStrings[string(b)]; ok {
-		return s
+	for _, s := range commonByLength[len(b)] {
+		if s[0] == b[0] && s == string(b) {
+			return s
+		}
 	}
 	return string(b)
 }
+
+// commonByLength holds commonStrings by their length (the empty string
+// aside): a lookup compares the few of one length, first by their first
+// byte, which for text that is none of them (most values) costs less than
+// hashing it.
+var commonByLength = func() (t [maxInterned + 1][]string) {
+	for s := range commonStrings {
+		if s != "" {
+			t[len(s)] = append(t[len(s)], s)
+		}
+	}
+	return t
+}()
 
 // maxInterned is the length of the longest of commonStrings, and more:
 // longer text is not looked up.

@@ -172,8 +172,12 @@ func (b binding) set(reg *cim.Registry, in *cim.Instance, v any) {
 	}
 	list, _ := in.Values[b.prop.Name].([]any)
 	elemClass, _ := reg.Class(b.prop.Type.Class)
+	size := 0
+	if elemClass != nil {
+		size = len(elemClass.Properties)
+	}
 	for len(list) <= b.index {
-		list = append(list, cim.NewInstance(elemClass))
+		list = append(list, cim.NewInstanceSize(elemClass, size))
 	}
 	el := list[b.index].(*cim.Instance)
 	el.Values[b.field.Name] = v
