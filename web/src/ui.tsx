@@ -11,7 +11,14 @@ export function Dialog(props: { title: string; onClose: () => void; children: an
     const before = document.activeElement as HTMLElement | null;
     const el = ref.current!;
     (el.querySelector("[autofocus]") as HTMLElement | null)?.focus() ?? (el.querySelector("button, input, select, textarea") as HTMLElement | null)?.focus();
-    return () => before?.focus?.();
+    return () => {
+      // back where it was; when that is gone or disabled (Save after a
+      // save), to the main content rather than to nothing
+      requestAnimationFrame(() => {
+        before?.focus?.();
+        if (document.activeElement === document.body) (document.getElementById("main") as HTMLElement | null)?.focus();
+      });
+    };
   }, []);
   const onKey = (e: KeyboardEvent) => {
     if (e.key === "Escape") {
