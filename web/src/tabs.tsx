@@ -265,6 +265,7 @@ export function Exchange(props: { id: string }) {
   const [error, setError] = useState("");
   const [plan, setPlan] = useState<Json | null>(null);
   const [file, setFile] = useState<File | null>(null);
+  const [map, setMap] = useState("");
   const canImport = can("SMS_TaskSequencePackage", "Create");
   const exportZip = async () => {
     setError("");
@@ -291,7 +292,11 @@ export function Exchange(props: { id: string }) {
     if (!file) return;
     setError("");
     try {
-      const res = await fetch(`/tsprov/v1/import${dry ? "?dryRun=true" : ""}`, {
+      const q = new URLSearchParams();
+      if (dry) q.set("dryRun", "true");
+      for (const line of map.split("\n")) if (line.includes("=")) q.append("map", line.trim());
+      const qs = q.toString();
+      const res = await fetch(`/tsprov/v1/import${qs ? "?" + qs : ""}`, {
         method: "POST",
         credentials: "omit",
         headers: { Authorization: session()?.authorization || "", "Content-Type": "application/zip" },
@@ -316,6 +321,10 @@ export function Exchange(props: { id: string }) {
           <label class="field">
             <span>File to import (a zip from Export)</span>
             <input type="file" accept=".zip,application/zip" onChange={(e) => (setFile(e.currentTarget.files?.[0] || null), setPlan(null))} />
+          </label>
+          <label class="field">
+            <span>Map references (SOURCE=TARGET, one a line; see docs/export-import.md)</span>
+            <textarea rows={3} class="mono" value={map} onInput={(e) => (setMap(e.currentTarget.value), setPlan(null))} />
           </label>
           <div class="buttons">
             <button disabled={!file} onClick={() => importZip(true)}>
