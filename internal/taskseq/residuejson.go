@@ -3,6 +3,7 @@ package taskseq
 import (
 	"bytes"
 	"fmt"
+	"sync"
 
 	"github.com/tsprov/tsprov/internal/cim"
 )
@@ -53,7 +54,7 @@ func readResidue(jr *cim.JSONReader) (*residue, error) {
 			case field(name, "actionBound"):
 				return readString(jr, &r.ActionBound)
 			case field(name, "vars"):
-				return readList(jr, &r.Vars, readVar)
+				return readList(jr, &r.Vars, readVar, &variableLists)
 			case field(name, "varListAttrs"):
 				return readPairs(jr, &r.VarListAttrs)
 			case field(name, "other"):
@@ -61,7 +62,7 @@ func readResidue(jr *cim.JSONReader) (*residue, error) {
 			case field(name, "platformKey"):
 				return readPairs(jr, &r.PlatformKey)
 			case field(name, "references"):
-				return readList(jr, &r.References, readPairs)
+				return readList(jr, &r.References, readPairs, &pairListLists)
 			case field(name, "packageType"):
 				return readString(jr, &r.PackageType)
 			}
@@ -178,12 +179,12 @@ func readOptional(jr *cim.JSONReader, s **string) error {
 }
 
 func readStrings(jr *cim.JSONReader, list *[]string) error {
-	return readList(jr, list, readString)
+	return readList(jr, list, readString, &stringLists)
 }
 
 // readPairs reads a list of name and value pairs.
 func readPairs(jr *cim.JSONReader, pairs *[][2]string) error {
-	return readList(jr, pairs, readPair)
+	return readList(jr, pairs, readPair, &pairLists)
 }
 
 func readPair(jr *cim.JSONReader, p *[2]string) error {
@@ -200,20 +201,40 @@ func readPair(jr *cim.JSONReader, p *[2]string) error {
 	})
 }
 
-// readList reads a list whose elements elem reads; null gives nil.
-func readList[T any](jr *cim.JSONReader, list *[]T, elem func(*cim.JSONReader, *T) error) error {
+// readList reads a list whose elements elem reads; null gives nil. The
+// elements are read into a buffer of scratch and copied out at their
+// number: an annotation's lists live as long as its step, and most hold
+// two or three pairs.
+func readList[T any](jr *cim.JSONReader, list *[]T, elem func(*cim.JSONReader, *T) error, scratch *listScratch[T]) error {
 	if jr.Null() {
 		*list = nil
 		return nil
 	}
-	out := make([]T, 0, 8) // most lists are short: one allocation
+	buf, _ := scratch.pool.Get().(*[]T)
+	if buf == nil {
+		buf = new([]T)
+	}
+	out := (*buf)[:0]
 	err := jr.Array(func() error {
 		var zero T
 		out = append(out, zero)
 		return elem(jr, &out[len(out)-1]) // read in place: no copy on the heap
 	})
 	if err == nil {
-		*list = out
+		*list = append(make([]T, 0, len(out)), out...)
 	}
+	clear(out)
+	*buf = out[:0]
+	scratch.pool.Put(buf)
 	return err
 }
+
+// listScratch holds the buffers readList reads lists of T into.
+type listScratch[T any] struct{ pool sync.Pool }
+
+var (
+	pairLists     listScratch[[2]string]
+	pairListLists listScratch[[][2]string]
+	stringLists   listScratch[string]
+	variableLists listScratch[resVar]
+)
