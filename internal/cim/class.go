@@ -149,8 +149,32 @@ func (c *Class) Property(name string) (*Property, bool) {
 	if p, ok := c.exact[name]; ok {
 		return p, true
 	}
+	var buf [64]byte
+	if lower, ok := asciiLower(buf[:0], name); ok {
+		p, ok := c.props[string(lower)] // no copy of the name for the lookup
+		return p, ok
+	}
 	p, ok := c.props[strings.ToLower(name)]
 	return p, ok
+}
+
+// asciiLower appends name lowered to buf, as strings.ToLower lowers it,
+// when name is ASCII and fits in buf's capacity; ok is false otherwise.
+func asciiLower(buf []byte, name string) (lower []byte, ok bool) {
+	if len(name) > cap(buf) {
+		return nil, false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 0x80 {
+			return nil, false
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf = append(buf, c)
+	}
+	return buf, true
 }
 
 // Method returns the method named name (case-insensitive).
