@@ -914,6 +914,13 @@ function ConditionEditor(props: { step: Json; schema: Schema; writable: boolean;
   const list: Json[] = any ? top[0].Operands || [] : top;
   const operators = props.schema.props(varClass).find((p) => p.name === "Operator")?.allowed || ["equals", "exists"];
   const [v, setV] = useState({ Variable: "", Operator: operators.includes("equals") ? "equals" : operators[0], Value: "" });
+  const kinds = useMemo(() => props.schema.concrete("SMS_TaskSequence_ConditionExpression"), [props.schema]);
+  const [kind, setKind] = useState(varClass);
+  const push = (o: Json) => {
+    if (!step.Condition) step.Condition = { Operands: [] };
+    if (any) list.push(o);
+    else (step.Condition.Operands = step.Condition.Operands || []).push(o);
+  };
   const noValue = (op: string) => /exists/i.test(op);
   const setMode = (toAny: boolean) =>
     edit(() => {
@@ -967,6 +974,23 @@ function ConditionEditor(props: { step: Json; schema: Schema; writable: boolean;
                     </label>
                   )}
                 </span>
+              ) : writable && cls(o) !== opClass && props.schema.types.has(cls(o)) ? (
+                <span class="add-condition">
+                  <strong>{label(cls(o)).replace(/ Condition Expression$/, "")}</strong>
+                  {props.schema
+                    .props(cls(o))
+                    .filter((p) => p.type.startsWith("Edm.") && !p.collection)
+                    .map((p) => (
+                      <Field
+                        key={p.name}
+                        prop={{ ...p, name: `${p.name} ${i + 1}` }}
+                        value={o[p.name]}
+                        writable={writable}
+                        schema={props.schema}
+                        onChange={(v) => edit(() => (v === undefined ? delete o[p.name] : (o[p.name] = v)))}
+                      />
+                    ))}
+                </span>
               ) : (
                 <span>{condition({ Operands: [o] }).slice(3)} </span>
               )}
@@ -989,6 +1013,33 @@ function ConditionEditor(props: { step: Json; schema: Schema; writable: boolean;
         </ul>
       )}
       {writable && (
+        <label class="field inline">
+          <span>New test</span>
+          <select aria-label="New test" value={kind} onChange={(e) => setKind(e.currentTarget.value)}>
+            {kinds.map((k) => (
+              <option key={k} value={k}>
+                {label(k).replace(/ Condition Expression$/, "")}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+      {writable && kind !== varClass && (
+        <button
+          onClick={() =>
+            edit(() => {
+              const o: Json = { "@odata.type": "#AdminService." + kind };
+              for (const p of props.schema.props(kind)) {
+                if (!p.nullable && p.type.startsWith("Edm.") && !p.collection) o[p.name] = p.allowed?.[0] ?? (p.type === "Edm.Boolean" ? false : p.type.startsWith("Edm.Int") ? 0 : "");
+              }
+              push(o);
+            })
+          }
+        >
+          Add condition
+        </button>
+      )}
+      {writable && kind === varClass && (
         <div class="add-condition">
           <label class="field inline">
             <span>Variable</span>
@@ -1014,9 +1065,7 @@ function ConditionEditor(props: { step: Json; schema: Schema; writable: boolean;
               edit(() => {
                 const o: Json = { "@odata.type": "#AdminService." + varClass, Variable: v.Variable.trim(), Operator: v.Operator };
                 if (!noValue(v.Operator)) o.Value = v.Value;
-                if (!step.Condition) step.Condition = { Operands: [] };
-                if (any) list.push(o);
-                else (step.Condition.Operands = step.Condition.Operands || []).push(o);
+                push(o);
                 setV({ ...v, Variable: "", Value: "" });
               })
             }

@@ -38,7 +38,7 @@ export function icon(className: string): string {
 
 /** label turns SMS_TaskSequence_RunCommandLineAction into "Run Command Line". */
 export function label(className: string): string {
-  const base = className.replace(/^(SMS_TaskSequence_|TSPROV_|BDD_)/, "").replace(/Action$/, "");
+  const base = className.replace(/^(SMS_TaskSequence_|TSPROV_|BDD_)/, "").replace(/(Action|ConditionExpression)$/, "");
   return base.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/_/g, " ") || className;
 }
 
