@@ -2,6 +2,7 @@ package taskseq
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/tsprov/tsprov/internal/cim"
 )
@@ -296,6 +297,25 @@ func isStepLevel(p *cim.Property) bool {
 	return false
 }
 
+// classVariables holds variableProperties' answer by class.
+var classVariables sync.Map // *cim.Class → []*cim.Property
+
+// variableProperties returns the properties of c that are not step level
+// (isStepLevel), in class order: those a step's variables may hold.
+func variableProperties(c *cim.Class) []*cim.Property {
+	if v, ok := classVariables.Load(c); ok {
+		return v.([]*cim.Property)
+	}
+	out := make([]*cim.Property, 0, len(c.Properties))
+	for _, p := range c.Properties {
+		if !isStepLevel(p) {
+			out = append(out, p)
+		}
+	}
+	classVariables.Store(c, out)
+	return out
+}
+
 // commandLineProperty holds a command line step's command.
 const commandLineProperty = "CommandLine"
 
@@ -328,8 +348,8 @@ func noteStaleAction(in *cim.Instance, r *residue) {
 // fillVariableDefaults gives properties that no variable held their
 // class default, as a new instance of the class has.
 func fillVariableDefaults(in *cim.Instance) {
-	for _, p := range in.Class.Properties {
-		if isStepLevel(p) || p.Default == nil {
+	for _, p := range variableProperties(in.Class) {
+		if p.Default == nil {
 			continue
 		}
 		if _, ok := in.Values[p.Name]; !ok {
