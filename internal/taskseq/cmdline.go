@@ -39,18 +39,20 @@ func deriveCommandLine(in *cim.Instance) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	return expandCommandLine(tmpl, func(n int) (string, bool) { return commandLineArg(in, n) }), true
+	args := argPropsOf(in.Class) // once, not for every argument
+	return expandCommandLine(tmpl, func(n int) (string, bool) { return commandLineArg(in, args, n) }), true
 }
 
-// commandLineArg is the text of argument n of a step: the value of the
+// commandLineArg is the text of argument n of a step (args is
+// argPropsOf of its class): the value of the
 // property qualified CommandLineArg(n), or its class default when the step
 // has none (as a new WMI instance has it). An argument has no value when
 // no property holds it, when the property is null without a default, or
 // when its text is empty: every ConfigMgr-written step of the corpus leaves
 // the optional part of an empty argument out, and writes the part of a
 // false boolean (/hiddenflag:False, /runfromnet:False).
-func commandLineArg(in *cim.Instance, n int) (string, bool) {
-	p, ok := argPropsOf(in.Class)[int64(n)]
+func commandLineArg(in *cim.Instance, args map[int64]*cim.Property, n int) (string, bool) {
+	p, ok := args[int64(n)]
 	if !ok {
 		return "", false
 	}
