@@ -21,11 +21,42 @@ func isSecret(p *cim.Property) bool { return p.IsSecret() }
 // a stored instance (the Sequence XML of a task sequence package): secrets
 // are never returned.
 func stripSealed(in *cim.Instance) {
-	for name, v := range in.Values {
-		if s, ok := v.(string); ok && strings.Contains(s, secrets.Prefix) {
-			in.Values[name] = secrets.Strip(s)
+	for _, p := range sealableOf(in.Class) {
+		if s, ok := in.Values[p.Name].(string); ok && strings.Contains(s, secrets.Prefix) {
+			in.Values[p.Name] = secrets.Strip(s)
 		}
 	}
+}
+
+// classSealable holds, by class, the properties stripSealed looks at (see
+// sealableOf).
+var classSealable sync.Map // *cim.Class → []*cim.Property
+
+// sealableOf returns the string properties of c in which the server
+// stores sealed values, in class order: a Secret or QuasiSecret string
+// (NetworkAccessPassword); a lazy or large string, stored text that may
+// carry objects with sealed secrets (the Sequence XML of a task sequence
+// package); and every string of a Private class (a webhook's signing
+// Secret). Any other string holds what a client wrote, never a value the
+// server sealed, so a page of instances is not walked value by value.
+func sealableOf(c *cim.Class) []*cim.Property {
+	if c == nil {
+		return nil
+	}
+	if v, ok := classSealable.Load(c); ok {
+		return v.([]*cim.Property)
+	}
+	var out []*cim.Property
+	for _, p := range c.Properties {
+		if p.Type.Kind != cim.String || p.Type.Array {
+			continue
+		}
+		if p.IsSecret() || p.IsLazy() || p.IsLarge() || c.IsPrivate() {
+			out = append(out, p)
+		}
+	}
+	classSealable.Store(c, out)
+	return out
 }
 
 // stripTree empties every sealed value in an object tree (a task sequence
