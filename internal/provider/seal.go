@@ -89,15 +89,15 @@ func stripTree(in *cim.Instance) {
 // objects in the tree, with a path that names it by the Name of each
 // object on the way (or its position when it has none), so that the same
 // step is found again after a client moved or added others. The path is
-// made when fn asks for it (slotPath.String).
+// made when fn asks for it (slotPath.appendTo, slotPath.String).
 func secretSlots(in *cim.Instance, up *slotPath, fn func(path *slotPath, owner *cim.Instance, p *cim.Property)) {
-	for _, p := range slotsOf(in.Class) {
-		v := in.Values[p.Name]
-		if isSecret(p) && p.Type.Kind == cim.String && !p.Type.Array {
+	for _, sl := range slotsOf(in.Class) {
+		p := sl.prop
+		if sl.secret {
 			fn(&slotPath{up: up, prop: p.Name, index: -1}, in, p)
 			continue
 		}
-		switch x := v.(type) {
+		switch x := in.Values[p.Name].(type) {
 		case *cim.Instance:
 			secretSlots(x, &slotPath{up: up, prop: p.Name, index: -1, obj: x}, fn)
 		case []any:
@@ -112,22 +112,30 @@ func secretSlots(in *cim.Instance, up *slotPath, fn func(path *slotPath, owner *
 	}
 }
 
+// slot is a property secretSlots looks at; secret tells a secret string
+// (a Secret or QuasiSecret scalar string), decided once from the schema.
+type slot struct {
+	prop   *cim.Property
+	secret bool
+}
+
 // classSlots holds, by class, the properties secretSlots looks at (see
 // slotsOf).
-var classSlots sync.Map // *cim.Class → []*cim.Property
+var classSlots sync.Map // *cim.Class → []slot
 
 // slotsOf returns the properties of c that secretSlots looks at, in class
 // order: the secret strings, and those that can hold an object (an
 // embedded object, an array of them, or a value of no fixed type); the
 // others hold neither a secret nor an object that could.
-func slotsOf(c *cim.Class) []*cim.Property {
+func slotsOf(c *cim.Class) []slot {
 	if v, ok := classSlots.Load(c); ok {
-		return v.([]*cim.Property)
+		return v.([]slot)
 	}
-	var out []*cim.Property
+	var out []slot
 	for _, p := range c.Properties {
-		if isSecret(p) || !holdsNoObject(p) {
-			out = append(out, p)
+		secret := isSecret(p)
+		if secret || !holdsNoObject(p) {
+			out = append(out, slot{prop: p, secret: secret && p.Type.Kind == cim.String && !p.Type.Array})
 		}
 	}
 	classSlots.Store(c, out)
@@ -159,22 +167,31 @@ type slotPath struct {
 // String is the path: "/Prop=Class" for an object, "/Prop[Name]=Class"
 // for one in an array (its Name, or "#index" when it has none), then
 // "/Prop" for the secret.
-func (s *slotPath) String() string {
+func (s *slotPath) String() string { return string(s.appendTo(nil)) }
+
+// appendTo appends the path (String) to buf.
+func (s *slotPath) appendTo(buf []byte) []byte {
 	if s == nil {
-		return ""
+		return buf
 	}
-	out := s.up.String() + "/" + s.prop
+	buf = s.up.appendTo(buf)
+	buf = append(buf, '/')
+	buf = append(buf, s.prop...)
 	if s.obj == nil {
-		return out
+		return buf
 	}
 	if s.index >= 0 {
-		label := s.obj.String("Name")
-		if label == "" {
-			label = "#" + strconv.Itoa(s.index)
+		buf = append(buf, '[')
+		if label := s.obj.String("Name"); label != "" {
+			buf = append(buf, label...)
+		} else {
+			buf = append(buf, '#')
+			buf = strconv.AppendInt(buf, int64(s.index), 10)
 		}
-		out += "[" + label + "]"
+		buf = append(buf, ']')
 	}
-	return out + "=" + s.obj.Class.Name
+	buf = append(buf, '=')
+	return append(buf, s.obj.Class.Name...)
 }
 
 // hasEmptySecret reports whether a secret of ts is empty: one that seal
@@ -201,11 +218,18 @@ func (p *Provider) sealSequence(ts, old *cim.Instance) { p.seal(ts, old, false) 
 func (p *Provider) sealRestored(ts, old *cim.Instance) { p.seal(ts, old, true) }
 
 func (p *Provider) seal(ts, old *cim.Instance, keepSealed bool) {
-	kept := map[string]string{}
+	// kept: the sealed values of old by path; buf holds the path of the
+	// slot at hand, made only for a value kept or looked up
+	var kept map[string]string
+	var buf []byte
 	if old != nil {
 		secretSlots(old, nil, func(path *slotPath, owner *cim.Instance, prop *cim.Property) {
 			if s, _ := owner.Values[prop.Name].(string); secrets.IsSealed(s) {
-				kept[path.String()] = s
+				if kept == nil {
+					kept = map[string]string{}
+				}
+				buf = path.appendTo(buf[:0])
+				kept[string(buf)] = s
 			}
 		})
 	}
@@ -213,7 +237,11 @@ func (p *Provider) seal(ts, old *cim.Instance, keepSealed bool) {
 		s, _ := owner.Values[prop.Name].(string)
 		switch {
 		case s == "":
-			if k, ok := kept[path.String()]; ok {
+			if len(kept) == 0 {
+				return
+			}
+			buf = path.appendTo(buf[:0])
+			if k, ok := kept[string(buf)]; ok {
 				owner.Values[prop.Name] = k
 			}
 		case keepSealed && secrets.IsSealed(s):
