@@ -1,6 +1,7 @@
 package cim
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -41,7 +42,12 @@ type jsonDecoder struct {
 	// text is b as a string, made when an annotation decoder first reads
 	// (RegisterAnnotation): the strings it reads are parts of it.
 	text string
+	// reader is the JSONReader annotation decoders read with, one for
+	// every annotation of the text.
+	reader *JSONReader
 }
+
+var odataPrefix = []byte("@odata.")
 
 // pathTo returns the path of a member (name) or an element (index) of the
 // value at up, a node the caller gives back (donePath) once the value is
@@ -580,39 +586,41 @@ func (d *jsonDecoder) member(in *Instance, name []byte, at *jsonPath) error {
 	}
 	if len(name) > 0 && name[0] == '@' {
 		s, seen := d.annotations[string(name)]
+		if !seen && (bytes.HasPrefix(name, odataPrefix) || bytes.IndexByte(name[1:], '.') < 0) {
+			return d.skip() // an OData annotation: its name is not kept
+		}
 		if !seen {
 			s = string(name)
+			if d.annotations == nil {
+				d.annotations = map[string]string{}
+			}
+			d.annotations[s] = s
 		}
-		if !strings.HasPrefix(s, "@odata.") && strings.Contains(s[1:], ".") {
-			if !seen {
-				if d.annotations == nil {
-					d.annotations = map[string]string{}
-				}
-				d.annotations[s] = s
-			}
-			d.space()
-			start := d.i
-			if in.Annotations == nil {
-				in.Annotations = map[string]any{}
-			}
-			if decode := annotationDecoder(s); decode != nil {
-				depth := d.depth
-				if len(d.text) != len(d.b) {
-					d.text = string(d.b) // the strings read share it
-				}
-				if v, err := decode(&JSONReader{d: d, text: d.text}); err == nil {
-					in.Annotations[s] = v
-					return nil
-				}
-				d.i, d.depth = start, depth // kept as text, as before
-			}
-			if err := d.skip(); err != nil {
-				return err
-			}
-			in.Annotations[s] = json.RawMessage(append([]byte(nil), d.b[start:d.i]...))
-			return nil
+		d.space()
+		start := d.i
+		if in.Annotations == nil {
+			in.Annotations = map[string]any{}
 		}
-		return d.skip()
+		if decode := annotationDecoder(s); decode != nil {
+			depth := d.depth
+			if len(d.text) != len(d.b) {
+				d.text = string(d.b) // the strings read share it
+			}
+			if d.reader == nil {
+				d.reader = &JSONReader{d: d}
+			}
+			d.reader.text = d.text
+			if v, err := decode(d.reader); err == nil {
+				in.Annotations[s] = v
+				return nil
+			}
+			d.i, d.depth = start, depth // kept as text, as before
+		}
+		if err := d.skip(); err != nil {
+			return err
+		}
+		in.Annotations[s] = json.RawMessage(append([]byte(nil), d.b[start:d.i]...))
+		return nil
 	}
 	if len(name) > 1 && name[0] == '_' && name[1] == '_' {
 		return d.skip()
