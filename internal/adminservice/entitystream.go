@@ -23,7 +23,7 @@ func (e encoder) writeEntity(w cim.JSONWriter, obj *provider.Object, lazyFilled 
 	w.Write(ce.beforeRel)
 	cim.WriteJSONString(w, rel)
 	w.Write(ce.beforePath)
-	cim.WriteJSONString(w, `\\`+e.server+`\`+e.namespace()+":"+rel)
+	cim.WriteJSONString(w, ce.pathPrefix+rel)
 	w.Write(ce.afterPath)
 	for i, p := range in.Class.Properties {
 		cp := &ce.props[i]
@@ -48,6 +48,7 @@ type classEntity struct {
 	beforeRel  []byte // the system properties up to "__RELPATH":
 	beforePath []byte // from __PROPERTY_COUNT up to "__PATH":
 	afterPath  []byte // __LAZYPROPERTIES
+	pathPrefix string // __PATH up to the relative path: \\server\namespace:
 	props      []propEntity
 }
 
@@ -98,8 +99,9 @@ func (e encoder) newClassEntity(c *cim.Class) *classEntity {
 		beforeRel: members("__GENUS", 2, "__CLASS", c.Name, "__SUPERCLASS", nullIfEmpty(c.Superclass), "__DYNASTY", c.Dynasty(), "__RELPATH"),
 		beforePath: members("__PROPERTY_COUNT", len(c.Properties), "__DERIVATION", derivation,
 			"__SERVER", e.server, "__NAMESPACE", e.namespace(), "__PATH"),
-		afterPath: members("__LAZYPROPERTIES", lazy),
-		props:     make([]propEntity, len(c.Properties)),
+		afterPath:  members("__LAZYPROPERTIES", lazy),
+		pathPrefix: `\\` + e.server + `\` + e.namespace() + ":",
+		props:      make([]propEntity, len(c.Properties)),
 	}
 	for i, p := range c.Properties {
 		ce.props[i] = propEntity{member: members(p.Name), lower: strings.ToLower(p.Name), key: p.IsKey(), lazy: p.IsLazy()}

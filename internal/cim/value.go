@@ -98,17 +98,31 @@ func JoinKey(values []string) string { return strings.Join(values, ";") }
 
 // RelPath is the WMI relative path: Class.Key="value"[,Key2=123].
 func (in *Instance) RelPath() string {
-	var parts []string
-	for _, k := range in.Class.Keys() {
+	var b strings.Builder
+	b.Grow(len(in.Class.Name) + 32)
+	b.WriteString(in.Class.Name)
+	b.WriteByte('.')
+	for i, k := range in.Class.Keys() {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(k.Name)
+		b.WriteByte('=')
 		v := in.Values[k.Name]
 		if s, ok := v.(string); ok {
-			s = strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`)
-			parts = append(parts, fmt.Sprintf(`%s="%s"`, k.Name, s))
+			b.WriteByte('"')
+			for j := 0; j < len(s); j++ {
+				if s[j] == '\\' || s[j] == '"' {
+					b.WriteByte('\\')
+				}
+				b.WriteByte(s[j])
+			}
+			b.WriteByte('"')
 		} else {
-			parts = append(parts, k.Name+"="+FormatScalar(v))
+			b.WriteString(FormatScalar(v))
 		}
 	}
-	return in.Class.Name + "." + strings.Join(parts, ",")
+	return b.String()
 }
 
 // Clone returns a deep copy.
