@@ -88,25 +88,43 @@ func stripTree(in *cim.Instance) {
 // secretSlots calls fn for every Secret or QuasiSecret property of the
 // objects in the tree, with a path that names it by the Name of each
 // object on the way (or its position when it has none), so that the same
-// step is found again after a client moved or added others. The path is
-// made when fn asks for it (slotPath.appendTo, slotPath.String).
+// step is found again after a client moved or added others. The path
+// starts at up (nil: the top); fn is given one that holds only while it
+// runs, and its text is made when fn asks for it (slotPath.appendTo,
+// slotPath.String).
 func secretSlots(in *cim.Instance, up *slotPath, fn func(path *slotPath, owner *cim.Instance, p *cim.Property)) {
+	path := &slotPath{}
+	if up != nil {
+		path.frames = append(path.frames, up.frames...)
+	}
+	path.walk(in, fn)
+}
+
+// walk calls fn for the secrets of in and of the objects it holds, with
+// their slots pushed on s and taken off again.
+func (s *slotPath) walk(in *cim.Instance, fn func(path *slotPath, owner *cim.Instance, p *cim.Property)) {
 	for _, sl := range slotsOf(in.Class) {
 		p := sl.prop
 		if sl.secret {
-			fn(&slotPath{up: up, prop: p.Name, index: -1}, in, p)
+			s.push(p.Name, -1, nil)
+			fn(s, in, p)
+			s.pop()
 			continue
 		}
 		switch x := in.Values[p.Name].(type) {
 		case *cim.Instance:
-			secretSlots(x, &slotPath{up: up, prop: p.Name, index: -1, obj: x}, fn)
+			s.push(p.Name, -1, x)
+			s.walk(x, fn)
+			s.pop()
 		case []any:
 			for i, e := range x {
 				sub, ok := e.(*cim.Instance)
 				if !ok {
 					continue
 				}
-				secretSlots(sub, &slotPath{up: up, prop: p.Name, index: i, obj: sub}, fn)
+				s.push(p.Name, i, sub)
+				s.walk(sub, fn)
+				s.pop()
 			}
 		}
 	}
@@ -154,15 +172,25 @@ func holdsNoObject(p *cim.Property) bool {
 	return false
 }
 
-// slotPath is where secretSlots stands: a property of the object at up
-// (nil: the top), holding the object obj (nil for the secret itself), at
-// index in an array (-1: not an array).
+// slotPath is where secretSlots stands: a slot a level, from the top.
 type slotPath struct {
-	up    *slotPath
+	frames []slotFrame
+}
+
+// slotFrame is a property of the object a level up, holding the object
+// obj (nil for the secret itself), at index in an array (-1: not an
+// array).
+type slotFrame struct {
 	prop  string
 	index int
 	obj   *cim.Instance
 }
+
+func (s *slotPath) push(prop string, index int, obj *cim.Instance) {
+	s.frames = append(s.frames, slotFrame{prop: prop, index: index, obj: obj})
+}
+
+func (s *slotPath) pop() { s.frames = s.frames[:len(s.frames)-1] }
 
 // String is the path: "/Prop=Class" for an object, "/Prop[Name]=Class"
 // for one in an array (its Name, or "#index" when it has none), then
@@ -174,24 +202,26 @@ func (s *slotPath) appendTo(buf []byte) []byte {
 	if s == nil {
 		return buf
 	}
-	buf = s.up.appendTo(buf)
-	buf = append(buf, '/')
-	buf = append(buf, s.prop...)
-	if s.obj == nil {
-		return buf
-	}
-	if s.index >= 0 {
-		buf = append(buf, '[')
-		if label := s.obj.String("Name"); label != "" {
-			buf = append(buf, label...)
-		} else {
-			buf = append(buf, '#')
-			buf = strconv.AppendInt(buf, int64(s.index), 10)
+	for _, f := range s.frames {
+		buf = append(buf, '/')
+		buf = append(buf, f.prop...)
+		if f.obj == nil {
+			continue
 		}
-		buf = append(buf, ']')
+		if f.index >= 0 {
+			buf = append(buf, '[')
+			if label := f.obj.String("Name"); label != "" {
+				buf = append(buf, label...)
+			} else {
+				buf = append(buf, '#')
+				buf = strconv.AppendInt(buf, int64(f.index), 10)
+			}
+			buf = append(buf, ']')
+		}
+		buf = append(buf, '=')
+		buf = append(buf, f.obj.Class.Name...)
 	}
-	buf = append(buf, '=')
-	return append(buf, s.obj.Class.Name...)
+	return buf
 }
 
 // hasEmptySecret reports whether a secret of ts is empty: one that seal
