@@ -1,6 +1,7 @@
 package server
 
 import (
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -155,6 +156,16 @@ type statusRecorder struct {
 func (s *statusRecorder) WriteHeader(code int) {
 	s.status = code
 	s.ResponseWriter.WriteHeader(code)
+}
+
+// ReadFrom keeps net/http's own ReadFrom reachable (io.Copy looks for it on
+// the writer it is given), so that a file served through this wrapper still
+// goes out with sendfile(2).
+func (s *statusRecorder) ReadFrom(src io.Reader) (int64, error) {
+	if rf, ok := s.ResponseWriter.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(struct{ io.Writer }{s.ResponseWriter}, src)
 }
 
 // Unwrap lets http.ResponseController reach the connection (flushes and

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"regexp"
@@ -50,6 +51,17 @@ func (c *envelopeConn) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return c.Conn.Write(p)
+}
+
+// ReadFrom hands a body read from a file (a content blob) to the
+// connection's own ReadFrom, so that a TCP connection sends it with
+// sendfile(2); net/http uses it only for bodies, never for its own error
+// answers, which go through Write.
+func (c *envelopeConn) ReadFrom(src io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(src)
+	}
+	return io.Copy(struct{ io.Writer }{c}, src)
 }
 
 // odataEnvelope returns the OData form of one of net/http's own error answers,
