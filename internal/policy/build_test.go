@@ -18,7 +18,7 @@ import (
 	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/golden"
 	"github.com/tsprov/tsprov/internal/taskseq"
-	"github.com/tsprov/tsprov/schema"
+	"github.com/tsprov/tsprov/internal/taskseq/taskseqtest"
 )
 
 const corpus = "../../testdata/ts-corpus/"
@@ -28,19 +28,6 @@ const corpus = "../../testdata/ts-corpus/"
 type fixture struct {
 	ts      TaskSequence
 	secrets []string
-}
-
-func testCodec(t testing.TB) *taskseq.Codec {
-	t.Helper()
-	reg, err := schema.Registry()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := taskseq.NewCodec(reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 // loadTS reads a corpus file (edit, if not nil, changes its XML first) as
@@ -139,7 +126,7 @@ type policyCase struct {
 }
 
 func policyCases(t *testing.T) []policyCase {
-	c := testCodec(t)
+	c := taskseqtest.Codec(t)
 	capture := loadTS(t, c, "microsoft__configmgr-hub__objects_TaskSequence_Windows10---Build-and-Capture.xml", "PS100009", nil, false)
 	server := loadTS(t, c, "keithga__DeployShared__Source_MDT.8443_SCCM_SCCM_Server.xml", "PS10000A", nil, true)
 	parent := loadTS(t, c, "microsoft__configmgr-hub__objects_TaskSequence_Windows10---Build-and-Capture.xml", "PS10000B",

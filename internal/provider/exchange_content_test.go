@@ -12,18 +12,25 @@ import (
 	"github.com/tsprov/tsprov/internal/content"
 	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/provider"
+	"github.com/tsprov/tsprov/internal/store"
 	"github.com/tsprov/tsprov/schema"
 )
 
 // contentSite is a site whose provider has a content library.
 func contentSite(t *testing.T, site string) *provider.Provider {
 	t.Helper()
+	return contentSiteOn(t, openStore(t), site)
+}
+
+// contentSiteOn is contentSite on the store st.
+func contentSiteOn(t *testing.T, st store.Store, site string) *provider.Provider {
+	t.Helper()
 	reg, _ := schema.Registry()
 	lib, err := content.Open(filepath.Join(t.TempDir(), "content"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := provider.New(provider.Config{Registry: reg, Store: openStore(t), SiteCode: site, ServerName: "SRV-" + site, Content: lib,
+	p, err := provider.New(provider.Config{Registry: reg, Store: st, SiteCode: site, ServerName: "SRV-" + site, Content: lib,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

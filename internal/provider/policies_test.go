@@ -2,18 +2,13 @@ package provider_test
 
 import (
 	"encoding/json"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tsprov/tsprov/internal/auth/authtest"
 	"github.com/tsprov/tsprov/internal/cim"
-	"github.com/tsprov/tsprov/internal/content"
 	"github.com/tsprov/tsprov/internal/errs"
 	"github.com/tsprov/tsprov/internal/provider"
-	"github.com/tsprov/tsprov/schema"
 )
 
 // TestPoliciesOnEveryStore: on SQLite and on PostgreSQL, the same site
@@ -26,22 +21,7 @@ func TestPoliciesOnEveryStore(t *testing.T) {
 	answers := map[string]string{}
 	for name, open := range targets(t) {
 		t.Run(name, func(t *testing.T) {
-			reg, _ := schema.Registry()
-			lib, err := content.Open(filepath.Join(t.TempDir(), "content"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			p, err := provider.New(provider.Config{Registry: reg, Store: open(t), SiteCode: "PS1", ServerName: "SRV-PS1", Content: lib,
-				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := p.RegisterSite(authtest.Context()); err != nil {
-				t.Fatal(err)
-			}
-			if err := p.Seed(authtest.Context()); err != nil {
-				t.Fatal(err)
-			}
+			p := contentSiteOn(t, open(t), "PS1")
 			tools := create(t, p, "SMS_Package", map[string]any{"Name": "Tools", "Version": "3", "PkgSourcePath": sourceTree(t, t.TempDir())})
 			create(t, p, "SMS_Program", map[string]any{"PackageID": tools, "ProgramName": "Install", "CommandLine": "setup.exe /q"})
 			boot := create(t, p, "SMS_BootImagePackage", map[string]any{"Name": "WinPE x64", "Version": "10"})

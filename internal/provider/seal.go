@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/tsprov/tsprov/internal/cim"
 	"github.com/tsprov/tsprov/internal/errs"
@@ -28,24 +27,26 @@ func stripSealed(in *cim.Instance) {
 	}
 }
 
-// classSealable holds, by class, the properties stripSealed looks at (see
-// sealableOf).
-var classSealable sync.Map // *cim.Class → []*cim.Property
+// classSealable holds sealableProperties' answer by class.
+var classSealable = cim.NewClassMemo(sealableProperties)
 
-// sealableOf returns the string properties of c in which the server
+// sealableOf returns sealableProperties(c), derived once per class; none
+// for no class.
+func sealableOf(c *cim.Class) []*cim.Property {
+	if c == nil {
+		return nil
+	}
+	return classSealable.Of(c)
+}
+
+// sealableProperties returns the string properties of c in which the server
 // stores sealed values, in class order: a Secret or QuasiSecret string
 // (NetworkAccessPassword); a lazy or large string, stored text that may
 // carry objects with sealed secrets (the Sequence XML of a task sequence
 // package); and every string of a Private class (a webhook's signing
 // Secret). Any other string holds what a client wrote, never a value the
 // server sealed, so a page of instances is not walked value by value.
-func sealableOf(c *cim.Class) []*cim.Property {
-	if c == nil {
-		return nil
-	}
-	if v, ok := classSealable.Load(c); ok {
-		return v.([]*cim.Property)
-	}
+func sealableProperties(c *cim.Class) []*cim.Property {
 	var out []*cim.Property
 	for _, p := range c.Properties {
 		if p.Type.Kind != cim.String || p.Type.Array {
@@ -55,7 +56,6 @@ func sealableOf(c *cim.Class) []*cim.Property {
 			out = append(out, p)
 		}
 	}
-	classSealable.Store(c, out)
 	return out
 }
 
@@ -103,7 +103,7 @@ func secretSlots(in *cim.Instance, up *slotPath, fn func(path *slotPath, owner *
 // walk calls fn for the secrets of in and of the objects it holds, with
 // their slots pushed on s and taken off again.
 func (s *slotPath) walk(in *cim.Instance, fn func(path *slotPath, owner *cim.Instance, p *cim.Property)) {
-	for _, sl := range slotsOf(in.Class) {
+	for _, sl := range classSlots.Of(in.Class) {
 		p := sl.prop
 		if sl.secret {
 			s.push(p.Name, -1, nil)
@@ -137,18 +137,14 @@ type slot struct {
 	secret bool
 }
 
-// classSlots holds, by class, the properties secretSlots looks at (see
-// slotsOf).
-var classSlots sync.Map // *cim.Class → []slot
+// classSlots holds findSlots' answer by class.
+var classSlots = cim.NewClassMemo(findSlots)
 
-// slotsOf returns the properties of c that secretSlots looks at, in class
+// findSlots returns the properties of c that secretSlots looks at, in class
 // order: the secret strings, and those that can hold an object (an
 // embedded object, an array of them, or a value of no fixed type); the
 // others hold neither a secret nor an object that could.
-func slotsOf(c *cim.Class) []slot {
-	if v, ok := classSlots.Load(c); ok {
-		return v.([]slot)
-	}
+func findSlots(c *cim.Class) []slot {
 	var out []slot
 	for _, p := range c.Properties {
 		secret := isSecret(p)
@@ -156,7 +152,6 @@ func slotsOf(c *cim.Class) []slot {
 			out = append(out, slot{prop: p, secret: secret && p.Type.Kind == cim.String && !p.Type.Array})
 		}
 	}
-	classSlots.Store(c, out)
 	return out
 }
 

@@ -3,7 +3,6 @@ package taskseq
 import (
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/tsprov/tsprov/internal/cim"
 )
@@ -39,7 +38,7 @@ func deriveCommandLine(in *cim.Instance) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	args := argPropsOf(in.Class) // once, not for every argument
+	args := classArgs.Of(in.Class) // once, not for every argument
 	return expandCommandLine(tmpl, func(n int) (string, bool) { return commandLineArg(in, args, n) }), true
 }
 
@@ -65,14 +64,11 @@ func commandLineArg(in *cim.Instance, args map[int64]*cim.Property, n int) (stri
 }
 
 // classArgs holds argPropsOf's answer by class.
-var classArgs sync.Map // *cim.Class → map[int64]*cim.Property
+var classArgs = cim.NewClassMemo(argPropsOf)
 
 // argPropsOf returns the properties of c qualified CommandLineArg, by
 // position (the first in class order where two share one).
 func argPropsOf(c *cim.Class) map[int64]*cim.Property {
-	if v, ok := classArgs.Load(c); ok {
-		return v.(map[int64]*cim.Property)
-	}
 	out := map[int64]*cim.Property{}
 	for _, p := range c.Properties {
 		if pos, ok := p.Qualifiers.Int("CommandLineArg"); ok {
@@ -81,7 +77,6 @@ func argPropsOf(c *cim.Class) map[int64]*cim.Property {
 			}
 		}
 	}
-	classArgs.Store(c, out)
 	return out
 }
 

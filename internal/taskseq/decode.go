@@ -2,7 +2,6 @@ package taskseq
 
 import (
 	"strings"
-	"sync"
 
 	"github.com/tsprov/tsprov/internal/cim"
 )
@@ -298,21 +297,17 @@ func isStepLevel(p *cim.Property) bool {
 }
 
 // classVariables holds variableProperties' answer by class.
-var classVariables sync.Map // *cim.Class → []*cim.Property
+var classVariables = cim.NewClassMemo(variableProperties)
 
 // variableProperties returns the properties of c that are not step level
 // (isStepLevel), in class order: those a step's variables may hold.
 func variableProperties(c *cim.Class) []*cim.Property {
-	if v, ok := classVariables.Load(c); ok {
-		return v.([]*cim.Property)
-	}
 	out := make([]*cim.Property, 0, len(c.Properties))
 	for _, p := range c.Properties {
 		if !isStepLevel(p) {
 			out = append(out, p)
 		}
 	}
-	classVariables.Store(c, out)
 	return out
 }
 
@@ -348,7 +343,7 @@ func noteStaleAction(in *cim.Instance, r *residue) {
 // fillVariableDefaults gives properties that no variable held their
 // class default, as a new instance of the class has.
 func fillVariableDefaults(in *cim.Instance) {
-	for _, p := range variableProperties(in.Class) {
+	for _, p := range classVariables.Of(in.Class) {
 		if p.Default == nil {
 			continue
 		}

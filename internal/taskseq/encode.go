@@ -518,7 +518,7 @@ func (w *writer) stepAttr(attrs [][2]string, a stepAttr, p *cim.Property, v any,
 // the source left unwritten, nor the command line its <action> holds.
 func hasVariables(in *cim.Instance, r *residue) bool {
 	decoded := hasResidue(in)
-	for _, p := range variableProperties(in.Class) {
+	for _, p := range classVariables.Of(in.Class) {
 		v := in.Values[p.Name]
 		if v == nil || p.Name == r.ActionBound || (decoded && p.Default != nil && cim.Equal(v, p.Default)) {
 			continue
@@ -613,7 +613,7 @@ func (w *writer) variables(in *cim.Instance, r *residue, listName string, listAt
 		return nil
 	}
 	// properties with a value that no variable held yet
-	for _, p := range variableProperties(in.Class) {
+	for _, p := range classVariables.Of(in.Class) {
 		v := in.Values[p.Name]
 		if v == nil || (decoded && p.Default != nil && cim.Equal(v, p.Default)) {
 			continue // a default the source did not write stays unwritten

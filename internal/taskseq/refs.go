@@ -3,7 +3,6 @@ package taskseq
 import (
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/tsprov/tsprov/internal/cim"
 )
@@ -100,7 +99,7 @@ func dedupe(refs []Reference) []Reference {
 
 // appendStepReferences appends what one step's properties name.
 func appendStepReferences(refs []Reference, step *cim.Instance) []Reference {
-	for _, rp := range refPropsOf(step.Class) {
+	for _, rp := range classRefProps.Of(step.Class) {
 		v, _ := step.Values[rp.prop.Name].(string)
 		switch rp.kind {
 		case refPackage:
@@ -132,15 +131,12 @@ const (
 )
 
 // classRefProps holds refPropsOf's answer by class.
-var classRefProps sync.Map // *cim.Class → []refProp
+var classRefProps = cim.NewClassMemo(refPropsOf)
 
 // refPropsOf returns the properties of c that name a package (qualified
 // Package, or a sub-task sequence's package), a list of packages
 // (PackageList) or of applications (Application), in class order.
 func refPropsOf(c *cim.Class) []refProp {
-	if v, ok := classRefProps.Load(c); ok {
-		return v.([]refProp)
-	}
 	var out []refProp
 	for _, p := range c.Properties {
 		switch {
@@ -152,7 +148,6 @@ func refPropsOf(c *cim.Class) []refProp {
 			out = append(out, refProp{p, refApplication})
 		}
 	}
-	classRefProps.Store(c, out)
 	return out
 }
 

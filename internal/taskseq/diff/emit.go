@@ -87,7 +87,7 @@ func stepChanges(at *node, a, b *cim.Instance, add func(Change)) {
 		c.Old, c.New = conditionText(ca), conditionText(cb)
 		add(c)
 	}
-	for _, p := range compared(b.Class) {
+	for _, p := range comparedCache.Of(b.Class) {
 		va, vb := a.Values[p.Name], b.Values[p.Name]
 		if cim.Equal(va, vb) {
 			continue

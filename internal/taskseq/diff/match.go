@@ -308,7 +308,7 @@ func (n *node) fingerprint() string {
 	}
 	var b strings.Builder
 	b.WriteString(n.typ)
-	for _, p := range compared(n.step.Class) {
+	for _, p := range comparedCache.Of(n.step.Class) {
 		b.WriteByte('\x01')
 		canon(&b, n.step.Values[p.Name])
 	}
@@ -348,7 +348,7 @@ func similar(a, b *node) bool {
 		}
 		return 2*shared >= max(len(a.children), len(b.children))
 	}
-	props := compared(a.step.Class)
+	props := comparedCache.Of(a.step.Class)
 	if len(props) == 0 {
 		return true
 	}

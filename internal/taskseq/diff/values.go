@@ -3,7 +3,6 @@ package diff
 import (
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/tsprov/tsprov/internal/cim"
 )
@@ -18,21 +17,18 @@ var handledApart = map[string]bool{
 	"Action": true, "Attributes": true, "Children": true, "Variables": true, "ActionType": true,
 }
 
-var comparedCache sync.Map // *cim.Class → []*cim.Property
+// comparedCache holds compared's answer by class.
+var comparedCache = cim.NewClassMemo(compared)
 
 // compared returns the properties of a step class that stepChanges
 // compares one by one.
 func compared(c *cim.Class) []*cim.Property {
-	if v, ok := comparedCache.Load(c); ok {
-		return v.([]*cim.Property)
-	}
 	var out []*cim.Property
 	for _, p := range c.Properties {
 		if !handledApart[p.Name] {
 			out = append(out, p)
 		}
 	}
-	comparedCache.Store(c, out)
 	return out
 }
 
