@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -231,15 +232,12 @@ feed:
 	return a.report(ctx, report{PackageID: m.PackageID, ContentID: m.ContentID, Kind: "installed", BytesDone: p.BytesDone, BytesTotal: p.BytesTotal, BytesPerSecond: p.BytesPerSecond})
 }
 
-// writebackChunk is how many bytes of a download are written before the
-// agent asks the kernel to start writing them to disk (startWriteback).
-const writebackChunk = 8 << 20
-
 // fetchBlob brings one blob into the library: it resumes the partial
 // download it holds (hashing what it has, then asking the site for the
 // rest with a Range), appends while hashing, and moves the file in place
-// only when its size and SHA-256 are those of the manifest. A file with
-// another hash is deleted (errHashMismatch). moved counts the bytes held.
+// only when its size and SHA-256 are those of the manifest, synced. A file
+// with another hash is deleted (errHashMismatch). moved counts the bytes
+// held.
 func (a *Agent) fetchBlob(ctx context.Context, f File, moved *atomic.Int64) error {
 	part := a.lib.partialPath(f.SHA256)
 	file, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o644)
@@ -261,52 +259,13 @@ func (a *Agent) fetchBlob(ctx context.Context, f File, moved *atomic.Int64) erro
 		have = 0
 	}
 	if have > 0 {
-		if _, err := io.CopyN(h, file, have); err != nil {
+		if _, err := io.Copy(h, io.NewSectionReader(file, 0, have)); err != nil {
 			return err
 		}
 	}
 	if have < f.Size {
-		body, ranged, err := a.site.blob(ctx, f.SHA256, have)
-		if err != nil {
+		if have, err = a.download(ctx, f, file, part, have, h, moved); err != nil {
 			return err
-		}
-		defer body.Close()
-		if !ranged && have > 0 { // the site sent it all again
-			moved.Add(-have)
-			if err := file.Truncate(0); err != nil {
-				return err
-			}
-			h.Reset()
-			have = 0
-		}
-		if _, err := file.Seek(have, io.SeekStart); err != nil {
-			return err
-		}
-		buf := a.buffer()
-		defer a.buffers.Put(buf)
-		limited := io.LimitReader(body, f.Size-have+1)
-		flushed := have // bytes before it are written, or being written, to disk
-		for {
-			n, rerr := limited.Read(*buf)
-			if n > 0 {
-				if _, err := file.Write((*buf)[:n]); err != nil {
-					return err
-				}
-				h.Write((*buf)[:n])
-				have += int64(n)
-				if have-flushed >= writebackChunk {
-					startWriteback(file, flushed, have-flushed)
-					flushed = have
-				}
-				moved.Add(int64(n))
-				a.received.Add(int64(n))
-			}
-			if rerr == io.EOF {
-				break
-			}
-			if rerr != nil {
-				return rerr
-			}
 		}
 	}
 	if have != f.Size {
@@ -333,4 +292,48 @@ func (a *Agent) fetchBlob(ctx context.Context, f File, moved *atomic.Int64) erro
 	}
 	a.lib.markVerified(f.SHA256)
 	return nil
+}
+
+// download appends the bytes of blob f from have on to file (at part),
+// hashing them into h. Outcomes: the file's length; what stopped the
+// download, with every byte received written for the next attempt.
+func (a *Agent) download(ctx context.Context, f File, file *os.File, part string, have int64, h hash.Hash, moved *atomic.Int64) (int64, error) {
+	body, ranged, err := a.site.blob(ctx, f.SHA256, have)
+	if err != nil {
+		return have, err
+	}
+	defer body.Close()
+	if !ranged && have > 0 { // the site sent it all again
+		moved.Add(-have)
+		if err := file.Truncate(0); err != nil {
+			return have, err
+		}
+		h.Reset()
+		have = 0
+	}
+	buf := downloadBuffers.Get().(*[]byte)
+	defer downloadBuffers.Put(buf)
+	w, err := openBlobWriter(file, part, have, *buf)
+	if err != nil {
+		return have, err
+	}
+	defer w.close()
+	limited := io.LimitReader(body, f.Size-have+1) // one byte too many shows a site sending more
+	for {
+		p, rerr := w.fill(limited)
+		if len(p) > 0 {
+			h.Write(p)
+			have += int64(len(p))
+			moved.Add(int64(len(p)))
+			a.received.Add(int64(len(p)))
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			_ = w.flush() // kept for the next attempt
+			return have, rerr
+		}
+	}
+	return have, w.flush()
 }
