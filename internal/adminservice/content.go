@@ -3,9 +3,9 @@ package adminservice
 import (
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/tsprov/tsprov/internal/byterange"
 	"github.com/tsprov/tsprov/internal/errs"
 )
 
@@ -133,7 +133,7 @@ func (h *Handler) contentBlob(w http.ResponseWriter, r *http.Request, hash strin
 			h.writeError(w, r, err)
 			return
 		}
-		if !satisfiable(rg, info.Size()) {
+		if !byterange.Satisfiable(rg, info.Size()) {
 			w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(info.Size(), 10))
 			h.writeError(w, r, errs.Target(errs.RangeNotSatisfiable, "Range", "range %q is outside the file, which has %d bytes", rg, info.Size()))
 			return
@@ -143,43 +143,4 @@ func (h *Handler) contentBlob(w http.ResponseWriter, r *http.Request, hash strin
 	w.Header().Set("ETag", `"`+hash+`"`)
 	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
 	http.ServeContent(w, r, "", time.Time{}, f)
-}
-
-// satisfiable reports whether a Range header (bytes=a-b, a-, -n, several
-// separated by commas) asks for at least one byte of a file of size
-// bytes; a header that does not parse asks for none.
-func satisfiable(header string, size int64) bool {
-	spec, ok := strings.CutPrefix(header, "bytes=")
-	if !ok {
-		return false
-	}
-	for _, part := range strings.Split(spec, ",") {
-		first, last, ok := strings.Cut(strings.TrimSpace(part), "-")
-		if !ok {
-			return false
-		}
-		if first == "" {
-			n, err := strconv.ParseInt(last, 10, 64)
-			if err != nil || n < 0 {
-				return false
-			}
-			if n > 0 && size > 0 {
-				return true
-			}
-			continue
-		}
-		a, err := strconv.ParseInt(first, 10, 64)
-		if err != nil || a < 0 {
-			return false
-		}
-		if last != "" {
-			if b, err := strconv.ParseInt(last, 10, 64); err != nil || b < a {
-				return false
-			}
-		}
-		if a < size {
-			return true
-		}
-	}
-	return false
 }

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/tsprov/tsprov/internal/distribution"
+	"github.com/tsprov/tsprov/internal/errs"
 )
 
 // Config configures an agent.
@@ -248,12 +249,12 @@ func (a *Agent) showProgress(p Progress) {
 func (a *Agent) notify(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
-		http.Error(w, "POST a dispatch", http.StatusMethodNotAllowed)
+		a.writeError(w, r, errs.E(errs.MethodNotAllowed, "%s: a dispatch is POSTed", r.Method))
 		return
 	}
 	var d distribution.Dispatch
 	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&d); err != nil {
-		http.Error(w, "a dispatch is JSON: "+err.Error(), http.StatusBadRequest)
+		a.writeError(w, r, errs.Wrap(errs.Invalid, err, "a dispatch is a JSON object"))
 		return
 	}
 	a.mu.Lock()

@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tsprov/tsprov/internal/distribution"
 )
 
 func sum(b []byte) string {
@@ -107,13 +111,16 @@ func TestServeURLForms(t *testing.T) {
 		{"GET", "/SMS_DP_SMSPKG$/PS100004.2/Drivers/Net%20Card/x.inf", "", 200, "; driver"},
 		{"GET", `/SMS_DP_SMSPKG$/PS100004.2/sccm?/Drivers\Net%20Card\X.INF`, "", 200, "; driver"},
 		{"GET", "/NOCERT_SMS_DP_SMSPKG$/PS100004.2/sccm?/boot.wim", "bytes=4-7", 206, "wim!"},
-		{"GET", "/SMS_DP_SMSPKG$/PS100004.2/boot.wim", "bytes=5000-6000", 416, ""},
+		{"GET", "/SMS_DP_SMSPKG$/PS100004.2/boot.wim", "bytes=5000-6000", 416, "outside boot.wim, which has 4000 bytes"},
 		{"HEAD", "/SMS_DP_SMSPKG$/PS100004.2/boot.wim", "", 200, ""},
 		{"GET", "/SMS_DP_SMSPKG$/PS100004.1/boot.wim", "", 404, "not installed"},
 		{"GET", "/SMS_DP_SMSPKG$/PS100005", "", 404, "not installed"},
 		{"GET", "/SMS_DP_SMSPKG$/PS100004.2/nothing.txt", "", 404, "no file or folder"},
-		{"GET", "/SMS_DP_SMSSIG$/PS100004.2.tar", "", 404, ""},
-		{"PUT", "/SMS_DP_SMSPKG$/PS100004.2/boot.wim", "", 405, ""},
+		{"GET", "/SMS_DP_SMSSIG$/PS100004.2.tar", "", 404, "no content at /SMS_DP_SMSSIG$/PS100004.2.tar"},
+		{"GET", "/SMS_DP_SMSPKG$/PS100004.2/sccm?/%zz", "", 400, "not URL-encoded"},
+		{"PUT", "/SMS_DP_SMSPKG$/PS100004.2/boot.wim", "", 405, "PUT: content is read with GET or HEAD"},
+		{"GET", distribution.NotifyPath, "", 405, "a dispatch is POSTed"},
+		{"POST", distribution.NotifyPath, "", 400, "a dispatch is a JSON object"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path+" "+tt.rng, func(t *testing.T) {
@@ -126,6 +133,18 @@ func TestServeURLForms(t *testing.T) {
 			}
 			if tt.status == 206 && resp.Header.Get("Content-Range") != "bytes 4-7/4000" {
 				t.Fatalf("Content-Range %q", resp.Header.Get("Content-Range"))
+			}
+			if tt.status == 416 && resp.Header.Get("Content-Range") != "bytes */4000" {
+				t.Fatalf("416 with Content-Range %q, want bytes */4000", resp.Header.Get("Content-Range"))
+			}
+			if tt.status >= 400 {
+				// Refusals carry the OData error envelope, as on every route.
+				var env struct {
+					Error struct{ Code, Message string }
+				}
+				if err := json.Unmarshal([]byte(body), &env); err != nil || env.Error.Code != strconv.Itoa(tt.status) || env.Error.Message == "" {
+					t.Fatalf("%d answer %q: not the OData error envelope (%v)", tt.status, body, err)
+				}
 			}
 		})
 	}

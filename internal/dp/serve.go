@@ -8,9 +8,13 @@ import (
 	"os"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 
+	"github.com/tsprov/tsprov/internal/adminservice"
+	"github.com/tsprov/tsprov/internal/byterange"
 	"github.com/tsprov/tsprov/internal/distribution"
+	"github.com/tsprov/tsprov/internal/errs"
 )
 
 // The virtual folders clients download from (content.md §6.2): plain, and
@@ -30,6 +34,12 @@ func (a *Agent) Handler() http.Handler {
 	mux.HandleFunc(StatusPath, a.status)
 	mux.HandleFunc("/", a.serveContent)
 	return mux
+}
+
+// writeError answers err with the OData error envelope and the status of
+// its kind, as every tsprov route does.
+func (a *Agent) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	adminservice.WriteError(w, r, a.log, err)
 }
 
 // index is a content's files and folders by lower-case path.
@@ -99,7 +109,7 @@ func buildIndex(m *Manifest) *index {
 func (a *Agent) serveContent(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "only GET and HEAD", http.StatusMethodNotAllowed)
+		a.writeError(w, r, errs.E(errs.MethodNotAllowed, "%s: content is read with GET or HEAD", r.Method))
 		return
 	}
 	segs := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
@@ -110,7 +120,7 @@ func (a *Agent) serveContent(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if root == "" || len(segs) < 2 || segs[1] == "" {
-		http.NotFound(w, r)
+		a.writeError(w, r, errs.E(errs.NotFound, "no content at %s: a distribution point serves /SMS_DP_SMSPKG$/<PackageID>[.<version>]/…", r.URL.Path))
 		return
 	}
 	id, rest := segs[1], segs[2:]
@@ -122,7 +132,7 @@ func (a *Agent) serveContent(w http.ResponseWriter, r *http.Request) {
 		m, ok = a.lib.current(id)
 	}
 	if !ok {
-		http.Error(w, fmt.Sprintf("%s is not installed on this distribution point", id), http.StatusNotFound)
+		a.writeError(w, r, errs.Target(errs.NotFound, id, "%s is not installed on this distribution point", id))
 		return
 	}
 	rel := strings.Join(rest, "/")
@@ -130,7 +140,7 @@ func (a *Agent) serveContent(w http.ResponseWriter, r *http.Request) {
 	if len(rest) > 0 && strings.EqualFold(rest[len(rest)-1], "sccm") && strings.HasPrefix(r.URL.RawQuery, "/") {
 		q, err := url.PathUnescape(r.URL.RawQuery)
 		if err != nil {
-			http.Error(w, "bad path after sccm?", http.StatusBadRequest)
+			a.writeError(w, r, errs.Wrap(errs.Invalid, err, "the path after sccm? is not URL-encoded"))
 			return
 		}
 		rel = strings.Join(append(rest[:len(rest)-1:len(rest)-1], strings.Split(strings.TrimPrefix(q, "/"), "/")...), "/")
@@ -146,7 +156,7 @@ func (a *Agent) serveContent(w http.ResponseWriter, r *http.Request) {
 		a.list(w, r, root, m, rel, ix.children[k])
 		return
 	}
-	http.Error(w, fmt.Sprintf("%s has no file or folder %q", m.ContentID, rel), http.StatusNotFound)
+	a.writeError(w, r, errs.Target(errs.NotFound, rel, "%s has no file or folder %q", m.ContentID, rel))
 }
 
 // serveFile answers HEAD (Content-Length) and GET (Range: 206; a range
@@ -162,7 +172,7 @@ func (a *Agent) serveFile(w http.ResponseWriter, r *http.Request, f File) {
 			a.log.Warn("DP: a file to serve is missing or damaged; fetching it again", "sha256", f.SHA256, "path", f.Path, "err", err)
 			a.wakeUp()
 			w.Header().Set("Retry-After", "10")
-			http.Error(w, f.Path+" is missing or damaged on this distribution point and is being fetched again", http.StatusServiceUnavailable)
+			a.writeError(w, r, errs.Target(errs.Unavailable, f.Path, "%s is missing or damaged on this distribution point and is being fetched again", f.Path))
 			return
 		}
 	}
@@ -170,13 +180,21 @@ func (a *Agent) serveFile(w http.ResponseWriter, r *http.Request, f File) {
 	if err != nil {
 		a.wakeUp()
 		w.Header().Set("Retry-After", "10")
-		http.Error(w, f.Path+" is missing on this distribution point and is being fetched again", http.StatusServiceUnavailable)
+		a.writeError(w, r, errs.Target(errs.Unavailable, f.Path, "%s is missing on this distribution point and is being fetched again", f.Path))
 		return
 	}
 	defer file.Close()
 	st, err := file.Stat()
-	if err != nil || st.Size() != f.Size {
-		http.Error(w, "content damaged on this distribution point", http.StatusInternalServerError)
+	if err == nil && st.Size() != f.Size {
+		err = fmt.Errorf("%s: %d bytes on disk, the manifest says %d", a.lib.blobPath(f.SHA256), st.Size(), f.Size)
+	}
+	if err != nil {
+		a.writeError(w, r, errs.Wrap(errs.Internal, err, "serve %s", f.Path))
+		return
+	}
+	if rg := r.Header.Get("Range"); rg != "" && !byterange.Satisfiable(rg, f.Size) {
+		w.Header().Set("Content-Range", "bytes */"+strconv.FormatInt(f.Size, 10))
+		a.writeError(w, r, errs.Target(errs.RangeNotSatisfiable, "Range", "range %q is outside %s, which has %d bytes", rg, f.Path, f.Size))
 		return
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
