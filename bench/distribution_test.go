@@ -30,7 +30,7 @@ import (
 // page reporting, about 2 s after the free), page cache that cp gets from
 // memory freed just before costs a fraction of what it costs from memory
 // the host took back, and which of the two the first cp gets depends on
-// what ran before it: here it took 0.5 to 3.8 s. The second cp reuses
+// what ran before it: here it took 0.5 to 4.0 s. The second cp reuses
 // the memory of the first one's copies, whatever ran before: cp at its
 // fastest, as on a machine without that cost. The first cp's time is
 // reported too (ref-first).
