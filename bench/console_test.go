@@ -27,10 +27,6 @@ import (
 
 const e2eDir = "../web/e2e"
 
-// generatedSource is the corpus export whose steps the generated 2 MB
-// sequence is made of (bigSequence's).
-const generatedSource = "../testdata/ts-corpus/gwblok__garytown__OSD_CloudOSD_OSDCloudTaskSequence__SMS_TaskSequencePackage_MEM000F8_object.xml"
-
 // browserTools returns node and Chromium, or skips the benchmark saying
 // what is missing.
 func browserTools(b *testing.B) (node, chromium string) {
@@ -97,15 +93,7 @@ var stepNameAttr = regexp.MustCompile(`(<(?:step|group|subtasksequence)\b[^>]*?\
 // its own.
 func generatedSequence(b *testing.B) []byte {
 	b.Helper()
-	src, err := os.ReadFile(generatedSource)
-	if err != nil {
-		b.Skip("corpus file missing:", err)
-	}
-	doc, err := taskseq.ReadDocument(src, taskseq.DefaultLimits)
-	if err != nil {
-		b.Fatal(err)
-	}
-	seq := doc.Sequence
+	seq := sourceSequence(b)
 	var items strings.Builder
 	for _, c := range seq.Children {
 		if e, ok := c.(*taskseq.Element); ok && (e.Name == "group" || e.Name == "step") {
@@ -272,17 +260,15 @@ func BenchmarkConsoleOpen(b *testing.B) {
 		{"2MB", "Generated 2 MB sequence", generatedSequence(b)},
 	}
 	for _, s := range seqs {
-		var imported struct{ TaskSequence map[string]any }
-		if err := json.Unmarshal(ts.post(b, packagesPath+".ImportSequence", map[string]any{"SequenceXML": string(s.xml)}, http.StatusOK), &imported); err != nil {
+		raw := ts.importSequence(b, s.xml)
+		ts.setSequence(b, "", s.name, raw)
+		var tree map[string]any
+		if err := json.Unmarshal(raw, &tree); err != nil {
 			b.Fatal(err)
 		}
-		ts.post(b, packagesPath+".SetSequence", map[string]any{
-			"TaskSequencePackage": map[string]any{"@odata.type": "#AdminService.SMS_TaskSequencePackage", "Name": s.name},
-			"TaskSequence":        imported.TaskSequence,
-		}, http.StatusOK)
-		group, child := groupToOpen(b, imported.TaskSequence)
+		group, child := groupToOpen(b, tree)
 		path := "/" + s.bench + ".html"
-		pages[path] = referencePage(s.name, imported.TaskSequence)
+		pages[path] = referencePage(s.name, tree)
 		seq := consoleSequence{Name: s.name, Group: group, Child: child, Ref: ref.URL + path}
 		b.Run(s.bench, func(b *testing.B) {
 			b.ReportMetric(float64(len(s.xml))/1e6, "MB")

@@ -3,12 +3,10 @@ package bench
 import (
 	"encoding/json"
 	"errors"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/tsprov/tsprov/internal/taskseq"
@@ -105,21 +103,7 @@ func BenchmarkDiff2MB(b *testing.B) {
 	ts := tsprovServer(b)
 	id := ""
 	for _, d := range data {
-		out := ts.post(b, packagesPath+".ImportSequence", map[string]any{"SequenceXML": string(d)}, http.StatusOK)
-		var imported map[string]json.RawMessage
-		if err := json.Unmarshal(out, &imported); err != nil {
-			b.Fatal(err)
-		}
-		pkg := `{"@odata.type":"#AdminService.SMS_TaskSequencePackage","Name":"big"`
-		if id != "" {
-			pkg += `,"PackageID":"` + id + `"`
-		}
-		resp := ts.postRaw(b, packagesPath+".SetSequence", []byte(`{"TaskSequencePackage":`+pkg+`},"TaskSequence":`+string(imported["TaskSequence"])+`}`), http.StatusOK)
-		var saved struct{ SavedTaskSequencePackagePath string }
-		if err := json.Unmarshal(resp, &saved); err != nil {
-			b.Fatal(err)
-		}
-		id = strings.TrimSuffix(strings.TrimPrefix(saved.SavedTaskSequencePackagePath, `SMS_TaskSequencePackage.PackageID="`), `"`)
+		id = ts.setSequence(b, id, "big", ts.importSequence(b, d))
 	}
 	path := "/tsprov/v1/diff?" + url.Values{"from": {id + "@1"}, "to": {id + "@2"}}.Encode()
 	var res diff.Result

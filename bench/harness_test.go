@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -143,6 +145,36 @@ func (t target) postRaw(b *testing.B, path string, data []byte, want int) []byte
 		b.Fatalf("POST %s: %d %.300s", path, status, out)
 	}
 	return out
+}
+
+// importSequence converts sequence XML with ImportSequence and returns
+// the JSON of its TaskSequence.
+func (t target) importSequence(b *testing.B, xml []byte) json.RawMessage {
+	var imported struct{ TaskSequence json.RawMessage }
+	if err := json.Unmarshal(t.post(b, packagesPath+".ImportSequence", map[string]any{"SequenceXML": string(xml)}, http.StatusOK), &imported); err != nil {
+		b.Fatal(err)
+	}
+	return imported.TaskSequence
+}
+
+// setSequenceBody is the body of a SetSequence of seq (JSON) into package
+// id, or into a new package named name when id is empty.
+func setSequenceBody(id, name string, seq json.RawMessage) []byte {
+	pkg := `{"@odata.type":"#AdminService.SMS_TaskSequencePackage","Name":` + strconv.Quote(name)
+	if id != "" {
+		pkg = `{"@odata.type":"#AdminService.SMS_TaskSequencePackage","PackageID":` + strconv.Quote(id)
+	}
+	return []byte(`{"TaskSequencePackage":` + pkg + `},"TaskSequence":` + string(seq) + `}`)
+}
+
+// setSequence stores seq with SetSequence (setSequenceBody) and returns
+// the package's PackageID.
+func (t target) setSequence(b *testing.B, id, name string, seq json.RawMessage) string {
+	var saved struct{ SavedTaskSequencePackagePath string }
+	if err := json.Unmarshal(t.postRaw(b, packagesPath+".SetSequence", setSequenceBody(id, name, seq), http.StatusOK), &saved); err != nil {
+		b.Fatal(err)
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(saved.SavedTaskSequencePackagePath, `SMS_TaskSequencePackage.PackageID="`), `"`)
 }
 
 // get fails the benchmark unless the answer is 200; it returns the body.

@@ -57,17 +57,7 @@ func BenchmarkGetTsPolicies2MB100Refs(b *testing.B) {
 	if len(seq) > taskseq.MaxSequenceBytes {
 		b.Fatalf("the sequence is %d bytes", len(seq))
 	}
-	imported := t.post(b, packagesPath+".ImportSequence", map[string]any{"SequenceXML": seq}, http.StatusOK)
-	var im map[string]json.RawMessage
-	if err := json.Unmarshal(imported, &im); err != nil {
-		b.Fatal(err)
-	}
-	saved := t.postRaw(b, packagesPath+".SetSequence", []byte(`{"TaskSequencePackage":{"@odata.type":"#AdminService.SMS_TaskSequencePackage","Name":"big"},"TaskSequence":`+string(im["TaskSequence"])+`}`), http.StatusOK)
-	var sv struct{ SavedTaskSequencePackagePath string }
-	if err := json.Unmarshal(saved, &sv); err != nil {
-		b.Fatal(err)
-	}
-	ts := strings.TrimSuffix(strings.TrimPrefix(sv.SavedTaskSequencePackagePath, `SMS_TaskSequencePackage.PackageID="`), `"`)
+	ts := t.setSequence(b, "", "big", t.importSequence(b, []byte(seq)))
 
 	call := []byte(`{"AdvertisementID":"PS1F0001","PackageID":"` + ts + `"}`)
 	var answer struct {

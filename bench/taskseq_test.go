@@ -2,12 +2,10 @@ package bench
 
 import (
 	"bytes"
-	"encoding/json"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -16,12 +14,15 @@ import (
 	"github.com/tsprov/tsprov/schema"
 )
 
-// bigSequence assembles a task sequence of about 1.9 MB (under ConfigMgr's
-// 2 MB limit) from the steps of a real ConfigMgr export, and returns it
-// written to a file.
-func bigSequence(b *testing.B) (string, []byte) {
+// sourceExport is the real ConfigMgr export whose steps the 2 MB
+// sequences of the benchmarks are made of.
+const sourceExport = "../testdata/ts-corpus/gwblok__garytown__OSD_CloudOSD_OSDCloudTaskSequence__SMS_TaskSequencePackage_MEM000F8_object.xml"
+
+// sourceSequence returns the <sequence> of sourceExport, parsed (the
+// benchmark is skipped when the corpus file is missing).
+func sourceSequence(b *testing.B) *taskseq.Element {
 	b.Helper()
-	src, err := os.ReadFile("../testdata/ts-corpus/gwblok__garytown__OSD_CloudOSD_OSDCloudTaskSequence__SMS_TaskSequencePackage_MEM000F8_object.xml")
+	src, err := os.ReadFile(sourceExport)
 	if err != nil {
 		b.Skip("corpus file missing:", err)
 	}
@@ -29,7 +30,15 @@ func bigSequence(b *testing.B) (string, []byte) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	seq := doc.Sequence
+	return doc.Sequence
+}
+
+// bigSequence assembles a task sequence of about 1.9 MB (under ConfigMgr's
+// 2 MB limit) from the steps of a real ConfigMgr export, and returns it
+// written to a file.
+func bigSequence(b *testing.B) (string, []byte) {
+	b.Helper()
+	seq := sourceSequence(b)
 	var steps []taskseq.Node
 	for _, c := range seq.Children {
 		if e, ok := c.(*taskseq.Element); ok && (e.Name == "group" || e.Name == "step") {
@@ -142,12 +151,7 @@ func BenchmarkSetSequence2MB(b *testing.B) {
 	path, data := bigSequence(b)
 	ref := xmllint(b, path)
 	ts := tsprovServer(b)
-	out := ts.post(b, packagesPath+".ImportSequence", map[string]any{"SequenceXML": string(data)}, http.StatusOK)
-	var imported map[string]json.RawMessage
-	if err := json.Unmarshal(out, &imported); err != nil {
-		b.Fatal(err)
-	}
-	body := []byte(`{"TaskSequencePackage":{"@odata.type":"#AdminService.SMS_TaskSequencePackage","Name":"big"},"TaskSequence":` + string(imported["TaskSequence"]) + `}`)
+	body := setSequenceBody("", "big", ts.importSequence(b, data))
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	ababCPU(b, b.N, func(int) {
@@ -167,19 +171,8 @@ func BenchmarkSetSequenceUpdate2MB(b *testing.B) {
 	path, data := bigSequence(b)
 	ref := xmllint(b, path)
 	ts := tsprovServer(b)
-	out := ts.post(b, packagesPath+".ImportSequence", map[string]any{"SequenceXML": string(data)}, http.StatusOK)
-	var imported map[string]json.RawMessage
-	if err := json.Unmarshal(out, &imported); err != nil {
-		b.Fatal(err)
-	}
-	seq := string(imported["TaskSequence"])
-	created := ts.postRaw(b, packagesPath+".SetSequence", []byte(`{"TaskSequencePackage":{"@odata.type":"#AdminService.SMS_TaskSequencePackage","Name":"big"},"TaskSequence":`+seq+`}`), http.StatusOK)
-	var saved struct{ SavedTaskSequencePackagePath string }
-	if err := json.Unmarshal(created, &saved); err != nil {
-		b.Fatal(err)
-	}
-	id := strings.TrimSuffix(strings.TrimPrefix(saved.SavedTaskSequencePackagePath, `SMS_TaskSequencePackage.PackageID="`), `"`)
-	body := []byte(`{"TaskSequencePackage":{"@odata.type":"#AdminService.SMS_TaskSequencePackage","PackageID":"` + id + `"},"TaskSequence":` + seq + `}`)
+	seq := ts.importSequence(b, data)
+	body := setSequenceBody(ts.setSequence(b, "", "big", seq), "", seq)
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	ababCPU(b, b.N, func(int) {
